@@ -1,0 +1,276 @@
+//! The command line: one clap type per command. Parsing only; the commands live in
+//! [`crate::commands`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Safe DANE TLSA records and key rollovers for certbot certificates.
+#[derive(Debug, Parser)]
+#[command(name = "danerollover", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command understands.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Configuration file [default: /etc/danerollover/config.toml]
+    #[arg(long, global = true, env = "DANEROLLOVER_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// certbot's configuration directory [default: the config's letsencrypt_dir, else
+    /// /etc/letsencrypt, or /usr/local/etc/letsencrypt where only that exists]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub letsencrypt_dir: Option<PathBuf>,
+    /// Where danerollover keeps its state and next keys [default: the config's state_dir,
+    /// else /var/lib/danerollover]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print TLSA records for certificates, keys, public keys or CSRs
+    Tlsa(TlsaArgs),
+    /// List certbot lineages with their keys, TLSA hashes and problems
+    Lineages(LineagesArgs),
+    /// Turn on reuse_key in a lineage's renewal.conf (nothing else changes)
+    Init(InitArgs),
+    /// Print the effective configuration, secrets redacted
+    Config(ConfigArgs),
+    /// Look at and change TLSA records directly
+    #[command(subcommand)]
+    Dns(DnsCommand),
+    /// certbot deploy hook: publish the renewed key and the next key (reads RENEWED_LINEAGE)
+    Hook(HookArgs),
+    /// Create the next key if needed and publish current + next records now
+    Prepublish(PrepublishArgs),
+    /// Switch a lineage to its next key, only when that is safe
+    Rollover(RolloverArgs),
+    /// Show every lineage's phase, records, servers and the earliest switch time
+    Status(StatusArgs),
+    /// Periodic job: observe, republish drift, retire old records, scheduled rollovers
+    Run(RunArgs),
+    /// Probe live servers and prove they match DNSSEC-validated TLSA records
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl Proto {
+    pub fn label(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Sctp => "sctp",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TlsaArgs {
+    /// Certificate usage: 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=3))]
+    pub usage: u8,
+    /// Selector: 0 full certificate, 1 SubjectPublicKeyInfo
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub selector: u8,
+    /// Matching type: 0 exact, 1 SHA2-256, 2 SHA2-512
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub matching: u8,
+    /// Print zone-file lines for this host (owner _PORT._PROTO.HOST.)
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Port of the owner name (with --host)
+    #[arg(long, default_value_t = 25, requires = "host")]
+    pub port: u16,
+    /// Transport of the owner name (with --host)
+    #[arg(long, value_enum, default_value_t = Proto::Tcp, requires = "host")]
+    pub proto: Proto,
+    /// Which certificate of a chain (0 = first); default: the leaf for usages 1 and 3, the
+    /// last certificate for usages 0 and 2
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+    /// PEM/DER certificates or chains, PEM private keys, public keys or CSRs
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LineagesArgs {
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The certbot lineage (certificate name)
+    pub name: String,
+    /// Show the change without writing anything
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DnsCommand {
+    /// What every authoritative server serves at these owners, and whether it validates
+    Show(DnsShowArgs),
+    /// Add records at an owner through a provider
+    Add(DnsChangeArgs),
+    /// Remove records at an owner through a provider
+    Remove(DnsChangeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DnsShowArgs {
+    /// Owner names, e.g. _25._tcp.mail.example.com
+    #[arg(required = true, value_name = "OWNER")]
+    pub owners: Vec<String>,
+    /// Authoritative servers to ask (address:port), instead of discovering them from NS
+    #[arg(long = "nameserver", value_name = "ADDR:PORT")]
+    pub nameservers: Vec<String>,
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DnsChangeArgs {
+    /// The provider, by its name in the configuration
+    #[arg(long)]
+    pub provider: String,
+    /// TTL of the records
+    #[arg(long, default_value_t = 300)]
+    pub ttl: u32,
+    /// The owner name, e.g. _25._tcp.mail.example.com
+    pub owner: String,
+    /// Records as RDATA, e.g. "3 1 1 <hex>" (one argument each)
+    #[arg(required = true, value_name = "RECORD")]
+    pub records: Vec<String>,
+    /// Authoritative servers to ask afterwards (address:port), instead of NS discovery
+    #[arg(long = "nameserver", value_name = "ADDR:PORT")]
+    pub nameservers: Vec<String>,
+    /// Say what would change, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// The lineage's live directory [default: $RENEWED_LINEAGE]
+    #[arg(long, env = "RENEWED_LINEAGE", value_name = "DIR")]
+    pub lineage: Option<PathBuf>,
+    /// Say what would change, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PrepublishArgs {
+    /// The lineage (certbot certificate name)
+    pub name: String,
+    /// Say what would change, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RolloverArgs {
+    /// The lineage (certbot certificate name)
+    pub name: String,
+    /// Poll until the switch is safe, then switch
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: how long to wait at most (e.g. 2h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_wait: Option<std::time::Duration>,
+    /// Say whether the switch is safe and what it would do, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this lineage
+    pub name: Option<String>,
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Say what would change, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StartTls {
+    Smtp,
+    Imap,
+    Pop3,
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Lineages to check (all configured lineages when none and no --target)
+    #[arg(value_name = "NAME", conflicts_with = "targets")]
+    pub names: Vec<String>,
+    /// Check this service instead (HOST:PORT; TLSA owner _PORT._tcp.HOST)
+    #[arg(long = "target", value_name = "HOST:PORT")]
+    pub targets: Vec<String>,
+    /// Protocol before TLS [default: from the port]
+    #[arg(long, value_enum)]
+    pub starttls: Option<StartTls>,
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+    /// Write Prometheus text-file-collector metrics to FILE (atomically)
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    /// Warn when the certificate expires within this many days
+    #[arg(long, default_value_t = 14)]
+    pub warn_days: u32,
+    /// Timeout of each connection and DNS query
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+/// Durations as people write them: `5s`, `90s`, `2h`, `365d`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s)
+        .map_err(|e| format!("{s:?} is not a duration like 5s, 10m, 2h: {e}"))
+}

@@ -1,0 +1,44 @@
+//! danerollover: DANE TLSA records for certbot certificates, with key rollovers that never
+//! break mail delivery.
+//!
+//! # Map of the modules
+//!
+//! The pure core (no files, sockets or clock; given observations and `now`):
+//! - [`tlsa`]: typed TLSA records (usage, selector, matching) and computing them from DER.
+//! - [`material`]: certificates, chains, keys, public keys and CSRs read from PEM/DER bytes.
+//! - [`rollover`]: the rollover as data: phases, the plan (state + observations + now -> actions).
+//! - [`status`]: reports built from state and observations.
+//! - [`dane`]: matching a served chain against a TLSA RRset (RFC 7671/7672 rules).
+//!
+//! Leaves (I/O behind small traits):
+//! - [`certbot`]: lineages on disk, `renewal/NAME.conf` (ConfigObj) parsing and editing.
+//! - [`config`]: the TOML configuration, with documented defaults; [`secrets`] reads secret files.
+//! - [`keys`]: generating next keys to match a lineage's renewal.conf.
+//! - [`provider`]: the DNS provider trait and its back ends (PowerDNS, RFC 2136, deSEC, ...).
+//! - [`dns`]: observation of every authoritative server and DNSSEC validation.
+//! - [`store`]: the state file and the lock.
+//! - [`probe`]: TLS / STARTTLS connections to live servers, for `check`.
+//! - [`fsutil`]: atomic file writes.
+//!
+//! The shell:
+//! - [`cli`]: the command line (clap types, one per command).
+//! - [`commands`]: one module per command: load, observe, decide, act, save, report.
+//! - [`error`]: the error type every command returns, rendered once by `main`.
+
+pub mod certbot;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod dane;
+pub mod dns;
+pub mod error;
+pub mod fsutil;
+pub mod keys;
+pub mod material;
+pub mod probe;
+pub mod provider;
+pub mod rollover;
+pub mod secrets;
+pub mod status;
+pub mod store;
+pub mod tlsa;

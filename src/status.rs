@@ -1,0 +1,1 @@
+//! Reports built from state and observations (pure), for `status` and `run`.
