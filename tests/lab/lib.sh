@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # constants used by the scripts that source this
 # Shared helpers for the danerollover test lab scripts (sourced, not run).
 #
 # Every daemon the lab starts is recorded in DIR/pids/NAME.pid.  A pid file is
@@ -35,6 +36,14 @@ lab_dir() {
   [[ -n ${1:-} ]] || lab_die "usage: $(basename "$0") DIR ..."
   mkdir -p "$1"
   (cd "$1" && pwd -P)
+}
+
+# lab_lock DIR: serialize up/down/lag on one lab directory (fd 9, released
+# when the script exits).  Daemons are started with fd 9 closed so they do
+# not keep the lock.
+lab_lock() {
+  exec 9>"$1/.lock"
+  flock -w 120 9 || lab_die "another up/down/lag on $1 has held the lock for 120 s"
 }
 
 # ------------------------------------------------------------ pid handling --
@@ -105,7 +114,7 @@ lab_start() {
   mkdir -p "$dir/pids"
   # A background job of a non-interactive shell is not a process-group leader,
   # so setsid(1) calls setsid() and execs CMD without forking: $! is CMD's PID.
-  setsid "$@" >>"$logf" 2>&1 </dev/null &
+  setsid "$@" >>"$logf" 2>&1 </dev/null 9>&- &
   echo $! >"$dir/pids/$name.pid"
 }
 
