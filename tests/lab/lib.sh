@@ -75,11 +75,16 @@ lab_pid() {
 
 lab_running() { lab_pid "$1" "$2" >/dev/null; }
 
-# lab_gone PID: true when PID no longer exists or is a zombie.
+# lab_gone PID: true when PID no longer exists or is a zombie whose threads
+# have all exited.  (When the main thread of a multi-threaded daemon such as
+# pdns_server exits first, the process shows as a zombie while its other
+# threads still run and still hold its sockets.)
 lab_gone() {
-  local state
+  local state tasks
   state=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 0
-  [[ $state == Z || $state == X ]]
+  [[ $state == Z || $state == X ]] || return 1
+  tasks=$(find "/proc/$1/task" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+  [[ $tasks -le 1 ]]
 }
 
 # lab_stop DIR NAME: TERM the recorded process, wait up to 10 s, then KILL.
@@ -192,6 +197,13 @@ lab_del_lo_addrs() {
     [[ -n $a ]] && ip addr del "$a/32" dev lo 2>/dev/null || true
   done <"$1/lo-addrs"
   rm -f "$1/lo-addrs"
+}
+
+# lab_soa_ok ADDR ZONE: ADDR answers ZONE's SOA.  (dig +short prints its
+# ";; communications error" lines on stdout too: match the SOA itself.)
+lab_soa_ok() {
+  dig +time=1 +tries=1 +norec +short @"$1" "$2" SOA 2>/dev/null |
+    grep -qE '^[^; ]+\. [^ ]+\. [0-9]+ '
 }
 
 # ---------------------------------------------------------------- env file --
