@@ -318,7 +318,6 @@ pub(crate) mod testing {
 
     pub struct Chain {
         pub leaf: Vec<u8>,
-        pub leaf_key: KeyPair,
         pub intermediate: Vec<u8>,
         pub root: Vec<u8>,
     }
@@ -347,7 +346,6 @@ pub(crate) mod testing {
         let leaf = lp.signed_by(&leaf_key, &intermediate).unwrap();
         Chain {
             leaf: leaf.der().to_vec(),
-            leaf_key,
             intermediate: intermediate.der().to_vec(),
             root: root.der().to_vec(),
         }
