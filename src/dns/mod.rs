@@ -1,16 +1,68 @@
 //! DNS observation: which zone holds an owner, which servers are authoritative for it, what
 //! each of them serves, and whether a validating read comes back Secure.
 //!
-//! The types here are what the pure core consumes; the querying lives in the submodules.
+//! The types here are what the pure core consumes; the querying lives in the submodules:
+//! - [`wire`]: one exchange with one server (UDP, TCP on truncation, bounded by a timeout);
+//! - [`interpret`]: pure functions from DNS messages to [`Served`] / [`Validated`];
+//! - [`resolve`]: reads through the configured resolver (zone, NS, addresses, validated TLSA);
+//! - [`validate`]: in-process DNSSEC validation (hickory) from trust anchors;
+//! - [`live`]: [`live::LiveObserver`], the [`Observe`] implementation used by the commands.
+
+pub mod interpret;
+pub mod live;
+pub mod resolve;
+pub mod validate;
+pub mod wire;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::tlsa::TlsaRecord;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DnsError {
+    /// No answer within the configured `[dns] timeout`.
+    #[error("{server}: no answer to {what} within {}", humantime::format_duration(*after))]
+    Timeout {
+        server: SocketAddr,
+        what: String,
+        after: Duration,
+    },
+    /// The socket failed (connection refused, network unreachable, ...).
+    #[error("{server}: {what}: {message}")]
+    Io {
+        server: SocketAddr,
+        what: String,
+        message: String,
+    },
+    /// An answer that does not parse or cannot be used.
+    #[error("{server}: {what}: {message}")]
+    Malformed {
+        server: SocketAddr,
+        what: String,
+        message: String,
+    },
+    /// An error response code (SERVFAIL, REFUSED, NXDOMAIN where a name must exist, ...).
+    #[error("{server}: {what}: {rcode}")]
+    Rcode {
+        server: SocketAddr,
+        what: String,
+        rcode: String,
+    },
+    /// A name that is not a valid domain name, or a server that is not "address:port".
+    #[error("{0}")]
+    BadName(String),
+    /// A configuration value that cannot be used (resolver address, trust anchor file).
+    #[error("{0}")]
+    Config(String),
+    /// A host without any A or AAAA address.
+    #[error("{host} has no A or AAAA address ({detail})")]
+    NoAddress { host: String, detail: String },
+    /// No enclosing zone (SOA) found for an owner.
+    #[error("cannot find the zone of {owner}: {detail}")]
+    NoZone { owner: String, detail: String },
     #[error("{0}")]
     Other(String),
 }

@@ -1,0 +1,1 @@
+//! The live observer: asks every authoritative server directly and validates.
