@@ -423,7 +423,12 @@ mod tests {
         assert_eq!(
             outcome(
                 &served,
-                rec(Usage::DaneEe, Selector::Spki, Matching::Sha256, &c.intermediate),
+                rec(
+                    Usage::DaneEe,
+                    Selector::Spki,
+                    Matching::Sha256,
+                    &c.intermediate
+                ),
                 &p
             ),
             RecordOutcome::NoMatch
@@ -437,7 +442,12 @@ mod tests {
         let names = vec!["mail.example.test".to_string()];
         let m = match_chain(
             &[c.leaf.clone()],
-            &[rec(Usage::DaneEe, Selector::Spki, Matching::Sha256, &other.leaf)],
+            &[rec(
+                Usage::DaneEe,
+                Selector::Spki,
+                Matching::Sha256,
+                &other.leaf,
+            )],
             &peer(&names, Profile::Smtp),
         );
         assert!(!m.authenticated());
@@ -453,7 +463,12 @@ mod tests {
         assert_eq!(
             outcome(
                 &served,
-                rec(Usage::DaneTa, Selector::Spki, Matching::Sha256, &c.intermediate),
+                rec(
+                    Usage::DaneTa,
+                    Selector::Spki,
+                    Matching::Sha256,
+                    &c.intermediate
+                ),
                 &p
             ),
             RecordOutcome::Match { depth: 1 }
@@ -501,7 +516,12 @@ mod tests {
     fn dane_ta_checks_names() {
         let c = chain(&["*.example.test"], (2025, 2030));
         let served = vec![c.leaf.clone(), c.intermediate.clone()];
-        let r = rec(Usage::DaneTa, Selector::Spki, Matching::Sha256, &c.intermediate);
+        let r = rec(
+            Usage::DaneTa,
+            Selector::Spki,
+            Matching::Sha256,
+            &c.intermediate,
+        );
         let good = vec!["mail.example.test".to_string()];
         assert_eq!(
             outcome(&served, r.clone(), &peer(&good, Profile::Smtp)),

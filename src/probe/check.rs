@@ -130,3 +130,26 @@ async fn probe_all(
         })
         .collect()
 }
+
+/// [`CheckDns`] through the configured resolver ([`crate::dns::resolve`]).
+#[derive(Debug, Clone)]
+pub struct ResolverDns {
+    cfg: crate::config::DnsConfig,
+}
+
+impl ResolverDns {
+    pub fn new(cfg: crate::config::DnsConfig) -> Self {
+        ResolverDns { cfg }
+    }
+}
+
+#[async_trait::async_trait]
+impl CheckDns for ResolverDns {
+    async fn validated_tlsa(&self, owner: &str) -> Validated {
+        crate::dns::resolve::validated_tlsa(&self.cfg, owner).await
+    }
+
+    async fn addresses(&self, host: &str) -> Result<Vec<IpAddr>, DnsError> {
+        crate::dns::resolve::addresses(&self.cfg, host).await
+    }
+}

@@ -59,7 +59,10 @@ impl ProbeError {
     /// Whether the server could not be reached at all (nothing listening, no route, no
     /// answer in time), as opposed to a server that answered wrongly.
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, ProbeError::Connect { .. } | ProbeError::Timeout { .. })
+        matches!(
+            self,
+            ProbeError::Connect { .. } | ProbeError::Timeout { .. }
+        )
     }
 }
 
@@ -223,7 +226,9 @@ mod tests {
             (Behaviour::Pop3, Protocol::Pop3),
             (Behaviour::Tls, Protocol::Tls),
         ] {
-            let srv = TestServer::start("127.0.0.1:0", behaviour, &cert).await.unwrap();
+            let srv = TestServer::start("127.0.0.1:0", behaviour, &cert)
+                .await
+                .unwrap();
             let got = probe(
                 srv.addr,
                 "mail.example.test.",
@@ -252,31 +257,54 @@ mod tests {
         let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let dead = free.local_addr().unwrap();
         drop(free);
-        let err = probe(dead, "mail.example.test", Protocol::Smtp, &opts).await.unwrap_err();
+        let err = probe(dead, "mail.example.test", Protocol::Smtp, &opts)
+            .await
+            .unwrap_err();
         assert!(matches!(err, ProbeError::Connect { .. }), "{err}");
         assert!(err.is_unreachable());
 
         // A listener that never answers: timeout within the budget, unreachable.
-        let silent = TestServer::start("127.0.0.1:0", Behaviour::Silent, &cert).await.unwrap();
+        let silent = TestServer::start("127.0.0.1:0", Behaviour::Silent, &cert)
+            .await
+            .unwrap();
         let started = std::time::Instant::now();
-        let err = probe(silent.addr, "mail.example.test", Protocol::Smtp, &opts).await.unwrap_err();
+        let err = probe(silent.addr, "mail.example.test", Protocol::Smtp, &opts)
+            .await
+            .unwrap_err();
         let took = started.elapsed();
         assert!(
-            matches!(err, ProbeError::Timeout { stage: "SMTP dialogue", .. }),
+            matches!(
+                err,
+                ProbeError::Timeout {
+                    stage: "SMTP dialogue",
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(err.is_unreachable());
-        assert!(took >= Duration::from_millis(450) && took < Duration::from_millis(1500), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(450) && took < Duration::from_millis(1500),
+            "{took:?}"
+        );
 
         // SMTP without STARTTLS: the server answered wrongly, not unreachable.
-        let plain = TestServer::start("127.0.0.1:0", Behaviour::SmtpNoStarttls, &cert).await.unwrap();
-        let err = probe(plain.addr, "mail.example.test", Protocol::Smtp, &opts).await.unwrap_err();
+        let plain = TestServer::start("127.0.0.1:0", Behaviour::SmtpNoStarttls, &cert)
+            .await
+            .unwrap();
+        let err = probe(plain.addr, "mail.example.test", Protocol::Smtp, &opts)
+            .await
+            .unwrap_err();
         assert!(matches!(err, ProbeError::Protocol { .. }), "{err}");
         assert!(!err.is_unreachable());
 
         // TLS spoken to an SMTP server: the handshake fails, not unreachable.
-        let smtp = TestServer::start("127.0.0.1:0", Behaviour::Smtp, &cert).await.unwrap();
-        let err = probe(smtp.addr, "mail.example.test", Protocol::Tls, &opts).await.unwrap_err();
+        let smtp = TestServer::start("127.0.0.1:0", Behaviour::Smtp, &cert)
+            .await
+            .unwrap();
+        let err = probe(smtp.addr, "mail.example.test", Protocol::Tls, &opts)
+            .await
+            .unwrap_err();
         assert!(matches!(err, ProbeError::Tls { .. }), "{err}");
         assert!(!err.is_unreachable());
     }

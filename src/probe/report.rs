@@ -79,8 +79,11 @@ pub enum Verdict {
     Unchecked,
     /// Owner: the TLSA RRset validated Secure.
     Secure,
-    /// Owner: the RRset is Insecure or Indeterminate: no DANE (RFC 7672 2.2).
+    /// Owner: the RRset is Insecure: no DANE (RFC 7672 2.2).
     NotSecure,
+    /// Owner: the validation state could not be determined (the resolver failed or timed
+    /// out): SMTP clients defer delivery then (RFC 7672 2.2), and the check cannot tell.
+    Indeterminate,
     /// Owner: the RRset failed validation.
     Bogus,
     /// Owner: Secure, but there is no TLSA record.
@@ -103,6 +106,7 @@ impl Verdict {
             | Verdict::NoRecords => Status::Critical,
             Verdict::Unreachable
             | Verdict::Unchecked
+            | Verdict::Indeterminate
             | Verdict::DnsFailed
             | Verdict::NoAddresses => Status::Unknown,
         }
@@ -273,7 +277,8 @@ fn owner_report(o: &Observed, warn_days: u32, now: i64) -> OwnerReport {
                 Validation::Secure if v.records.is_empty() => Verdict::NoRecords,
                 Validation::Secure => Verdict::Secure,
                 Validation::Bogus => Verdict::Bogus,
-                Validation::Insecure | Validation::Indeterminate => Verdict::NotSecure,
+                Validation::Insecure => Verdict::NotSecure,
+                Validation::Indeterminate => Verdict::Indeterminate,
             };
             (
                 Some(v.state),
@@ -299,7 +304,9 @@ fn owner_report(o: &Observed, warn_days: u32, now: i64) -> OwnerReport {
         now,
         profile: profile_of(t),
     };
-    let lookup_ok = o.tlsa.is_ok();
+    // Without an RRset to judge by (lookup failed, state unknown), a served chain is
+    // reported but not judged.
+    let lookup_ok = matches!(&o.tlsa, Ok(v) if v.state != Validation::Indeterminate);
     let addresses: Vec<AddressReport> = o
         .probes
         .iter()
@@ -439,7 +446,13 @@ fn owner_summary(o: &OwnerReport) -> String {
     let mut s = format!("{name}: {ok}/{total} addresses match");
     if !matched.is_empty() {
         s.push(' ');
-        s.push_str(&matched.iter().map(|r| short(r)).collect::<Vec<_>>().join(", "));
+        s.push_str(
+            &matched
+                .iter()
+                .map(|r| short(r))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
     }
     let state = o.validation.map(validation_name).unwrap_or("unvalidated");
     if o.verdict == Verdict::NoRecords {
@@ -485,6 +498,7 @@ fn verdict_text(v: Verdict) -> &'static str {
         Verdict::Unchecked => "UNCHECKED",
         Verdict::Secure => "secure",
         Verdict::NotSecure => "NOT SECURE (no DANE)",
+        Verdict::Indeterminate => "INDETERMINATE",
         Verdict::Bogus => "BOGUS",
         Verdict::NoRecords => "NO TLSA RECORDS",
         Verdict::DnsFailed => "DNS FAILED",
@@ -525,7 +539,12 @@ pub fn render_text(report: &Report) -> String {
                 let _ = writeln!(out, "  TLSA: lookup failed: {e}");
             }
             (None, Some(v)) => {
-                let _ = write!(out, "  TLSA {}: {}", validation_name(v), verdict_text(o.verdict));
+                let _ = write!(
+                    out,
+                    "  TLSA {}: {}",
+                    validation_name(v),
+                    verdict_text(o.verdict)
+                );
                 if let Some(d) = &o.validation_detail {
                     let _ = write!(out, " ({d})");
                 }
@@ -735,6 +754,8 @@ mod tests {
             (&[Secure, Expiring, Unreachable], Warning),
             (&[Secure, NoMatch, Unreachable], Critical),
             (&[NotSecure, Match], Critical),
+            (&[Indeterminate, Match], Unknown),
+            (&[Indeterminate, NoMatch], Critical),
             (&[Bogus, Match], Critical),
             (&[Bogus, Unreachable], Critical),
             (&[NoRecords, NoMatch], Critical),
@@ -745,11 +766,7 @@ mod tests {
             (&[Secure, Expiring, Secure, NoAddresses], Warning),
         ];
         for (verdicts, want) in table {
-            assert_eq!(
-                status_of(verdicts.iter().copied()),
-                *want,
-                "{verdicts:?}"
-            );
+            assert_eq!(status_of(verdicts.iter().copied()), *want, "{verdicts:?}");
         }
         assert_eq!(
             [Ok, Warning, Critical, Unknown].map(Status::code),
@@ -769,7 +786,12 @@ mod tests {
     }
 
     fn ee(leaf: &[u8]) -> TlsaRecord {
-        let spki = X509Certificate::from_der(leaf).unwrap().1.public_key().raw.to_vec();
+        let spki = X509Certificate::from_der(leaf)
+            .unwrap()
+            .1
+            .public_key()
+            .raw
+            .to_vec();
         TlsaRecord::compute(Usage::DaneEe, Selector::Spki, Matching::Sha256, &spki)
     }
 
@@ -841,7 +863,11 @@ mod tests {
         let other = chain(&["mail.example.test"], (2025, 2030));
         let rep = build(&[obs(vec![ee(&other.leaf)])], 14, NOW);
         assert_eq!(rep.status, Status::Critical);
-        assert!(rep.summary.contains("0/1 addresses match (Secure)"), "{}", rep.summary);
+        assert!(
+            rep.summary.contains("0/1 addresses match (Secure)"),
+            "{}",
+            rep.summary
+        );
         // The wrong record matches no served key: stale.
         assert_eq!(rep.owners[0].stale, vec![ee(&other.leaf)]);
     }
@@ -849,7 +875,11 @@ mod tests {
     #[test]
     fn not_secure_and_bogus_are_critical_even_when_the_key_matches() {
         let c = chain(&["mail.example.test"], (2025, 2030));
-        for state in [Validation::Insecure, Validation::Indeterminate, Validation::Bogus] {
+        for (state, want) in [
+            (Validation::Insecure, Status::Critical),
+            (Validation::Bogus, Status::Critical),
+            (Validation::Indeterminate, Status::Unknown),
+        ] {
             let obs = Observed {
                 target: target(None),
                 tlsa: Ok(Validated {
@@ -862,8 +892,12 @@ mod tests {
                 probes: vec![(ip("192.0.2.1"), Ok(vec![c.leaf.clone()]))],
             };
             let rep = build(&[obs], 14, NOW);
-            assert_eq!(rep.status, Status::Critical, "{state:?}");
-            assert!(rep.summary.contains(validation_name(state)), "{}", rep.summary);
+            assert_eq!(rep.status, want, "{state:?}");
+            assert!(
+                rep.summary.contains(validation_name(state)),
+                "{}",
+                rep.summary
+            );
         }
     }
 
@@ -884,7 +918,10 @@ mod tests {
         };
         let rep = build(&[obs.clone()], 14, NOW);
         assert_eq!(rep.status, Status::Unknown);
-        assert!(rep.summary.contains("0/1 addresses match (Secure), 1 unreachable"));
+        assert!(
+            rep.summary
+                .contains("0/1 addresses match (Secure), 1 unreachable")
+        );
         let mut tls_failed = obs.clone();
         tls_failed.probes[0].1 = Err(ProbeFailure {
             unreachable: false,
@@ -1008,7 +1045,9 @@ mod tests {
         let rep = build(&[obs], 14, NOW);
         let m = render_metrics(&rep, NOW);
         assert!(m.contains("danerollover_check_status 3\n"), "{m}");
-        assert!(m.contains(&format!("danerollover_check_last_run_timestamp_seconds {NOW}\n")));
+        assert!(m.contains(&format!(
+            "danerollover_check_last_run_timestamp_seconds {NOW}\n"
+        )));
         assert!(m.contains(
             "danerollover_check_match{owner=\"_25._tcp.mail.example.test.\",address=\"192.0.2.1\"} 1\n"
         ));

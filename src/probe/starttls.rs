@@ -197,7 +197,10 @@ pub async fn negotiate<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-async fn smtp<S: AsyncRead + AsyncWrite + Unpin>(stream: S, helo: &str) -> Result<S, DialogueError> {
+async fn smtp<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    helo: &str,
+) -> Result<S, DialogueError> {
     let mut r = LineReader::new(stream);
     let banner = read_smtp_reply(&mut r, "SMTP greeting").await?;
     if banner.code != 220 {
@@ -291,7 +294,10 @@ mod tests {
     #[test]
     fn smtp_lines() {
         assert_eq!(parse_smtp_line("220 hi"), Some((220, false, "hi")));
-        assert_eq!(parse_smtp_line("250-STARTTLS"), Some((250, true, "STARTTLS")));
+        assert_eq!(
+            parse_smtp_line("250-STARTTLS"),
+            Some((250, true, "STARTTLS"))
+        );
         assert_eq!(parse_smtp_line("250"), Some((250, false, "")));
         assert_eq!(parse_smtp_line("25x ok"), None);
         assert_eq!(parse_smtp_line("250+x"), None);
@@ -356,8 +362,14 @@ mod tests {
         let (res, seen) = run(
             Protocol::Smtp,
             vec![
-                ("", "220-mail.example.test ESMTP\r\n220-second line\r\n220 ready\r\n"),
-                ("EHLO", "250-mail.example.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 8BITMIME\r\n"),
+                (
+                    "",
+                    "220-mail.example.test ESMTP\r\n220-second line\r\n220 ready\r\n",
+                ),
+                (
+                    "EHLO",
+                    "250-mail.example.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 8BITMIME\r\n",
+                ),
                 ("STARTTLS", "220 2.0.0 Ready to start TLS\r\n"),
             ],
         )
@@ -415,7 +427,10 @@ mod tests {
             Protocol::Imap,
             vec![
                 ("", "* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n"),
-                ("a001 STARTTLS", "* CAPABILITY IMAP4rev1\r\na001 OK Begin TLS\r\n"),
+                (
+                    "a001 STARTTLS",
+                    "* CAPABILITY IMAP4rev1\r\na001 OK Begin TLS\r\n",
+                ),
             ],
         )
         .await;
@@ -446,7 +461,8 @@ mod tests {
     async fn closed_connection_and_endless_lines() {
         let (res, _) = run(Protocol::Smtp, vec![]).await;
         assert!(res.unwrap_err().contains("closed"));
-        let long: &'static str = Box::leak(format!("220 {}", "x".repeat(MAX_LINE + 10)).into_boxed_str());
+        let long: &'static str =
+            Box::leak(format!("220 {}", "x".repeat(MAX_LINE + 10)).into_boxed_str());
         let (client, other) = duplex(64 * 1024);
         let srv = tokio::spawn(async move {
             let mut other = other;

@@ -44,8 +44,9 @@ impl TestCert {
         let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("key generation"))
             .expect("self-signed CA");
         let key = KeyPair::generate().expect("key generation");
-        let mut leaf = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-            .expect("leaf names");
+        let mut leaf =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .expect("leaf names");
         leaf.not_before = epoch + now.saturating_sub(Duration::from_secs(86400));
         leaf.not_after = epoch + now + valid_for;
         let leaf = leaf.signed_by(&key, &ca).expect("leaf signature");
@@ -165,10 +166,13 @@ async fn serve(
                     } else {
                         ""
                     };
-                    let reply = format!("250-test.example\r\n250-PIPELINING\r\n{tls}250 8BITMIME\r\n");
+                    let reply =
+                        format!("250-test.example\r\n250-PIPELINING\r\n{tls}250 8BITMIME\r\n");
                     tcp.get_mut().write_all(reply.as_bytes()).await?;
                 } else if cmd == "STARTTLS" && behaviour == Behaviour::Smtp {
-                    tcp.get_mut().write_all(b"220 2.0.0 Ready to start TLS\r\n").await?;
+                    tcp.get_mut()
+                        .write_all(b"220 2.0.0 Ready to start TLS\r\n")
+                        .await?;
                     break;
                 } else if cmd == "QUIT" {
                     tcp.get_mut().write_all(b"221 bye\r\n").await?;

@@ -78,7 +78,10 @@ impl ServerCertVerifier for RecordingVerifier {
 }
 
 /// A client configuration around a fresh recording verifier.
-pub fn client_config(verifier: Arc<RecordingVerifier>, provider: Arc<CryptoProvider>) -> Result<ClientConfig, rustls::Error> {
+pub fn client_config(
+    verifier: Arc<RecordingVerifier>,
+    provider: Arc<CryptoProvider>,
+) -> Result<ClientConfig, rustls::Error> {
     Ok(ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
