@@ -209,8 +209,13 @@ impl Resolver {
     }
 
     /// A recursive question whose answer must not be an error code.
-    async fn ask_ok(&self, name: &Name, rtype: RecordType) -> Result<Message, DnsError> {
-        let m = self.ask(name, rtype, Flags::RECURSIVE).await?;
+    async fn ask_ok(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        flags: Flags,
+    ) -> Result<Message, DnsError> {
+        let m = self.ask(name, rtype, flags).await?;
         match interpret::rcode_problem(&m) {
             None => Ok(m),
             Some(problem) => Err(DnsError::Rcode {
@@ -223,9 +228,13 @@ impl Resolver {
 
     /// Every A and AAAA address of `host`, CNAMEs followed.
     pub async fn addresses(&self, host: &Name) -> Result<Vec<IpAddr>, DnsError> {
+        self.addresses_with(host, Flags::RECURSIVE).await
+    }
+
+    async fn addresses_with(&self, host: &Name, flags: Flags) -> Result<Vec<IpAddr>, DnsError> {
         let (a, aaaa) = futures_util::join!(
-            self.ask_ok(host, RecordType::A),
-            self.ask_ok(host, RecordType::AAAA)
+            self.ask_ok(host, RecordType::A, flags),
+            self.ask_ok(host, RecordType::AAAA, flags)
         );
         let mut out = Vec::new();
         let mut nxdomain = false;
@@ -275,7 +284,7 @@ impl Resolver {
         let mut at = owner.clone();
         loop {
             let m = self
-                .ask_ok(&at, RecordType::SOA)
+                .ask_ok(&at, RecordType::SOA, Flags::DISCOVERY)
                 .await
                 .map_err(|e| DnsError::NoZone {
                     owner: super::absolute(&owner.to_ascii()),
@@ -303,7 +312,7 @@ impl Resolver {
 
     /// The NS names of `zone`.
     pub async fn ns_names(&self, zone: &Name) -> Result<Vec<Name>, DnsError> {
-        let m = self.ask_ok(zone, RecordType::NS).await?;
+        let m = self.ask_ok(zone, RecordType::NS, Flags::DISCOVERY).await?;
         let mut names: Vec<Name> = m
             .answers
             .iter()
@@ -332,7 +341,12 @@ impl Resolver {
         zone: &Name,
     ) -> Result<Vec<(Name, Result<Vec<SocketAddr>, DnsError>)>, DnsError> {
         let names = self.ns_names(zone).await?;
-        let addrs = join_all(names.iter().map(|n| self.addresses(n))).await;
+        let addrs = join_all(
+            names
+                .iter()
+                .map(|n| self.addresses_with(n, Flags::DISCOVERY)),
+        )
+        .await;
         Ok(names
             .into_iter()
             .zip(addrs)

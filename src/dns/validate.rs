@@ -27,7 +27,15 @@ pub fn parse_anchors(text: &str, source: &str) -> Result<TrustAnchors, DnsError>
             "trust anchor file {source}: {e} (expected DNSKEY records in zone-file format)"
         ))
     })?;
-    if anchors.is_empty() {
+    // `TrustAnchors::is_empty` counts root keys only: look at the text for the others.
+    let has_dnskey = text
+        .lines()
+        .map(|l| l.split(';').next().unwrap_or(""))
+        .any(|l| {
+            l.split_whitespace()
+                .any(|w| w.eq_ignore_ascii_case("DNSKEY"))
+        });
+    if !has_dnskey {
         return Err(DnsError::Config(format!(
             "trust anchor file {source} holds no DNSKEY record"
         )));
@@ -142,7 +150,12 @@ mod tests {
         let root = ". 172800 IN DNSKEY 257 3 8 AwEAAaz/tAm8yTn4Mfeh5eyI96WSVexTBAvkMgJzkKTOiW1vkIbzxeF3+/4RgWOq7HrxRixHlFlExOLAJr5emLvN7SWXgnLh4+B5xQlNVz8Og8kvArMtNROxVQuCaSnIDdD5LKyWbRd2n9WGe2R8PzgCmr3EgVLrjyBxWezF0jLHwVN8efS3rCj/EWgvIWgb9tarpVUDK/b58Da+sqqls3eNbuv7pr+eoZG+SrDK6nWeL3c6H5Apxz7LjVc1uTIdsIXxuOLYA4/ilBmSVIzuDWfdRUfhHdY6+cn8HFRm+2hM8AnXGXws9555KrUB5qihylGa8subX2Nn6UwNR1AkUTV74bU=\n";
         let a = parse_anchors(root, "root.key").unwrap();
         assert_eq!(a.len(), 1);
-        let e = parse_anchors("", "empty.key").err().unwrap().to_string();
+        let lab = "example.test. 60 IN DNSKEY 257 3 13 lYGkoSQhz6R0AnBjVLfHwk6rKHLtYSrzMwWLSeXifANGq11mGa5nerdRFhaANUvgr6Frj+9Zvz1ZBvXE9PM1fA==\n";
+        assert!(parse_anchors(lab, "lab.key").is_ok());
+        let e = parse_anchors("; only a comment DNSKEY\n", "empty.key")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("empty.key") && e.contains("no DNSKEY"), "{e}");
         let e = parse_anchors("this is not a zone file", "bad.key")
             .err()

@@ -47,11 +47,19 @@ impl Flags {
         checking_disabled: true,
         authentic_data: false,
     };
-    /// A plain recursive query (addresses, NS, SOA discovery).
+    /// A plain recursive query (addresses).
     pub const RECURSIVE: Flags = Flags {
         recursion_desired: true,
         dnssec_ok: false,
         checking_disabled: false,
+        authentic_data: false,
+    };
+    /// Finding zones and their servers: with CD, so that a zone whose DNSSEC is broken can
+    /// still be observed (its validation state is reported apart).
+    pub const DISCOVERY: Flags = Flags {
+        recursion_desired: true,
+        dnssec_ok: false,
+        checking_disabled: true,
         authentic_data: false,
     };
 }
