@@ -193,13 +193,13 @@ fn check_chain_to(
                     depth + 1
                 )
             })?;
-        if let Ok(Some(bc)) = issuer.basic_constraints() {
-            if !bc.value.ca {
-                return Err(format!(
-                    "certificate at depth {} is not a CA (basicConstraints CA:FALSE)",
-                    depth + 1
-                ));
-            }
+        if let Ok(Some(bc)) = issuer.basic_constraints()
+            && !bc.value.ca
+        {
+            return Err(format!(
+                "certificate at depth {} is not a CA (basicConstraints CA:FALSE)",
+                depth + 1
+            ));
         }
         let validity = child.validity();
         if peer.now < validity.not_before.timestamp() {
@@ -441,7 +441,7 @@ mod tests {
         let other = chain(&["mail.example.test"], (2025, 2030));
         let names = vec!["mail.example.test".to_string()];
         let m = match_chain(
-            &[c.leaf.clone()],
+            std::slice::from_ref(&c.leaf),
             &[rec(
                 Usage::DaneEe,
                 Selector::Spki,
@@ -582,7 +582,7 @@ mod tests {
         let names = vec!["mail.example.test".to_string()];
         for profile in [Profile::Smtp, Profile::Other] {
             let m = match_chain(
-                &[c.leaf.clone()],
+                std::slice::from_ref(&c.leaf),
                 &[
                     rec(Usage::PkixEe, Selector::Spki, Matching::Sha256, &c.leaf),
                     rec(Usage::PkixTa, Selector::Cert, Matching::Sha256, &c.root),
@@ -623,7 +623,14 @@ mod tests {
         let names = vec!["mail.example.test".to_string()];
         let r = rec(Usage::DaneEe, Selector::Spki, Matching::Sha256, &c.leaf);
         let empty: Vec<Vec<u8>> = vec![];
-        assert!(!match_chain(&empty, &[r.clone()], &peer(&names, Profile::Smtp)).authenticated());
+        assert!(
+            !match_chain(
+                &empty,
+                std::slice::from_ref(&r),
+                &peer(&names, Profile::Smtp)
+            )
+            .authenticated()
+        );
         assert!(
             !match_chain(&[b"junk".to_vec()], &[r], &peer(&names, Profile::Smtp)).authenticated()
         );

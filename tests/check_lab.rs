@@ -319,9 +319,14 @@ enum PostTls {
 
 /// Postfix's DANE client on `[host]:port`, through the lab resolver.
 fn posttls_finger(lab: &Lab, host: &str, port: u16) -> (PostTls, String) {
+    posttls_finger_with(lab, host, port, &[])
+}
+
+fn posttls_finger_with(lab: &Lab, host: &str, port: u16, extra: &[&str]) -> (PostTls, String) {
     let out = Process::new(lab.path("LAB_BIN").join("with-resolver"))
         .arg(lab.var("LAB_DIR"))
         .args(["posttls-finger", "-c", "-l", "dane"])
+        .args(extra)
         .arg(format!("[{host}]:{port}"))
         .env("MAIL_CONFIG", lab.var("LAB_POSTFIX_CONFIG_DIR"))
         .output()
@@ -344,9 +349,17 @@ fn posttls_finger(lab: &Lab, host: &str, port: u16) -> (PostTls, String) {
 /// ldns-dane, chasing signatures from the lab DS anchors: with `chain`, the chain in that
 /// file against the records of host:port; without, a TLS connection to host:port.
 fn ldns_dane(lab: &Lab, host: &str, port: u16, chain: Option<&Path>) -> (bool, String) {
-    let mut cmd = Process::new("ldns-dane");
-    cmd.args(["-r", lab.var("LAB_RESOLVER_ADDR"), "-S", "-k"])
-        .arg(lab.path("LAB_TRUST_ANCHOR_DS_FILE"));
+    // ldns-dane has no timeout of its own: bound it (a silent server would hang it).
+    let mut cmd = Process::new("timeout");
+    cmd.args([
+        "5",
+        "ldns-dane",
+        "-r",
+        lab.var("LAB_RESOLVER_ADDR"),
+        "-S",
+        "-k",
+    ])
+    .arg(lab.path("LAB_TRUST_ANCHOR_DS_FILE"));
     if let Some(c) = chain {
         cmd.arg("-c").arg(c);
     }
@@ -406,7 +419,7 @@ fn lab_matching_record_is_ok_and_the_reference_clients_agree() {
     let _p25 = publish(&pdns, &o25, "TLSA", &[right.to_string(), stale.to_string()]);
     let _p465 = publish(&pdns, &o465, "TLSA", &[right.to_string()]);
     wait_for_tlsa(&lab, &o25, &[right.clone(), stale.clone()]);
-    wait_for_tlsa(&lab, &o465, &[right.clone()]);
+    wait_for_tlsa(&lab, &o465, std::slice::from_ref(&right));
     let cfg = configs(&lab);
 
     // The lineage from the configuration: both owners.
@@ -490,8 +503,8 @@ fn lab_wrong_record_is_critical_and_the_reference_clients_agree() {
     let o465 = format!("_465._tcp.{host}.");
     let _p25 = publish(&pdns, &o25, "TLSA", &[wrong.to_string()]);
     let _p465 = publish(&pdns, &o465, "TLSA", &[wrong.to_string()]);
-    wait_for_tlsa(&lab, &o25, &[wrong.clone()]);
-    wait_for_tlsa(&lab, &o465, &[wrong.clone()]);
+    wait_for_tlsa(&lab, &o25, std::slice::from_ref(&wrong));
+    wait_for_tlsa(&lab, &o465, std::slice::from_ref(&wrong));
     let cfg = configs(&lab);
 
     let (code, v) = check_json(
@@ -611,8 +624,16 @@ fn lab_unreachable_servers_are_unknown_and_the_reference_clients_agree() {
         &[right.to_string()],
     );
     wait_for_address(&lab, &dead, "127.0.10.99");
-    wait_for_tlsa(&lab, &format!("_25._tcp.{dead}."), &[right.clone()]);
-    wait_for_tlsa(&lab, &format!("_2526._tcp.{mail}."), &[right.clone()]);
+    wait_for_tlsa(
+        &lab,
+        &format!("_25._tcp.{dead}."),
+        std::slice::from_ref(&right),
+    );
+    wait_for_tlsa(
+        &lab,
+        &format!("_2526._tcp.{mail}."),
+        std::slice::from_ref(&right),
+    );
     let cfg = configs(&lab);
 
     let started = Instant::now();
@@ -650,4 +671,109 @@ fn lab_unreachable_servers_are_unknown_and_the_reference_clients_agree() {
         let (ok, out) = ldns_dane(&lab, h, port, None);
         assert!(!ok, "ldns-dane {h} {port}: {out}");
     }
+}
+
+/// One address answers, the other accepts connections and never speaks: the check ends
+/// after one timeout with UNKNOWN, and says which address is which.
+#[test]
+fn lab_silent_address_is_unknown_within_the_timeout_and_the_reference_clients_agree() {
+    let Some(lab) = Lab::get(
+        "lab_silent_address_is_unknown_within_the_timeout_and_the_reference_clients_agree",
+    ) else {
+        return;
+    };
+    let _l = lock();
+    // The kernel completes connections to a listener nobody accepts from: a server that
+    // never sends its banner.
+    let silent = std::net::TcpListener::bind("127.0.0.2:25")
+        .expect("bind 127.0.0.2:25 for a silent SMTP listener (is something else there?)");
+    let pdns = Pdns::new(&lab);
+    let (_, right) = lab_key(&lab);
+    let zone = lab.var("LAB_PDNS_ZONE");
+    let mixed = format!("check-mixed.{zone}");
+    let lone = format!("check-silent.{zone}");
+    let _a1 = publish(
+        &pdns,
+        &format!("{mixed}."),
+        "A",
+        &[
+            lab.var("LAB_MAIL_ADDR").to_string(),
+            "127.0.0.2".to_string(),
+        ],
+    );
+    let _a2 = publish(&pdns, &format!("{lone}."), "A", &["127.0.0.2".to_string()]);
+    let _t1 = publish(
+        &pdns,
+        &format!("_25._tcp.{mixed}."),
+        "TLSA",
+        &[right.to_string()],
+    );
+    let _t2 = publish(
+        &pdns,
+        &format!("_25._tcp.{lone}."),
+        "TLSA",
+        &[right.to_string()],
+    );
+    wait_for_address(&lab, &mixed, "127.0.0.2");
+    wait_for_address(&lab, &mixed, lab.var("LAB_MAIL_ADDR"));
+    wait_for_address(&lab, &lone, "127.0.0.2");
+    wait_for_tlsa(
+        &lab,
+        &format!("_25._tcp.{mixed}."),
+        std::slice::from_ref(&right),
+    );
+    wait_for_tlsa(
+        &lab,
+        &format!("_25._tcp.{lone}."),
+        std::slice::from_ref(&right),
+    );
+    let cfg = configs(&lab);
+
+    let started = Instant::now();
+    let (code, v) = check_json(
+        &cfg.resolver,
+        &[
+            "--target",
+            &format!("{mixed}:25"),
+            "--target",
+            &format!("{lone}:25"),
+            "--timeout",
+            "2s",
+        ],
+    );
+    let took = started.elapsed();
+    eprintln!(
+        "lab check, 1 live + 1 silent address and 1 silent-only host, --timeout 2s: {took:?}"
+    );
+    assert_eq!(code, 3, "{v:#}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+    let by_address: std::collections::BTreeMap<String, String> =
+        owner(&v, &format!("_25._tcp.{mixed}."))["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["address"].as_str().unwrap().to_string(),
+                    a["verdict"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+    assert_eq!(by_address[lab.var("LAB_MAIL_ADDR")], "match", "{v:#}");
+    assert_eq!(by_address["127.0.0.2"], "unreachable", "{v:#}");
+    assert_eq!(
+        verdicts(owner(&v, &format!("_25._tcp.{lone}."))),
+        vec!["unreachable"]
+    );
+
+    // posttls-finger on the silent-only host: no TLS session within its 2 s banner timeout;
+    // ldns-dane (TLS from the first byte) gets no handshake either.
+    let (pf, out) = posttls_finger_with(&lab, &lone, 25, &["-t", "2", "-T", "2"]);
+    assert_eq!(pf, PostTls::NoTls, "{out}");
+    let (ok, out) = ldns_dane(&lab, &lone, 25, None);
+    assert!(!ok, "ldns-dane {lone} 25: {out}");
+    drop(silent);
 }

@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 
 use crate::dns::{DnsError, Validated};
 
-use super::report::{Observed, ProbeFailure, Target};
+use super::report::{Observed, ProbeFailure, ProbeResult, Target};
 use super::{ProbeOptions, probe};
 
 /// The DNS lookups `check` needs.
@@ -95,7 +95,7 @@ async fn probe_all(
     addresses: &[IpAddr],
     target: &Target,
     opts: &ProbeOptions,
-) -> Vec<(IpAddr, Result<Vec<Vec<u8>>, ProbeFailure>)> {
+) -> Vec<(IpAddr, ProbeResult)> {
     let mut set = JoinSet::new();
     for (i, ip) in addresses.iter().copied().enumerate() {
         let host = target.host.clone();
@@ -107,7 +107,7 @@ async fn probe_all(
             (i, r.map(|p| p.chain).map_err(|e| ProbeFailure::from(&e)))
         });
     }
-    let mut results: Vec<Option<Result<Vec<Vec<u8>>, ProbeFailure>>> = vec![None; addresses.len()];
+    let mut results: Vec<Option<ProbeResult>> = vec![None; addresses.len()];
     while let Some(joined) = set.join_next().await {
         if let Ok((i, r)) = joined {
             results[i] = Some(r);

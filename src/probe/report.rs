@@ -154,6 +154,9 @@ impl From<&super::ProbeError> for ProbeFailure {
     }
 }
 
+/// A served chain (DER, leaf first), or why the probe failed.
+pub type ProbeResult = Result<Vec<Vec<u8>>, ProbeFailure>;
+
 /// Everything observed for one target.
 #[derive(Debug, Clone)]
 pub struct Observed {
@@ -163,7 +166,7 @@ pub struct Observed {
     /// The host's addresses, or why there are none.
     pub addresses: Result<Vec<IpAddr>, String>,
     /// Per address: the served chain (leaf first) or why not.
-    pub probes: Vec<(IpAddr, Result<Vec<Vec<u8>>, ProbeFailure>)>,
+    pub probes: Vec<(IpAddr, ProbeResult)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -354,7 +357,7 @@ fn owner_report(o: &Observed, warn_days: u32, now: i64) -> OwnerReport {
 
 fn address_report(
     address: IpAddr,
-    probe: &Result<Vec<Vec<u8>>, ProbeFailure>,
+    probe: &ProbeResult,
     records: &[TlsaRecord],
     lookup_ok: bool,
     peer: &Peer<'_>,
@@ -433,8 +436,9 @@ fn owner_summary(o: &OwnerReport) -> String {
     if let Some(e) = &o.error {
         return format!("{name}: TLSA lookup failed: {e}");
     }
+    let state = o.validation.map(validation_name).unwrap_or("unvalidated");
     if let Some(e) = &o.address_error {
-        return format!("{name}: cannot resolve: {e}");
+        return format!("{name}: cannot resolve: {e} (TLSA {state})");
     }
     let total = o.addresses.len();
     let ok = o
@@ -454,7 +458,6 @@ fn owner_summary(o: &OwnerReport) -> String {
                 .join(", "),
         );
     }
-    let state = o.validation.map(validation_name).unwrap_or("unvalidated");
     if o.verdict == Verdict::NoRecords {
         let _ = write!(s, " ({state}, no TLSA records)");
     } else {
@@ -916,7 +919,7 @@ mod tests {
                 }),
             )],
         };
-        let rep = build(&[obs.clone()], 14, NOW);
+        let rep = build(std::slice::from_ref(&obs), 14, NOW);
         assert_eq!(rep.status, Status::Unknown);
         assert!(
             rep.summary
