@@ -249,6 +249,35 @@ mod tests {
         }
     }
 
+    /// A server showing someone else's certificate cannot complete the handshake: the
+    /// verifier accepts any chain, but checks the handshake signature against its key.
+    #[tokio::test]
+    async fn impostor_without_the_private_key_fails_the_handshake() {
+        let victim = cert();
+        let impostor = cert();
+        for (behaviour, protocol) in [
+            (Behaviour::Smtp, Protocol::Smtp),
+            (Behaviour::Tls, Protocol::Tls),
+        ] {
+            let srv = TestServer::start_impostor("127.0.0.1:0", behaviour, &victim, &impostor)
+                .await
+                .unwrap();
+            let err = probe(
+                srv.addr,
+                "mail.example.test",
+                protocol,
+                &ProbeOptions::new(Duration::from_secs(5)),
+            )
+            .await
+            .unwrap_err();
+            assert!(
+                matches!(&err, ProbeError::Tls { message, .. } if message.contains("after the server sent its certificates")),
+                "{err}"
+            );
+            assert!(!err.is_unreachable());
+        }
+    }
+
     #[tokio::test]
     async fn probe_failures_are_classified() {
         let cert = cert();

@@ -14,6 +14,8 @@ use rcgen::{
 };
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
@@ -84,6 +86,16 @@ pub enum Behaviour {
     Silent,
 }
 
+/// Always the same chain and key.
+#[derive(Debug)]
+struct Fixed(Arc<CertifiedKey>);
+
+impl ResolvesServerCert for Fixed {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
 /// A running server; stops when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -94,20 +106,38 @@ pub struct TestServer {
 impl TestServer {
     /// Listen on `bind` (e.g. "127.0.0.1:0") and serve `cert` as `behaviour` says.
     pub async fn start(bind: &str, behaviour: Behaviour, cert: &TestCert) -> std::io::Result<Self> {
+        Self::start_impostor(bind, behaviour, cert, cert).await
+    }
+
+    /// Serve `shown`'s chain while signing the handshake with `key_of`'s key: a server
+    /// that copied someone's public certificate without holding its private key.
+    pub async fn start_impostor(
+        bind: &str,
+        behaviour: Behaviour,
+        shown: &TestCert,
+        key_of: &TestCert,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
-        let chain: Vec<CertificateDer<'static>> = cert
+        let chain: Vec<CertificateDer<'static>> = shown
             .chain
             .iter()
             .map(|c| CertificateDer::from(c.clone()))
             .collect();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.key_pkcs8.clone()));
-        let config = ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .and_then(|b| b.with_no_client_auth().with_single_cert(chain, key))
-        .map_err(std::io::Error::other)?;
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let key = provider
+            .key_provider
+            .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+                key_of.key_pkcs8.clone(),
+            )))
+            .map_err(std::io::Error::other)?;
+        // CertifiedKey::new does not check that the key matches the certificate.
+        let resolver = Fixed(Arc::new(CertifiedKey::new(chain, key)));
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(std::io::Error::other)?
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(resolver));
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let sni = Arc::new(Mutex::new(Vec::new()));
         let seen = sni.clone();
