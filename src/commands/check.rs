@@ -1,9 +1,319 @@
-//! `danerollover check`.
+//! `danerollover check`: does every configured TLSA owner (or `--target`) authenticate what
+//! its servers serve? Exit codes as monitoring plugins expect: 0 OK, 1 WARNING,
+//! 2 CRITICAL, 3 UNKNOWN; the first line of output is the plugin summary.
+//!
+//! Load (configuration, targets), observe (DNS and probes, concurrently), decide
+//! ([`crate::probe::report::build`]), report (text or JSON, metrics file).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
 
 use super::Context;
-use crate::cli::CheckArgs;
+use crate::cli::{CheckArgs, StartTls};
+use crate::config::{Config, DnsConfig};
 use crate::error::Error;
+use crate::probe::check::{CheckDns, ResolverDns, observe};
+use crate::probe::report::{self, Status, Target};
+use crate::probe::{ProbeOptions, Protocol};
+use crate::tlsa::{TlsaRecord, service_of_owner};
 
-pub fn run(_ctx: &Context, _args: &CheckArgs) -> Result<u8, Error> {
-    Err(super::not_built("check"))
+pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
+    let config = if args.targets.is_empty() {
+        Some(ctx.config()?)
+    } else {
+        ctx.config_if_any()?
+    };
+    let state_dir = ctx.state_dir(config.as_ref());
+    let targets = if args.targets.is_empty() {
+        let config = config.as_ref().ok_or_else(|| {
+            Error::Usage("check needs a configuration or --target HOST:PORT".to_string())
+        })?;
+        lineage_targets(
+            config,
+            &ctx.config_path(),
+            &args.names,
+            args.starttls,
+            |l| next_key_hashes(&state_dir, l),
+        )?
+    } else {
+        args.targets
+            .iter()
+            .map(|t| target_of(t, args.starttls))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let mut dns_cfg: DnsConfig = config.map(|c| c.dns).unwrap_or_default();
+    dns_cfg.timeout = dns_cfg.timeout.min(args.timeout);
+    let dns: Arc<dyn CheckDns> = Arc::new(ResolverDns::new(dns_cfg));
+    let opts = ProbeOptions::new(args.timeout);
+
+    let rt = super::runtime()?;
+    let observed = rt.block_on(observe(dns, targets, &opts));
+    let now = jiff::Timestamp::now().as_second();
+    let rep = report::build(&observed, args.warn_days, now);
+
+    if args.json {
+        println!("{}", report::render_json(&rep));
+    } else {
+        print!("{}", report::render_text(&rep));
+    }
+    let mut code = rep.status.code();
+    if let Some(path) = &args.metrics {
+        let text = report::render_metrics(&rep, now);
+        if let Err(e) = crate::fsutil::write_atomic(path, text.as_bytes(), 0o644, true) {
+            eprintln!(
+                "danerollover: cannot write the metrics file {}: {e}",
+                path.display()
+            );
+            if rep.status == Status::Ok {
+                code = Status::Unknown.code();
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// The next key's records of a lineage, from its state file under `state_dir`.
+///
+/// Hook: the state module (`crate::store`) is not built yet, so this returns None and the
+/// report says "next key: unknown". Once the state file can be read, return the records
+/// the lineage pre-publishes for its next key (`3 1 1` / `3 1 2` of the next SPKI).
+pub fn next_key_hashes(state_dir: &Path, lineage: &str) -> Option<Vec<TlsaRecord>> {
+    let _ = (state_dir, lineage);
+    None
+}
+
+/// The targets of the named lineages (all when `names` is empty), one per TLSA owner,
+/// without duplicates.
+pub fn lineage_targets(
+    config: &Config,
+    config_path: &Path,
+    names: &[String],
+    starttls: Option<StartTls>,
+    next_key: impl Fn(&str) -> Option<Vec<TlsaRecord>>,
+) -> Result<Vec<Target>, Error> {
+    if config.lineages.is_empty() {
+        return Err(Error::Usage(format!(
+            "nothing to check: {} configures no [lineages.\"NAME\"]; add one or use --target HOST:PORT",
+            config_path.display()
+        )));
+    }
+    let chosen: Vec<&String> = if names.is_empty() {
+        config.lineages.keys().collect()
+    } else {
+        for n in names {
+            if !config.lineages.contains_key(n) {
+                let known: Vec<&str> = config.lineages.keys().map(String::as_str).collect();
+                return Err(Error::Usage(format!(
+                    "no lineage {n:?} in {} (configured: {})",
+                    config_path.display(),
+                    known.join(", ")
+                )));
+            }
+        }
+        names.iter().collect()
+    };
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for name in chosen {
+        let lineage = &config.lineages[name];
+        let next = next_key(name);
+        for owner in &lineage.tlsa {
+            let Some((host, port, proto)) = service_of_owner(owner) else {
+                return Err(Error::BadInput(format!(
+                    "{}: lineages.\"{name}\".tlsa: {owner:?} is not a TLSA owner like _25._tcp.mail.example.com",
+                    config_path.display()
+                )));
+            };
+            if proto != "tcp" {
+                return Err(Error::BadInput(format!(
+                    "{}: lineages.\"{name}\".tlsa: {owner:?}: check probes TLS over TCP only",
+                    config_path.display()
+                )));
+            }
+            let owner = crate::dns::absolute(owner);
+            if !seen.insert(owner.clone()) {
+                continue;
+            }
+            out.push(Target {
+                owner,
+                host: host.trim_end_matches('.').to_ascii_lowercase(),
+                port,
+                protocol: Protocol::choose(starttls, port),
+                lineage: Some(name.clone()),
+                next_key: next.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The target of `--target HOST:PORT`: owner `_PORT._tcp.HOST.`.
+pub fn target_of(text: &str, starttls: Option<StartTls>) -> Result<Target, Error> {
+    let bad = |why: &str| {
+        Error::Usage(format!(
+            "--target {text:?}: {why}; give HOST:PORT, e.g. mail.example.com:25"
+        ))
+    };
+    let (host, port) = text.rsplit_once(':').ok_or_else(|| bad("no port"))?;
+    let port: u16 = port
+        .parse()
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| bad("the port is not a number from 1 to 65535"))?;
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host.is_empty() || host.contains(':') || host.contains(char::is_whitespace) {
+        return Err(bad("no host name"));
+    }
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Err(bad(
+            "an address has no TLSA owner name; give the host name the records are published for",
+        ));
+    }
+    Ok(Target {
+        owner: crate::tlsa::owner_name(&host, port, "tcp"),
+        host,
+        port,
+        protocol: Protocol::choose(starttls, port),
+        lineage: None,
+        next_key: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"
+[providers.p]
+type = "manual"
+
+[lineages."mail.example.com"]
+provider = "p"
+tlsa = ["_25._tcp.mail.example.com", "_465._tcp.mail.example.com", "_143._tcp.imap.example.com."]
+
+[lineages."www.example.com"]
+provider = "p"
+tlsa = ["_443._tcp.www.example.com", "_25._tcp.mail.example.com"]
+"#;
+
+    fn config() -> Config {
+        Config::parse(CONFIG, Path::new("/c.toml")).unwrap()
+    }
+
+    #[test]
+    fn lineage_owners_become_targets_with_protocols_from_ports() {
+        let t = lineage_targets(&config(), Path::new("/c.toml"), &[], None, |_| None).unwrap();
+        let got: Vec<(&str, &str, u16, Protocol, Option<&str>)> = t
+            .iter()
+            .map(|t| {
+                (
+                    t.owner.as_str(),
+                    t.host.as_str(),
+                    t.port,
+                    t.protocol,
+                    t.lineage.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "_25._tcp.mail.example.com.",
+                    "mail.example.com",
+                    25,
+                    Protocol::Smtp,
+                    Some("mail.example.com")
+                ),
+                (
+                    "_465._tcp.mail.example.com.",
+                    "mail.example.com",
+                    465,
+                    Protocol::Tls,
+                    Some("mail.example.com")
+                ),
+                (
+                    "_143._tcp.imap.example.com.",
+                    "imap.example.com",
+                    143,
+                    Protocol::Imap,
+                    Some("mail.example.com")
+                ),
+                (
+                    "_443._tcp.www.example.com.",
+                    "www.example.com",
+                    443,
+                    Protocol::Tls,
+                    Some("www.example.com")
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn named_lineages_starttls_override_and_next_key() {
+        let next: TlsaRecord = format!("3 1 1 {}", "ab".repeat(32)).parse().unwrap();
+        let t = lineage_targets(
+            &config(),
+            Path::new("/c.toml"),
+            &["www.example.com".to_string()],
+            Some(StartTls::None),
+            |l| (l == "www.example.com").then(|| vec![next.clone()]),
+        )
+        .unwrap();
+        assert_eq!(t.len(), 2);
+        assert!(t.iter().all(|t| t.protocol == Protocol::Tls));
+        assert!(t.iter().all(|t| t.next_key == Some(vec![next.clone()])));
+        let err = lineage_targets(
+            &config(),
+            Path::new("/c.toml"),
+            &["nope".to_string()],
+            None,
+            |_| None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("nope") && err.contains("www.example.com"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_owner_in_config_is_bad_input() {
+        let text = CONFIG.replace("_443._tcp.www.example.com", "www.example.com");
+        let c = Config::parse(&text, Path::new("/c.toml")).unwrap();
+        let err = lineage_targets(&c, Path::new("/c.toml"), &[], None, |_| None).unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::exit::BAD_INPUT);
+        assert!(err.to_string().contains("www.example.com"), "{err}");
+    }
+
+    #[test]
+    fn targets_from_host_port() {
+        let t = target_of("Mail.Example.com.:25", None).unwrap();
+        assert_eq!(t.owner, "_25._tcp.mail.example.com.");
+        assert_eq!(t.host, "mail.example.com");
+        assert_eq!(t.protocol, Protocol::Smtp);
+        assert_eq!(
+            target_of("mail.example.com:2525", Some(StartTls::Smtp))
+                .unwrap()
+                .protocol,
+            Protocol::Smtp
+        );
+        assert_eq!(
+            target_of("imap.example.com:993", None).unwrap().protocol,
+            Protocol::Tls
+        );
+        for bad in [
+            "mail.example.com",
+            "mail.example.com:0",
+            ":25",
+            "127.0.0.1:25",
+            "[::1]:25",
+            "x:99999",
+        ] {
+            assert!(target_of(bad, None).is_err(), "{bad}");
+        }
+    }
 }

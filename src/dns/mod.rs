@@ -1,16 +1,68 @@
 //! DNS observation: which zone holds an owner, which servers are authoritative for it, what
 //! each of them serves, and whether a validating read comes back Secure.
 //!
-//! The types here are what the pure core consumes; the querying lives in the submodules.
+//! The types here are what the pure core consumes; the querying lives in the submodules:
+//! - [`wire`]: one exchange with one server (UDP, TCP on truncation, bounded by a timeout);
+//! - [`interpret`]: pure functions from DNS messages to [`Served`] / [`Validated`];
+//! - [`resolve`]: reads through the configured resolver (zone, NS, addresses, validated TLSA);
+//! - [`validate`]: in-process DNSSEC validation (hickory) from trust anchors;
+//! - [`live`]: [`live::LiveObserver`], the [`Observe`] implementation used by the commands.
+
+pub mod interpret;
+pub mod live;
+pub mod resolve;
+pub mod validate;
+pub mod wire;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::tlsa::TlsaRecord;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DnsError {
+    /// No answer within the configured `[dns] timeout`.
+    #[error("{server}: no answer to {what} within {}", humantime::format_duration(*after))]
+    Timeout {
+        server: SocketAddr,
+        what: String,
+        after: Duration,
+    },
+    /// The socket failed (connection refused, network unreachable, ...).
+    #[error("{server}: {what}: {message}")]
+    Io {
+        server: SocketAddr,
+        what: String,
+        message: String,
+    },
+    /// An answer that does not parse or cannot be used.
+    #[error("{server}: {what}: {message}")]
+    Malformed {
+        server: SocketAddr,
+        what: String,
+        message: String,
+    },
+    /// An error response code (SERVFAIL, REFUSED, NXDOMAIN where a name must exist, ...).
+    #[error("{server}: {what}: {rcode}")]
+    Rcode {
+        server: SocketAddr,
+        what: String,
+        rcode: String,
+    },
+    /// A name that is not a valid domain name, or a server that is not "address:port".
+    #[error("{0}")]
+    BadName(String),
+    /// A configuration value that cannot be used (resolver address, trust anchor file).
+    #[error("{0}")]
+    Config(String),
+    /// A host without any A or AAAA address.
+    #[error("{host} has no A or AAAA address ({detail})")]
+    NoAddress { host: String, detail: String },
+    /// No enclosing zone (SOA) found for an owner.
+    #[error("cannot find the zone of {owner}: {detail}")]
+    NoZone { owner: String, detail: String },
     #[error("{0}")]
     Other(String),
 }
@@ -83,17 +135,31 @@ pub struct OwnerObservation {
     pub validated: Validated,
 }
 
+impl Served {
+    /// Whether this answer is a CNAME whose chain leaves the server's zone: the server
+    /// cannot serve the target's records, which the observer then asks the target's servers
+    /// for (their answers follow in [`OwnerObservation::servers`]).
+    pub fn leaves_zone(&self) -> bool {
+        self.cname.is_some() && self.records.is_empty() && self.negative_ttl.is_none()
+    }
+}
+
 impl OwnerObservation {
     /// Whether every authoritative server answered, with AA, an RRset containing every
-    /// record of `want`. False when there is no server at all.
+    /// record of `want`. False when there is no server at all. An answer that is a CNAME
+    /// leaving the zone counts through the answers of the target's servers, which must then
+    /// be present (and serve `want`).
     pub fn all_servers_serve(&self, want: &[TlsaRecord]) -> bool {
-        !self.servers.is_empty()
-            && self.servers.iter().all(|s| match &s.outcome {
-                ServerOutcome::Answer(a) => {
-                    a.authoritative && want.iter().all(|w| a.records.contains(w))
-                }
-                ServerOutcome::Error { .. } => false,
-            })
+        let mut holding = 0;
+        let all = self.servers.iter().all(|s| match &s.outcome {
+            ServerOutcome::Answer(a) if a.leaves_zone() => true,
+            ServerOutcome::Answer(a) => {
+                holding += 1;
+                a.authoritative && want.iter().all(|w| a.records.contains(w))
+            }
+            ServerOutcome::Error { .. } => false,
+        });
+        all && holding > 0
     }
 
     /// Whether the validated read is Secure and contains every record of `want`.
@@ -115,20 +181,34 @@ impl OwnerObservation {
         self.served().filter_map(|a| a.negative_ttl).max()
     }
 
-    /// Whether all servers answered and agree on the same record set.
+    /// Whether all servers answered and agree on the same record set (and the servers
+    /// answering with a CNAME leaving the zone on its target).
     pub fn servers_agree(&self) -> bool {
-        let mut sets = self.servers.iter().map(|s| match &s.outcome {
-            ServerOutcome::Answer(a) => {
-                let mut r = a.records.clone();
-                r.sort();
-                Some(r)
+        let mut records: Option<Vec<TlsaRecord>> = None;
+        let mut target: Option<&str> = None;
+        let mut holding = 0;
+        for s in &self.servers {
+            let ServerOutcome::Answer(a) = &s.outcome else {
+                return false;
+            };
+            if a.leaves_zone() {
+                match target {
+                    None => target = a.cname.as_deref(),
+                    Some(t) if Some(t) == a.cname.as_deref() => {}
+                    Some(_) => return false,
+                }
+                continue;
             }
-            ServerOutcome::Error { .. } => None,
-        });
-        match sets.next() {
-            Some(Some(first)) => sets.all(|s| s.as_ref() == Some(&first)),
-            _ => false,
+            holding += 1;
+            let mut r = a.records.clone();
+            r.sort();
+            match &records {
+                None => records = Some(r),
+                Some(first) if *first == r => {}
+                Some(_) => return false,
+            }
         }
+        holding > 0
     }
 
     fn served(&self) -> impl Iterator<Item = &Served> {
@@ -167,4 +247,152 @@ pub trait Observe: Send + Sync {
     /// Observe every owner concurrently: each authoritative server's answer and a validated
     /// read. Failures are recorded per server, never returned as an error.
     async fn observe(&self, owners: &[OwnerQuery]) -> Vec<OwnerObservation>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(byte: u8) -> TlsaRecord {
+        format!("3 1 1 {}", hex::encode([byte; 32]))
+            .parse()
+            .unwrap()
+    }
+
+    fn served(records: Vec<TlsaRecord>, cname: Option<&str>, negative_ttl: Option<u32>) -> Served {
+        Served {
+            ttl: (!records.is_empty()).then_some(300),
+            records,
+            serial: Some(1),
+            authoritative: true,
+            cname: cname.map(String::from),
+            negative_ttl,
+        }
+    }
+
+    fn server(i: u8, outcome: ServerOutcome) -> ServerAnswer {
+        ServerAnswer {
+            server: SocketAddr::from(([127, 0, 10, i], 53)),
+            name: None,
+            outcome,
+        }
+    }
+
+    fn obs(servers: Vec<ServerAnswer>) -> OwnerObservation {
+        OwnerObservation {
+            owner: "_25._tcp.mail.example.test.".into(),
+            zone: Some("example.test.".into()),
+            servers,
+            validated: Validated {
+                state: Validation::Secure,
+                records: vec![rec(1)],
+                ttl: Some(5),
+                detail: None,
+            },
+        }
+    }
+
+    #[test]
+    fn all_servers_must_serve_and_agree() {
+        let both = obs(vec![
+            server(
+                1,
+                ServerOutcome::Answer(served(vec![rec(1), rec(2)], None, None)),
+            ),
+            server(
+                2,
+                ServerOutcome::Answer(served(vec![rec(2), rec(1)], None, None)),
+            ),
+        ]);
+        assert!(both.all_servers_serve(&[rec(1)]));
+        assert!(both.all_servers_serve(&[rec(1), rec(2)]));
+        assert!(!both.all_servers_serve(&[rec(3)]));
+        assert!(both.servers_agree());
+        assert_eq!(both.max_ttl(), Some(300));
+        assert!(both.secure_with(&[rec(1)]));
+        assert!(!both.secure_with(&[rec(2)]));
+
+        let lagging = obs(vec![
+            server(
+                1,
+                ServerOutcome::Answer(served(vec![rec(1), rec(2)], None, None)),
+            ),
+            server(2, ServerOutcome::Answer(served(vec![rec(1)], None, None))),
+        ]);
+        assert!(!lagging.all_servers_serve(&[rec(2)]));
+        assert!(lagging.all_servers_serve(&[rec(1)]));
+        assert!(!lagging.servers_agree());
+
+        let down = obs(vec![
+            server(1, ServerOutcome::Answer(served(vec![rec(1)], None, None))),
+            server(
+                2,
+                ServerOutcome::Error {
+                    error: "timeout".into(),
+                },
+            ),
+        ]);
+        assert!(!down.all_servers_serve(&[rec(1)]));
+        assert!(!down.servers_agree());
+        assert!(!obs(vec![]).all_servers_serve(&[]));
+        assert!(!obs(vec![]).servers_agree());
+    }
+
+    #[test]
+    fn negative_ttl_is_the_largest() {
+        let o = obs(vec![
+            server(1, ServerOutcome::Answer(served(vec![], None, Some(60)))),
+            server(2, ServerOutcome::Answer(served(vec![], None, Some(300)))),
+        ]);
+        assert_eq!(o.max_negative_ttl(), Some(300));
+        assert!(o.servers_agree());
+        assert!(!o.all_servers_serve(&[rec(1)]));
+    }
+
+    #[test]
+    fn a_cname_leaving_the_zone_counts_through_the_target_servers() {
+        let alias = || ServerOutcome::Answer(served(vec![], Some("dane.example.net."), None));
+        let o = obs(vec![
+            server(1, alias()),
+            server(2, alias()),
+            server(3, ServerOutcome::Answer(served(vec![rec(1)], None, None))),
+        ]);
+        assert!(o.all_servers_serve(&[rec(1)]));
+        assert!(o.servers_agree());
+        // Without the target's servers, nothing holds the records.
+        let o = obs(vec![server(1, alias())]);
+        assert!(!o.all_servers_serve(&[]));
+        assert!(!o.servers_agree());
+        // Owners' servers disagreeing on the target.
+        let o = obs(vec![
+            server(1, alias()),
+            server(
+                2,
+                ServerOutcome::Answer(served(vec![], Some("other.example.net."), None)),
+            ),
+            server(3, ServerOutcome::Answer(served(vec![rec(1)], None, None))),
+        ]);
+        assert!(!o.servers_agree());
+        // An in-zone alias with no records at the target (negative TTL) does not leave.
+        assert!(!served(vec![], Some("x.example.test."), Some(60)).leaves_zone());
+    }
+
+    #[test]
+    fn json_shape() {
+        let o = obs(vec![
+            server(1, ServerOutcome::Answer(served(vec![rec(1)], None, None))),
+            server(
+                2,
+                ServerOutcome::Error {
+                    error: "127.0.10.2:53: timeout".into(),
+                },
+            ),
+        ]);
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(v["servers"][0]["result"], "answer");
+        assert_eq!(v["servers"][0]["records"][0], rec(1).to_string());
+        assert_eq!(v["servers"][1]["result"], "error");
+        assert_eq!(v["servers"][1]["server"], "127.0.10.2:53");
+        assert_eq!(v["validated"]["state"], "secure");
+    }
 }

@@ -17,14 +17,20 @@ pub struct Lab {
 impl Lab {
     /// The lab, or None (with a note on stderr) when none is configured outside CI.
     pub fn get(test: &str) -> Option<Lab> {
-        let ci = std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false);
+        let ci = std::env::var("CI")
+            .map(|v| v == "true" || v == "1")
+            .unwrap_or(false);
         let path = match std::env::var("DANEROLLOVER_LAB") {
             Ok(p) if !p.is_empty() => PathBuf::from(p),
             _ => {
                 if ci {
-                    panic!("{test}: DANEROLLOVER_LAB is not set; under CI the lab is required (tests/lab/up DIR)");
+                    panic!(
+                        "{test}: DANEROLLOVER_LAB is not set; under CI the lab is required (tests/lab/up DIR)"
+                    );
                 }
-                eprintln!("{test}: skipped: no lab (set DANEROLLOVER_LAB=DIR/env after tests/lab/up DIR)");
+                eprintln!(
+                    "{test}: skipped: no lab (set DANEROLLOVER_LAB=DIR/env after tests/lab/up DIR)"
+                );
                 return None;
             }
         };
@@ -41,11 +47,15 @@ impl Lab {
 
     /// A variable of the lab's env file; panics with its name when absent.
     pub fn var(&self, key: &str) -> &str {
-        self.vars.get(key).unwrap_or_else(|| panic!("lab env has no {key}"))
+        self.vars
+            .get(key)
+            .unwrap_or_else(|| panic!("lab env has no {key}"))
     }
 
     pub fn addr(&self, key: &str) -> SocketAddr {
-        self.var(key).parse().unwrap_or_else(|e| panic!("lab env {key}={} is not address:port: {e}", self.var(key)))
+        self.var(key)
+            .parse()
+            .unwrap_or_else(|e| panic!("lab env {key}={} is not address:port: {e}", self.var(key)))
     }
 
     pub fn path(&self, key: &str) -> PathBuf {

@@ -1,0 +1,551 @@
+//! The live observer: finds each owner's zone and authoritative servers, asks every server
+//! directly (no recursion, DO bit, AA required) for the TLSA RRset and the zone's SOA serial,
+//! and reads the RRset through the validating path, everything concurrently.
+//!
+//! Phases (each one concurrent, so the wall time is about the slowest query of each phase,
+//! not the sum of all queries): zones of the owners (SOA through the resolver), servers of
+//! each distinct zone (override or NS + A/AAAA), then every (owner, server) TLSA query, every
+//! (zone, server) SOA query and every owner's validated read at once. CNAMEs that leave the
+//! owner's zone are followed by observing the target the same way.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::future::{BoxFuture, FutureExt, join, join_all};
+use hickory_proto::rr::{Name, RecordType};
+
+use super::resolve::{Resolver, parse_name, parse_server};
+use super::wire::{self, Flags};
+use super::{
+    DnsError, Observe, OwnerObservation, OwnerQuery, ServerAnswer, ServerOutcome, Validated,
+    Validation, absolute, interpret,
+};
+use crate::config::{Config, DnsConfig, ZoneConfig};
+
+/// Where a server list comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSpec {
+    pub addr: SocketAddr,
+    /// The NS name, when discovered through NS records.
+    pub name: Option<String>,
+}
+
+/// The [`Observe`] implementation that asks real servers.
+#[derive(Clone)]
+pub struct LiveObserver {
+    resolver: Resolver,
+    timeout: Duration,
+    /// `[zones."NAME"] nameservers`, keyed by absolute zone name.
+    zone_servers: BTreeMap<String, Vec<SocketAddr>>,
+}
+
+impl LiveObserver {
+    /// An observer for `[dns]` and the `[zones]` overrides.
+    pub fn new(
+        cfg: &DnsConfig,
+        zones: &BTreeMap<String, ZoneConfig>,
+    ) -> Result<LiveObserver, DnsError> {
+        let mut zone_servers = BTreeMap::new();
+        for (zone, zc) in zones {
+            if zc.nameservers.is_empty() {
+                continue;
+            }
+            let addrs = parse_servers(&zc.nameservers)
+                .map_err(|e| DnsError::Config(format!("[zones.\"{zone}\"] nameservers: {e}")))?;
+            zone_servers.insert(absolute(zone), addrs);
+        }
+        Ok(LiveObserver {
+            resolver: Resolver::from_config(cfg)?,
+            timeout: cfg.timeout,
+            zone_servers,
+        })
+    }
+
+    /// An observer for a whole configuration.
+    pub fn from_config(config: &Config) -> Result<LiveObserver, DnsError> {
+        LiveObserver::new(&config.dns, &config.zones)
+    }
+
+    /// An observer using `resolver` (for tests and benchmarks).
+    pub fn with_resolver(resolver: Resolver, timeout: Duration) -> LiveObserver {
+        LiveObserver {
+            resolver,
+            timeout,
+            zone_servers: BTreeMap::new(),
+        }
+    }
+
+    pub fn resolver(&self) -> &Resolver {
+        &self.resolver
+    }
+
+    /// The configured override servers of `zone` (absolute), if any.
+    pub fn zone_override(&self, zone: &str) -> Option<&[SocketAddr]> {
+        self.zone_servers.get(&absolute(zone)).map(Vec::as_slice)
+    }
+
+    /// The authoritative servers of `zone`: the override, or NS + every A/AAAA. An NS name
+    /// without an address is returned as an error entry (it cannot be asked, and resolvers
+    /// cannot ask it either).
+    pub async fn servers_of(
+        &self,
+        zone: &Name,
+    ) -> Result<Vec<Result<ServerSpec, (String, String)>>, DnsError> {
+        if let Some(addrs) = self.zone_override(&zone.to_ascii()) {
+            return Ok(addrs
+                .iter()
+                .map(|a| {
+                    Ok(ServerSpec {
+                        addr: *a,
+                        name: None,
+                    })
+                })
+                .collect());
+        }
+        let found = self.resolver.nameservers(zone).await?;
+        let mut out = Vec::new();
+        for (ns, addrs) in found {
+            let ns = absolute(&ns.to_ascii());
+            match addrs {
+                Ok(addrs) => out.extend(addrs.into_iter().map(|addr| {
+                    Ok(ServerSpec {
+                        addr,
+                        name: Some(ns.clone()),
+                    })
+                })),
+                Err(e) => out.push(Err((ns, e.to_string()))),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn zone_of(&self, q: &OwnerQuery) -> Result<Name, String> {
+        if let Some(z) = &q.zone {
+            return parse_name(z).map_err(|e| e.to_string());
+        }
+        let owner = parse_name(&q.owner).map_err(|e| e.to_string())?;
+        match self.resolver.find_zone(&owner).await {
+            Ok(z) => Ok(z),
+            Err(e) => {
+                // Fall back on the longest configured zone enclosing the owner.
+                let configured = self
+                    .zone_servers
+                    .keys()
+                    .filter_map(|z| parse_name(z).ok())
+                    .filter(|z| z.zone_of(&owner))
+                    .max_by_key(|z| z.num_labels());
+                configured.ok_or_else(|| e.to_string())
+            }
+        }
+    }
+
+    fn observe_inner<'a>(
+        &'a self,
+        owners: &'a [OwnerQuery],
+        depth: usize,
+    ) -> BoxFuture<'a, Vec<OwnerObservation>> {
+        async move {
+            // Phase 1: zones.
+            let zones: Vec<Result<Name, String>> =
+                join_all(owners.iter().map(|q| self.zone_of(q))).await;
+
+            // Phase 2: the servers of each distinct (zone, explicit servers) pair.
+            let mut wanted: BTreeSet<(String, Vec<SocketAddr>)> = BTreeSet::new();
+            for (q, z) in owners.iter().zip(&zones) {
+                if let Ok(z) = z {
+                    if q.nameservers.is_empty() {
+                        wanted.insert((z.to_ascii().to_ascii_lowercase(), vec![]));
+                    }
+                }
+            }
+            let wanted: Vec<(String, Vec<SocketAddr>)> = wanted.into_iter().collect();
+            let lists = join_all(wanted.iter().map(|(z, _)| async move {
+                match parse_name(z) {
+                    Ok(name) => self.servers_of(&name).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }))
+            .await;
+            let discovered: BTreeMap<
+                String,
+                Result<Vec<Result<ServerSpec, (String, String)>>, String>,
+            > = wanted.into_iter().map(|(z, _)| z).zip(lists).collect();
+
+            let plans: Vec<Plan> = owners
+                .iter()
+                .zip(zones)
+                .map(|(q, z)| plan(q, z, &discovered, self.resolver.server()))
+                .collect();
+
+            // Phase 3: every TLSA query, every SOA query, every validated read, at once.
+            let mut soa_pairs: BTreeSet<(String, SocketAddr)> = BTreeSet::new();
+            for p in &plans {
+                if let Some(z) = &p.zone {
+                    for s in p.servers.iter().flatten() {
+                        soa_pairs.insert((z.to_ascii().to_ascii_lowercase(), s.addr));
+                    }
+                }
+            }
+            let soa_pairs: Vec<(String, SocketAddr)> = soa_pairs.into_iter().collect();
+            let soa_queries = join_all(soa_pairs.iter().map(|(z, addr)| self.serial(z, *addr)));
+            let owner_queries = join_all(plans.iter().map(|p| self.observe_planned(p)));
+            let (serials, mut observations) = join(soa_queries, owner_queries).await;
+            let serials: BTreeMap<(String, SocketAddr), u32> = soa_pairs
+                .into_iter()
+                .zip(serials)
+                .filter_map(|(k, s)| s.map(|s| (k, s)))
+                .collect();
+            for (p, obs) in plans.iter().zip(observations.iter_mut()) {
+                let Some(z) = &p.zone else { continue };
+                let z = z.to_ascii().to_ascii_lowercase();
+                for s in &mut obs.servers {
+                    if let ServerOutcome::Answer(a) = &mut s.outcome {
+                        if a.serial.is_none() {
+                            a.serial = serials.get(&(z.clone(), s.server)).copied();
+                        }
+                    }
+                }
+            }
+
+            // Phase 4: CNAMEs leaving the zone: observe the targets, append their servers.
+            if depth < interpret::MAX_CNAME_CHAIN {
+                let mut follow: Vec<(usize, String)> = Vec::new();
+                for (i, (p, obs)) in plans.iter().zip(&observations).enumerate() {
+                    if let Some(t) = leaving_target(p.zone.as_ref(), obs) {
+                        follow.push((i, t));
+                    }
+                }
+                if !follow.is_empty() {
+                    let targets: Vec<OwnerQuery> = follow
+                        .iter()
+                        .map(|(_, t)| OwnerQuery {
+                            owner: t.clone(),
+                            zone: None,
+                            nameservers: vec![],
+                        })
+                        .collect();
+                    let seen = self.observe_inner(&targets, depth + 1).await;
+                    for ((i, target), t_obs) in follow.into_iter().zip(seen) {
+                        let obs = &mut observations[i];
+                        obs.servers.extend(t_obs.servers.into_iter().map(|mut s| {
+                            s.name = Some(match s.name {
+                                Some(n) => format!("{n} (CNAME target {target})"),
+                                None => format!("(CNAME target {target})"),
+                            });
+                            s
+                        }));
+                    }
+                }
+            }
+            observations
+        }
+        .boxed()
+    }
+
+    /// The zone serial at one server, from its SOA answer.
+    async fn serial(&self, zone: &str, server: SocketAddr) -> Option<u32> {
+        let zone = parse_name(zone).ok()?;
+        let m = wire::exchange(
+            server,
+            &wire::query(&zone, RecordType::SOA, Flags::AUTHORITATIVE),
+            self.timeout,
+        )
+        .await
+        .ok()?;
+        interpret::soa_serial(&zone, &m).ok()
+    }
+
+    async fn observe_planned(&self, p: &Plan) -> OwnerObservation {
+        let servers = async {
+            match &p.name {
+                None => vec![],
+                Some(owner) => {
+                    join_all(p.servers.iter().map(|s| async move {
+                        match s {
+                            Ok(spec) => ServerAnswer {
+                                server: spec.addr,
+                                name: spec.name.clone(),
+                                outcome: self.ask_server(owner, spec.addr).await,
+                            },
+                            Err(entry) => entry.clone(),
+                        }
+                    }))
+                    .await
+                }
+            }
+        };
+        let validated = async {
+            match &p.name {
+                Some(owner) => self.resolver.validated_tlsa(owner).await,
+                None => Validated {
+                    state: Validation::Indeterminate,
+                    records: vec![],
+                    ttl: None,
+                    detail: Some(format!("{:?} is not a domain name", p.owner)),
+                },
+            }
+        };
+        let (servers, validated) = join(servers, validated).await;
+        OwnerObservation {
+            owner: p.owner.clone(),
+            zone: p.zone.as_ref().map(|z| absolute(&z.to_ascii())),
+            servers,
+            validated,
+        }
+    }
+
+    async fn ask_server(&self, owner: &Name, server: SocketAddr) -> ServerOutcome {
+        let q = wire::query(owner, RecordType::TLSA, Flags::AUTHORITATIVE);
+        match wire::exchange(server, &q, self.timeout).await {
+            Err(e) => ServerOutcome::Error {
+                error: e.to_string(),
+            },
+            Ok(m) => match interpret::served(owner, &m) {
+                Ok(s) => ServerOutcome::Answer(s),
+                Err(error) => ServerOutcome::Error {
+                    error: format!("{server}: TLSA {owner}: {error}"),
+                },
+            },
+        }
+    }
+}
+
+/// What to ask for one owner.
+struct Plan {
+    owner: String,
+    name: Option<Name>,
+    zone: Option<Name>,
+    /// Servers to ask, or entries that are already errors.
+    servers: Vec<Result<ServerSpec, ServerAnswer>>,
+}
+
+fn plan(
+    q: &OwnerQuery,
+    zone: Result<Name, String>,
+    discovered: &BTreeMap<String, Result<Vec<Result<ServerSpec, (String, String)>>, String>>,
+    resolver: SocketAddr,
+) -> Plan {
+    let owner = absolute(&q.owner);
+    let name = parse_name(&owner).ok();
+    let error_entry = |name: Option<String>, server: SocketAddr, error: String| {
+        Err(ServerAnswer {
+            server,
+            name,
+            outcome: ServerOutcome::Error { error },
+        })
+    };
+    let (zone, servers) = match zone {
+        Err(e) if q.nameservers.is_empty() => (
+            None,
+            vec![error_entry(
+                None,
+                resolver,
+                format!("no authoritative servers known: {e}"),
+            )],
+        ),
+        Err(_) => (None, explicit(&q.nameservers)),
+        Ok(z) if !q.nameservers.is_empty() => (Some(z), explicit(&q.nameservers)),
+        Ok(z) => {
+            let key = z.to_ascii().to_ascii_lowercase();
+            let servers = match discovered.get(&key) {
+                Some(Ok(list)) if !list.is_empty() => list
+                    .iter()
+                    .map(|s| match s {
+                        Ok(spec) => Ok(spec.clone()),
+                        Err((ns, e)) => error_entry(
+                            Some(ns.clone()),
+                            SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 53),
+                            format!("cannot find the address of {ns}: {e}"),
+                        ),
+                    })
+                    .collect(),
+                Some(Ok(_)) => vec![error_entry(
+                    None,
+                    resolver,
+                    format!("no authoritative servers found for {key}"),
+                )],
+                Some(Err(e)) => vec![error_entry(
+                    None,
+                    resolver,
+                    format!("cannot find the servers of {key}: {e}"),
+                )],
+                None => vec![],
+            };
+            (Some(z), servers)
+        }
+    };
+    Plan {
+        owner,
+        name,
+        zone,
+        servers,
+    }
+}
+
+fn explicit(addrs: &[SocketAddr]) -> Vec<Result<ServerSpec, ServerAnswer>> {
+    addrs
+        .iter()
+        .map(|a| {
+            Ok(ServerSpec {
+                addr: *a,
+                name: None,
+            })
+        })
+        .collect()
+}
+
+/// The CNAME target to follow when the owner's servers answer with a CNAME whose target is
+/// outside the owner's zone (their answers cannot carry the target's records).
+pub fn leaving_target(zone: Option<&Name>, obs: &OwnerObservation) -> Option<String> {
+    let zone = zone?;
+    obs.servers.iter().find_map(|s| match &s.outcome {
+        ServerOutcome::Answer(a) if a.records.is_empty() => {
+            let target = a.cname.as_ref()?;
+            let t = parse_name(target).ok()?;
+            (!zone.zone_of(&t)).then(|| target.clone())
+        }
+        _ => None,
+    })
+}
+
+/// Parse "address:port" strings (port 53 when absent).
+pub fn parse_servers(texts: &[String]) -> Result<Vec<SocketAddr>, DnsError> {
+    texts.iter().map(|t| parse_server(t)).collect()
+}
+
+#[async_trait::async_trait]
+impl Observe for LiveObserver {
+    async fn find_zone(&self, owner: &str) -> Result<String, DnsError> {
+        let name = parse_name(owner)?;
+        let zone = self.resolver.find_zone(&name).await?;
+        Ok(absolute(&zone.to_ascii()))
+    }
+
+    async fn observe(&self, owners: &[OwnerQuery]) -> Vec<OwnerObservation> {
+        self.observe_inner(owners, 0).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::Served;
+
+    fn answer(cname: Option<&str>) -> ServerAnswer {
+        ServerAnswer {
+            server: "127.0.0.1:53".parse().unwrap(),
+            name: None,
+            outcome: ServerOutcome::Answer(Served {
+                records: vec![],
+                ttl: None,
+                serial: None,
+                authoritative: true,
+                cname: cname.map(String::from),
+                negative_ttl: None,
+            }),
+        }
+    }
+
+    fn obs(servers: Vec<ServerAnswer>) -> OwnerObservation {
+        OwnerObservation {
+            owner: "_25._tcp.mail.example.test.".into(),
+            zone: Some("example.test.".into()),
+            servers,
+            validated: Validated {
+                state: Validation::Secure,
+                records: vec![],
+                ttl: None,
+                detail: None,
+            },
+        }
+    }
+
+    #[test]
+    fn cname_leaving_the_zone_is_followed() {
+        let zone = Name::from_ascii("example.test.").unwrap();
+        let o = obs(vec![answer(Some("dane.example.net."))]);
+        assert_eq!(
+            leaving_target(Some(&zone), &o).as_deref(),
+            Some("dane.example.net.")
+        );
+        let o = obs(vec![answer(Some("dane.example.test."))]);
+        assert_eq!(leaving_target(Some(&zone), &o), None);
+        let o = obs(vec![answer(None)]);
+        assert_eq!(leaving_target(Some(&zone), &o), None);
+    }
+
+    #[test]
+    fn plan_uses_explicit_servers_then_discovered_ones() {
+        let q = OwnerQuery {
+            owner: "_25._tcp.mail.example.test".into(),
+            zone: None,
+            nameservers: vec!["127.0.0.9:5301".parse().unwrap()],
+        };
+        let z = Name::from_ascii("example.test.").unwrap();
+        let resolver: SocketAddr = "127.0.0.53:53".parse().unwrap();
+        let p = plan(&q, Ok(z.clone()), &BTreeMap::new(), resolver);
+        assert_eq!(p.owner, "_25._tcp.mail.example.test.");
+        assert_eq!(p.servers.len(), 1);
+        assert_eq!(
+            p.servers[0].as_ref().unwrap().addr,
+            "127.0.0.9:5301".parse().unwrap()
+        );
+
+        let q = OwnerQuery {
+            nameservers: vec![],
+            ..q
+        };
+        let mut d = BTreeMap::new();
+        d.insert(
+            "example.test.".to_string(),
+            Ok(vec![
+                Ok(ServerSpec {
+                    addr: "127.0.10.1:53".parse().unwrap(),
+                    name: Some("ns1.example.test.".into()),
+                }),
+                Err(("ns3.example.test.".to_string(), "NXDOMAIN".to_string())),
+            ]),
+        );
+        let p = plan(&q, Ok(z), &d, resolver);
+        assert_eq!(p.servers.len(), 2);
+        let e = p.servers[1].as_ref().unwrap_err();
+        assert!(
+            matches!(&e.outcome, ServerOutcome::Error { error } if error.contains("ns3.example.test."))
+        );
+
+        // No zone, no servers: one error entry, so nothing reads as "all servers serve".
+        let p = plan(&q, Err("SERVFAIL".into()), &d, resolver);
+        assert_eq!(p.zone, None);
+        assert_eq!(p.servers.len(), 1);
+        assert!(p.servers[0].is_err());
+    }
+
+    #[test]
+    fn overrides_parse_or_name_the_zone() {
+        let mut zones = BTreeMap::new();
+        zones.insert(
+            "Example.Test".to_string(),
+            ZoneConfig {
+                nameservers: vec!["127.0.0.1:5301".into()],
+            },
+        );
+        let cfg = DnsConfig {
+            validating_resolver: Some("127.0.0.1:53".into()),
+            ..DnsConfig::default()
+        };
+        let o = LiveObserver::new(&cfg, &zones).unwrap();
+        assert_eq!(
+            o.zone_override("example.test."),
+            Some(&["127.0.0.1:5301".parse().unwrap()][..])
+        );
+        zones.insert(
+            "bad.test".to_string(),
+            ZoneConfig {
+                nameservers: vec!["ns1.bad.test".into()],
+            },
+        );
+        let e = LiveObserver::new(&cfg, &zones).err().unwrap().to_string();
+        assert!(e.contains("bad.test"), "{e}");
+    }
+}

@@ -1,0 +1,779 @@
+//! `check` against the lab's Postfix and DNS, every verdict cross-checked with Postfix's own
+//! DANE client (posttls-finger) and with ldns-dane on the same target.
+//!
+//! danetool (gnutls-bin) cannot be pointed at the lab: libunbound's built-in `test.` zone
+//! answers NXDOMAIN ("No DANE data were found"), so ldns-dane is the second reference: it
+//! chases signatures itself from the lab's DS anchors (`-S -k`), and checks either the
+//! chain Postfix is configured with against the port-25 records (`-c fullchain.pem`, since
+//! ldns-dane has no STARTTLS) or a live TLS connection to port 465.
+//!
+//! The tests change `_25._tcp.mail.example.test` and a few other names through the
+//! PowerDNS API and restore them afterwards (a guard, also on panic). They run one at a
+//! time (a lock), since they share those names.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use common::Lab;
+use danerollover::config::DnsConfig;
+use danerollover::dns::Validation;
+use danerollover::tlsa::{Matching, TlsaRecord};
+use serde_json::{Value, json};
+
+static LAB_LOCK: Mutex<()> = Mutex::new(());
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The PowerDNS API of the lab zone.
+struct Pdns {
+    zone_url: String,
+    key: String,
+    zone: String,
+}
+
+impl Pdns {
+    fn new(lab: &Lab) -> Self {
+        let zone = format!("{}.", lab.var("LAB_PDNS_ZONE"));
+        Pdns {
+            zone_url: format!(
+                "{}/api/v1/servers/{}/zones/{zone}",
+                lab.var("LAB_PDNS_API"),
+                lab.var("LAB_PDNS_SERVER_ID")
+            ),
+            key: std::fs::read_to_string(lab.path("LAB_PDNS_API_KEY_FILE"))
+                .unwrap()
+                .trim()
+                .to_string(),
+            zone,
+        }
+    }
+
+    /// The RRset (ttl, contents) at `name`/`rtype`, if any.
+    fn rrset(&self, name: &str, rtype: &str) -> Option<(u64, Vec<String>)> {
+        let zone: Value = rt().block_on(async {
+            let resp = reqwest::Client::new()
+                .get(&self.zone_url)
+                .header("X-API-Key", &self.key)
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_success(), "GET zone: {}", resp.status());
+            resp.json().await.unwrap()
+        });
+        zone["rrsets"].as_array()?.iter().find_map(|r| {
+            (r["name"] == name && r["type"] == rtype).then(|| {
+                (
+                    r["ttl"].as_u64().unwrap_or(60),
+                    r["records"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|x| x["content"].as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                )
+            })
+        })
+    }
+
+    fn patch(&self, rrset: Value) {
+        rt().block_on(async {
+            let resp = reqwest::Client::new()
+                .patch(&self.zone_url)
+                .header("X-API-Key", &self.key)
+                .json(&json!({ "rrsets": [rrset] }))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status();
+            let body = resp.text().await.unwrap_or_default();
+            assert!(status.is_success(), "PATCH {}: {status} {body}", self.zone);
+        });
+    }
+
+    fn replace(&self, name: &str, rtype: &str, ttl: u64, contents: &[String]) {
+        let records: Vec<Value> = contents
+            .iter()
+            .map(|c| json!({ "content": c, "disabled": false }))
+            .collect();
+        self.patch(json!({
+            "name": name, "type": rtype, "ttl": ttl, "changetype": "REPLACE", "records": records
+        }));
+    }
+
+    fn delete(&self, name: &str, rtype: &str) {
+        self.patch(json!({ "name": name, "type": rtype, "changetype": "DELETE" }));
+    }
+}
+
+/// An RRset published for a test; the old one (or nothing) comes back when dropped.
+struct Published<'a> {
+    pdns: &'a Pdns,
+    name: String,
+    rtype: &'static str,
+    old: Option<(u64, Vec<String>)>,
+}
+
+fn publish<'a>(
+    pdns: &'a Pdns,
+    name: &str,
+    rtype: &'static str,
+    contents: &[String],
+) -> Published<'a> {
+    let old = pdns.rrset(name, rtype);
+    pdns.replace(name, rtype, 60, contents);
+    Published {
+        pdns,
+        name: name.to_string(),
+        rtype,
+        old,
+    }
+}
+
+impl Drop for Published<'_> {
+    fn drop(&mut self) {
+        match &self.old {
+            Some((ttl, contents)) => self.pdns.replace(&self.name, self.rtype, *ttl, contents),
+            None => self.pdns.delete(&self.name, self.rtype),
+        }
+    }
+}
+
+fn dns_config(lab: &Lab) -> DnsConfig {
+    DnsConfig {
+        validating_resolver: Some(lab.var("LAB_RESOLVER").to_string()),
+        ..DnsConfig::default()
+    }
+}
+
+/// Wait until the lab resolver serves exactly `want` at `owner`, Secure (its cache keeps
+/// old answers up to 5 s).
+fn wait_for_tlsa(lab: &Lab, owner: &str, want: &[TlsaRecord]) {
+    let cfg = dns_config(lab);
+    let mut want = want.to_vec();
+    want.sort();
+    let started = Instant::now();
+    loop {
+        let v = rt().block_on(danerollover::dns::resolve::validated_tlsa(&cfg, owner));
+        let mut got = v.records.clone();
+        got.sort();
+        if v.state == Validation::Secure && got == want {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{owner}: the resolver still serves {v:?}, want {want:?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn wait_for_address(lab: &Lab, host: &str, want: &str) {
+    let cfg = dns_config(lab);
+    let started = Instant::now();
+    loop {
+        let got = rt().block_on(danerollover::dns::resolve::addresses(&cfg, host));
+        if got
+            .as_ref()
+            .is_ok_and(|a| a.iter().any(|ip| ip.to_string() == want))
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{host}: the resolver still says {got:?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The DER of the lab certificate's SubjectPublicKeyInfo and its `3 1 1` record.
+fn lab_key(lab: &Lab) -> (Vec<u8>, TlsaRecord) {
+    let pem = std::fs::read(
+        lab.path("LAB_LETSENCRYPT_DIR")
+            .join("live")
+            .join(lab.var("LAB_LINEAGE"))
+            .join("cert.pem"),
+    )
+    .unwrap();
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+    let cert = pem.parse_x509().unwrap();
+    let spki = cert.public_key().raw.to_vec();
+    let rec = TlsaRecord::dane_ee_spki(Matching::Sha256, &spki);
+    (spki, rec)
+}
+
+/// A `3 1 1` record for no key at all.
+fn random_record(seed: &str) -> TlsaRecord {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    TlsaRecord::dane_ee_spki(Matching::Sha256, format!("{seed}{nanos}").as_bytes())
+}
+
+struct Configs {
+    _dir: tempfile::TempDir,
+    /// Resolver's AD bit, and a lineage with the lab's two owners.
+    resolver: PathBuf,
+    /// In-process validation from the lab's trust anchors.
+    anchors: PathBuf,
+}
+
+fn configs(lab: &Lab) -> Configs {
+    let dir = tempfile::tempdir().unwrap();
+    let resolver = dir.path().join("resolver.toml");
+    std::fs::write(
+        &resolver,
+        format!(
+            r#"[dns]
+validating_resolver = "{r}"
+
+[providers.lab]
+type = "manual"
+
+[lineages."{l}"]
+provider = "lab"
+tlsa = ["_25._tcp.{h}", "_465._tcp.{h}"]
+"#,
+            r = lab.var("LAB_RESOLVER"),
+            l = lab.var("LAB_LINEAGE"),
+            h = lab.var("LAB_MAIL_HOST"),
+        ),
+    )
+    .unwrap();
+    let anchors = dir.path().join("anchors.toml");
+    std::fs::write(
+        &anchors,
+        format!(
+            "[dns]\nvalidating_resolver = \"{}\"\ntrust_anchor_file = \"{}\"\n",
+            lab.var("LAB_RESOLVER"),
+            lab.var("LAB_TRUST_ANCHOR_FILE")
+        ),
+    )
+    .unwrap();
+    Configs {
+        _dir: dir,
+        resolver,
+        anchors,
+    }
+}
+
+/// Run `danerollover --config CFG check ARGS --json`: exit code and the JSON report.
+fn check_json(cfg: &Path, args: &[&str]) -> (i32, Value) {
+    let out = Command::cargo_bin("danerollover")
+        .unwrap()
+        .arg("--config")
+        .arg(cfg)
+        .arg("check")
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "check {args:?}: not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), v)
+}
+
+fn check_text(cfg: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::cargo_bin("danerollover")
+        .unwrap()
+        .arg("--config")
+        .arg(cfg)
+        .arg("check")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum PostTls {
+    Verified,
+    Untrusted,
+    NoTls,
+}
+
+/// Postfix's DANE client on `[host]:port`, through the lab resolver.
+fn posttls_finger(lab: &Lab, host: &str, port: u16) -> (PostTls, String) {
+    posttls_finger_with(lab, host, port, &[])
+}
+
+fn posttls_finger_with(lab: &Lab, host: &str, port: u16, extra: &[&str]) -> (PostTls, String) {
+    let out = Process::new(lab.path("LAB_BIN").join("with-resolver"))
+        .arg(lab.var("LAB_DIR"))
+        .args(["posttls-finger", "-c", "-l", "dane"])
+        .args(extra)
+        .arg(format!("[{host}]:{port}"))
+        .env("MAIL_CONFIG", lab.var("LAB_POSTFIX_CONFIG_DIR"))
+        .output()
+        .expect("posttls-finger (tests/lab/install) runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdict = if text.contains("Verified TLS connection established") {
+        PostTls::Verified
+    } else if text.contains("TLS connection established") {
+        PostTls::Untrusted
+    } else {
+        PostTls::NoTls
+    };
+    (verdict, text)
+}
+
+/// ldns-dane, chasing signatures from the lab DS anchors: with `chain`, the chain in that
+/// file against the records of host:port; without, a TLS connection to host:port.
+fn ldns_dane(lab: &Lab, host: &str, port: u16, chain: Option<&Path>) -> (bool, String) {
+    // ldns-dane has no timeout of its own: bound it (a silent server would hang it).
+    let mut cmd = Process::new("timeout");
+    cmd.args([
+        "5",
+        "ldns-dane",
+        "-r",
+        lab.var("LAB_RESOLVER_ADDR"),
+        "-S",
+        "-k",
+    ])
+    .arg(lab.path("LAB_TRUST_ANCHOR_DS_FILE"));
+    if let Some(c) = chain {
+        cmd.arg("-c").arg(c);
+    }
+    let out = cmd
+        .args(["verify", host, &port.to_string()])
+        .output()
+        .expect("ldns-dane (tests/lab/install) runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        out.status.success() && text.contains("dane-validated successfully"),
+        text,
+    )
+}
+
+fn fullchain(lab: &Lab) -> PathBuf {
+    lab.path("LAB_LETSENCRYPT_DIR")
+        .join("live")
+        .join(lab.var("LAB_LINEAGE"))
+        .join("fullchain.pem")
+}
+
+/// Whether an owner of the JSON report says "authenticated": every address matched.
+fn owner<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["owner"] == name)
+        .unwrap_or_else(|| panic!("no owner {name} in {v}"))
+}
+
+fn verdicts(o: &Value) -> Vec<String> {
+    o["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["verdict"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn lab_matching_record_is_ok_and_the_reference_clients_agree() {
+    let Some(lab) = Lab::get("lab_matching_record_is_ok_and_the_reference_clients_agree") else {
+        return;
+    };
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let host = lab.var("LAB_MAIL_HOST");
+    let (spki, right) = lab_key(&lab);
+    let stale = random_record("stale");
+    let o25 = format!("_25._tcp.{host}.");
+    let o465 = format!("_465._tcp.{host}.");
+    let _p25 = publish(&pdns, &o25, "TLSA", &[right.to_string(), stale.to_string()]);
+    let _p465 = publish(&pdns, &o465, "TLSA", &[right.to_string()]);
+    wait_for_tlsa(&lab, &o25, &[right.clone(), stale.clone()]);
+    wait_for_tlsa(&lab, &o465, std::slice::from_ref(&right));
+    let cfg = configs(&lab);
+
+    // The lineage from the configuration: both owners.
+    let metrics = cfg._dir.path().join("check.prom");
+    let (code, v) = check_json(&cfg.resolver, &["--metrics", metrics.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["status"], "OK");
+    let o = owner(&v, &o25);
+    assert_eq!(o["lineage"], lab.var("LAB_LINEAGE"));
+    assert_eq!(o["protocol"], "smtp");
+    assert_eq!(o["validation"], "secure");
+    assert_eq!(verdicts(o), vec!["match"]);
+    let a = &o["addresses"][0];
+    assert_eq!(a["address"], lab.var("LAB_MAIL_ADDR"));
+    assert_eq!(a["matched"], json!([right.to_string()]));
+    assert_eq!(
+        a["leaf_spki_sha256"],
+        hex::encode(danerollover::tlsa::association_data(
+            Matching::Sha256,
+            &spki
+        ))
+    );
+    assert_eq!(o["stale"], json!([stale.to_string()]));
+    assert_eq!(o["next_published"], Value::Null);
+    assert_eq!(owner(&v, &o465)["protocol"], "tls");
+    assert_eq!(verdicts(owner(&v, &o465)), vec!["match"]);
+    let m = std::fs::read_to_string(&metrics).unwrap();
+    assert!(m.contains("danerollover_check_status 0\n"), "{m}");
+    assert!(
+        m.contains(&format!(
+            "danerollover_check_match{{owner=\"{o25}\",address=\"{}\"}} 1\n",
+            lab.var("LAB_MAIL_ADDR")
+        )),
+        "{m}"
+    );
+
+    // The plugin's first line.
+    let (code, text) = check_text(&cfg.resolver, &["--target", &format!("{host}:25")]);
+    assert_eq!(code, 0, "{text}");
+    let first = text.lines().next().unwrap();
+    assert_eq!(
+        first,
+        format!(
+            "DANE OK - _25._tcp.{host}: 1/1 addresses match 3 1 1 {}… (Secure)",
+            &right.data_hex()[..8]
+        )
+    );
+
+    // pebble certificates last 5 years: under --warn-days 3650 that is WARNING.
+    let (code, v) = check_json(
+        &cfg.resolver,
+        &["--target", &format!("{host}:25"), "--warn-days", "3650"],
+    );
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["status"], "WARNING");
+    assert_eq!(verdicts(owner(&v, &o25)), vec!["expiring"]);
+
+    // In-process validation from the trust anchors agrees.
+    let (code, v) = check_json(&cfg.anchors, &["--target", &format!("{host}:25")]);
+    assert_eq!(code, 0, "{v:#}");
+
+    // The reference clients: authenticated too.
+    let (pf, out) = posttls_finger(&lab, host, 25);
+    assert_eq!(pf, PostTls::Verified, "{out}");
+    let (ok, out) = ldns_dane(&lab, host, 25, Some(&fullchain(&lab)));
+    assert!(ok, "ldns-dane -c fullchain.pem {host} 25: {out}");
+    let (ok, out) = ldns_dane(&lab, host, 465, None);
+    assert!(ok, "ldns-dane {host} 465: {out}");
+}
+
+#[test]
+fn lab_wrong_record_is_critical_and_the_reference_clients_agree() {
+    let Some(lab) = Lab::get("lab_wrong_record_is_critical_and_the_reference_clients_agree") else {
+        return;
+    };
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let host = lab.var("LAB_MAIL_HOST");
+    let wrong = random_record("wrong");
+    let o25 = format!("_25._tcp.{host}.");
+    let o465 = format!("_465._tcp.{host}.");
+    let _p25 = publish(&pdns, &o25, "TLSA", &[wrong.to_string()]);
+    let _p465 = publish(&pdns, &o465, "TLSA", &[wrong.to_string()]);
+    wait_for_tlsa(&lab, &o25, std::slice::from_ref(&wrong));
+    wait_for_tlsa(&lab, &o465, std::slice::from_ref(&wrong));
+    let cfg = configs(&lab);
+
+    let (code, v) = check_json(
+        &cfg.resolver,
+        &[
+            "--target",
+            &format!("{host}:25"),
+            "--target",
+            &format!("{host}:465"),
+        ],
+    );
+    assert_eq!(code, 2, "{v:#}");
+    assert_eq!(v["status"], "CRITICAL");
+    for o in [&o25, &o465] {
+        let o = owner(&v, o);
+        assert_eq!(o["validation"], "secure");
+        assert_eq!(verdicts(o), vec!["no_match"]);
+        assert_eq!(o["stale"], json!([wrong.to_string()]));
+    }
+    assert!(
+        v["summary"].as_str().unwrap().starts_with(&format!(
+            "DANE CRITICAL - _25._tcp.{host}: 0/1 addresses match (Secure)"
+        )),
+        "{}",
+        v["summary"]
+    );
+
+    let (pf, out) = posttls_finger(&lab, host, 25);
+    assert_eq!(pf, PostTls::Untrusted, "{out}");
+    let (ok, out) = ldns_dane(&lab, host, 25, Some(&fullchain(&lab)));
+    assert!(!ok, "ldns-dane -c fullchain.pem {host} 25: {out}");
+    let (ok, out) = ldns_dane(&lab, host, 465, None);
+    assert!(!ok, "ldns-dane {host} 465: {out}");
+}
+
+#[test]
+fn lab_bogus_child_is_critical_and_the_reference_clients_agree() {
+    let Some(lab) = Lab::get("lab_bogus_child_is_critical_and_the_reference_clients_agree") else {
+        return;
+    };
+    let _l = lock();
+    let host = format!("mail.{}", lab.var("LAB_BOGUS_ZONE"));
+    let cfg = configs(&lab);
+    for c in [&cfg.resolver, &cfg.anchors] {
+        let (code, v) = check_json(c, &["--target", &format!("{host}:25")]);
+        assert_eq!(code, 2, "{}: {v:#}", c.display());
+        let o = owner(&v, &format!("_25._tcp.{host}."));
+        assert_eq!(o["validation"], "bogus", "{}: {v:#}", c.display());
+        assert_eq!(o["verdict"], "bogus");
+    }
+    let (pf, out) = posttls_finger(&lab, &host, 25);
+    assert_ne!(pf, PostTls::Verified, "{out}");
+    let (ok, out) = ldns_dane(&lab, &host, 25, Some(&fullchain(&lab)));
+    assert!(!ok, "ldns-dane -c fullchain.pem {host} 25: {out}");
+}
+
+#[test]
+fn lab_insecure_child_is_critical_and_the_reference_clients_agree() {
+    let Some(lab) = Lab::get("lab_insecure_child_is_critical_and_the_reference_clients_agree")
+    else {
+        return;
+    };
+    let _l = lock();
+    let host = format!("mail.{}", lab.var("LAB_INSECURE_ZONE"));
+    let (_, right) = lab_key(&lab);
+    let cfg = configs(&lab);
+    let (code, v) = check_json(&cfg.resolver, &["--target", &format!("{host}:25")]);
+    assert_eq!(code, 2, "{v:#}");
+    let o = owner(&v, &format!("_25._tcp.{host}."));
+    assert_eq!(o["validation"], "insecure");
+    assert_eq!(o["verdict"], "not_secure");
+    // The lab keeps that record equal to the served key: the key matches, but without
+    // DNSSEC there is no DANE (RFC 7672 2.2).
+    assert_eq!(o["records"], json!([right.to_string()]));
+    assert_eq!(verdicts(o), vec!["match"]);
+    assert!(
+        v["summary"].as_str().unwrap().contains("(Insecure)"),
+        "{v:#}"
+    );
+
+    let (pf, out) = posttls_finger(&lab, &host, 25);
+    assert_eq!(pf, PostTls::Untrusted, "{out}");
+    let (ok, out) = ldns_dane(&lab, &host, 25, Some(&fullchain(&lab)));
+    assert!(!ok, "ldns-dane -c fullchain.pem {host} 25: {out}");
+}
+
+#[test]
+fn lab_unreachable_servers_are_unknown_and_the_reference_clients_agree() {
+    let Some(lab) = Lab::get("lab_unreachable_servers_are_unknown_and_the_reference_clients_agree")
+    else {
+        return;
+    };
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let (_, right) = lab_key(&lab);
+    let zone = lab.var("LAB_PDNS_ZONE");
+    let mail = lab.var("LAB_MAIL_HOST");
+    // A host whose address has nothing listening, and a port of the mail host nothing
+    // listens on; both with a Secure record (else they would be CRITICAL for that).
+    let dead = format!("check-dead.{zone}");
+    let _a = publish(
+        &pdns,
+        &format!("{dead}."),
+        "A",
+        &["127.0.10.99".to_string()],
+    );
+    let _t = publish(
+        &pdns,
+        &format!("_25._tcp.{dead}."),
+        "TLSA",
+        &[right.to_string()],
+    );
+    let _p = publish(
+        &pdns,
+        &format!("_2526._tcp.{mail}."),
+        "TLSA",
+        &[right.to_string()],
+    );
+    wait_for_address(&lab, &dead, "127.0.10.99");
+    wait_for_tlsa(
+        &lab,
+        &format!("_25._tcp.{dead}."),
+        std::slice::from_ref(&right),
+    );
+    wait_for_tlsa(
+        &lab,
+        &format!("_2526._tcp.{mail}."),
+        std::slice::from_ref(&right),
+    );
+    let cfg = configs(&lab);
+
+    let started = Instant::now();
+    let (code, v) = check_json(
+        &cfg.resolver,
+        &[
+            "--target",
+            &format!("{dead}:25"),
+            "--target",
+            &format!("{mail}:2526"),
+            "--starttls",
+            "smtp",
+            "--timeout",
+            "2s",
+        ],
+    );
+    let took = started.elapsed();
+    eprintln!("lab check of 2 unreachable targets, --timeout 2s: {took:?}");
+    assert_eq!(code, 3, "{v:#}");
+    assert_eq!(v["status"], "UNKNOWN");
+    assert_eq!(
+        verdicts(owner(&v, &format!("_25._tcp.{dead}."))),
+        vec!["unreachable"]
+    );
+    assert_eq!(
+        verdicts(owner(&v, &format!("_2526._tcp.{mail}."))),
+        vec!["unreachable"]
+    );
+    assert!(took < Duration::from_secs(4), "{took:?}");
+
+    for (h, port) in [(dead.as_str(), 25), (mail, 2526)] {
+        let (pf, out) = posttls_finger(&lab, h, port);
+        assert_eq!(pf, PostTls::NoTls, "{out}");
+        assert!(out.contains("Connection refused"), "{out}");
+        let (ok, out) = ldns_dane(&lab, h, port, None);
+        assert!(!ok, "ldns-dane {h} {port}: {out}");
+    }
+}
+
+/// One address answers, the other accepts connections and never speaks: the check ends
+/// after one timeout with UNKNOWN, and says which address is which.
+#[test]
+fn lab_silent_address_is_unknown_within_the_timeout_and_the_reference_clients_agree() {
+    let Some(lab) = Lab::get(
+        "lab_silent_address_is_unknown_within_the_timeout_and_the_reference_clients_agree",
+    ) else {
+        return;
+    };
+    let _l = lock();
+    // The kernel completes connections to a listener nobody accepts from: a server that
+    // never sends its banner.
+    let silent = std::net::TcpListener::bind("127.0.0.2:25")
+        .expect("bind 127.0.0.2:25 for a silent SMTP listener (is something else there?)");
+    let pdns = Pdns::new(&lab);
+    let (_, right) = lab_key(&lab);
+    let zone = lab.var("LAB_PDNS_ZONE");
+    let mixed = format!("check-mixed.{zone}");
+    let lone = format!("check-silent.{zone}");
+    let _a1 = publish(
+        &pdns,
+        &format!("{mixed}."),
+        "A",
+        &[
+            lab.var("LAB_MAIL_ADDR").to_string(),
+            "127.0.0.2".to_string(),
+        ],
+    );
+    let _a2 = publish(&pdns, &format!("{lone}."), "A", &["127.0.0.2".to_string()]);
+    let _t1 = publish(
+        &pdns,
+        &format!("_25._tcp.{mixed}."),
+        "TLSA",
+        &[right.to_string()],
+    );
+    let _t2 = publish(
+        &pdns,
+        &format!("_25._tcp.{lone}."),
+        "TLSA",
+        &[right.to_string()],
+    );
+    wait_for_address(&lab, &mixed, "127.0.0.2");
+    wait_for_address(&lab, &mixed, lab.var("LAB_MAIL_ADDR"));
+    wait_for_address(&lab, &lone, "127.0.0.2");
+    wait_for_tlsa(
+        &lab,
+        &format!("_25._tcp.{mixed}."),
+        std::slice::from_ref(&right),
+    );
+    wait_for_tlsa(
+        &lab,
+        &format!("_25._tcp.{lone}."),
+        std::slice::from_ref(&right),
+    );
+    let cfg = configs(&lab);
+
+    let started = Instant::now();
+    let (code, v) = check_json(
+        &cfg.resolver,
+        &[
+            "--target",
+            &format!("{mixed}:25"),
+            "--target",
+            &format!("{lone}:25"),
+            "--timeout",
+            "2s",
+        ],
+    );
+    let took = started.elapsed();
+    eprintln!(
+        "lab check, 1 live + 1 silent address and 1 silent-only host, --timeout 2s: {took:?}"
+    );
+    assert_eq!(code, 3, "{v:#}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+    let by_address: std::collections::BTreeMap<String, String> =
+        owner(&v, &format!("_25._tcp.{mixed}."))["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["address"].as_str().unwrap().to_string(),
+                    a["verdict"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+    assert_eq!(by_address[lab.var("LAB_MAIL_ADDR")], "match", "{v:#}");
+    assert_eq!(by_address["127.0.0.2"], "unreachable", "{v:#}");
+    assert_eq!(
+        verdicts(owner(&v, &format!("_25._tcp.{lone}."))),
+        vec!["unreachable"]
+    );
+
+    // posttls-finger on the silent-only host: no TLS session within its 2 s banner timeout;
+    // ldns-dane (TLS from the first byte) gets no handshake either.
+    let (pf, out) = posttls_finger_with(&lab, &lone, 25, &["-t", "2", "-T", "2"]);
+    assert_eq!(pf, PostTls::NoTls, "{out}");
+    let (ok, out) = ldns_dane(&lab, &lone, 25, None);
+    assert!(!ok, "ldns-dane {lone} 25: {out}");
+    drop(silent);
+}
