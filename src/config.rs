@@ -462,6 +462,42 @@ mod humantime_serde_compat {
     }
 }
 
+/// The parser's error, made more precise where it can be: serde reports an unknown key of
+/// a `[providers.NAME]` table (a tagged enum) at the table's header, so the key's own line
+/// is looked up. The key's line is named, never shown (it may hold a secret put inline).
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let default = e.to_string().trim_end().to_string();
+    let (Some(span), Some(rest)) = (e.span(), e.message().strip_prefix("unknown field `")) else {
+        return default;
+    };
+    let Some(field) = rest.split('`').next() else {
+        return default;
+    };
+    let Some(head) = text.get(..span.start) else {
+        return default;
+    };
+    let table_line = head.matches('\n').count() + 1;
+    let table = text[span.start..].lines().next().unwrap_or("").trim();
+    if !table.starts_with('[') {
+        return default;
+    }
+    for (i, line) in text[span.start..].lines().enumerate().skip(1) {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            break;
+        }
+        let key = t.split('=').next().unwrap_or("").trim().trim_matches('"');
+        if t.contains('=') && key == field {
+            return format!(
+                "line {}: {} (in {table} at line {table_line})",
+                table_line + i,
+                e.message().trim_end()
+            );
+        }
+    }
+    default
+}
+
 fn is_http_url(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
 }
@@ -474,7 +510,7 @@ impl Config {
             message,
         };
         let config: Config =
-            toml::from_str(text).map_err(|e| invalid(e.to_string().trim_end().to_string()))?;
+            toml::from_str(text).map_err(|e| invalid(describe_toml_error(text, &e)))?;
         config.validate().map_err(invalid)?;
         Ok(config)
     }
@@ -774,6 +810,19 @@ tlsa = ["_25._tcp.mail.example.com"]
             .unwrap_err()
             .to_string();
         assert!(err.contains("token") && err.contains("line"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_in_a_provider_names_its_own_line() {
+        let err = parse(&with(
+            "powerdns",
+            "url = \"http://x\"\napi_key_file = \"/k\"\napikey = \"s3cret\"",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("line 9: unknown field `apikey`"), "{err}");
+        assert!(err.contains("[providers.p] at line 5"), "{err}");
         assert!(!err.contains("s3cret"), "{err}");
     }
 

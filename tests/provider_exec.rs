@@ -73,13 +73,22 @@ async fn exec_gets_the_change_as_json_on_stdin() {
     );
     // The arguments arrive as given (two of them), not re-split by a shell.
     assert_eq!(std::fs::read_to_string(&args).unwrap().trim(), "2");
-    assert!(p.read("example.com.", "_25._tcp.mail.example.com.").await.unwrap().is_none());
+    assert!(
+        p.read("example.com.", "_25._tcp.mail.example.com.")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
 async fn exec_failure_carries_status_and_stderr() {
     let p = exec(
-        &["/bin/sh", "-c", "cat >/dev/null; echo 'zone example.com not found' >&2; exit 3"],
+        &[
+            "/bin/sh",
+            "-c",
+            "cat >/dev/null; echo 'zone example.com not found' >&2; exit 3",
+        ],
         Duration::from_secs(10),
     );
     let err = p.apply(&change()).await.unwrap_err().to_string();
@@ -109,7 +118,11 @@ async fn exec_timeout_stops_the_program() {
     let p = exec(&["/bin/sleep", "30"], Duration::from_secs(1));
     let start = Instant::now();
     let err = p.apply(&change()).await.unwrap_err().to_string();
-    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
     assert!(err.contains("did not finish within 1s"), "{err}");
 }
 
@@ -117,7 +130,10 @@ async fn exec_timeout_stops_the_program() {
 async fn exec_missing_program_is_named() {
     let p = exec(&["/nonexistent/dns-hook"], Duration::from_secs(5));
     let err = p.apply(&change()).await.unwrap_err().to_string();
-    assert!(err.contains("cannot run") && err.contains("/nonexistent/dns-hook"), "{err}");
+    assert!(
+        err.contains("cannot run") && err.contains("/nonexistent/dns-hook"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -125,7 +141,13 @@ async fn exec_is_not_run_for_an_empty_change() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("ran");
     let p = exec(
-        &["/bin/sh", "-c", "touch \"$1\"", "sh", marker.to_str().unwrap()],
+        &[
+            "/bin/sh",
+            "-c",
+            "touch \"$1\"",
+            "sh",
+            marker.to_str().unwrap(),
+        ],
         Duration::from_secs(5),
     );
     let mut c = change();
@@ -165,7 +187,12 @@ async fn manual_prints_exactly_the_records_in_zone_file_form() {
         rec(1)
     );
     assert_eq!(text, expected);
-    assert!(p.read("example.com.", "x.example.com.").await.unwrap().is_none());
+    assert!(
+        p.read("example.com.", "x.example.com.")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -205,7 +232,10 @@ fn build_refuses_a_secret_file_others_can_read() {
     .err()
     .unwrap()
     .to_string();
-    assert!(err.contains("provider home") && err.contains("chmod 600"), "{err}");
+    assert!(
+        err.contains("provider home") && err.contains("chmod 600"),
+        "{err}"
+    );
     assert!(!err.contains("sup3r-s3cret-value"), "{err}");
 }
 

@@ -107,9 +107,10 @@ impl Mock {
                         return;
                     };
                     seen.lock().unwrap().push(req);
-                    let next = script.lock().unwrap().next().unwrap_or_else(|| {
-                        resp(599, json!({"mock": "no more scripted answers"}))
-                    });
+                    let next =
+                        script.lock().unwrap().next().unwrap_or_else(|| {
+                            resp(599, json!({"mock": "no more scripted answers"}))
+                        });
                     let mut head = format!(
                         "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
                         next.status,
@@ -561,7 +562,10 @@ async fn cloudflare_adds_before_it_deletes_and_only_what_is_named() {
     }
     assert_eq!(reqs[0].method, "GET");
     assert_eq!(reqs[0].path(), "/client/v4/zones");
-    assert_eq!(reqs[0].query(), [("name".to_string(), "example.com".to_string())]);
+    assert_eq!(
+        reqs[0].query(),
+        [("name".to_string(), "example.com".to_string())]
+    );
     assert_eq!(reqs[1].method, "GET");
     assert_eq!(reqs[1].path(), "/client/v4/zones/z1/dns_records");
     let q = reqs[1].query();
@@ -598,8 +602,12 @@ async fn cloudflare_caches_the_zone_id() {
     .await;
     let s = token_file();
     let p = cloudflare(&mock, &s);
-    p.apply(&change(300, vec![a.clone()], vec![])).await.unwrap();
-    p.apply(&change(300, vec![], vec![a.clone()])).await.unwrap();
+    p.apply(&change(300, vec![a.clone()], vec![]))
+        .await
+        .unwrap();
+    p.apply(&change(300, vec![], vec![a.clone()]))
+        .await
+        .unwrap();
     let paths: Vec<String> = mock
         .requests()
         .iter()
@@ -659,9 +667,16 @@ async fn cloudflare_failed_addition_removes_nothing_and_says_so() {
     assert!(err.contains("provider cf (cloudflare)"), "{err}");
     assert!(err.contains("_25._tcp.mail.example.com."), "{err}");
     assert!(err.contains("400") && err.contains("invalid"), "{err}");
-    assert!(err.contains("added 0 of 1") && err.contains("removed none"), "{err}");
+    assert!(
+        err.contains("added 0 of 1") && err.contains("removed none"),
+        "{err}"
+    );
     let methods: Vec<String> = mock.requests().iter().map(|r| r.method.clone()).collect();
-    assert_eq!(methods, ["GET", "GET", "POST"], "no DELETE after a failed POST");
+    assert_eq!(
+        methods,
+        ["GET", "GET", "POST"],
+        "no DELETE after a failed POST"
+    );
 }
 
 #[tokio::test]
@@ -707,7 +722,10 @@ async fn cloudflare_unknown_zone_is_named() {
         .unwrap_err()
         .to_string();
     eprintln!("error: {err}");
-    assert!(err.contains("zone example.com is not in this Cloudflare account"), "{err}");
+    assert!(
+        err.contains("zone example.com is not in this Cloudflare account"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -715,7 +733,10 @@ async fn cloudflare_read_gives_the_records() {
     let (a, ta) = (rec(1), foreign_ta());
     let mock = Mock::start(vec![
         resp(200, cf_ok(json!([{"id": "z1", "name": "example.com"}]))),
-        resp(200, cf_ok(json!([cf_record("r-a", &a), cf_record("r-ta", &ta)]))),
+        resp(
+            200,
+            cf_ok(json!([cf_record("r-a", &a), cf_record("r-ta", &ta)])),
+        ),
     ])
     .await;
     let s = token_file();
@@ -755,14 +776,20 @@ async fn powerdns_request_shape() {
         Duration::from_secs(5),
     )
     .unwrap();
-    p.apply(&change(300, vec![next.clone()], vec![old])).await.unwrap();
+    p.apply(&change(300, vec![next.clone()], vec![old]))
+        .await
+        .unwrap();
     let reqs = mock.requests();
     assert_eq!(reqs[0].method, "GET");
     assert_eq!(
         reqs[0].path(),
         "/api/v1/servers/localhost/zones/example.com."
     );
-    assert!(reqs[0].query().contains(&("rrset_type".into(), "TLSA".into())));
+    assert!(
+        reqs[0]
+            .query()
+            .contains(&("rrset_type".into(), "TLSA".into()))
+    );
     assert_eq!(reqs[1].method, "PATCH");
     assert_eq!(reqs[1].header("x-api-key"), Some(TOKEN));
     assert_eq!(

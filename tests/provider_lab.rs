@@ -55,7 +55,10 @@ fn change(zone: &str, owner: &str, add: Vec<TlsaRecord>, remove: Vec<TlsaRecord>
 async fn served(server: SocketAddr, owner: &str) -> BTreeSet<String> {
     let mut query = Message::query();
     query.metadata.recursion_desired = false;
-    query.add_query(Query::query(Name::from_ascii(owner).unwrap(), RecordType::TLSA));
+    query.add_query(Query::query(
+        Name::from_ascii(owner).unwrap(),
+        RecordType::TLSA,
+    ));
     let bytes = query.to_vec().unwrap();
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     socket.connect(server).await.unwrap();
@@ -156,9 +159,14 @@ async fn add_roll_remove(p: &dyn Provider, server: SocketAddr, zone: &str, owner
     let (old, next) = (rec(tag, 1), rec(tag, 2));
 
     // Someone else's records first (one change), then ours (another change).
-    p.apply(&change(zone, owner, vec![foreign.clone(), ta.clone()], vec![]))
-        .await
-        .unwrap();
+    p.apply(&change(
+        zone,
+        owner,
+        vec![foreign.clone(), ta.clone()],
+        vec![],
+    ))
+    .await
+    .unwrap();
     p.apply(&change(zone, owner, vec![old.clone()], vec![]))
         .await
         .unwrap();
@@ -234,15 +242,16 @@ async fn powerdns_read_shows_the_api_view_and_ttl() {
     let got: BTreeSet<String> = view.records.iter().map(|r| r.to_string()).collect();
     assert_eq!(got, set(&[&a, &b]));
 
-    p.apply(&change(zone, &owner, vec![], vec![a, b])).await.unwrap();
+    p.apply(&change(zone, &owner, vec![], vec![a, b]))
+        .await
+        .unwrap();
     let view = p.read(&zone_dot, &owner).await.unwrap().unwrap();
     assert!(view.records.is_empty(), "{view:?}");
 }
 
 #[tokio::test]
 async fn powerdns_wrong_api_key_is_a_clear_error_and_changes_nothing() {
-    let Some(lab) = Lab::get("powerdns_wrong_api_key_is_a_clear_error_and_changes_nothing")
-    else {
+    let Some(lab) = Lab::get("powerdns_wrong_api_key_is_a_clear_error_and_changes_nothing") else {
         return;
     };
     let zone = lab.var("LAB_PDNS_ZONE");
@@ -307,7 +316,11 @@ async fn rfc2136_adds_rolls_and_removes_leaving_foreign_records() {
     let owner = format!("_25._tcp.{tag}.{zone}.");
     let p = provider::build(
         "lab-bind",
-        &bind_config(&lab, lab.var("LAB_TSIG_NAME"), lab.path("LAB_TSIG_SECRET_FILE")),
+        &bind_config(
+            &lab,
+            lab.var("LAB_TSIG_NAME"),
+            lab.path("LAB_TSIG_SECRET_FILE"),
+        ),
         TIMEOUT,
     )
     .unwrap();
@@ -326,7 +339,11 @@ async fn rfc2136_large_update_goes_over_tcp() {
     let owner = format!("_25._tcp.{tag}.{zone}.");
     let p = provider::build(
         "lab-bind",
-        &bind_config(&lab, lab.var("LAB_TSIG_NAME"), lab.path("LAB_TSIG_SECRET_FILE")),
+        &bind_config(
+            &lab,
+            lab.var("LAB_TSIG_NAME"),
+            lab.path("LAB_TSIG_SECRET_FILE"),
+        ),
         TIMEOUT,
     )
     .unwrap();
@@ -376,7 +393,10 @@ async fn rfc2136_wrong_secret_is_badsig_and_changes_nothing() {
     assert!(err.contains("lab-bind") && err.contains(&owner), "{err}");
     assert!(err.contains("BADSIG"), "{err}");
     assert!(err.contains(lab.var("LAB_BIND_DNS")), "{err}");
-    assert!(err.contains(zone) && err.contains(lab.var("LAB_TSIG_NAME")), "{err}");
+    assert!(
+        err.contains(zone) && err.contains(lab.var("LAB_TSIG_NAME")),
+        "{err}"
+    );
     assert!(!err.contains(wrong), "the secret leaked: {err}");
     assert!(served(lab.addr("LAB_BIND_DNS"), &owner).await.is_empty());
 }
@@ -401,7 +421,10 @@ async fn rfc2136_unknown_key_is_badkey() {
         .unwrap_err()
         .to_string();
     eprintln!("error: {err}");
-    assert!(err.contains("BADKEY") && err.contains("no-such-key."), "{err}");
+    assert!(
+        err.contains("BADKEY") && err.contains("no-such-key."),
+        "{err}"
+    );
     let secret = std::fs::read_to_string(lab.path("LAB_TSIG_SECRET_FILE")).unwrap();
     assert!(!err.contains(secret.trim()), "the secret leaked: {err}");
     assert!(served(lab.addr("LAB_BIND_DNS"), &owner).await.is_empty());
@@ -417,7 +440,11 @@ async fn rfc2136_zone_the_server_does_not_serve_is_refused_clearly() {
     let owner = format!("_25._tcp.{}.{zone}.", unique("bind-notauth"));
     let p = provider::build(
         "lab-bind",
-        &bind_config(&lab, lab.var("LAB_TSIG_NAME"), lab.path("LAB_TSIG_SECRET_FILE")),
+        &bind_config(
+            &lab,
+            lab.var("LAB_TSIG_NAME"),
+            lab.path("LAB_TSIG_SECRET_FILE"),
+        ),
         TIMEOUT,
     )
     .unwrap();
@@ -427,9 +454,6 @@ async fn rfc2136_zone_the_server_does_not_serve_is_refused_clearly() {
         .unwrap_err()
         .to_string();
     eprintln!("error: {err}");
-    assert!(
-        err.contains("NOTAUTH") || err.contains("REFUSED"),
-        "{err}"
-    );
+    assert!(err.contains("NOTAUTH") || err.contains("REFUSED"), "{err}");
     assert!(err.contains(zone), "{err}");
 }
