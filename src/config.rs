@@ -144,6 +144,51 @@ pub struct ZoneConfig {
 ///
 /// Types that cannot carry DANE records are refused with the reason, naming the line
 /// (see [`refused_provider_type`]).
+///
+/// ```toml
+/// [providers.home]                 # PowerDNS HTTP API
+/// type = "powerdns"
+/// url = "http://127.0.0.1:8081"
+/// api_key_file = "/etc/danerollover/pdns.key"    # or api_key_env = "PDNS_API_KEY"
+/// # server_id = "localhost"
+///
+/// [providers.bind]                 # RFC 2136 + TSIG
+/// type = "rfc2136"
+/// server = "192.0.2.1:53"
+/// tsig_name = "danerollover."
+/// tsig_algorithm = "hmac-sha256"   # hmac-sha384, hmac-sha512
+/// tsig_secret_file = "/etc/danerollover/tsig.secret"   # base64, as tsig-keygen prints it
+///
+/// [providers.desec]                # also: type = "cloudflare", "gandi"
+/// type = "desec"
+/// token_file = "/etc/danerollover/desec.token"
+/// # url = "https://desec.io/api/v1"
+///
+/// [providers.aws]
+/// type = "route53"
+/// access_key_id = "AKIA..."
+/// secret_access_key_file = "/etc/danerollover/aws.secret"
+///
+/// [providers.ovh]
+/// type = "ovh"
+/// endpoint = "ovh-eu"
+/// application_key = "..."
+/// application_secret_file = "/etc/danerollover/ovh.secret"
+/// consumer_key_file = "/etc/danerollover/ovh.consumer"
+///
+/// [providers.gcp]
+/// type = "googlecloud"
+/// service_account_file = "/etc/danerollover/gcp.json"
+/// project_id = "my-project"
+///
+/// [providers.script]
+/// type = "exec"
+/// command = ["/usr/local/bin/dns-hook"]   # the change as JSON on stdin
+/// # timeout = "60s"
+///
+/// [providers.me]
+/// type = "manual"                  # prints the records to add and remove
+/// ```
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(
     remote = "Self",
@@ -824,6 +869,39 @@ tlsa = ["_25._tcp.mail.example.com"]
         assert!(err.contains("line 9: unknown field `apikey`"), "{err}");
         assert!(err.contains("[providers.p] at line 5"), "{err}");
         assert!(!err.contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn documented_provider_examples_parse() {
+        let source = include_str!("config.rs");
+        let start = source
+            .find("/// [providers.home]                 # PowerDNS HTTP API")
+            .expect("the example is in the doc comment");
+        let block: String = source[start..]
+            .lines()
+            .take_while(|l| !l.trim_start().starts_with("/// ```"))
+            .map(|l| l.trim_start().trim_start_matches("///").trim_start())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = parse(&block).unwrap();
+        let types: Vec<(&str, &str)> = c
+            .providers
+            .iter()
+            .map(|(n, p)| (n.as_str(), p.type_name()))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                ("aws", "route53"),
+                ("bind", "rfc2136"),
+                ("desec", "desec"),
+                ("gcp", "googlecloud"),
+                ("home", "powerdns"),
+                ("me", "manual"),
+                ("ovh", "ovh"),
+                ("script", "exec"),
+            ]
+        );
     }
 
     #[test]

@@ -187,3 +187,26 @@ fn a_named_config_that_does_not_exist_is_exit_2() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("missing.toml"), "{err}");
 }
+
+#[test]
+fn a_tsig_secret_that_is_not_base64_is_a_problem() {
+    let s = Setup::new();
+    let secret = s.secret("tsig.secret", 0o600);
+    let config = s.config(&format!(
+        r#"
+[providers.bind]
+type = "rfc2136"
+server = "127.0.0.1:53"
+tsig_name = "k."
+tsig_secret_file = "{}"
+"#,
+        secret.display()
+    ));
+    let (code, out, _) = run(&config, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("PROBLEM: provider bind") && out.contains("base64"),
+        "{out}"
+    );
+    assert!(!out.contains(SECRET));
+}

@@ -801,3 +801,44 @@ async fn powerdns_request_shape() {
         }]})
     );
 }
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_with_retries() {
+    // Accepts connections and reads, but never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(Mutex::new(0u32));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            *counter.lock().unwrap() += 1;
+            held.push(sock);
+        }
+    });
+    let s = token_file();
+    let p = provider::build(
+        "cf",
+        &ProviderConfig::Cloudflare {
+            token_file: Some(s.token.clone()),
+            token_env: None,
+            url: Some(format!("http://{addr}/client/v4")),
+        },
+        Duration::from_millis(400),
+    )
+    .unwrap();
+    let start = Instant::now();
+    let err = p
+        .apply(&change(300, vec![rec(2)], vec![]))
+        .await
+        .unwrap_err()
+        .to_string();
+    eprintln!("error: {err}");
+    let took = start.elapsed();
+    // 3 attempts of 0.4 s plus 0.5 s and 1 s of backoff.
+    assert!(took >= Duration::from_millis(2600), "{took:?}");
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    assert!(err.contains("no answer within the timeout"), "{err}");
+    assert!(err.contains("3 attempts"), "{err}");
+    assert_eq!(*accepted.lock().unwrap(), 3);
+}

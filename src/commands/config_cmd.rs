@@ -2,9 +2,9 @@
 //! resolved letsencrypt_dir and state_dir), and for each provider secret where it comes
 //! from and whether it can be used, never its value.
 //!
-//! Exit status: 0 when the configuration parses and every secret is usable, 1 when a
-//! secret cannot be used (named in the output), 2 when the configuration is bad (the error
-//! names the file and the line).
+//! Exit status: 0 when the configuration parses and every provider can be set up with its
+//! secrets, 1 when a secret cannot be used or a provider cannot be set up (named in the
+//! output), 2 when the configuration is bad (the error names the file and the line).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -41,6 +41,9 @@ pub struct Report {
     pub state_dir: PathBuf,
     pub config: Config,
     pub secrets: Vec<SecretReport>,
+    /// Providers that cannot be set up although their secrets can be read (a TSIG secret
+    /// that is not base64, a URL that does not parse, ...).
+    pub problems: Vec<String>,
     pub notes: Vec<String>,
 }
 
@@ -60,6 +63,16 @@ pub fn run(ctx: &Context, args: &ConfigArgs) -> Result<u8, Error> {
         .iter()
         .flat_map(|(name, p)| p.secret_sources().into_iter().map(move |s| check(name, &s)))
         .collect();
+    let problems: Vec<String> = config
+        .providers
+        .iter()
+        .filter(|(name, _)| secrets.iter().all(|s| &s.provider != *name || s.ok))
+        .filter_map(|(name, p)| {
+            crate::provider::build(name, p, config.dns.timeout)
+                .err()
+                .map(|e| e.to_string())
+        })
+        .collect();
     let notes = notes(&config);
     let report = Report {
         config_file,
@@ -67,6 +80,7 @@ pub fn run(ctx: &Context, args: &ConfigArgs) -> Result<u8, Error> {
         state_dir,
         config,
         secrets,
+        problems,
         notes,
     };
     let text = if args.json {
@@ -76,11 +90,13 @@ pub fn run(ctx: &Context, args: &ConfigArgs) -> Result<u8, Error> {
         render(&report, &ctx.config_path())?
     };
     println!("{}", text.trim_end());
-    Ok(if report.secrets.iter().all(|s| s.ok) {
-        exit::OK
-    } else {
-        exit::FAILURE
-    })
+    Ok(
+        if report.secrets.iter().all(|s| s.ok) && report.problems.is_empty() {
+            exit::OK
+        } else {
+            exit::FAILURE
+        },
+    )
 }
 
 /// The configuration an empty file gives: every default.
@@ -203,6 +219,12 @@ pub fn render(report: &Report, default_path: &Path) -> Result<String, Error> {
                 if s.ok { "ok, " } else { "PROBLEM: " },
                 s.detail
             ));
+        }
+    }
+    if !report.problems.is_empty() {
+        out.push_str("\n# problems:\n");
+        for p in &report.problems {
+            out.push_str(&format!("#   PROBLEM: {p}\n"));
         }
     }
     if !report.notes.is_empty() {

@@ -5,9 +5,10 @@
 //! that REPLACEs the RRset with the merged set (or DELETEs it when empty). PowerDNS applies
 //! a PATCH atomically. The RRset's TTL becomes the change's TTL.
 //!
-//! The GET asks for `rrset_name`/`rrset_type` filtering (PowerDNS 4.8 and later); older
-//! servers (Debian 12 ships 4.7) ignore those parameters and send the whole zone, which is
-//! filtered here.
+//! The GET asks for `rrset_name`/`rrset_type` filtering, which Debian 12's PowerDNS 4.7.3
+//! honours (checked in the lab); a server that ignores the parameters sends the whole zone,
+//! and the RRset is picked out here either way. RRset comments are left as they are (a
+//! REPLACE without `comments` keeps them, also checked on 4.7.3).
 
 use std::time::Duration;
 
@@ -122,7 +123,7 @@ impl PowerDns {
         let mut url = self.zone_url(zone);
         url.query_pairs_mut()
             .append_pair("rrsets", "true")
-            .append_pair("rrset_name", owner)
+            .append_pair("rrset_name", &fqdn(owner))
             .append_pair("rrset_type", "TLSA");
         let key = self.api.secret().expose().to_string();
         let reply = self

@@ -631,4 +631,100 @@ mod tests {
             describe(DnsFailure::BadKey, ResponseCode::NotAuth, "s", "z", "k").contains("BADKEY")
         );
     }
+
+    /// A fake server: answers each UPDATE with the next response code of `script`
+    /// (unsigned, as servers answer failed TSIG checks); returns the address and a counter.
+    async fn fake_server(
+        script: Vec<ResponseCode>,
+    ) -> (SocketAddr, std::sync::Arc<std::sync::Mutex<u32>>) {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(0u32));
+        let counter = seen.clone();
+        tokio::spawn(async move {
+            let mut script = script.into_iter();
+            let mut buf = vec![0u8; 65535];
+            while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+                *counter.lock().unwrap() += 1;
+                let request = Message::from_vec(&buf[..n]).unwrap();
+                assert_eq!(request.metadata.op_code, OpCode::Update);
+                assert!(request.signature.is_some(), "updates are signed");
+                let Some(rcode) = script.next() else { continue };
+                let answer = Message::error_msg(request.metadata.id, OpCode::Update, rcode);
+                socket
+                    .send_to(&answer.to_vec().unwrap(), peer)
+                    .await
+                    .unwrap();
+            }
+        });
+        (addr, seen)
+    }
+
+    fn provider_at(addr: SocketAddr, timeout: Duration) -> Rfc2136 {
+        Rfc2136::new(
+            "fake",
+            &addr.to_string(),
+            "key.example.",
+            "hmac-sha256",
+            &Secret::new("c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"),
+            timeout,
+        )
+        .unwrap()
+        .with_retry(RetryPolicy {
+            backoff: Duration::from_millis(50),
+            ..RetryPolicy::default()
+        })
+    }
+
+    fn change_x() -> Change {
+        Change {
+            zone: "example2.test.".into(),
+            owner: "_25._tcp.x.example2.test.".into(),
+            ttl: 300,
+            add: vec![rec(1)],
+            remove: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn servfail_is_retried_refused_is_not() {
+        let (addr, seen) = fake_server(vec![ResponseCode::ServFail, ResponseCode::Refused]).await;
+        let err = provider_at(addr, Duration::from_secs(2))
+            .apply(&change_x())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(*seen.lock().unwrap(), 2, "{err}");
+        assert!(
+            err.contains("REFUSED") && err.contains("key.example."),
+            "{err}"
+        );
+        assert!(err.contains("(after 2 attempts)"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn no_answer_is_retried_then_a_timeout() {
+        let (addr, seen) = fake_server(vec![]).await;
+        let err = provider_at(addr, Duration::from_millis(200))
+            .apply(&change_x())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(*seen.lock().unwrap(), 3, "{err}");
+        assert!(
+            err.contains("no answer") && err.contains("3 attempts"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unsigned_noerror_is_not_taken_for_success() {
+        let (addr, _) = fake_server(vec![ResponseCode::NoError]).await;
+        let err = provider_at(addr, Duration::from_secs(2))
+            .apply(&change_x())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not verify"), "{err}");
+    }
 }
