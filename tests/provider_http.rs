@@ -842,3 +842,43 @@ async fn a_server_that_never_answers_times_out_with_retries() {
     assert!(err.contains("3 attempts"), "{err}");
     assert_eq!(*accepted.lock().unwrap(), 3);
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed_so_keys_stay_home() {
+    let elsewhere = Mock::start(vec![resp(200, json!({"rrsets": []}))]).await;
+    let mock = Mock::start(vec![Resp {
+        status: 302,
+        headers: vec![(
+            "Location",
+            format!(
+                "{}/api/v1/servers/localhost/zones/example.com.",
+                elsewhere.url
+            ),
+        )],
+        body: String::new(),
+    }])
+    .await;
+    let s = token_file();
+    let p = provider::build(
+        "home",
+        &ProviderConfig::Powerdns {
+            url: mock.url.clone(),
+            api_key_file: Some(s.token.clone()),
+            api_key_env: None,
+            server_id: "localhost".into(),
+        },
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let err = p
+        .apply(&change(300, vec![rec(2)], vec![]))
+        .await
+        .unwrap_err()
+        .to_string();
+    eprintln!("error: {err}");
+    assert!(err.contains("302"), "{err}");
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the key went to another server"
+    );
+}

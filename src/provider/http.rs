@@ -72,7 +72,10 @@ pub(crate) struct Api {
 
 impl Api {
     pub fn new(provider: &str, timeout: Duration, secret: Secret) -> Result<Api, ProviderError> {
+        // No redirects: a redirect to another host would carry custom secret headers
+        // (X-API-Key) along; an API that redirects is misconfigured anyway.
         let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
             .user_agent(concat!("danerollover/", env!("CARGO_PKG_VERSION")))
