@@ -1,0 +1,327 @@
+//! Providers spoken through the `dns-update` crate: Amazon Route 53 (`route53`), Gandi
+//! LiveDNS (`gandi`), OVHcloud (`ovh`) and Google Cloud DNS (`googlecloud`). Each can carry
+//! TLSA records in a DNSSEC-signed zone.
+//!
+//! A change is two steps, not atomic: the additions are added to the RRset (the crate
+//! reads the RRset and writes the union), then the removals are removed from it (it writes
+//! the RRset without them). Records the change does not name stay. The crate keeps an
+//! existing RRset's TTL when it adds, so the change's TTL applies only to a new RRset.
+//! These APIs are not read back here (`read` gives `None`): observation tells what is served.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dns_update::{
+    DnsRecord, DnsRecordType, DnsUpdater, TLSARecord, TlsaCertUsage, TlsaMatching, TlsaSelector,
+};
+
+use super::retry::{Decision, Failure, RetryPolicy};
+use super::{Change, Provider, ProviderError, ProviderView, relative_name, sanitize};
+use crate::secrets::Secret;
+use crate::tlsa::{Matching, Selector, TlsaRecord, Usage};
+
+pub struct DnsUpdate {
+    name: String,
+    kind: &'static str,
+    updater: DnsUpdater,
+    secrets: Vec<Secret>,
+    timeout: Duration,
+    policy: RetryPolicy,
+}
+
+fn config_error(name: &str, what: &str, e: dns_update::Error) -> ProviderError {
+    ProviderError::Config {
+        provider: name.to_string(),
+        message: format!("cannot set up the {what} client: {e}"),
+    }
+}
+
+impl DnsUpdate {
+    fn wrap(
+        name: &str,
+        kind: &'static str,
+        updater: DnsUpdater,
+        secrets: Vec<Secret>,
+        timeout: Duration,
+    ) -> DnsUpdate {
+        DnsUpdate {
+            name: name.to_string(),
+            kind,
+            updater,
+            secrets,
+            timeout,
+            policy: RetryPolicy::default(),
+        }
+    }
+
+    pub fn route53(
+        name: &str,
+        access_key_id: &str,
+        secret_access_key: Secret,
+        region: Option<String>,
+        hosted_zone_id: Option<String>,
+        endpoint: Option<String>,
+        timeout: Duration,
+    ) -> Result<DnsUpdate, ProviderError> {
+        let config = dns_update::providers::route53::Route53Config {
+            access_key_id: access_key_id.to_string(),
+            secret_access_key: secret_access_key.expose().to_string(),
+            session_token: None,
+            region,
+            hosted_zone_id,
+            private_zone_only: None,
+            endpoint,
+        };
+        let updater =
+            DnsUpdater::new_route53(config).map_err(|e| config_error(name, "Route 53", e))?;
+        Ok(Self::wrap(
+            name,
+            "route53",
+            updater,
+            vec![secret_access_key],
+            timeout,
+        ))
+    }
+
+    pub fn gandi(name: &str, token: Secret, timeout: Duration) -> Result<DnsUpdate, ProviderError> {
+        let updater = DnsUpdater::new_gandiv5(token.expose(), Some(timeout))
+            .map_err(|e| config_error(name, "Gandi", e))?;
+        Ok(Self::wrap(name, "gandi", updater, vec![token], timeout))
+    }
+
+    pub fn ovh(
+        name: &str,
+        endpoint: &str,
+        application_key: &str,
+        application_secret: Secret,
+        consumer_key: Secret,
+        timeout: Duration,
+    ) -> Result<DnsUpdate, ProviderError> {
+        use dns_update::providers::ovh::OvhEndpoint;
+        let endpoint = match endpoint {
+            "ovh-eu" => OvhEndpoint::OvhEu,
+            "ovh-us" => OvhEndpoint::OvhUs,
+            "ovh-ca" => OvhEndpoint::OvhCa,
+            "kimsufi-eu" => OvhEndpoint::KimsufiEu,
+            "kimsufi-ca" => OvhEndpoint::KimsufiCa,
+            "soyoustart-eu" => OvhEndpoint::SoyoustartEu,
+            "soyoustart-ca" => OvhEndpoint::SoyoustartCa,
+            other => {
+                return Err(ProviderError::Config {
+                    provider: name.to_string(),
+                    message: format!(
+                        "endpoint {other:?}: use one of {}",
+                        crate::config::OVH_ENDPOINTS.join(", ")
+                    ),
+                });
+            }
+        };
+        let updater = DnsUpdater::new_ovh(
+            application_key,
+            application_secret.expose(),
+            consumer_key.expose(),
+            endpoint,
+            Some(timeout),
+        )
+        .map_err(|e| config_error(name, "OVH", e))?;
+        Ok(Self::wrap(
+            name,
+            "ovh",
+            updater,
+            vec![application_secret, consumer_key],
+            timeout,
+        ))
+    }
+
+    pub fn google_cloud(
+        name: &str,
+        service_account_json: Secret,
+        project_id: &str,
+        managed_zone: Option<String>,
+        timeout: Duration,
+    ) -> Result<DnsUpdate, ProviderError> {
+        let config = dns_update::providers::google_cloud_dns::GoogleCloudDnsConfig {
+            service_account_json: service_account_json.expose().to_string(),
+            project_id: project_id.to_string(),
+            managed_zone,
+            private_zone: false,
+            impersonate_service_account: None,
+            request_timeout: Some(timeout),
+        };
+        let updater = DnsUpdater::new_google_cloud_dns(config)
+            .map_err(|e| config_error(name, "Google Cloud DNS", e))?;
+        Ok(Self::wrap(
+            name,
+            "googlecloud",
+            updater,
+            vec![service_account_json],
+            timeout,
+        ))
+    }
+
+    fn fail(&self, owner: &str, cause: String) -> ProviderError {
+        ProviderError::Failed {
+            provider: self.name.clone(),
+            kind: self.kind,
+            owner: owner.to_string(),
+            cause,
+        }
+    }
+
+    /// Run one crate call with the timeout and the retry policy.
+    async fn call<F, Fut>(&self, owner: &str, what: &str, f: F) -> Result<(), ProviderError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = dns_update::Result<()>>,
+    {
+        let secrets: Vec<&Secret> = self.secrets.iter().collect();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (failure, text) = match tokio::time::timeout(self.timeout, f()).await {
+                Ok(Ok(())) => return Ok(()),
+                Err(_) => (Failure::Timeout, "no answer within the timeout".to_string()),
+                Ok(Err(e)) => (failure_of(&e), sanitize(&e.to_string(), &secrets, 300)),
+            };
+            match self.policy.decide(attempt, &failure) {
+                Decision::RetryAfter(wait) => tokio::time::sleep(wait).await,
+                Decision::GiveUp => {
+                    let hint = match failure {
+                        Failure::Http { status: 401, .. } | Failure::Http { status: 403, .. } => {
+                            " (the credentials were refused)"
+                        }
+                        _ => "",
+                    };
+                    let after = if attempt > 1 {
+                        format!(" (after {attempt} attempts)")
+                    } else {
+                        String::new()
+                    };
+                    return Err(self.fail(owner, format!("{what}: {text}{hint}{after}")));
+                }
+            }
+        }
+    }
+}
+
+/// How a crate error counts for the retry policy.
+fn failure_of(e: &dns_update::Error) -> Failure {
+    use dns_update::Error as E;
+    let http = |status| Failure::Http {
+        status,
+        retry_after: None,
+    };
+    match e {
+        E::Unauthorized => http(401),
+        E::NotFound => http(404),
+        E::BadRequest => http(400),
+        E::Client(_) => Failure::Connect,
+        _ => Failure::Other,
+    }
+}
+
+/// Our record in the crate's terms.
+pub fn to_crate(r: &TlsaRecord) -> DnsRecord {
+    DnsRecord::TLSA(TLSARecord {
+        cert_usage: match r.usage {
+            Usage::PkixTa => TlsaCertUsage::PkixTa,
+            Usage::PkixEe => TlsaCertUsage::PkixEe,
+            Usage::DaneTa => TlsaCertUsage::DaneTa,
+            Usage::DaneEe => TlsaCertUsage::DaneEe,
+        },
+        selector: match r.selector {
+            Selector::Cert => TlsaSelector::Full,
+            Selector::Spki => TlsaSelector::Spki,
+        },
+        matching: match r.matching {
+            Matching::Full => TlsaMatching::Raw,
+            Matching::Sha256 => TlsaMatching::Sha256,
+            Matching::Sha512 => TlsaMatching::Sha512,
+        },
+        cert_data: r.data.clone(),
+    })
+}
+
+#[async_trait]
+impl Provider for DnsUpdate {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    async fn apply(&self, change: &Change) -> Result<(), ProviderError> {
+        let owner = change.owner.as_str();
+        if relative_name(owner, &change.zone).is_none() {
+            return Err(self.fail(owner, format!("the owner is not in zone {}", change.zone)));
+        }
+        let zone = change.zone.as_str();
+        if !change.add.is_empty() {
+            let records: Vec<DnsRecord> = change.add.iter().map(to_crate).collect();
+            self.call(owner, "adding records", || {
+                self.updater.add_to_rrset(
+                    owner,
+                    DnsRecordType::TLSA,
+                    change.ttl,
+                    records.clone(),
+                    zone,
+                )
+            })
+            .await?;
+        }
+        if !change.remove.is_empty() {
+            let records: Vec<DnsRecord> = change.remove.iter().map(to_crate).collect();
+            let done = if change.add.is_empty() {
+                ""
+            } else {
+                " (the additions are done)"
+            };
+            self.call(owner, &format!("removing records{done}"), || {
+                self.updater
+                    .remove_from_rrset(owner, DnsRecordType::TLSA, records.clone(), zone)
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn read(&self, _zone: &str, _owner: &str) -> Result<Option<ProviderView>, ProviderError> {
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_convert() {
+        let r: TlsaRecord = format!("3 1 1 {}", "ab".repeat(32)).parse().unwrap();
+        let DnsRecord::TLSA(t) = to_crate(&r) else {
+            panic!("not TLSA")
+        };
+        assert_eq!(t.to_string().trim(), r.to_string());
+        let r: TlsaRecord = format!("2 0 2 {}", "cd".repeat(64)).parse().unwrap();
+        let DnsRecord::TLSA(t) = to_crate(&r) else {
+            panic!("not TLSA")
+        };
+        assert_eq!(t.to_string().trim(), r.to_string());
+    }
+
+    #[test]
+    fn crate_errors_count_for_retries() {
+        use dns_update::Error as E;
+        assert_eq!(
+            failure_of(&E::Unauthorized),
+            Failure::Http {
+                status: 401,
+                retry_after: None
+            }
+        );
+        assert_eq!(failure_of(&E::Client("reset".into())), Failure::Connect);
+        assert_eq!(failure_of(&E::Api("x".into())), Failure::Other);
+    }
+}
