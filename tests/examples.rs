@@ -21,9 +21,15 @@ fn example_config_parses() {
 fn deploy_hook_is_executable_and_runs_hook() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("hooks/danerollover-deploy");
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-    assert!(mode & 0o111 != 0, "hooks/danerollover-deploy is not executable");
+    assert!(
+        mode & 0o111 != 0,
+        "hooks/danerollover-deploy is not executable"
+    );
     // With DANEROLLOVER pointing at `echo`, the hook prints the arguments it would run.
-    let out = std::process::Command::new(&path).env("DANEROLLOVER", "echo").output().unwrap();
+    let out = std::process::Command::new(&path)
+        .env("DANEROLLOVER", "echo")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hook");
 }

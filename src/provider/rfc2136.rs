@@ -416,47 +416,19 @@ impl Provider for Rfc2136 {
     }
 }
 
-/// Standard base64 (RFC 4648, padding optional, white space ignored).
+/// Standard base64 (RFC 4648, padding optional, white space ignored), as tsig-keygen
+/// prints secrets.
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    fn value(c: u8) -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
+    use base64::Engine as _;
+    let clean: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let decoded =
+        base64::engine::general_purpose::STANDARD_NO_PAD.decode(clean.trim_end_matches('='));
+    match decoded {
+        Ok(bytes) if !bytes.is_empty() && clean.len() - clean.trim_end_matches('=').len() <= 2 => {
+            Some(bytes)
+        }
+        _ => None,
     }
-    let clean: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-    let body: &[u8] = {
-        let mut end = clean.len();
-        while end > 0 && clean[end - 1] == b'=' {
-            end -= 1;
-        }
-        if clean.len() - end > 2 {
-            return None;
-        }
-        &clean[..end]
-    };
-    if body.is_empty() || body.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(body.len() * 3 / 4);
-    for chunk in body.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            acc |= value(c)? << (18 - 6 * i as u32);
-        }
-        out.push((acc >> 16) as u8);
-        if chunk.len() > 2 {
-            out.push((acc >> 8) as u8);
-        }
-        if chunk.len() > 3 {
-            out.push(acc as u8);
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]
