@@ -4,9 +4,9 @@
 //!
 //! Phases (each one concurrent, so the wall time is about the slowest query of each phase,
 //! not the sum of all queries): zones of the owners (SOA through the resolver), servers of
-//! each distinct zone (override or NS + A/AAAA), then every (owner, server) TLSA query, every
-//! (zone, server) SOA query and every owner's validated read at once. CNAMEs that leave the
-//! owner's zone are followed by observing the target the same way.
+//! each distinct zone (override or NS + A/AAAA), then every (owner, server) TLSA query and
+//! every (zone, server) SOA query at once; CNAMEs that leave the owner's zone are followed by
+//! observing the target the same way. Every owner's validated read runs alongside all of it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -140,7 +140,32 @@ impl LiveObserver {
         }
     }
 
-    fn observe_inner<'a>(
+    /// Every owner's servers and validated read; the validated reads do not depend on the
+    /// zones and servers, so they run alongside all the phases.
+    async fn observe_all(&self, owners: &[OwnerQuery]) -> Vec<OwnerObservation> {
+        let validations = join_all(owners.iter().map(|q| self.validate(&q.owner)));
+        let (validated, mut observations) =
+            join(validations, self.observe_servers(owners, 0)).await;
+        for (o, v) in observations.iter_mut().zip(validated) {
+            o.validated = v;
+        }
+        observations
+    }
+
+    async fn validate(&self, owner: &str) -> Validated {
+        match parse_name(owner) {
+            Ok(name) => self.resolver.validated_tlsa(&name).await,
+            Err(e) => Validated {
+                state: Validation::Indeterminate,
+                records: vec![],
+                ttl: None,
+                detail: Some(e.to_string()),
+            },
+        }
+    }
+
+    /// Phases 1 to 4 (see the module documentation), without the validated reads.
+    fn observe_servers<'a>(
         &'a self,
         owners: &'a [OwnerQuery],
         depth: usize,
@@ -178,7 +203,7 @@ impl LiveObserver {
                 .map(|(q, z)| plan(q, z, &discovered, self.resolver.server()))
                 .collect();
 
-            // Phase 3: every TLSA query, every SOA query, every validated read, at once.
+            // Phase 3: every TLSA query and every SOA query at once.
             let mut soa_pairs: BTreeSet<(String, SocketAddr)> = BTreeSet::new();
             for p in &plans {
                 if let Some(z) = &p.zone {
@@ -225,7 +250,7 @@ impl LiveObserver {
                             nameservers: vec![],
                         })
                         .collect();
-                    let seen = self.observe_inner(&targets, depth + 1).await;
+                    let seen = self.observe_servers(&targets, depth + 1).await;
                     for ((i, target), t_obs) in follow.into_iter().zip(seen) {
                         let obs = &mut observations[i];
                         obs.servers.extend(t_obs.servers.into_iter().map(|mut s| {
@@ -257,7 +282,7 @@ impl LiveObserver {
     }
 
     async fn observe_planned(&self, p: &Plan) -> OwnerObservation {
-        let servers = async {
+        let servers = {
             match &p.name {
                 None => vec![],
                 Some(owner) => {
@@ -275,23 +300,17 @@ impl LiveObserver {
                 }
             }
         };
-        let validated = async {
-            match &p.name {
-                Some(owner) => self.resolver.validated_tlsa(owner).await,
-                None => Validated {
-                    state: Validation::Indeterminate,
-                    records: vec![],
-                    ttl: None,
-                    detail: Some(format!("{:?} is not a domain name", p.owner)),
-                },
-            }
-        };
-        let (servers, validated) = join(servers, validated).await;
         OwnerObservation {
             owner: p.owner.clone(),
             zone: p.zone.as_ref().map(|z| absolute(&z.to_ascii())),
             servers,
-            validated,
+            // Filled in by `observe_all`.
+            validated: Validated {
+                state: Validation::Indeterminate,
+                records: vec![],
+                ttl: None,
+                detail: Some("not read".to_string()),
+            },
         }
     }
 
@@ -423,7 +442,7 @@ impl Observe for LiveObserver {
     }
 
     async fn observe(&self, owners: &[OwnerQuery]) -> Vec<OwnerObservation> {
-        self.observe_inner(owners, 0).await
+        self.observe_all(owners).await
     }
 }
 
