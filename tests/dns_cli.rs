@@ -187,7 +187,7 @@ fn show_reports_servers_validation_and_exit_status() {
     let zone = lab.var("LAB_PDNS_ZONE").to_string();
     let owner = format!("_25._tcp.{}.{zone}", fresh("cli"));
     let r = record();
-    pdns_tlsa(&lab, &zone, &owner, 300, &[r.clone()]);
+    pdns_tlsa(&lab, &zone, &owner, 300, std::slice::from_ref(&r));
     let _cleanup = PdnsCleanup {
         lab: &lab,
         rrsets: vec![(zone.clone(), owner.clone(), "TLSA".into())],

@@ -98,19 +98,19 @@ pub fn change(ctx: &Context, args: &DnsChangeArgs, direction: Direction) -> Resu
     };
     let observations = rt.block_on(observer.observe(std::slice::from_ref(&query)));
     print_observations(&observations, args.json)?;
-    if !args.json {
-        if let Some(o) = observations.first() {
-            let wanted = match direction {
-                Direction::Add => o.all_servers_serve(&change.add),
-                Direction::Remove => !serves_any(o, &change.remove),
-            };
-            if !wanted {
-                println!(
-                    "note: not every authoritative server shows the change yet (secondaries may \
+    if !args.json
+        && let Some(o) = observations.first()
+    {
+        let wanted = match direction {
+            Direction::Add => o.all_servers_serve(&change.add),
+            Direction::Remove => !serves_any(o, &change.remove),
+        };
+        if !wanted {
+            println!(
+                "note: not every authoritative server shows the change yet (secondaries may \
                      lag); check again with `danerollover dns show {}`",
-                    change.owner
-                );
-            }
+                change.owner
+            );
         }
     }
     Ok(exit::OK)

@@ -31,6 +31,17 @@ pub struct ServerSpec {
     pub name: Option<String>,
 }
 
+/// One entry of a zone's server list: a server to ask, or an NS name whose address could
+/// not be found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    Server(ServerSpec),
+    Unresolved { ns: String, error: String },
+}
+
+/// The server lists of the zones, keyed by absolute lowercase zone name.
+type Discovered = BTreeMap<String, Result<Vec<Found>, String>>;
+
 /// The [`Observe`] implementation that asks real servers.
 #[derive(Clone)]
 pub struct LiveObserver {
@@ -88,15 +99,12 @@ impl LiveObserver {
     /// The authoritative servers of `zone`: the override, or NS + every A/AAAA. An NS name
     /// without an address is returned as an error entry (it cannot be asked, and resolvers
     /// cannot ask it either).
-    pub async fn servers_of(
-        &self,
-        zone: &Name,
-    ) -> Result<Vec<Result<ServerSpec, (String, String)>>, DnsError> {
+    pub async fn servers_of(&self, zone: &Name) -> Result<Vec<Found>, DnsError> {
         if let Some(addrs) = self.zone_override(&zone.to_ascii()) {
             return Ok(addrs
                 .iter()
                 .map(|a| {
-                    Ok(ServerSpec {
+                    Found::Server(ServerSpec {
                         addr: *a,
                         name: None,
                     })
@@ -109,12 +117,15 @@ impl LiveObserver {
             let ns = absolute(&ns.to_ascii());
             match addrs {
                 Ok(addrs) => out.extend(addrs.into_iter().map(|addr| {
-                    Ok(ServerSpec {
+                    Found::Server(ServerSpec {
                         addr,
                         name: Some(ns.clone()),
                     })
                 })),
-                Err(e) => out.push(Err((ns, e.to_string()))),
+                Err(e) => out.push(Found::Unresolved {
+                    ns,
+                    error: e.to_string(),
+                }),
             }
         }
         Ok(out)
@@ -178,10 +189,10 @@ impl LiveObserver {
             // Phase 2: the servers of each distinct (zone, explicit servers) pair.
             let mut wanted: BTreeSet<(String, Vec<SocketAddr>)> = BTreeSet::new();
             for (q, z) in owners.iter().zip(&zones) {
-                if let Ok(z) = z {
-                    if q.nameservers.is_empty() {
-                        wanted.insert((z.to_ascii().to_ascii_lowercase(), vec![]));
-                    }
+                if let Ok(z) = z
+                    && q.nameservers.is_empty()
+                {
+                    wanted.insert((z.to_ascii().to_ascii_lowercase(), vec![]));
                 }
             }
             let wanted: Vec<(String, Vec<SocketAddr>)> = wanted.into_iter().collect();
@@ -192,10 +203,7 @@ impl LiveObserver {
                 }
             }))
             .await;
-            let discovered: BTreeMap<
-                String,
-                Result<Vec<Result<ServerSpec, (String, String)>>, String>,
-            > = wanted.into_iter().map(|(z, _)| z).zip(lists).collect();
+            let discovered: Discovered = wanted.into_iter().map(|(z, _)| z).zip(lists).collect();
 
             let plans: Vec<Plan> = owners
                 .iter()
@@ -207,8 +215,10 @@ impl LiveObserver {
             let mut soa_pairs: BTreeSet<(String, SocketAddr)> = BTreeSet::new();
             for p in &plans {
                 if let Some(z) = &p.zone {
-                    for s in p.servers.iter().flatten() {
-                        soa_pairs.insert((z.to_ascii().to_ascii_lowercase(), s.addr));
+                    for t in &p.servers {
+                        if let Target::Ask(s) = t {
+                            soa_pairs.insert((z.to_ascii().to_ascii_lowercase(), s.addr));
+                        }
                     }
                 }
             }
@@ -225,10 +235,10 @@ impl LiveObserver {
                 let Some(z) = &p.zone else { continue };
                 let z = z.to_ascii().to_ascii_lowercase();
                 for s in &mut obs.servers {
-                    if let ServerOutcome::Answer(a) = &mut s.outcome {
-                        if a.serial.is_none() {
-                            a.serial = serials.get(&(z.clone(), s.server)).copied();
-                        }
+                    if let ServerOutcome::Answer(a) = &mut s.outcome
+                        && a.serial.is_none()
+                    {
+                        a.serial = serials.get(&(z.clone(), s.server)).copied();
                     }
                 }
             }
@@ -288,12 +298,12 @@ impl LiveObserver {
                 Some(owner) => {
                     join_all(p.servers.iter().map(|s| async move {
                         match s {
-                            Ok(spec) => ServerAnswer {
+                            Target::Ask(spec) => ServerAnswer {
                                 server: spec.addr,
                                 name: spec.name.clone(),
                                 outcome: self.ask_server(owner, spec.addr).await,
                             },
-                            Err(entry) => entry.clone(),
+                            Target::Failed(entry) => (**entry).clone(),
                         }
                     }))
                     .await
@@ -335,24 +345,30 @@ struct Plan {
     owner: String,
     name: Option<Name>,
     zone: Option<Name>,
-    /// Servers to ask, or entries that are already errors.
-    servers: Vec<Result<ServerSpec, ServerAnswer>>,
+    servers: Vec<Target>,
+}
+
+/// A server to ask, or an entry that is already an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Ask(ServerSpec),
+    Failed(Box<ServerAnswer>),
 }
 
 fn plan(
     q: &OwnerQuery,
     zone: Result<Name, String>,
-    discovered: &BTreeMap<String, Result<Vec<Result<ServerSpec, (String, String)>>, String>>,
+    discovered: &Discovered,
     resolver: SocketAddr,
 ) -> Plan {
     let owner = absolute(&q.owner);
     let name = parse_name(&owner).ok();
     let error_entry = |name: Option<String>, server: SocketAddr, error: String| {
-        Err(ServerAnswer {
+        Target::Failed(Box::new(ServerAnswer {
             server,
             name,
             outcome: ServerOutcome::Error { error },
-        })
+        }))
     };
     let (zone, servers) = match zone {
         Err(e) if q.nameservers.is_empty() => (
@@ -371,8 +387,8 @@ fn plan(
                 Some(Ok(list)) if !list.is_empty() => list
                     .iter()
                     .map(|s| match s {
-                        Ok(spec) => Ok(spec.clone()),
-                        Err((ns, e)) => error_entry(
+                        Found::Server(spec) => Target::Ask(spec.clone()),
+                        Found::Unresolved { ns, error: e } => error_entry(
                             Some(ns.clone()),
                             SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 53),
                             format!("cannot find the address of {ns}: {e}"),
@@ -402,11 +418,11 @@ fn plan(
     }
 }
 
-fn explicit(addrs: &[SocketAddr]) -> Vec<Result<ServerSpec, ServerAnswer>> {
+fn explicit(addrs: &[SocketAddr]) -> Vec<Target> {
     addrs
         .iter()
         .map(|a| {
-            Ok(ServerSpec {
+            Target::Ask(ServerSpec {
                 addr: *a,
                 name: None,
             })
@@ -507,8 +523,11 @@ mod tests {
         assert_eq!(p.owner, "_25._tcp.mail.example.test.");
         assert_eq!(p.servers.len(), 1);
         assert_eq!(
-            p.servers[0].as_ref().unwrap().addr,
-            "127.0.0.9:5301".parse().unwrap()
+            p.servers[0],
+            Target::Ask(ServerSpec {
+                addr: "127.0.0.9:5301".parse().unwrap(),
+                name: None
+            })
         );
 
         let q = OwnerQuery {
@@ -519,16 +538,22 @@ mod tests {
         d.insert(
             "example.test.".to_string(),
             Ok(vec![
-                Ok(ServerSpec {
+                Found::Server(ServerSpec {
                     addr: "127.0.10.1:53".parse().unwrap(),
                     name: Some("ns1.example.test.".into()),
                 }),
-                Err(("ns3.example.test.".to_string(), "NXDOMAIN".to_string())),
+                Found::Unresolved {
+                    ns: "ns3.example.test.".to_string(),
+                    error: "NXDOMAIN".to_string(),
+                },
             ]),
         );
         let p = plan(&q, Ok(z), &d, resolver);
         assert_eq!(p.servers.len(), 2);
-        let e = p.servers[1].as_ref().unwrap_err();
+        let Target::Failed(e) = &p.servers[1] else {
+            panic!("expected an error entry: {:?}", p.servers[1])
+        };
+        assert_eq!(e.name.as_deref(), Some("ns3.example.test."));
         assert!(
             matches!(&e.outcome, ServerOutcome::Error { error } if error.contains("ns3.example.test."))
         );
@@ -537,7 +562,7 @@ mod tests {
         let p = plan(&q, Err("SERVFAIL".into()), &d, resolver);
         assert_eq!(p.zone, None);
         assert_eq!(p.servers.len(), 1);
-        assert!(p.servers[0].is_err());
+        assert!(matches!(p.servers[0], Target::Failed(_)));
     }
 
     #[test]

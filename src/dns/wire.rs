@@ -198,10 +198,10 @@ async fn udp(
                 Ok(Ok(n)) => {
                     // Ignore what does not parse or does not answer this query (spoofing,
                     // late answers): keep waiting for the real one.
-                    if let Ok(m) = Message::from_vec(&buf[..n]) {
-                        if answers(request, &m) {
-                            return Ok(m);
-                        }
+                    if let Ok(m) = Message::from_vec(&buf[..n])
+                        && answers(request, &m)
+                    {
+                        return Ok(m);
                     }
                 }
             }
