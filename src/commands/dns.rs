@@ -171,20 +171,19 @@ pub fn owner_query(
         .lineages
         .iter()
         .find(|(_, l)| l.tlsa.iter().any(|t| absolute(t) == owner));
-    let mut nameservers = explicit.to_vec();
-    let mut zone = None;
-    if let Some((name, l)) = lineage {
-        zone = l.zone.as_deref().map(absolute);
-        if nameservers.is_empty() {
-            nameservers = parse_servers(&l.nameservers)
-                .map_err(|e| Error::BadInput(format!("[lineages.\"{name}\"] nameservers: {e}")))?;
-        }
+    let mut query = match lineage {
+        Some((name, l)) => OwnerQuery::for_lineage(&owner, l)
+            .map_err(|e| Error::BadInput(format!("[lineages.\"{name}\"] nameservers: {e}")))?,
+        None => OwnerQuery {
+            owner,
+            zone: None,
+            nameservers: vec![],
+        },
+    };
+    if !explicit.is_empty() {
+        query.nameservers = explicit.to_vec();
     }
-    Ok(OwnerQuery {
-        owner,
-        zone,
-        nameservers,
-    })
+    Ok(query)
 }
 
 /// Whether an observation is good enough for exit 0: every server answered, they agree, and
