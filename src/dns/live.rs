@@ -430,16 +430,14 @@ fn explicit(addrs: &[SocketAddr]) -> Vec<Target> {
         .collect()
 }
 
-/// The CNAME target to follow when the owner's servers answer with a CNAME whose target is
-/// outside the owner's zone (their answers cannot carry the target's records).
+/// The CNAME target to follow when the owner's servers answer with a CNAME whose chain
+/// leaves their zone ([`Served::leaves_zone`]: neither the target's records nor a denial
+/// for it in the answer; another zone, or a child zone delegated away). `zone` is None when
+/// the owner's zone is unknown: then nothing is followed.
 pub fn leaving_target(zone: Option<&Name>, obs: &OwnerObservation) -> Option<String> {
-    let zone = zone?;
+    zone?;
     obs.servers.iter().find_map(|s| match &s.outcome {
-        ServerOutcome::Answer(a) if a.records.is_empty() => {
-            let target = a.cname.as_ref()?;
-            let t = parse_name(target).ok()?;
-            (!zone.zone_of(&t)).then(|| target.clone())
-        }
+        ServerOutcome::Answer(a) if a.leaves_zone() => a.cname.clone(),
         _ => None,
     })
 }
@@ -467,7 +465,7 @@ mod tests {
     use super::*;
     use crate::dns::Served;
 
-    fn answer(cname: Option<&str>) -> ServerAnswer {
+    fn answer(cname: Option<&str>, negative_ttl: Option<u32>) -> ServerAnswer {
         ServerAnswer {
             server: "127.0.0.1:53".parse().unwrap(),
             name: None,
@@ -477,7 +475,7 @@ mod tests {
                 serial: None,
                 authoritative: true,
                 cname: cname.map(String::from),
-                negative_ttl: None,
+                negative_ttl,
             }),
         }
     }
@@ -499,14 +497,22 @@ mod tests {
     #[test]
     fn cname_leaving_the_zone_is_followed() {
         let zone = Name::from_ascii("example.test.").unwrap();
-        let o = obs(vec![answer(Some("dane.example.net."))]);
+        let o = obs(vec![answer(Some("dane.example.net."), None)]);
         assert_eq!(
             leaving_target(Some(&zone), &o).as_deref(),
             Some("dane.example.net.")
         );
-        let o = obs(vec![answer(Some("dane.example.test."))]);
+        assert_eq!(leaving_target(None, &o), None);
+        // A target in a child zone delegated away: also followed.
+        let o = obs(vec![answer(Some("dane.child.example.test."), None)]);
+        assert_eq!(
+            leaving_target(Some(&zone), &o).as_deref(),
+            Some("dane.child.example.test.")
+        );
+        // In the zone, without records: the server says so (SOA, negative TTL).
+        let o = obs(vec![answer(Some("dane.example.test."), Some(60))]);
         assert_eq!(leaving_target(Some(&zone), &o), None);
-        let o = obs(vec![answer(None)]);
+        let o = obs(vec![answer(None, Some(60))]);
         assert_eq!(leaving_target(Some(&zone), &o), None);
     }
 
