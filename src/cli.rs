@@ -133,6 +133,10 @@ pub struct ConfigArgs {
 #[derive(Debug, Subcommand)]
 pub enum DnsCommand {
     /// What every authoritative server serves at these owners, and whether it validates
+    ///
+    /// Exit status: 0 when, for every owner, all authoritative servers answered and agree and
+    /// the validated read is DNSSEC-secure; 1 otherwise (a server down or lagging, insecure,
+    /// bogus or indeterminate); 2 for bad input.
     Show(DnsShowArgs),
     /// Add records at an owner through a provider
     Add(DnsChangeArgs),

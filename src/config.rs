@@ -90,7 +90,8 @@ fn default_certbot() -> Vec<String> {
 #[serde(deny_unknown_fields)]
 pub struct DnsConfig {
     /// A validating resolver whose AD bit is trusted ("address:port"). When neither this nor
-    /// `trust_anchor_file` is set, the system's first name server is used.
+    /// `trust_anchor_file` is set, the system's first name server is asked (with CD) and
+    /// validation is done in process from the built-in root trust anchors.
     pub validating_resolver: Option<String>,
     /// Validate in process (hickory) from these trust anchors (DNSKEY records, zone-file
     /// text), asking `validating_resolver` (or the system resolver) with checking disabled.

@@ -98,19 +98,19 @@ pub fn change(ctx: &Context, args: &DnsChangeArgs, direction: Direction) -> Resu
     };
     let observations = rt.block_on(observer.observe(std::slice::from_ref(&query)));
     print_observations(&observations, args.json)?;
-    if !args.json {
-        if let Some(o) = observations.first() {
-            let wanted = match direction {
-                Direction::Add => o.all_servers_serve(&change.add),
-                Direction::Remove => !serves_any(o, &change.remove),
-            };
-            if !wanted {
-                println!(
-                    "note: not every authoritative server shows the change yet (secondaries may \
+    if !args.json
+        && let Some(o) = observations.first()
+    {
+        let wanted = match direction {
+            Direction::Add => o.all_servers_serve(&change.add),
+            Direction::Remove => !serves_any(o, &change.remove),
+        };
+        if !wanted {
+            println!(
+                "note: not every authoritative server shows the change yet (secondaries may \
                      lag); check again with `danerollover dns show {}`",
-                    change.owner
-                );
-            }
+                change.owner
+            );
         }
     }
     Ok(exit::OK)
@@ -171,20 +171,19 @@ pub fn owner_query(
         .lineages
         .iter()
         .find(|(_, l)| l.tlsa.iter().any(|t| absolute(t) == owner));
-    let mut nameservers = explicit.to_vec();
-    let mut zone = None;
-    if let Some((name, l)) = lineage {
-        zone = l.zone.as_deref().map(absolute);
-        if nameservers.is_empty() {
-            nameservers = parse_servers(&l.nameservers)
-                .map_err(|e| Error::BadInput(format!("[lineages.\"{name}\"] nameservers: {e}")))?;
-        }
+    let mut query = match lineage {
+        Some((name, l)) => OwnerQuery::for_lineage(&owner, l)
+            .map_err(|e| Error::BadInput(format!("[lineages.\"{name}\"] nameservers: {e}")))?,
+        None => OwnerQuery {
+            owner,
+            zone: None,
+            nameservers: vec![],
+        },
+    };
+    if !explicit.is_empty() {
+        query.nameservers = explicit.to_vec();
     }
-    Ok(OwnerQuery {
-        owner,
-        zone,
-        nameservers,
-    })
+    Ok(query)
 }
 
 /// Whether an observation is good enough for exit 0: every server answered, they agree, and

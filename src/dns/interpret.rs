@@ -59,14 +59,14 @@ pub fn tlsa_at(name: &Name, records: &[Record]) -> (Vec<TlsaRecord>, Option<u32>
     let mut out = Vec::new();
     let mut ttl: Option<u32> = None;
     for r in records {
-        if let RData::TLSA(t) = &r.data {
-            if r.name.eq_ignore_root(name) {
-                ttl = Some(ttl.map_or(r.ttl, |t| t.min(r.ttl)));
-                if let Some(rec) = to_tlsa(t) {
-                    if !out.contains(&rec) {
-                        out.push(rec);
-                    }
-                }
+        if let RData::TLSA(t) = &r.data
+            && r.name.eq_ignore_root(name)
+        {
+            ttl = Some(ttl.map_or(r.ttl, |t| t.min(r.ttl)));
+            if let Some(rec) = to_tlsa(t)
+                && !out.contains(&rec)
+            {
+                out.push(rec);
             }
         }
     }

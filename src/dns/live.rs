@@ -4,9 +4,9 @@
 //!
 //! Phases (each one concurrent, so the wall time is about the slowest query of each phase,
 //! not the sum of all queries): zones of the owners (SOA through the resolver), servers of
-//! each distinct zone (override or NS + A/AAAA), then every (owner, server) TLSA query, every
-//! (zone, server) SOA query and every owner's validated read at once. CNAMEs that leave the
-//! owner's zone are followed by observing the target the same way.
+//! each distinct zone (override or NS + A/AAAA), then every (owner, server) TLSA query and
+//! every (zone, server) SOA query at once; CNAMEs that leave the owner's zone are followed by
+//! observing the target the same way. Every owner's validated read runs alongside all of it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -30,6 +30,17 @@ pub struct ServerSpec {
     /// The NS name, when discovered through NS records.
     pub name: Option<String>,
 }
+
+/// One entry of a zone's server list: a server to ask, or an NS name whose address could
+/// not be found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    Server(ServerSpec),
+    Unresolved { ns: String, error: String },
+}
+
+/// The server lists of the zones, keyed by absolute lowercase zone name.
+type Discovered = BTreeMap<String, Result<Vec<Found>, String>>;
 
 /// The [`Observe`] implementation that asks real servers.
 #[derive(Clone)]
@@ -88,15 +99,12 @@ impl LiveObserver {
     /// The authoritative servers of `zone`: the override, or NS + every A/AAAA. An NS name
     /// without an address is returned as an error entry (it cannot be asked, and resolvers
     /// cannot ask it either).
-    pub async fn servers_of(
-        &self,
-        zone: &Name,
-    ) -> Result<Vec<Result<ServerSpec, (String, String)>>, DnsError> {
+    pub async fn servers_of(&self, zone: &Name) -> Result<Vec<Found>, DnsError> {
         if let Some(addrs) = self.zone_override(&zone.to_ascii()) {
             return Ok(addrs
                 .iter()
                 .map(|a| {
-                    Ok(ServerSpec {
+                    Found::Server(ServerSpec {
                         addr: *a,
                         name: None,
                     })
@@ -109,12 +117,15 @@ impl LiveObserver {
             let ns = absolute(&ns.to_ascii());
             match addrs {
                 Ok(addrs) => out.extend(addrs.into_iter().map(|addr| {
-                    Ok(ServerSpec {
+                    Found::Server(ServerSpec {
                         addr,
                         name: Some(ns.clone()),
                     })
                 })),
-                Err(e) => out.push(Err((ns, e.to_string()))),
+                Err(e) => out.push(Found::Unresolved {
+                    ns,
+                    error: e.to_string(),
+                }),
             }
         }
         Ok(out)
@@ -140,7 +151,32 @@ impl LiveObserver {
         }
     }
 
-    fn observe_inner<'a>(
+    /// Every owner's servers and validated read; the validated reads do not depend on the
+    /// zones and servers, so they run alongside all the phases.
+    async fn observe_all(&self, owners: &[OwnerQuery]) -> Vec<OwnerObservation> {
+        let validations = join_all(owners.iter().map(|q| self.validate(&q.owner)));
+        let (validated, mut observations) =
+            join(validations, self.observe_servers(owners, 0)).await;
+        for (o, v) in observations.iter_mut().zip(validated) {
+            o.validated = v;
+        }
+        observations
+    }
+
+    async fn validate(&self, owner: &str) -> Validated {
+        match parse_name(owner) {
+            Ok(name) => self.resolver.validated_tlsa(&name).await,
+            Err(e) => Validated {
+                state: Validation::Indeterminate,
+                records: vec![],
+                ttl: None,
+                detail: Some(e.to_string()),
+            },
+        }
+    }
+
+    /// Phases 1 to 4 (see the module documentation), without the validated reads.
+    fn observe_servers<'a>(
         &'a self,
         owners: &'a [OwnerQuery],
         depth: usize,
@@ -153,10 +189,10 @@ impl LiveObserver {
             // Phase 2: the servers of each distinct (zone, explicit servers) pair.
             let mut wanted: BTreeSet<(String, Vec<SocketAddr>)> = BTreeSet::new();
             for (q, z) in owners.iter().zip(&zones) {
-                if let Ok(z) = z {
-                    if q.nameservers.is_empty() {
-                        wanted.insert((z.to_ascii().to_ascii_lowercase(), vec![]));
-                    }
+                if let Ok(z) = z
+                    && q.nameservers.is_empty()
+                {
+                    wanted.insert((z.to_ascii().to_ascii_lowercase(), vec![]));
                 }
             }
             let wanted: Vec<(String, Vec<SocketAddr>)> = wanted.into_iter().collect();
@@ -167,10 +203,7 @@ impl LiveObserver {
                 }
             }))
             .await;
-            let discovered: BTreeMap<
-                String,
-                Result<Vec<Result<ServerSpec, (String, String)>>, String>,
-            > = wanted.into_iter().map(|(z, _)| z).zip(lists).collect();
+            let discovered: Discovered = wanted.into_iter().map(|(z, _)| z).zip(lists).collect();
 
             let plans: Vec<Plan> = owners
                 .iter()
@@ -178,12 +211,14 @@ impl LiveObserver {
                 .map(|(q, z)| plan(q, z, &discovered, self.resolver.server()))
                 .collect();
 
-            // Phase 3: every TLSA query, every SOA query, every validated read, at once.
+            // Phase 3: every TLSA query and every SOA query at once.
             let mut soa_pairs: BTreeSet<(String, SocketAddr)> = BTreeSet::new();
             for p in &plans {
                 if let Some(z) = &p.zone {
-                    for s in p.servers.iter().flatten() {
-                        soa_pairs.insert((z.to_ascii().to_ascii_lowercase(), s.addr));
+                    for t in &p.servers {
+                        if let Target::Ask(s) = t {
+                            soa_pairs.insert((z.to_ascii().to_ascii_lowercase(), s.addr));
+                        }
                     }
                 }
             }
@@ -200,10 +235,10 @@ impl LiveObserver {
                 let Some(z) = &p.zone else { continue };
                 let z = z.to_ascii().to_ascii_lowercase();
                 for s in &mut obs.servers {
-                    if let ServerOutcome::Answer(a) = &mut s.outcome {
-                        if a.serial.is_none() {
-                            a.serial = serials.get(&(z.clone(), s.server)).copied();
-                        }
+                    if let ServerOutcome::Answer(a) = &mut s.outcome
+                        && a.serial.is_none()
+                    {
+                        a.serial = serials.get(&(z.clone(), s.server)).copied();
                     }
                 }
             }
@@ -225,7 +260,7 @@ impl LiveObserver {
                             nameservers: vec![],
                         })
                         .collect();
-                    let seen = self.observe_inner(&targets, depth + 1).await;
+                    let seen = self.observe_servers(&targets, depth + 1).await;
                     for ((i, target), t_obs) in follow.into_iter().zip(seen) {
                         let obs = &mut observations[i];
                         obs.servers.extend(t_obs.servers.into_iter().map(|mut s| {
@@ -257,41 +292,35 @@ impl LiveObserver {
     }
 
     async fn observe_planned(&self, p: &Plan) -> OwnerObservation {
-        let servers = async {
+        let servers = {
             match &p.name {
                 None => vec![],
                 Some(owner) => {
                     join_all(p.servers.iter().map(|s| async move {
                         match s {
-                            Ok(spec) => ServerAnswer {
+                            Target::Ask(spec) => ServerAnswer {
                                 server: spec.addr,
                                 name: spec.name.clone(),
                                 outcome: self.ask_server(owner, spec.addr).await,
                             },
-                            Err(entry) => entry.clone(),
+                            Target::Failed(entry) => (**entry).clone(),
                         }
                     }))
                     .await
                 }
             }
         };
-        let validated = async {
-            match &p.name {
-                Some(owner) => self.resolver.validated_tlsa(owner).await,
-                None => Validated {
-                    state: Validation::Indeterminate,
-                    records: vec![],
-                    ttl: None,
-                    detail: Some(format!("{:?} is not a domain name", p.owner)),
-                },
-            }
-        };
-        let (servers, validated) = join(servers, validated).await;
         OwnerObservation {
             owner: p.owner.clone(),
             zone: p.zone.as_ref().map(|z| absolute(&z.to_ascii())),
             servers,
-            validated,
+            // Filled in by `observe_all`.
+            validated: Validated {
+                state: Validation::Indeterminate,
+                records: vec![],
+                ttl: None,
+                detail: Some("not read".to_string()),
+            },
         }
     }
 
@@ -316,24 +345,30 @@ struct Plan {
     owner: String,
     name: Option<Name>,
     zone: Option<Name>,
-    /// Servers to ask, or entries that are already errors.
-    servers: Vec<Result<ServerSpec, ServerAnswer>>,
+    servers: Vec<Target>,
+}
+
+/// A server to ask, or an entry that is already an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Ask(ServerSpec),
+    Failed(Box<ServerAnswer>),
 }
 
 fn plan(
     q: &OwnerQuery,
     zone: Result<Name, String>,
-    discovered: &BTreeMap<String, Result<Vec<Result<ServerSpec, (String, String)>>, String>>,
+    discovered: &Discovered,
     resolver: SocketAddr,
 ) -> Plan {
     let owner = absolute(&q.owner);
     let name = parse_name(&owner).ok();
     let error_entry = |name: Option<String>, server: SocketAddr, error: String| {
-        Err(ServerAnswer {
+        Target::Failed(Box::new(ServerAnswer {
             server,
             name,
             outcome: ServerOutcome::Error { error },
-        })
+        }))
     };
     let (zone, servers) = match zone {
         Err(e) if q.nameservers.is_empty() => (
@@ -352,8 +387,8 @@ fn plan(
                 Some(Ok(list)) if !list.is_empty() => list
                     .iter()
                     .map(|s| match s {
-                        Ok(spec) => Ok(spec.clone()),
-                        Err((ns, e)) => error_entry(
+                        Found::Server(spec) => Target::Ask(spec.clone()),
+                        Found::Unresolved { ns, error: e } => error_entry(
                             Some(ns.clone()),
                             SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 53),
                             format!("cannot find the address of {ns}: {e}"),
@@ -383,11 +418,11 @@ fn plan(
     }
 }
 
-fn explicit(addrs: &[SocketAddr]) -> Vec<Result<ServerSpec, ServerAnswer>> {
+fn explicit(addrs: &[SocketAddr]) -> Vec<Target> {
     addrs
         .iter()
         .map(|a| {
-            Ok(ServerSpec {
+            Target::Ask(ServerSpec {
                 addr: *a,
                 name: None,
             })
@@ -395,16 +430,14 @@ fn explicit(addrs: &[SocketAddr]) -> Vec<Result<ServerSpec, ServerAnswer>> {
         .collect()
 }
 
-/// The CNAME target to follow when the owner's servers answer with a CNAME whose target is
-/// outside the owner's zone (their answers cannot carry the target's records).
+/// The CNAME target to follow when the owner's servers answer with a CNAME whose chain
+/// leaves their zone ([`Served::leaves_zone`]: neither the target's records nor a denial
+/// for it in the answer; another zone, or a child zone delegated away). `zone` is None when
+/// the owner's zone is unknown: then nothing is followed.
 pub fn leaving_target(zone: Option<&Name>, obs: &OwnerObservation) -> Option<String> {
-    let zone = zone?;
+    zone?;
     obs.servers.iter().find_map(|s| match &s.outcome {
-        ServerOutcome::Answer(a) if a.records.is_empty() => {
-            let target = a.cname.as_ref()?;
-            let t = parse_name(target).ok()?;
-            (!zone.zone_of(&t)).then(|| target.clone())
-        }
+        ServerOutcome::Answer(a) if a.leaves_zone() => a.cname.clone(),
         _ => None,
     })
 }
@@ -423,7 +456,7 @@ impl Observe for LiveObserver {
     }
 
     async fn observe(&self, owners: &[OwnerQuery]) -> Vec<OwnerObservation> {
-        self.observe_inner(owners, 0).await
+        self.observe_all(owners).await
     }
 }
 
@@ -432,7 +465,7 @@ mod tests {
     use super::*;
     use crate::dns::Served;
 
-    fn answer(cname: Option<&str>) -> ServerAnswer {
+    fn answer(cname: Option<&str>, negative_ttl: Option<u32>) -> ServerAnswer {
         ServerAnswer {
             server: "127.0.0.1:53".parse().unwrap(),
             name: None,
@@ -442,7 +475,7 @@ mod tests {
                 serial: None,
                 authoritative: true,
                 cname: cname.map(String::from),
-                negative_ttl: None,
+                negative_ttl,
             }),
         }
     }
@@ -464,14 +497,22 @@ mod tests {
     #[test]
     fn cname_leaving_the_zone_is_followed() {
         let zone = Name::from_ascii("example.test.").unwrap();
-        let o = obs(vec![answer(Some("dane.example.net."))]);
+        let o = obs(vec![answer(Some("dane.example.net."), None)]);
         assert_eq!(
             leaving_target(Some(&zone), &o).as_deref(),
             Some("dane.example.net.")
         );
-        let o = obs(vec![answer(Some("dane.example.test."))]);
+        assert_eq!(leaving_target(None, &o), None);
+        // A target in a child zone delegated away: also followed.
+        let o = obs(vec![answer(Some("dane.child.example.test."), None)]);
+        assert_eq!(
+            leaving_target(Some(&zone), &o).as_deref(),
+            Some("dane.child.example.test.")
+        );
+        // In the zone, without records: the server says so (SOA, negative TTL).
+        let o = obs(vec![answer(Some("dane.example.test."), Some(60))]);
         assert_eq!(leaving_target(Some(&zone), &o), None);
-        let o = obs(vec![answer(None)]);
+        let o = obs(vec![answer(None, Some(60))]);
         assert_eq!(leaving_target(Some(&zone), &o), None);
     }
 
@@ -488,8 +529,11 @@ mod tests {
         assert_eq!(p.owner, "_25._tcp.mail.example.test.");
         assert_eq!(p.servers.len(), 1);
         assert_eq!(
-            p.servers[0].as_ref().unwrap().addr,
-            "127.0.0.9:5301".parse().unwrap()
+            p.servers[0],
+            Target::Ask(ServerSpec {
+                addr: "127.0.0.9:5301".parse().unwrap(),
+                name: None
+            })
         );
 
         let q = OwnerQuery {
@@ -500,16 +544,22 @@ mod tests {
         d.insert(
             "example.test.".to_string(),
             Ok(vec![
-                Ok(ServerSpec {
+                Found::Server(ServerSpec {
                     addr: "127.0.10.1:53".parse().unwrap(),
                     name: Some("ns1.example.test.".into()),
                 }),
-                Err(("ns3.example.test.".to_string(), "NXDOMAIN".to_string())),
+                Found::Unresolved {
+                    ns: "ns3.example.test.".to_string(),
+                    error: "NXDOMAIN".to_string(),
+                },
             ]),
         );
         let p = plan(&q, Ok(z), &d, resolver);
         assert_eq!(p.servers.len(), 2);
-        let e = p.servers[1].as_ref().unwrap_err();
+        let Target::Failed(e) = &p.servers[1] else {
+            panic!("expected an error entry: {:?}", p.servers[1])
+        };
+        assert_eq!(e.name.as_deref(), Some("ns3.example.test."));
         assert!(
             matches!(&e.outcome, ServerOutcome::Error { error } if error.contains("ns3.example.test."))
         );
@@ -518,7 +568,7 @@ mod tests {
         let p = plan(&q, Err("SERVFAIL".into()), &d, resolver);
         assert_eq!(p.zone, None);
         assert_eq!(p.servers.len(), 1);
-        assert!(p.servers[0].is_err());
+        assert!(matches!(p.servers[0], Target::Failed(_)));
     }
 
     #[test]

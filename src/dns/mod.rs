@@ -239,6 +239,20 @@ pub struct OwnerQuery {
     pub nameservers: Vec<SocketAddr>,
 }
 
+impl OwnerQuery {
+    /// The query for `owner` of a lineage: its `zone` and `nameservers` when configured.
+    pub fn for_lineage(
+        owner: &str,
+        lineage: &crate::config::LineageConfig,
+    ) -> Result<OwnerQuery, DnsError> {
+        Ok(OwnerQuery {
+            owner: absolute(owner),
+            zone: lineage.zone.as_deref().map(absolute),
+            nameservers: live::parse_servers(&lineage.nameservers)?,
+        })
+    }
+}
+
 /// Observation of DNS, behind a trait so the shell can be tested with a simulated world.
 #[async_trait::async_trait]
 pub trait Observe: Send + Sync {

@@ -13,9 +13,10 @@ use futures_util::{Stream, StreamExt, stream};
 use hickory_net::dnssec::DnssecDnsHandle;
 use hickory_net::runtime::TokioRuntimeProvider;
 use hickory_net::{DnsHandle, NetError};
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::dnssec::{Proof, TrustAnchors};
-use hickory_proto::op::{DnsRequest, DnsRequestOptions, DnsResponse, Query};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::op::{DnsRequest, DnsRequestOptions, DnsResponse, Message, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::{DnsError, Validated, interpret, wire};
 
@@ -62,15 +63,39 @@ impl DnsHandle for Upstream {
         message.metadata.recursion_desired = true;
         let this = self.clone();
         Box::pin(stream::once(async move {
-            let answer = wire::exchange(this.server, &message, this.timeout)
+            let mut answer = wire::exchange(this.server, &message, this.timeout)
                 .await
                 .map_err(|e| NetError::from(e.to_string()))?;
+            strip_unneeded_denials(&mut answer);
             let response = DnsResponse::from_message(answer).map_err(NetError::from)?;
             // As hickory's own clients do: error codes and empty answers become errors
             // (NoRecordsFound), which the validator turns back into proven denials.
             hickory_net::DnsError::from_response(response).map_err(NetError::from)
         }))
     }
+}
+
+/// Drop NSEC/NSEC3 records (and their signatures) from the authority section of a positive
+/// answer that was not synthesized from a wildcard. Resolvers sometimes add them (Unbound
+/// does behind a CNAME); they prove nothing there, but hickory 0.26 then checks the answer
+/// as a denial of existence and calls it Bogus. Wildcard answers keep them: there they are
+/// the proof that no closer name exists (RFC 4035 5.3.4).
+pub fn strip_unneeded_denials(m: &mut Message) {
+    if m.metadata.response_code != ResponseCode::NoError || m.answers.is_empty() {
+        return;
+    }
+    let wildcard = m.answers.iter().any(|r| match &r.data {
+        RData::DNSSEC(DNSSECRData::RRSIG(sig)) => sig.input().num_labels < r.name.num_labels(),
+        _ => false,
+    });
+    if wildcard {
+        return;
+    }
+    let denial = |t: RecordType| matches!(t, RecordType::NSEC | RecordType::NSEC3);
+    m.authorities.retain(|r| match &r.data {
+        RData::DNSSEC(DNSSECRData::RRSIG(sig)) => !denial(sig.input().type_covered),
+        _ => !denial(r.record_type()),
+    });
 }
 
 /// A validator: hickory's DNSSEC handle over one upstream resolver. Cheap to clone; clones
@@ -143,6 +168,73 @@ fn proof_of_error(e: &NetError, upstream: SocketAddr) -> (Proof, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hickory_proto::dnssec::Algorithm;
+    use hickory_proto::dnssec::rdata::sig::SigInput;
+    use hickory_proto::dnssec::rdata::{NSEC, RRSIG};
+    use hickory_proto::rr::rdata::CNAME;
+    use hickory_proto::rr::{Record, SerialNumber};
+
+    fn name(s: &str) -> Name {
+        Name::from_ascii(s).unwrap()
+    }
+
+    fn rrsig(owner: &str, covered: RecordType, labels: u8) -> Record {
+        let input = SigInput {
+            type_covered: covered,
+            algorithm: Algorithm::ECDSAP256SHA256,
+            num_labels: labels,
+            original_ttl: 300,
+            sig_expiration: SerialNumber::new(2),
+            sig_inception: SerialNumber::new(1),
+            key_tag: 1,
+            signer_name: name("example.test."),
+        };
+        Record::from_rdata(
+            name(owner),
+            300,
+            RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, vec![0; 64]))),
+        )
+    }
+
+    fn positive(labels_of_cname_sig: u8) -> Message {
+        let owner = "_25._tcp.a.example.test.";
+        let mut m = Message::query();
+        m.add_query(Query::query(name(owner), RecordType::TLSA));
+        let mut m = m.into_response();
+        m.add_answer(Record::from_rdata(
+            name(owner),
+            300,
+            RData::CNAME(CNAME(name("_dane.a.example.test."))),
+        ));
+        m.add_answer(rrsig(owner, RecordType::CNAME, labels_of_cname_sig));
+        m.add_authority(Record::from_rdata(
+            name("_dane.a.example.test."),
+            60,
+            RData::DNSSEC(DNSSECRData::NSEC(NSEC::new(
+                name(owner),
+                [RecordType::TLSA],
+            ))),
+        ));
+        m.add_authority(rrsig("_dane.a.example.test.", RecordType::NSEC, 4));
+        m
+    }
+
+    #[test]
+    fn denials_beside_a_positive_answer_are_dropped_unless_wildcard() {
+        let mut m = positive(5);
+        strip_unneeded_denials(&mut m);
+        assert!(m.authorities.is_empty(), "{:?}", m.authorities);
+        assert_eq!(m.answers.len(), 2);
+        // Synthesized from *.tcp.a.example.test: the NSEC proves no closer name exists.
+        let mut m = positive(4);
+        strip_unneeded_denials(&mut m);
+        assert_eq!(m.authorities.len(), 2);
+        // Negative answers keep their proof.
+        let mut m = positive(5);
+        m.answers.clear();
+        strip_unneeded_denials(&mut m);
+        assert_eq!(m.authorities.len(), 2);
+    }
 
     #[test]
     fn anchors_parse_or_say_why() {

@@ -86,12 +86,25 @@ pub fn describe(m: &Message) -> String {
     }
 }
 
-/// Send `request` to `server` and return its answer, within `timeout` in all.
+/// At most this many exchanges at once in the process (each holds a socket): beyond it,
+/// queries wait for a slot before their timeout starts, instead of failing for lack of file
+/// descriptors.
+pub const MAX_CONCURRENT: usize = 256;
+
+static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONCURRENT);
+
+/// Send `request` to `server` and return its answer, within `timeout` in all (counted from
+/// the moment the query can be sent, see [`MAX_CONCURRENT`]).
 pub async fn exchange(
     server: SocketAddr,
     request: &Message,
     timeout: Duration,
 ) -> Result<Message, DnsError> {
+    let _slot = SLOTS.acquire().await.map_err(|_| DnsError::Io {
+        server,
+        what: describe(request),
+        message: "no more queries can be sent (shutting down)".to_string(),
+    })?;
     let what = describe(request);
     let deadline = Instant::now() + timeout;
     let timed_out = || DnsError::Timeout {
@@ -185,10 +198,10 @@ async fn udp(
                 Ok(Ok(n)) => {
                     // Ignore what does not parse or does not answer this query (spoofing,
                     // late answers): keep waiting for the real one.
-                    if let Ok(m) = Message::from_vec(&buf[..n]) {
-                        if answers(request, &m) {
-                            return Ok(m);
-                        }
+                    if let Ok(m) = Message::from_vec(&buf[..n])
+                        && answers(request, &m)
+                    {
+                        return Ok(m);
                     }
                 }
             }

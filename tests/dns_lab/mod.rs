@@ -81,38 +81,48 @@ pub fn pdns_set(lab: &Lab, zone: &str, owner: &str, rtype: &str, ttl: u32, conte
         lab.var("LAB_PDNS_API"),
         lab.var("LAB_PDNS_SERVER_ID")
     );
-    let mut child = Command::new("curl")
-        .args([
-            "-sS",
-            "--fail-with-body",
-            "-X",
-            "PATCH",
-            "-H",
-            "@-",
-            "-H",
-            "Content-Type: application/json",
-            "--data-binary",
-        ])
-        .arg(&body)
-        .arg(&url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run curl");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("X-API-Key: {}\n", key.trim()).as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "PowerDNS API PATCH {url} {body}: {} {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // The lab is shared: concurrent writers may find the database busy. Try a few times.
+    let mut last = String::new();
+    for attempt in 0..6 {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(250 * attempt));
+        }
+        let mut child = Command::new("curl")
+            .args([
+                "-sS",
+                "--fail-with-body",
+                "-X",
+                "PATCH",
+                "-H",
+                "@-",
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+            ])
+            .arg(&body)
+            .arg(&url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run curl");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("X-API-Key: {}\n", key.trim()).as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() {
+            return;
+        }
+        last = format!(
+            "{} {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    panic!("PowerDNS API PATCH {url} {body}: {last}");
 }
 
 /// Set the TLSA RRset at `owner` in the PowerDNS zone (empty = delete).
