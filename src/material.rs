@@ -239,7 +239,7 @@ fn spec_of(spki: &[u8]) -> Result<KeySpec, MaterialError> {
 
 /// Read certificates, a private key, a public key or a CSR from the bytes of one file: PEM
 /// (any number of blocks, text around them ignored) or DER (certificates, a CSR, a
-/// SubjectPublicKeyInfo or a PKCS#8 private key). When a PEM file holds certificates and
+/// SubjectPublicKeyInfo or a PKCS#8, PKCS#1 or SEC1 private key). When a PEM file holds certificates and
 /// a key (as some servers want them), the certificates count.
 pub fn parse(bytes: &[u8]) -> Result<Material, MaterialError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
@@ -414,7 +414,7 @@ fn parse_pem_file(bytes: &[u8]) -> Result<Material, MaterialError> {
 }
 
 /// DER: certificates (one or more, concatenated), or one CSR, SubjectPublicKeyInfo or
-/// PKCS#8 private key.
+/// private key (PKCS#8, PKCS#1 or SEC1).
 fn parse_der_file(bytes: &[u8]) -> Result<Material, MaterialError> {
     let Some((first, _)) = der::read(bytes) else {
         return Err(MaterialError::Unrecognized);
@@ -457,13 +457,44 @@ fn parse_der_file(bytes: &[u8]) -> Result<Material, MaterialError> {
         return Ok(Material::PublicKey { spki });
     }
     match spki_of_pkcs8(bytes) {
-        Ok(spki) => Ok(Material::PrivateKey {
-            spki,
-            format: KeyFormat::Pkcs8,
-        }),
-        Err(KeyParseError::Unsupported(a)) => Err(MaterialError::UnsupportedKey(a)),
-        Err(KeyParseError::Bad(_)) => Err(MaterialError::Unrecognized),
+        Ok(spki) => {
+            return Ok(Material::PrivateKey {
+                spki,
+                format: KeyFormat::Pkcs8,
+            });
+        }
+        Err(KeyParseError::Unsupported(a)) => return Err(MaterialError::UnsupportedKey(a)),
+        Err(KeyParseError::Bad(_)) => {}
     }
+    // Traditional DER keys (what `openssl pkey -outform der` writes for RSA and EC keys):
+    // told apart by their shapes.
+    let (seq, _) = der::read(bytes).ok_or(MaterialError::Unrecognized)?;
+    let items = der::items(seq.value).ok_or(MaterialError::Unrecognized)?;
+    let ints = items.iter().take_while(|t| t.tag == der::INTEGER).count();
+    if ints == items.len() && ints >= 9 && items[0].value == [0] {
+        return spki_of_pkcs1_private(bytes)
+            .map(|spki| Material::PrivateKey {
+                spki,
+                format: KeyFormat::Pkcs1,
+            })
+            .map_err(|_| MaterialError::Unrecognized);
+    }
+    if let [version, scalar, ..] = items.as_slice() {
+        if version.tag == der::INTEGER
+            && version.value == [1]
+            && scalar.tag == der::OCTET_STRING
+        {
+            return match spki_of_sec1(bytes, None) {
+                Ok(spki) => Ok(Material::PrivateKey {
+                    spki,
+                    format: KeyFormat::Sec1,
+                }),
+                Err(KeyParseError::Unsupported(a)) => Err(MaterialError::UnsupportedKey(a)),
+                Err(KeyParseError::Bad(_)) => Err(MaterialError::Unrecognized),
+            };
+        }
+    }
+    Err(MaterialError::Unrecognized)
 }
 
 /// A key that did not parse: bad DER, or a well-formed key of a type we do not support.
