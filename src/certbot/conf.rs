@@ -178,6 +178,15 @@ impl RenewalConf {
             .any(|s| s.path.iter().map(String::as_str).eq(section.iter().copied()))
     }
 
+    /// Every section's path, in file order (`["renewalparams"]`,
+    /// `["renewalparams", "webroot_map"]`, ...).
+    pub fn sections(&self) -> Vec<Vec<&str>> {
+        self.sections
+            .iter()
+            .map(|s| s.path.iter().map(String::as_str).collect())
+            .collect()
+    }
+
     /// The keys of a section, in file order.
     pub fn keys(&self, section: &[&str]) -> Vec<&str> {
         self.entries
