@@ -187,3 +187,58 @@ pub fn tlsa(args: &[&str]) -> (Vec<String>, String, i32) {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A renewal conf exactly as certbot 2.x writes it, for a lineage under `le`, with these
+/// `[renewalparams]` lines (each ending in a newline) before `server` and `key_type`.
+pub fn certbot_conf(le: &Path, name: &str, params: &str, key_type: Option<&str>) -> String {
+    let le = le.display();
+    let key_type = key_type.map(|k| format!("key_type = {k}\n")).unwrap_or_default();
+    format!(
+        "# renew_before_expiry = 30 days\nversion = 2.1.0\narchive_dir = {le}/archive/{name}\n\
+         cert = {le}/live/{name}/cert.pem\nprivkey = {le}/live/{name}/privkey.pem\n\
+         chain = {le}/live/{name}/chain.pem\nfullchain = {le}/live/{name}/fullchain.pem\n\n\
+         # Options used in the renewal process\n[renewalparams]\n{params}\
+         account = 0123456789abcdef0123456789abcdef\nauthenticator = webroot\n\
+         webroot_path = /var/www/html,\nserver = https://acme-v02.api.letsencrypt.org/directory\n\
+         {key_type}[[webroot_map]]\n{name} = /var/www/html\n"
+    )
+}
+
+/// A certbot-like lineage: `versions` versions in archive/NAME (each with a fresh key
+/// unless `same_key`), live/NAME links (relative, like certbot's) to the last one, and
+/// renewal/NAME.conf. Returns the archive dir.
+pub fn make_lineage(le: &Path, name: &str, t: KeyType, versions: u32, conf: &str) -> PathBuf {
+    let archive = le.join("archive").join(name);
+    let live = le.join("live").join(name);
+    std::fs::create_dir_all(&archive).unwrap();
+    std::fs::create_dir_all(&live).unwrap();
+    std::fs::create_dir_all(le.join("renewal")).unwrap();
+    let work = le.join("work").join(name);
+    std::fs::create_dir_all(&work).unwrap();
+    let ca_key = genkey(&work, "ca", KeyType::P256);
+    let ca = self_signed(&work, "ca", &ca_key, "Test CA");
+    for v in 1..=versions {
+        let key = genkey(&work, &format!("k{v}"), t);
+        let cert = issue(&work, &format!("c{v}"), &key, &[name, &format!("www.{name}")], &ca, &ca_key);
+        let cert_pem = std::fs::read(&cert).unwrap();
+        let chain_pem = std::fs::read(&ca).unwrap();
+        std::fs::write(archive.join(format!("cert{v}.pem")), &cert_pem).unwrap();
+        std::fs::write(archive.join(format!("chain{v}.pem")), &chain_pem).unwrap();
+        std::fs::write(archive.join(format!("fullchain{v}.pem")), [cert_pem, chain_pem].concat()).unwrap();
+        std::fs::copy(&key, archive.join(format!("privkey{v}.pem"))).unwrap();
+    }
+    for kind in ["cert", "privkey", "chain", "fullchain"] {
+        let link = live.join(format!("{kind}.pem"));
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(format!("../../archive/{name}/{kind}{versions}.pem"), &link).unwrap();
+    }
+    std::fs::write(le.join("renewal").join(format!("{name}.conf")), conf).unwrap();
+    archive
+}
+
+/// Point a live link somewhere else.
+pub fn relink(le: &Path, name: &str, kind: &str, target: &str) {
+    let link = le.join("live").join(name).join(format!("{kind}.pem"));
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(target, &link).unwrap();
+}
