@@ -606,7 +606,7 @@ pub fn problems_of(l: &Lineage) -> Vec<Problem> {
         out.push(Problem {
             kind: ProblemKind::KeyMismatch,
             message: format!(
-                "privkey.pem ({}) is not the key of cert.pem ({}): TLS with this pair fails; point live/{name}/privkey.pem at the key of the certificate (`danerollover tlsa` shows each key's hash), or renew the certificate",
+                "privkey.pem ({}) is not the key of cert.pem ({}): TLS with this pair fails and certbot skips the lineage; point live/{name}/privkey.pem at the key of the certificate (`danerollover tlsa` shows each key's hash), or renew the certificate",
                 v(&l.privkey),
                 v(&l.cert)
             ),
