@@ -19,9 +19,7 @@ use crate::tlsa::{Matching, TlsaRecord};
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// A key algorithm outside RSA, ECDSA P-256/P-384/P-521 and Ed25519.
-    #[error(
-        "unsupported key type: {0} (supported: RSA, ECDSA P-256, P-384, P-521, Ed25519)"
-    )]
+    #[error("unsupported key type: {0} (supported: RSA, ECDSA P-256, P-384, P-521, Ed25519)")]
     Unsupported(String),
     /// A SubjectPublicKeyInfo that does not parse.
     #[error("malformed public key: {0}")]
@@ -126,7 +124,10 @@ impl KeySpec {
         rsa_key_size: Option<&str>,
         elliptic_curve: Option<&str>,
     ) -> Result<KeySpec, KeyError> {
-        let key_type = key_type.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("rsa");
+        let key_type = key_type
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or("rsa");
         match key_type.to_ascii_lowercase().as_str() {
             "rsa" => {
                 let bits = match rsa_key_size.map(str::trim).filter(|s| !s.is_empty()) {
@@ -212,7 +213,9 @@ pub fn spec_of_spki(spki: &[u8]) -> Result<KeySpec, KeyError> {
             }
         }
         der::OID_EC => {
-            let curve = alg_items.get(1).ok_or_else(|| bad("EC key without curve"))?;
+            let curve = alg_items
+                .get(1)
+                .ok_or_else(|| bad("EC key without curve"))?;
             if curve.tag != der::OID {
                 return Err(KeyError::Unsupported(
                     "ECDSA with explicit curve parameters".into(),
@@ -332,11 +335,9 @@ pub fn generate(spec: KeySpec) -> Result<GeneratedKey, KeyError> {
 
 /// Store a new key at `path`, which must not exist yet, with mode 0600 from the first byte.
 pub fn write_new_key(path: &Path, key: &GeneratedKey) -> Result<(), KeyError> {
-    crate::fsutil::create_new(path, key.pem.as_bytes(), 0o600).map_err(|source| {
-        KeyError::Write {
-            path: path.to_path_buf(),
-            source,
-        }
+    crate::fsutil::create_new(path, key.pem.as_bytes(), 0o600).map_err(|source| KeyError::Write {
+        path: path.to_path_buf(),
+        source,
     })
 }
 
@@ -346,7 +347,10 @@ mod tests {
 
     #[test]
     fn renewal_defaults_follow_certbot() {
-        assert_eq!(KeySpec::from_renewal_params(None, None, None).unwrap(), KeySpec::Rsa(2048));
+        assert_eq!(
+            KeySpec::from_renewal_params(None, None, None).unwrap(),
+            KeySpec::Rsa(2048)
+        );
         assert_eq!(
             KeySpec::from_renewal_params(Some("ecdsa"), None, None).unwrap(),
             KeySpec::Ecdsa(Curve::P256)
@@ -378,7 +382,10 @@ mod tests {
             assert_eq!(spec_of_spki(key.spki_der()).unwrap(), spec);
             assert!(key.pem().starts_with("-----BEGIN PRIVATE KEY-----\n"));
             let debug = format!("{key:?}");
-            assert!(debug.contains("<redacted>") && !debug.contains("BEGIN"), "{debug}");
+            assert!(
+                debug.contains("<redacted>") && !debug.contains("BEGIN"),
+                "{debug}"
+            );
             assert_eq!(key.tlsa_3_1_1().data.len(), 32);
         }
         let a = generate(KeySpec::Ecdsa(Curve::P256)).unwrap();

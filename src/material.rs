@@ -23,7 +23,9 @@ pub enum MaterialError {
     )]
     Unrecognized,
     /// A PEM block whose END line is missing.
-    #[error("truncated PEM: \"-----BEGIN {label}-----\" at line {line} has no \"-----END {label}-----\" line")]
+    #[error(
+        "truncated PEM: \"-----BEGIN {label}-----\" at line {line} has no \"-----END {label}-----\" line"
+    )]
     TruncatedPem {
         /// The block's label, e.g. `CERTIFICATE`.
         label: String,
@@ -52,17 +54,13 @@ pub enum MaterialError {
     #[error("no certificate, private key, public key or CSR in the file (PEM blocks found: {0})")]
     NothingUsable(String),
     /// A private key protected by a passphrase.
-    #[error(
-        "encrypted private key: decrypt it first, e.g. `openssl pkey -in FILE -out PLAIN.pem`"
-    )]
+    #[error("encrypted private key: decrypt it first, e.g. `openssl pkey -in FILE -out PLAIN.pem`")]
     Encrypted,
     /// More than one key, public key or CSR (and no certificate).
     #[error("more than one key or CSR in the file ({0}): give each in a file of its own")]
     Ambiguous(String),
     /// A key algorithm outside RSA, ECDSA P-256/P-384/P-521 and Ed25519.
-    #[error(
-        "unsupported key type: {0} (supported: RSA, ECDSA P-256, P-384, P-521, Ed25519)"
-    )]
+    #[error("unsupported key type: {0} (supported: RSA, ECDSA P-256, P-384, P-521, Ed25519)")]
     UnsupportedKey(String),
     /// A SubjectPublicKeyInfo that does not parse.
     #[error("malformed public key: {0}")]
@@ -367,9 +365,18 @@ fn parse_pem_file(bytes: &[u8]) -> Result<Material, MaterialError> {
                     return Err(MaterialError::Encrypted);
                 }
                 let (spki, format) = match b.label.as_str() {
-                    "PRIVATE KEY" => (spki_of_pkcs8(&b.der).map_err(|e| e.or_bad(&bad))?, KeyFormat::Pkcs8),
-                    "RSA PRIVATE KEY" => (spki_of_pkcs1_private(&b.der).map_err(bad)?, KeyFormat::Pkcs1),
-                    _ => (spki_of_sec1(&b.der, None).map_err(|e| e.or_bad(&bad))?, KeyFormat::Sec1),
+                    "PRIVATE KEY" => (
+                        spki_of_pkcs8(&b.der).map_err(|e| e.or_bad(&bad))?,
+                        KeyFormat::Pkcs8,
+                    ),
+                    "RSA PRIVATE KEY" => (
+                        spki_of_pkcs1_private(&b.der).map_err(bad)?,
+                        KeyFormat::Pkcs1,
+                    ),
+                    _ => (
+                        spki_of_sec1(&b.der, None).map_err(|e| e.or_bad(&bad))?,
+                        KeyFormat::Sec1,
+                    ),
                 };
                 others.push(Material::PrivateKey { spki, format });
                 other_labels.push(b.label.clone());
@@ -442,7 +449,11 @@ fn parse_der_file(bytes: &[u8]) -> Result<Material, MaterialError> {
             return Err(MaterialError::BadDer {
                 what: "DER certificate file".into(),
                 line: 1,
-                detail: format!("{} unparsable byte(s) after certificate {}", rest.len(), certs.len()),
+                detail: format!(
+                    "{} unparsable byte(s) after certificate {}",
+                    rest.len(),
+                    certs.len()
+                ),
             });
         }
         return Ok(Material::Certs(certs));
@@ -479,20 +490,19 @@ fn parse_der_file(bytes: &[u8]) -> Result<Material, MaterialError> {
             })
             .map_err(|_| MaterialError::Unrecognized);
     }
-    if let [version, scalar, ..] = items.as_slice() {
-        if version.tag == der::INTEGER
-            && version.value == [1]
-            && scalar.tag == der::OCTET_STRING
-        {
-            return match spki_of_sec1(bytes, None) {
-                Ok(spki) => Ok(Material::PrivateKey {
-                    spki,
-                    format: KeyFormat::Sec1,
-                }),
-                Err(KeyParseError::Unsupported(a)) => Err(MaterialError::UnsupportedKey(a)),
-                Err(KeyParseError::Bad(_)) => Err(MaterialError::Unrecognized),
-            };
-        }
+    if let [version, scalar, ..] = items.as_slice()
+        && version.tag == der::INTEGER
+        && version.value == [1]
+        && scalar.tag == der::OCTET_STRING
+    {
+        return match spki_of_sec1(bytes, None) {
+            Ok(spki) => Ok(Material::PrivateKey {
+                spki,
+                format: KeyFormat::Sec1,
+            }),
+            Err(KeyParseError::Unsupported(a)) => Err(MaterialError::UnsupportedKey(a)),
+            Err(KeyParseError::Bad(_)) => Err(MaterialError::Unrecognized),
+        };
     }
     Err(MaterialError::Unrecognized)
 }
@@ -539,7 +549,9 @@ fn cert_spki<'a>(cert: &der::Tlv<'a>) -> Result<&'a [u8], String> {
     let fields = der::items(tbs.value).ok_or("malformed to-be-signed certificate")?;
     // [0] version is optional; then serial, signature, issuer, validity, subject, spki.
     let skip = usize::from(fields.first().is_some_and(|f| f.tag == 0xa0));
-    let spki = fields.get(skip + 5).ok_or("too few fields in the certificate")?;
+    let spki = fields
+        .get(skip + 5)
+        .ok_or("too few fields in the certificate")?;
     let serial = fields.get(skip).ok_or("too few fields")?;
     if serial.tag != der::INTEGER {
         return Err("the serial number is not an INTEGER".into());
@@ -564,7 +576,9 @@ fn csr_spki(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let fields = der::items(info.value).ok_or("malformed certification request info")?;
     // version, subject, subjectPKInfo, [0] attributes
     match fields.as_slice() {
-        [version, subject, spki, ..] if version.tag == der::INTEGER && subject.tag == der::SEQUENCE => {
+        [version, subject, spki, ..]
+            if version.tag == der::INTEGER && subject.tag == der::SEQUENCE =>
+        {
             check_spki_shape(spki)?;
             Ok(spki.raw.to_vec())
         }
@@ -726,7 +740,12 @@ fn spki_of_sec1(bytes: &[u8], curve: Option<&[u8]>) -> Result<Vec<u8>, KeyParseE
         der::OID_P256 => &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
         der::OID_P384 => &aws_lc_rs::signature::ECDSA_P384_SHA384_ASN1_SIGNING,
         der::OID_P521 => &aws_lc_rs::signature::ECDSA_P521_SHA512_ASN1_SIGNING,
-        other => return Err(KeyParseError::Unsupported(format!("ECDSA on curve {}", der::oid_name(other)))),
+        other => {
+            return Err(KeyParseError::Unsupported(format!(
+                "ECDSA on curve {}",
+                der::oid_name(other)
+            )));
+        }
     };
     let point = match public {
         // As openssl does: the public key the file carries.
@@ -753,10 +772,7 @@ fn spki_of_sec1(bytes: &[u8], curve: Option<&[u8]>) -> Result<Vec<u8>, KeyParseE
 
 /// SEQUENCE { SEQUENCE { rsaEncryption, NULL }, BIT STRING { RSAPublicKey } }.
 fn rsa_spki(n: &[u8], e: &[u8]) -> Vec<u8> {
-    let public = der::encode(
-        der::SEQUENCE,
-        &[der::integer(n), der::integer(e)].concat(),
-    );
+    let public = der::encode(der::SEQUENCE, &[der::integer(n), der::integer(e)].concat());
     let alg = der::encode(
         der::SEQUENCE,
         &[der::encode(der::OID, der::OID_RSA), vec![der::NULL, 0]].concat(),
@@ -768,7 +784,11 @@ fn rsa_spki(n: &[u8], e: &[u8]) -> Vec<u8> {
 fn ec_spki(curve: &[u8], point: &[u8]) -> Vec<u8> {
     let alg = der::encode(
         der::SEQUENCE,
-        &[der::encode(der::OID, der::OID_EC), der::encode(der::OID, curve)].concat(),
+        &[
+            der::encode(der::OID, der::OID_EC),
+            der::encode(der::OID, curve),
+        ]
+        .concat(),
     );
     spki(&alg, point)
 }
@@ -827,7 +847,11 @@ pub(crate) fn base64_pem_body(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len() * 4 / 3 + data.len() / 48 + 4);
     let mut col = 0;
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             let c = if i <= chunk.len() {
@@ -972,13 +996,22 @@ pub(crate) mod der {
     pub fn oid_name(oid: &[u8]) -> String {
         let known = [
             (&[0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01][..], "DSA"),
-            (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a][..], "RSASSA-PSS"),
+            (
+                &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a][..],
+                "RSASSA-PSS",
+            ),
             (&[0x2b, 0x65, 0x71][..], "Ed448"),
             (&[0x2b, 0x65, 0x6e][..], "X25519"),
             (&[0x2b, 0x65, 0x6f][..], "X448"),
             (&[0x2b, 0x81, 0x04, 0x00, 0x0a][..], "secp256k1"),
-            (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x03, 0x01][..], "DH"),
-            (&[0x2a, 0x85, 0x03, 0x02, 0x02, 0x13][..], "GOST R 34.10-2001"),
+            (
+                &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x03, 0x01][..],
+                "DH",
+            ),
+            (
+                &[0x2a, 0x85, 0x03, 0x02, 0x02, 0x13][..],
+                "GOST R 34.10-2001",
+            ),
             (&[0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d][..], "SM2"),
         ];
         if let Some((_, name)) = known.iter().find(|(o, _)| *o == oid) {
@@ -990,7 +1023,11 @@ pub(crate) mod der {
             value = (value << 7) | u64::from(b & 0x7f);
             if b & 0x80 == 0 {
                 if parts.is_empty() {
-                    let (a, b) = if value < 80 { (value / 40, value % 40) } else { (2, value - 80) };
+                    let (a, b) = if value < 80 {
+                        (value / 40, value % 40)
+                    } else {
+                        (2, value - 80)
+                    };
                     parts.push(a);
                     parts.push(b);
                 } else {
@@ -1030,8 +1067,14 @@ mod tests {
     #[test]
     fn der_read_rejects_malformed_lengths() {
         assert!(der::read(&[0x30, 0x03, 1, 2]).is_none(), "short content");
-        assert!(der::read(&[0x30, 0x80, 0, 0]).is_none(), "indefinite length");
-        assert!(der::read(&[0x30, 0x81, 0x05, 1, 2, 3, 4, 5]).is_none(), "non-minimal length");
+        assert!(
+            der::read(&[0x30, 0x80, 0, 0]).is_none(),
+            "indefinite length"
+        );
+        assert!(
+            der::read(&[0x30, 0x81, 0x05, 1, 2, 3, 4, 5]).is_none(),
+            "non-minimal length"
+        );
         let (t, rest) = der::read(&[0x04, 0x02, 9, 8, 7]).unwrap();
         assert_eq!((t.tag, t.value, rest), (0x04, &[9u8, 8][..], &[7u8][..]));
         let long = der::encode(0x04, &[0u8; 300]);
@@ -1055,7 +1098,10 @@ mod tests {
         assert_eq!(parse(b""), Err(MaterialError::Empty));
         assert_eq!(parse(b" \n\t"), Err(MaterialError::Empty));
         assert_eq!(parse(b"hello world"), Err(MaterialError::Unrecognized));
-        assert_eq!(parse(&[0x30, 0x03, 0x02, 0x01, 0x01]), Err(MaterialError::Unrecognized));
+        assert_eq!(
+            parse(&[0x30, 0x03, 0x02, 0x01, 0x01]),
+            Err(MaterialError::Unrecognized)
+        );
         assert!(matches!(
             parse(b"-----BEGIN CERTIFICATE-----\nMIIB\n"),
             Err(MaterialError::TruncatedPem { line: 1, .. })
@@ -1069,7 +1115,9 @@ mod tests {
             Err(MaterialError::BadDer { .. })
         ));
         assert!(matches!(
-            parse(b"-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"),
+            parse(
+                b"-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"
+            ),
             Err(MaterialError::NothingUsable(_))
         ));
         assert_eq!(
@@ -1099,7 +1147,12 @@ mod tests {
         );
         let m = parse(pem.as_bytes()).unwrap();
         let spki = m.spki();
-        assert_eq!(&spki[..12], &[0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
+        assert_eq!(
+            &spki[..12],
+            &[
+                0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00
+            ]
+        );
         assert_eq!(hex::encode(&spki[12..]), public);
         assert_eq!(m.key_spec().unwrap(), KeySpec::Ed25519);
         assert!(matches!(
@@ -1116,11 +1169,20 @@ mod tests {
     fn rsa_public_key_is_wrapped_like_openssl() {
         let n = [&[0x00u8, 0xc1][..], &[0x55; 255]].concat();
         let e = [0x01, 0x00, 0x01];
-        let pkcs1 = der::encode(der::SEQUENCE, &[der::encode(der::INTEGER, &n), der::encode(der::INTEGER, &e)].concat());
+        let pkcs1 = der::encode(
+            der::SEQUENCE,
+            &[der::encode(der::INTEGER, &n), der::encode(der::INTEGER, &e)].concat(),
+        );
         let spki = spki_of_pkcs1_public(&pkcs1).unwrap();
         // SEQ { SEQ { rsaEncryption NULL } BIT STRING { 00 pkcs1 } }
         assert_eq!(&spki[..4], &[0x30, 0x82, 0x01, 0x22]);
-        assert_eq!(&spki[4..19], &[0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00]);
+        assert_eq!(
+            &spki[4..19],
+            &[
+                0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05,
+                0x00
+            ]
+        );
         assert_eq!(&spki[19..24], &[0x03, 0x82, 0x01, 0x0f, 0x00]);
         assert_eq!(&spki[24..], &pkcs1[..]);
         assert_eq!(keys::spec_of_spki(&spki).unwrap(), KeySpec::Rsa(2048));

@@ -94,20 +94,52 @@ server = https://acme-v02.api.letsencrypt.org/directory
 fn certbot_written_confs_read_as_certbot_reads_them() {
     let c = RenewalConf::parse(WEBROOT_ECDSA).unwrap();
     assert_eq!(c.version(), Some("2.1.0"));
-    assert_eq!(c.archive_dir(), Some("/etc/letsencrypt/archive/mail.example.test"));
-    assert_eq!(c.cert(), Some("/etc/letsencrypt/live/mail.example.test/cert.pem"));
-    assert_eq!(c.privkey(), Some("/etc/letsencrypt/live/mail.example.test/privkey.pem"));
-    assert_eq!(c.chain(), Some("/etc/letsencrypt/live/mail.example.test/chain.pem"));
-    assert_eq!(c.fullchain(), Some("/etc/letsencrypt/live/mail.example.test/fullchain.pem"));
+    assert_eq!(
+        c.archive_dir(),
+        Some("/etc/letsencrypt/archive/mail.example.test")
+    );
+    assert_eq!(
+        c.cert(),
+        Some("/etc/letsencrypt/live/mail.example.test/cert.pem")
+    );
+    assert_eq!(
+        c.privkey(),
+        Some("/etc/letsencrypt/live/mail.example.test/privkey.pem")
+    );
+    assert_eq!(
+        c.chain(),
+        Some("/etc/letsencrypt/live/mail.example.test/chain.pem")
+    );
+    assert_eq!(
+        c.fullchain(),
+        Some("/etc/letsencrypt/live/mail.example.test/fullchain.pem")
+    );
     assert_eq!(c.key_type(), Some("ecdsa"));
     assert_eq!(c.authenticator(), Some("webroot"));
     assert_eq!(c.account(), Some("0123456789abcdef0123456789abcdef"));
-    assert_eq!(c.server(), Some("https://acme-v02.api.letsencrypt.org/directory"));
-    assert_eq!(c.get(&["renewalparams"], "pref_challs"), Some(&Value::List(vec!["http-01".into()])));
-    assert_eq!(c.get(&["renewalparams", "webroot_map"], "mx.example.test").and_then(Value::as_str), Some("/var/www/html"));
-    assert_eq!(c.get(&[], "renew_before_expiry"), None, "the first line is a comment");
+    assert_eq!(
+        c.server(),
+        Some("https://acme-v02.api.letsencrypt.org/directory")
+    );
+    assert_eq!(
+        c.get(&["renewalparams"], "pref_challs"),
+        Some(&Value::List(vec!["http-01".into()]))
+    );
+    assert_eq!(
+        c.get(&["renewalparams", "webroot_map"], "mx.example.test")
+            .and_then(Value::as_str),
+        Some("/var/www/html")
+    );
+    assert_eq!(
+        c.get(&[], "renew_before_expiry"),
+        None,
+        "the first line is a comment"
+    );
     assert!(c.reuse_key().is_on());
-    assert_eq!(KeySpec::from_renewal_conf(&c).unwrap(), KeySpec::Ecdsa(Curve::P256));
+    assert_eq!(
+        KeySpec::from_renewal_conf(&c).unwrap(),
+        KeySpec::Ecdsa(Curve::P256)
+    );
     assert_eq!(c.enable_reuse_key().unwrap(), None);
 
     let c = RenewalConf::parse(STANDALONE_RSA).unwrap();
@@ -118,8 +150,15 @@ fn certbot_written_confs_read_as_certbot_reads_them() {
     let c = RenewalConf::parse(WEBROOT_P384_HOOK).unwrap();
     assert_eq!(c.renew_hook(), Some("systemctl reload postfix"));
     assert_eq!(c.elliptic_curve(), Some("secp384r1"));
-    assert_eq!(KeySpec::from_renewal_conf(&c).unwrap(), KeySpec::Ecdsa(Curve::P384));
-    assert_eq!(c.get(&["renewalparams"], "must_staple").and_then(Value::as_bool), Some(true));
+    assert_eq!(
+        KeySpec::from_renewal_conf(&c).unwrap(),
+        KeySpec::Ecdsa(Curve::P384)
+    );
+    assert_eq!(
+        c.get(&["renewalparams"], "must_staple")
+            .and_then(Value::as_bool),
+        Some(true)
+    );
 
     // certbot's renewal reads an absent key_type as rsa (renewal.py, certbot >= 2.0).
     let c = RenewalConf::parse(OLD_CERTBOT).unwrap();
@@ -164,16 +203,32 @@ fn reuse_key_in_every_spelling() {
             continue;
         }
         let edit = edit.unwrap();
-        assert_eq!(edit.text, WEBROOT_ECDSA, "{spelling}: only the value changes, to True");
+        assert_eq!(
+            edit.text, WEBROOT_ECDSA,
+            "{spelling}: only the value changes, to True"
+        );
         assert_eq!(edit.old_line, Some(format!("reuse_key = {spelling}")));
         assert_eq!(edit.new_line, "reuse_key = True");
     }
     // Absent: added as the last line of [renewalparams], before [[webroot_map]].
     let text = WEBROOT_ECDSA.replace("reuse_key = True\n", "");
-    let edit = RenewalConf::parse(&text).unwrap().enable_reuse_key().unwrap().unwrap();
+    let edit = RenewalConf::parse(&text)
+        .unwrap()
+        .enable_reuse_key()
+        .unwrap()
+        .unwrap();
     assert_eq!(edit.old_line, None);
-    assert_eq!(edit.text, WEBROOT_ECDSA.replace("reuse_key = True\n", "").replace("key_type = ecdsa\n", "key_type = ecdsa\nreuse_key = True\n"));
-    let edit = RenewalConf::parse(STANDALONE_RSA).unwrap().enable_reuse_key().unwrap().unwrap();
+    assert_eq!(
+        edit.text,
+        WEBROOT_ECDSA
+            .replace("reuse_key = True\n", "")
+            .replace("key_type = ecdsa\n", "key_type = ecdsa\nreuse_key = True\n")
+    );
+    let edit = RenewalConf::parse(STANDALONE_RSA)
+        .unwrap()
+        .enable_reuse_key()
+        .unwrap()
+        .unwrap();
     assert_eq!(edit.text, format!("{STANDALONE_RSA}reuse_key = True\n"));
 }
 
@@ -182,11 +237,20 @@ fn edits_keep_every_other_byte() {
     // Comments everywhere, odd spacing, CRLF, a value with quotes, a triple-quoted hook.
     let text = "# renew_before_expiry = 30 days\r\nversion = 2.1.0\r\n  archive_dir   =   /etc/le/archive/x   # moved\r\n\r\n# Options used in the renewal process\r\n[renewalparams]  # params\r\nreuse_key = off  # was off\r\nrenew_hook = '''systemctl reload postfix; echo \"a, b\" # x'''\r\npref_challs = http-01, dns-01\r\n\t# a tabbed comment\r\n[[webroot_map]]\r\nx = /var/www\r\n";
     let c = RenewalConf::parse(text).unwrap();
-    assert_eq!(c.renew_hook(), Some("systemctl reload postfix; echo \"a, b\" # x"));
+    assert_eq!(
+        c.renew_hook(),
+        Some("systemctl reload postfix; echo \"a, b\" # x")
+    );
     assert_eq!(c.archive_dir(), Some("/etc/le/archive/x"));
     let edit = c.enable_reuse_key().unwrap().unwrap();
-    assert_eq!(edit.text, text.replace("reuse_key = off  # was off", "reuse_key = True  # was off"));
-    assert_eq!(edit.to_string(), "- reuse_key = off  # was off\n+ reuse_key = True  # was off");
+    assert_eq!(
+        edit.text,
+        text.replace("reuse_key = off  # was off", "reuse_key = True  # was off")
+    );
+    assert_eq!(
+        edit.to_string(),
+        "- reuse_key = off  # was off\n+ reuse_key = True  # was off"
+    );
 }
 
 /// Nested sections as JSON: {"scalars": {key: value}, "sections": {name: ...}}.
@@ -196,7 +260,11 @@ fn tree_of(c: &RenewalConf) -> serde_json::Value {
         for k in c.keys(path) {
             let v = match c.get(path, k).unwrap() {
                 Value::Single(s) => serde_json::Value::String(s.clone()),
-                Value::List(l) => serde_json::Value::Array(l.iter().map(|s| serde_json::Value::String(s.clone())).collect()),
+                Value::List(l) => serde_json::Value::Array(
+                    l.iter()
+                        .map(|s| serde_json::Value::String(s.clone()))
+                        .collect(),
+                ),
             };
             scalars.insert(k.to_string(), v);
         }
@@ -240,25 +308,88 @@ impl Gen {
         items[(self.next() % items.len() as u64) as usize]
     }
     fn file(&mut self) -> String {
-        let keys = ["reuse_key", "key_type", "a", "b b", "webroot_path", "\"q k\"", "'s'", "x=y", "pref_challs"];
+        let keys = [
+            "reuse_key",
+            "key_type",
+            "a",
+            "b b",
+            "webroot_path",
+            "\"q k\"",
+            "'s'",
+            "x=y",
+            "pref_challs",
+        ];
         let values = [
-            "True", "yes", "", "http-01,", ",", "a, b", "a,b,", "'quoted, with comma'", "\"dq # hash\"",
-            "plain # comment", "a # b, c", "'''triple'''", "'''one\ntwo'''", "\"\"\"x\n\"\"\" # c", "'bad",
-            "\"x\" y", "a, 'b", "  spaced  ", "True# keep", ", # c", "/var/www/html", "'a' , \"b\",", "'''a''' b",
-            "v = w", "[not a section]", "a ,", "'it''s'", "\"\"", "'', ''",
+            "True",
+            "yes",
+            "",
+            "http-01,",
+            ",",
+            "a, b",
+            "a,b,",
+            "'quoted, with comma'",
+            "\"dq # hash\"",
+            "plain # comment",
+            "a # b, c",
+            "'''triple'''",
+            "'''one\ntwo'''",
+            "\"\"\"x\n\"\"\" # c",
+            "'bad",
+            "\"x\" y",
+            "a, 'b",
+            "  spaced  ",
+            "True# keep",
+            ", # c",
+            "/var/www/html",
+            "'a' , \"b\",",
+            "'''a''' b",
+            "v = w",
+            "[not a section]",
+            "a ,",
+            "'it''s'",
+            "\"\"",
+            "'', ''",
         ];
         let mut out = String::new();
         let lines = 1 + self.next() % 9;
         for _ in 0..lines {
             let line = match self.next() % 10 {
-                0 => self.pick(&["# comment", "", "   ", "\t# indented comment"]).to_string(),
-                1 => format!("{}[{}]{}", self.pick(&["", "  "]), self.pick(&["renewalparams", "s", "\"q s\"", " sp ", "a]b"]), self.pick(&["", " # c", "]", " x"])),
+                0 => self
+                    .pick(&["# comment", "", "   ", "\t# indented comment"])
+                    .to_string(),
+                1 => format!(
+                    "{}[{}]{}",
+                    self.pick(&["", "  "]),
+                    self.pick(&["renewalparams", "s", "\"q s\"", " sp ", "a]b"]),
+                    self.pick(&["", " # c", "]", " x"])
+                ),
                 2 => format!("[[{}]]", self.pick(&["webroot_map", "sub", "s"])),
-                3 => self.pick(&["[[[deep]]]", "[a]]", "[[b]", "[]", "novalue", "= v", "[ s ]"]).to_string(),
-                _ => format!("{}{}{}={}{}", self.pick(&["", " ", "    "]), self.pick(&keys), self.pick(&[" ", "", "  "]), self.pick(&[" ", "", "   "]), self.pick(&values)),
+                3 => self
+                    .pick(&[
+                        "[[[deep]]]",
+                        "[a]]",
+                        "[[b]",
+                        "[]",
+                        "novalue",
+                        "= v",
+                        "[ s ]",
+                    ])
+                    .to_string(),
+                _ => format!(
+                    "{}{}{}={}{}",
+                    self.pick(&["", " ", "    "]),
+                    self.pick(&keys),
+                    self.pick(&[" ", "", "  "]),
+                    self.pick(&[" ", "", "   "]),
+                    self.pick(&values)
+                ),
             };
             out.push_str(&line);
-            out.push_str(if self.next() % 7 == 0 { "\r\n" } else { "\n" });
+            out.push_str(if self.next().is_multiple_of(7) {
+                "\r\n"
+            } else {
+                "\n"
+            });
         }
         out
     }
@@ -267,17 +398,27 @@ impl Gen {
 #[test]
 fn reads_like_configobj_itself() {
     let python = "/usr/bin/python3";
-    let has_configobj = Command::new(python).args(["-c", "import configobj"]).status().is_ok_and(|s| s.success());
+    let has_configobj = Command::new(python)
+        .args(["-c", "import configobj"])
+        .status()
+        .is_ok_and(|s| s.success());
     if !has_configobj {
         // Debian's certbot depends on python3-configobj; tests/lab/install installs certbot.
-        let ci = std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false);
+        let ci = std::env::var("CI")
+            .map(|v| v == "true" || v == "1")
+            .unwrap_or(false);
         assert!(!ci, "python3-configobj is required under CI");
         eprintln!("reads_like_configobj_itself: skipped: no python3-configobj");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let mut generator = Gen(0x9e37_79b9_7f4a_7c15);
-    let mut texts: Vec<String> = vec![WEBROOT_ECDSA.into(), STANDALONE_RSA.into(), WEBROOT_P384_HOOK.into(), OLD_CERTBOT.into()];
+    let mut texts: Vec<String> = vec![
+        WEBROOT_ECDSA.into(),
+        STANDALONE_RSA.into(),
+        WEBROOT_P384_HOOK.into(),
+        OLD_CERTBOT.into(),
+    ];
     texts.extend((0..3000).map(|_| generator.file()));
     let paths: Vec<String> = texts
         .iter()
@@ -297,7 +438,8 @@ fn reads_like_configobj_itself() {
     serde_json::to_writer(child.stdin.take().unwrap(), &paths).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    let results: Vec<BTreeMap<String, serde_json::Value>> = serde_json::from_slice(&out.stdout).unwrap();
+    let results: Vec<BTreeMap<String, serde_json::Value>> =
+        serde_json::from_slice(&out.stdout).unwrap();
     let (mut ok, mut errors) = (0, 0);
     for (text, result) in texts.iter().zip(&results) {
         let ours = RenewalConf::parse(text);
@@ -308,7 +450,11 @@ fn reads_like_configobj_itself() {
             }
             (None, Err(_)) => errors += 1,
             (Some(tree), Err(e)) => panic!("ConfigObj reads {text:?} as {tree}, we fail: {e}"),
-            (None, Ok(c)) => panic!("ConfigObj refuses {text:?} ({:?}), we read {}", result.get("error"), tree_of(&c)),
+            (None, Ok(c)) => panic!(
+                "ConfigObj refuses {text:?} ({:?}), we read {}",
+                result.get("error"),
+                tree_of(&c)
+            ),
         }
     }
     // The generator must exercise both sides.

@@ -23,7 +23,10 @@ fn generated_keys_agree_with_openssl() {
     ];
     for (spec, _, text_mark) in specs {
         let key = keys::generate(spec).unwrap();
-        let path = dir.path().join(format!("privkey-{}.pem", spec.to_string().replace(' ', "-")));
+        let path = dir.path().join(format!(
+            "privkey-{}.pem",
+            spec.to_string().replace(' ', "-")
+        ));
         keys::write_new_key(&path, &key).unwrap();
         let mode = std::fs::metadata(&path).unwrap();
         use std::os::unix::fs::PermissionsExt;
@@ -31,21 +34,41 @@ fn generated_keys_agree_with_openssl() {
         let ps = path.display().to_string();
         // openssl reads it, as the type asked for.
         let text = String::from_utf8(openssl(&["pkey", "-in", &ps, "-noout", "-text"])).unwrap();
-        assert!(text.contains(text_mark), "{spec}: {}", &text[..text.len().min(200)]);
+        assert!(
+            text.contains(text_mark),
+            "{spec}: {}",
+            &text[..text.len().min(200)]
+        );
         if matches!(spec, KeySpec::Rsa(_)) {
-            let check = String::from_utf8(openssl(&["rsa", "-in", &ps, "-check", "-noout"])).unwrap();
+            let check =
+                String::from_utf8(openssl(&["rsa", "-in", &ps, "-check", "-noout"])).unwrap();
             assert!(check.contains("RSA key ok"), "{spec}: {check}");
         }
         // Its SubjectPublicKeyInfo is openssl's, byte for byte.
         let spki = openssl(&["pkey", "-in", &ps, "-pubout", "-outform", "der"]);
         assert_eq!(key.spki_der(), &spki[..], "{spec}");
-        let sha = sh(&format!("openssl pkey -in {ps} -pubout -outform der | sha256sum | cut -d' ' -f1"));
-        assert_eq!(key.tlsa_3_1_1().to_string(), format!("3 1 1 {sha}"), "{spec}");
+        let sha = sh(&format!(
+            "openssl pkey -in {ps} -pubout -outform der | sha256sum | cut -d' ' -f1"
+        ));
+        assert_eq!(
+            key.tlsa_3_1_1().to_string(),
+            format!("3 1 1 {sha}"),
+            "{spec}"
+        );
         // And `danerollover tlsa` on the stored key agrees.
         assert_eq!(tlsa(&[&ps]).0, vec![format!("3 1 1 {sha}")]);
         // A certificate made for it carries the same SubjectPublicKeyInfo.
-        let cert = self_signed(dir.path(), &format!("cert-{}", spec.to_string().replace(' ', "-")), &path, "next.example");
-        assert_eq!(tlsa(&[&cert.display().to_string()]).0, vec![format!("3 1 1 {sha}")], "{spec}");
+        let cert = self_signed(
+            dir.path(),
+            &format!("cert-{}", spec.to_string().replace(' ', "-")),
+            &path,
+            "next.example",
+        );
+        assert_eq!(
+            tlsa(&[&cert.display().to_string()]).0,
+            vec![format!("3 1 1 {sha}")],
+            "{spec}"
+        );
         assert_eq!(keys::spec_of_spki(&spki).unwrap(), spec);
     }
 }

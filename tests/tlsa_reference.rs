@@ -32,12 +32,25 @@ fn fixture() -> &'static Vec<Set> {
                 let ca_key = genkey(&dir, "ca", t);
                 let ca = self_signed(&dir, "ca", &ca_key, &format!("Test CA {}", t.label()));
                 let leaf_key = genkey(&dir, "leaf", t);
-                let leaf = issue(&dir, "leaf", &leaf_key, &["mail.example.test", "mx.example.test"], &ca, &ca_key);
+                let leaf = issue(
+                    &dir,
+                    "leaf",
+                    &leaf_key,
+                    &["mail.example.test", "mx.example.test"],
+                    &ca,
+                    &ca_key,
+                );
                 let chain = dir.join("chain.pem");
                 let mut bytes = std::fs::read(&leaf).unwrap();
                 bytes.extend(std::fs::read(&ca).unwrap());
                 std::fs::write(&chain, bytes).unwrap();
-                Set { t, ca, leaf, chain, leaf_key }
+                Set {
+                    t,
+                    ca,
+                    leaf,
+                    chain,
+                    leaf_key,
+                }
             })
             .collect()
     })
@@ -60,11 +73,22 @@ fn openssl_reference(cert: &Path, selector: u8, matching: u8) -> String {
 
 /// Usages 0 and 2 name the top of the chain, 1 and 3 the leaf.
 fn cert_for(set: &Set, usage: u8) -> &Path {
-    if usage == 0 || usage == 2 { &set.ca } else { &set.leaf }
+    if usage == 0 || usage == 2 {
+        &set.ca
+    } else {
+        &set.leaf
+    }
 }
 
 fn args(u: u8, s: u8, m: u8) -> Vec<String> {
-    vec!["--usage".into(), u.to_string(), "--selector".into(), s.to_string(), "--matching".into(), m.to_string()]
+    vec![
+        "--usage".into(),
+        u.to_string(),
+        "--selector".into(),
+        s.to_string(),
+        "--matching".into(),
+        m.to_string(),
+    ]
 }
 
 #[test]
@@ -86,11 +110,23 @@ fn every_combination_matches_openssl_pipelines() {
                     let (lines, err, code) = tlsa(&a);
                     assert_eq!(code, 0, "{:?} {a:?}: {err}", set.t);
                     let want_chain = if u == 0 || u == 2 { &ca_ref } else { &leaf_ref };
-                    assert_eq!(lines, vec![format!("{u} {s} {m} {want_chain}"), format!("{u} {s} {m} {leaf_ref}")], "{:?} {a:?}", set.t);
+                    assert_eq!(
+                        lines,
+                        vec![
+                            format!("{u} {s} {m} {want_chain}"),
+                            format!("{u} {s} {m} {leaf_ref}")
+                        ],
+                        "{:?} {a:?}",
+                        set.t
+                    );
                 }
                 // --depth picks any certificate of the chain, whatever the usage.
                 let mut a = args(3, s, m);
-                a.extend(["--depth".into(), "1".into(), set.chain.display().to_string()]);
+                a.extend([
+                    "--depth".into(),
+                    "1".into(),
+                    set.chain.display().to_string(),
+                ]);
                 let a: Vec<&str> = a.iter().map(String::as_str).collect();
                 assert_eq!(tlsa(&a).0, vec![format!("3 {s} {m} {ca_ref}")]);
             }
@@ -100,9 +136,16 @@ fn every_combination_matches_openssl_pipelines() {
 
 /// `( 03 01 01 abcd... )` of danetool's output, as `3 1 1 abcd...`.
 fn danetool_rdata(out: &str) -> String {
-    let inner = out.split('(').nth(1).and_then(|s| s.split(')').next()).unwrap_or_else(|| panic!("danetool printed {out:?}"));
+    let inner = out
+        .split('(')
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .unwrap_or_else(|| panic!("danetool printed {out:?}"));
     let parts: Vec<&str> = inner.split_whitespace().collect();
-    let nums: Vec<String> = parts[..3].iter().map(|p| p.parse::<u8>().unwrap().to_string()).collect();
+    let nums: Vec<String> = parts[..3]
+        .iter()
+        .map(|p| p.parse::<u8>().unwrap().to_string())
+        .collect();
     format!("{} {}", nums.join(" "), parts[3..].concat().to_lowercase())
 }
 
@@ -118,7 +161,14 @@ fn every_combination_matches_danetool() {
                     // danetool reads the first certificate of a file, so it gets the one
                     // the usage names; danerollover gets the chain.
                     let cert = cert_for(set, u).display().to_string();
-                    let mut d = vec!["--tlsa-rr", "--quiet", "--host", "mail.example.test", "--load-certificate", &cert];
+                    let mut d = vec![
+                        "--tlsa-rr",
+                        "--quiet",
+                        "--host",
+                        "mail.example.test",
+                        "--load-certificate",
+                        &cert,
+                    ];
                     d.extend(["--hash", if m == 1 { "sha256" } else { "sha512" }]);
                     if s == 0 {
                         d.push("--x509");
@@ -139,9 +189,32 @@ fn every_combination_matches_danetool() {
         }
         // danetool's public-key input: the leaf key's public key.
         let pubkey = set.leaf_key.with_extension("pub");
-        openssl(&["pkey", "-in", &set.leaf_key.display().to_string(), "-pubout", "-out", &pubkey.display().to_string()]);
-        let want = danetool_rdata(&String::from_utf8(run("danetool", &["--tlsa-rr", "--quiet", "--host", "h.example", "--load-pubkey", &pubkey.display().to_string()])).unwrap());
-        let (lines, err, _) = tlsa(&[&pubkey.display().to_string(), &set.leaf_key.display().to_string()]);
+        openssl(&[
+            "pkey",
+            "-in",
+            &set.leaf_key.display().to_string(),
+            "-pubout",
+            "-out",
+            &pubkey.display().to_string(),
+        ]);
+        let want = danetool_rdata(
+            &String::from_utf8(run(
+                "danetool",
+                &[
+                    "--tlsa-rr",
+                    "--quiet",
+                    "--host",
+                    "h.example",
+                    "--load-pubkey",
+                    &pubkey.display().to_string(),
+                ],
+            ))
+            .unwrap(),
+        );
+        let (lines, err, _) = tlsa(&[
+            &pubkey.display().to_string(),
+            &set.leaf_key.display().to_string(),
+        ]);
         assert_eq!(lines, vec![want.clone(), want], "{:?}: {err}", set.t);
     }
 }
@@ -161,15 +234,38 @@ fn every_combination_matches_ldns_dane() {
                 for m in 0..=2u8 {
                     let (us, ss, ms) = (u.to_string(), s.to_string(), m.to_string());
                     // -n: no name check, -s: assume PKIX validity (usages 0 and 1).
-                    let out = String::from_utf8(run("ldns-dane", &["-n", "-s", "-c", &chain, "create", "mail.example.test", "25", &us, &ss, &ms])).unwrap();
-                    let line = out.lines().find(|l| l.contains("TLSA")).unwrap_or_else(|| panic!("ldns-dane printed {out:?}"));
+                    let out = String::from_utf8(run(
+                        "ldns-dane",
+                        &[
+                            "-n",
+                            "-s",
+                            "-c",
+                            &chain,
+                            "create",
+                            "mail.example.test",
+                            "25",
+                            &us,
+                            &ss,
+                            &ms,
+                        ],
+                    ))
+                    .unwrap();
+                    let line = out
+                        .lines()
+                        .find(|l| l.contains("TLSA"))
+                        .unwrap_or_else(|| panic!("ldns-dane printed {out:?}"));
                     let (owner, rdata) = line.split_once("TLSA").unwrap();
                     assert!(owner.starts_with("_25._tcp.mail.example.test."));
                     let want = rdata.split_whitespace().collect::<Vec<_>>().join(" ");
                     let mut a = args(u, s, m);
                     a.extend(["--host".into(), "mail.example.test".into(), chain.clone()]);
                     let a: Vec<&str> = a.iter().map(String::as_str).collect();
-                    assert_eq!(tlsa(&a).0, vec![format!("_25._tcp.mail.example.test. IN TLSA {want}")], "{:?}", set.t);
+                    assert_eq!(
+                        tlsa(&a).0,
+                        vec![format!("_25._tcp.mail.example.test. IN TLSA {want}")],
+                        "{:?}",
+                        set.t
+                    );
                 }
             }
         }
@@ -180,7 +276,10 @@ fn every_combination_matches_ldns_dane() {
 /// `openssl pkey -pubout -outform der` gives, which is what the certificate carries.
 #[test]
 fn keys_public_keys_and_csrs_give_the_certificates_spki() {
-    if !have("openssl", "keys_public_keys_and_csrs_give_the_certificates_spki") {
+    if !have(
+        "openssl",
+        "keys_public_keys_and_csrs_give_the_certificates_spki",
+    ) {
         return;
     }
     for set in fixture() {
@@ -197,11 +296,17 @@ fn keys_public_keys_and_csrs_give_the_certificates_spki() {
             openssl(&a);
             files.push((what.to_string(), p));
         };
-        add("p8.der", &["pkcs8", "-topk8", "-nocrypt", "-in", &k, "-outform", "der"]);
+        add(
+            "p8.der",
+            &["pkcs8", "-topk8", "-nocrypt", "-in", &k, "-outform", "der"],
+        );
         // PKCS#1 or SEC1 in DER for RSA and EC keys, PKCS#8 for Ed25519.
         add("trad.der", &["pkey", "-in", &k, "-outform", "der"]);
         add("pub.pem", &["pkey", "-in", &k, "-pubout"]);
-        add("pub.der", &["pkey", "-in", &k, "-pubout", "-outform", "der"]);
+        add(
+            "pub.der",
+            &["pkey", "-in", &k, "-pubout", "-outform", "der"],
+        );
         if set.t.is_rsa() {
             add("pkcs1.pem", &["rsa", "-in", &k, "-traditional"]);
             add("rsapub.pem", &["rsa", "-in", &k, "-RSAPublicKey_out"]);
@@ -210,12 +315,30 @@ fn keys_public_keys_and_csrs_give_the_certificates_spki() {
             add("sec1.pem", &["ec", "-in", &k]);
             // Without the public key inside: derived from the private scalar.
             add("sec1-nopub.pem", &["ec", "-in", &k, "-no_public"]);
-            add("p8-nopub.pem", &["pkey", "-in", &dir.join("leaf.sec1-nopub.pem").display().to_string()]);
+            add(
+                "p8-nopub.pem",
+                &[
+                    "pkey",
+                    "-in",
+                    &dir.join("leaf.sec1-nopub.pem").display().to_string(),
+                ],
+            );
         }
-        files.push(("csr".into(), csr(dir, "leaf2", &set.leaf_key, &["mail.example.test"])));
+        files.push((
+            "csr".into(),
+            csr(dir, "leaf2", &set.leaf_key, &["mail.example.test"]),
+        ));
         files.push(("cert".into(), set.leaf.clone()));
         let der = dir.join("leaf.der");
-        openssl(&["x509", "-in", &set.leaf.display().to_string(), "-outform", "der", "-out", &der.display().to_string()]);
+        openssl(&[
+            "x509",
+            "-in",
+            &set.leaf.display().to_string(),
+            "-outform",
+            "der",
+            "-out",
+            &der.display().to_string(),
+        ]);
         files.push(("cert.der".into(), der));
 
         let paths: Vec<String> = files.iter().map(|(_, p)| p.display().to_string()).collect();
@@ -227,9 +350,15 @@ fn keys_public_keys_and_csrs_give_the_certificates_spki() {
             assert_eq!(line, &want_raw, "{:?} {what}", set.t);
         }
         assert_eq!(lines.len(), files.len());
-        let sha = sh(&format!("openssl pkey -in {k} -pubout -outform der | sha256sum | cut -d' ' -f1"));
+        let sha = sh(&format!(
+            "openssl pkey -in {k} -pubout -outform der | sha256sum | cut -d' ' -f1"
+        ));
         let a: Vec<&str> = paths.iter().map(String::as_str).collect();
-        assert!(tlsa(&a).0.iter().all(|l| *l == format!("3 1 1 {sha}")), "{:?}", set.t);
+        assert!(
+            tlsa(&a).0.iter().all(|l| *l == format!("3 1 1 {sha}")),
+            "{:?}",
+            set.t
+        );
     }
 }
 
@@ -243,7 +372,13 @@ fn ecparam_genkey_output_is_one_key() {
     let k = dir.path().join("k.pem");
     let ks = k.display().to_string();
     openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-out", &ks]);
-    assert!(std::fs::read_to_string(&k).unwrap().contains("EC PARAMETERS"));
-    let sha = sh(&format!("openssl pkey -in {ks} -pubout -outform der | sha256sum | cut -d' ' -f1"));
+    assert!(
+        std::fs::read_to_string(&k)
+            .unwrap()
+            .contains("EC PARAMETERS")
+    );
+    let sha = sh(&format!(
+        "openssl pkey -in {ks} -pubout -outform der | sha256sum | cut -d' ' -f1"
+    ));
     assert_eq!(tlsa(&[&ks]).0, vec![format!("3 1 1 {sha}")]);
 }

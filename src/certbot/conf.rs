@@ -166,16 +166,23 @@ impl RenewalConf {
     }
 
     fn entry(&self, section: &[&str], key: &str) -> Option<&Entry> {
-        self.entries
-            .iter()
-            .find(|e| e.key == key && e.section.iter().map(String::as_str).eq(section.iter().copied()))
+        self.entries.iter().find(|e| {
+            e.key == key
+                && e.section
+                    .iter()
+                    .map(String::as_str)
+                    .eq(section.iter().copied())
+        })
     }
 
     /// Whether the section exists.
     pub fn has_section(&self, section: &[&str]) -> bool {
-        self.sections
-            .iter()
-            .any(|s| s.path.iter().map(String::as_str).eq(section.iter().copied()))
+        self.sections.iter().any(|s| {
+            s.path
+                .iter()
+                .map(String::as_str)
+                .eq(section.iter().copied())
+        })
     }
 
     /// Every section's path, in file order (`["renewalparams"]`,
@@ -191,7 +198,12 @@ impl RenewalConf {
     pub fn keys(&self, section: &[&str]) -> Vec<&str> {
         self.entries
             .iter()
-            .filter(|e| e.section.iter().map(String::as_str).eq(section.iter().copied()))
+            .filter(|e| {
+                e.section
+                    .iter()
+                    .map(String::as_str)
+                    .eq(section.iter().copied())
+            })
             .map(|e| e.key.as_str())
             .collect()
     }
@@ -283,7 +295,10 @@ impl RenewalConf {
             line: 0,
             message: format!("{value:?} cannot be written as a ConfigObj value"),
         })?;
-        if key.is_empty() || key.contains(['=', '#', '\n', '\r', '[', '"', '\'']) || key.trim() != key {
+        if key.is_empty()
+            || key.contains(['=', '#', '\n', '\r', '[', '"', '\''])
+            || key.trim() != key
+        {
             return Err(ConfError {
                 line: 0,
                 message: format!("{key:?} is not a key that can be written"),
@@ -310,7 +325,12 @@ impl RenewalConf {
             let info = self
                 .sections
                 .iter()
-                .find(|s| s.path.iter().map(String::as_str).eq(section.iter().copied()))
+                .find(|s| {
+                    s.path
+                        .iter()
+                        .map(String::as_str)
+                        .eq(section.iter().copied())
+                })
                 .ok_or_else(|| ConfError {
                     line: 0,
                     message: format!("no [{}] section", section.join("].[")),
@@ -360,7 +380,9 @@ impl RenewalConf {
         if !self.has_section(&[RENEWALPARAMS]) {
             return Err(ConfError {
                 line: 0,
-                message: "no [renewalparams] section: this is not a renewal conf certbot can renew with".into(),
+                message:
+                    "no [renewalparams] section: this is not a renewal conf certbot can renew with"
+                        .into(),
             });
         }
         self.set(&[RENEWALPARAMS], "reuse_key", "True").map(Some)
@@ -445,7 +467,11 @@ impl<'a> Parser<'a> {
     }
 
     fn run(self) -> Result<RenewalConf, ConfError> {
-        let newline = if self.text.contains("\r\n") { "\r\n" } else { "\n" };
+        let newline = if self.text.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        };
         let mut entries: Vec<Entry> = Vec::new();
         let mut sections: Vec<SectionInfo> = Vec::new();
         // The current section path; its length is the depth.
@@ -469,9 +495,14 @@ impl<'a> Parser<'a> {
                 current.truncate(depth - 1);
                 current.push(name);
                 if sections.iter().any(|s| s.path == current)
-                    || entries.iter().any(|e| e.section[..] == current[..depth - 1] && e.key == current[depth - 1])
+                    || entries.iter().any(|e| {
+                        e.section[..] == current[..depth - 1] && e.key == current[depth - 1]
+                    })
                 {
-                    return Err(err(format!("duplicate section name [{}]", current[depth - 1])));
+                    return Err(err(format!(
+                        "duplicate section name [{}]",
+                        current[depth - 1]
+                    )));
                 }
                 sections.push(SectionInfo {
                     path: current.clone(),
@@ -489,15 +520,25 @@ impl<'a> Parser<'a> {
             })?;
             let value_text = &line.text[value_start..];
             let abs = |offset_in_line: usize| line.start + offset_in_line;
-            let (value, span, last_line) = if value_text.starts_with("'''") || value_text.starts_with("\"\"\"") {
-                self.multiline(i, value_start)?
-            } else {
-                let (value, range) = parse_value(value_text)
-                    .ok_or_else(|| err(format!("bad value for {key} (check its quotes and commas)")))?;
-                (value, abs(value_start + range.start)..abs(value_start + range.end), i)
-            };
+            let (value, span, last_line) =
+                if value_text.starts_with("'''") || value_text.starts_with("\"\"\"") {
+                    self.multiline(i, value_start)?
+                } else {
+                    let (value, range) = parse_value(value_text).ok_or_else(|| {
+                        err(format!("bad value for {key} (check its quotes and commas)"))
+                    })?;
+                    (
+                        value,
+                        abs(value_start + range.start)..abs(value_start + range.end),
+                        i,
+                    )
+                };
             if entries.iter().any(|e| e.section == current && e.key == key)
-                || sections.iter().any(|s| s.path.len() == current.len() + 1 && s.path[..current.len()] == current[..] && s.path[current.len()] == key)
+                || sections.iter().any(|s| {
+                    s.path.len() == current.len() + 1
+                        && s.path[..current.len()] == current[..]
+                        && s.path[current.len()] == key
+                })
             {
                 return Err(err(format!("duplicate key {key}")));
             }
@@ -525,7 +566,11 @@ impl<'a> Parser<'a> {
 
     /// A triple-quoted value starting at `value_start` of line `i`: the value, the span
     /// of its bytes (quotes included) and the index of its last line.
-    fn multiline(&self, i: usize, value_start: usize) -> Result<(Value, Range<usize>, usize), ConfError> {
+    fn multiline(
+        &self,
+        i: usize,
+        value_start: usize,
+    ) -> Result<(Value, Range<usize>, usize), ConfError> {
         let line = &self.lines[i];
         let value_text = &line.text[value_start..];
         let quote = &value_text[..3];
@@ -630,11 +675,11 @@ fn section_marker(line: &str) -> Result<Option<(usize, String)>, String> {
         for end in name_start + 1..bytes.len() {
             if bytes[end] == first {
                 let inner = &bytes[name_start + 1..end];
-                if inner.iter().any(|c| !is_space(*c)) {
-                    if let Some(n) = closers(end + 1) {
-                        found = Some((inner.iter().collect::<String>(), n));
-                        break;
-                    }
+                if inner.iter().any(|c| !is_space(*c))
+                    && let Some(n) = closers(end + 1)
+                {
+                    found = Some((inner.iter().collect::<String>(), n));
+                    break;
                 }
             }
         }
@@ -648,7 +693,9 @@ fn section_marker(line: &str) -> Result<Option<(usize, String)>, String> {
     }
     match found {
         None => Ok(None),
-        Some((_, n)) if n != open => Err("cannot compute the section depth: the [ and ] do not balance".into()),
+        Some((_, n)) if n != open => {
+            Err("cannot compute the section depth: the [ and ] do not balance".into())
+        }
         Some((name, _)) => Ok(Some((open, name))),
     }
 }
@@ -703,10 +750,10 @@ fn parse_value(s: &str) -> Option<(Value, Range<usize>)> {
         return Some((value, 0..end));
     }
     // A single comma: the empty list.
-    if let Some(rest) = s.strip_prefix(',') {
-        if rest_is_comment(rest) {
-            return Some((Value::List(Vec::new()), 0..1));
-        }
+    if let Some(rest) = s.strip_prefix(',')
+        && rest_is_comment(rest)
+    {
+        return Some((Value::List(Vec::new()), 0..1));
     }
     None
 }
@@ -714,7 +761,11 @@ fn parse_value(s: &str) -> Option<(Value, Range<usize>)> {
 /// From `pos`: list items (each followed by a comma), then an optional last item, then
 /// only space and a comment. Tries longer lists first, as the regular expression does.
 /// Returns the raw list items, the raw last item and the end of the value text.
-fn value_items(s: &str, pos: usize, items: Vec<String>) -> Option<(Vec<String>, Option<String>, usize)> {
+fn value_items(
+    s: &str,
+    pos: usize,
+    items: Vec<String>,
+) -> Option<(Vec<String>, Option<String>, usize)> {
     let rest = &s[pos..];
     let first = rest.chars().next();
     // 1. This item as a list item, then the rest recursively.
@@ -733,15 +784,15 @@ fn value_items(s: &str, pos: usize, items: Vec<String>) -> Option<(Vec<String>, 
         }
         Some(c) if c != ',' && c != '#' => {
             // [^'",\#][^,\#]*? then \s*,
-            if let Some(stop) = rest.find([',', '#']) {
-                if rest.as_bytes()[stop] == b',' {
-                    let item = rest[..stop].trim_end_matches(is_space);
-                    if let Some(next) = after_comma(s, pos + stop) {
-                        let mut more = items.clone();
-                        more.push(item.to_string());
-                        if let Some(r) = value_items(s, next, more) {
-                            return Some(r);
-                        }
+            if let Some(stop) = rest.find([',', '#'])
+                && rest.as_bytes()[stop] == b','
+            {
+                let item = rest[..stop].trim_end_matches(is_space);
+                if let Some(next) = after_comma(s, pos + stop) {
+                    let mut more = items.clone();
+                    more.push(item.to_string());
+                    if let Some(r) = value_items(s, next, more) {
+                        return Some(r);
                     }
                 }
             }
@@ -822,7 +873,10 @@ mod tests {
     fn values_read_like_configobj() {
         let cases: &[(&str, Value)] = &[
             ("1 # inline comment", single("1")),
-            ("\"quoted # not comment\"  # comment", single("quoted # not comment")),
+            (
+                "\"quoted # not comment\"  # comment",
+                single("quoted # not comment"),
+            ),
             ("'single'", single("single")),
             ("x, y, z", list(&["x", "y", "z"])),
             ("x,", list(&["x"])),
@@ -836,7 +890,10 @@ mod tests {
             ("\"\"", single("")),
             ("\"a#b\"", single("a#b")),
             ("\" lead\"", single(" lead")),
-            ("'systemctl reload postfix && echo \"done, ok\" # x'", single("systemctl reload postfix && echo \"done, ok\" # x")),
+            (
+                "'systemctl reload postfix && echo \"done, ok\" # x'",
+                single("systemctl reload postfix && echo \"done, ok\" # x"),
+            ),
             ("# only a comment", single("")),
             ("a, 'b, c' , d # x", list(&["a", "b, c", "d"])),
             ("/var/www/html,", list(&["/var/www/html"])),
@@ -885,8 +942,18 @@ mod tests {
 
     #[test]
     fn booleans_use_configobj_vocabulary() {
-        for (s, b) in [("True", Some(true)), ("yes", Some(true)), ("ON", Some(true)), ("1", Some(true)),
-            ("false", Some(false)), ("No", Some(false)), ("off", Some(false)), ("0", Some(false)), ("maybe", None), ("", None)] {
+        for (s, b) in [
+            ("True", Some(true)),
+            ("yes", Some(true)),
+            ("ON", Some(true)),
+            ("1", Some(true)),
+            ("false", Some(false)),
+            ("No", Some(false)),
+            ("off", Some(false)),
+            ("0", Some(false)),
+            ("maybe", None),
+            ("", None),
+        ] {
             assert_eq!(as_bool(s), b, "{s}");
         }
     }
@@ -896,10 +963,16 @@ mod tests {
         let text = "version = 2.1.0\r\n[renewalparams]\r\nreuse_key = yes  # keep\r\nkey_type = ecdsa\r\n[[webroot_map]]\r\nexample.org = /var/www\r\n";
         let c = RenewalConf::parse(text).unwrap();
         let edit = c.enable_reuse_key().unwrap().unwrap();
-        assert_eq!(edit.text, text.replace("reuse_key = yes  # keep", "reuse_key = True  # keep"));
+        assert_eq!(
+            edit.text,
+            text.replace("reuse_key = yes  # keep", "reuse_key = True  # keep")
+        );
         assert_eq!(edit.old_line.as_deref(), Some("reuse_key = yes  # keep"));
         assert_eq!(edit.new_line, "reuse_key = True  # keep");
-        assert_eq!(edit.to_string(), "- reuse_key = yes  # keep\n+ reuse_key = True  # keep");
+        assert_eq!(
+            edit.to_string(),
+            "- reuse_key = yes  # keep\n+ reuse_key = True  # keep"
+        );
         let again = RenewalConf::parse(&edit.text).unwrap();
         assert_eq!(again.enable_reuse_key().unwrap(), None);
     }
@@ -916,23 +989,36 @@ mod tests {
         assert_eq!(edit.old_line, None);
         // Empty section, no final newline.
         let c = RenewalConf::parse("a = 1\n[renewalparams]").unwrap();
-        assert_eq!(c.enable_reuse_key().unwrap().unwrap().text, "a = 1\n[renewalparams]\nreuse_key = True\n");
+        assert_eq!(
+            c.enable_reuse_key().unwrap().unwrap().text,
+            "a = 1\n[renewalparams]\nreuse_key = True\n"
+        );
         // An empty value.
         let c = RenewalConf::parse("[renewalparams]\nreuse_key =\n").unwrap();
-        assert_eq!(c.enable_reuse_key().unwrap().unwrap().text, "[renewalparams]\nreuse_key = True\n");
+        assert_eq!(
+            c.enable_reuse_key().unwrap().unwrap().text,
+            "[renewalparams]\nreuse_key = True\n"
+        );
         // A triple-quoted value over two lines is replaced whole.
         let c = RenewalConf::parse("[renewalparams]\nreuse_key = '''no\n'''\nx = 1\n").unwrap();
         let e = c.enable_reuse_key().unwrap().unwrap();
         assert_eq!(e.text, "[renewalparams]\nreuse_key = True\nx = 1\n");
         assert_eq!(e.old_line.as_deref(), Some("reuse_key = '''no\n'''"));
         // No renewalparams: refused.
-        assert!(RenewalConf::parse("a = 1\n").unwrap().enable_reuse_key().is_err());
+        assert!(
+            RenewalConf::parse("a = 1\n")
+                .unwrap()
+                .enable_reuse_key()
+                .is_err()
+        );
     }
 
     #[test]
     fn set_quotes_when_needed() {
         let c = RenewalConf::parse("[renewalparams]\nrenew_hook = a\n").unwrap();
-        let e = c.set(&["renewalparams"], "renew_hook", "echo a, b # c").unwrap();
+        let e = c
+            .set(&["renewalparams"], "renew_hook", "echo a, b # c")
+            .unwrap();
         assert_eq!(e.new_line, "renew_hook = \"echo a, b # c\"");
         let e = c.set(&["renewalparams"], "renew_hook", "").unwrap();
         assert_eq!(e.new_line, "renew_hook = \"\"");

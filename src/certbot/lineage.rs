@@ -11,8 +11,8 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
-use super::conf::{RenewalConf, ReuseKey};
 use super::CertbotError;
+use super::conf::{RenewalConf, ReuseKey};
 use crate::keys::{self, KeySpec};
 use crate::material::{self, Material};
 use crate::tlsa::{Matching, TlsaRecord};
@@ -213,7 +213,8 @@ impl Lineage {
 
     /// `archive/NAME/KINDN.pem`.
     pub fn archive_path(&self, kind: Kind, version: u32) -> PathBuf {
-        self.archive_dir.join(format!("{}{version}.pem", kind.name()))
+        self.archive_dir
+            .join(format!("{}{version}.pem", kind.name()))
     }
 
     /// Where a next key would go: `archive/NAME/privkey{N+1}.pem`.
@@ -275,10 +276,10 @@ pub fn list(letsencrypt_dir: &Path) -> Result<Vec<Listed>, CertbotError> {
         let Some(file_name) = file_name.to_str() else {
             continue;
         };
-        if let Some(name) = file_name.strip_suffix(".conf") {
-            if !name.is_empty() {
-                names.push(name.to_string());
-            }
+        if let Some(name) = file_name.strip_suffix(".conf")
+            && !name.is_empty()
+        {
+            names.push(name.to_string());
         }
     }
     names.sort();
@@ -387,7 +388,10 @@ pub fn load(letsencrypt_dir: &Path, name: &str) -> Result<Lineage, CertbotError>
             Err(e) => {
                 problems.push(Problem {
                     kind: ProblemKind::KeyUnreadable,
-                    message: format!("{} is not a usable private key: {e}", privkey.link.display()),
+                    message: format!(
+                        "{} is not a usable private key: {e}",
+                        privkey.link.display()
+                    ),
                 });
                 None
             }
@@ -505,10 +509,10 @@ pub fn live_cert_of(bytes: &[u8]) -> Result<LiveCert, String> {
     }
     if let Ok(Some(san)) = x509.subject_alternative_name() {
         for name in &san.value.general_names {
-            if let x509_parser::extensions::GeneralName::DNSName(d) = name {
-                if !domains.iter().any(|x| x == d) {
-                    domains.push((*d).to_string());
-                }
+            if let x509_parser::extensions::GeneralName::DNSName(d) = name
+                && !domains.iter().any(|x| x == d)
+            {
+                domains.push((*d).to_string());
             }
         }
     }
@@ -557,7 +561,9 @@ pub fn problems_of(l: &Lineage) -> Vec<Problem> {
     if let Err(e) = &l.conf_spec {
         out.push(Problem {
             kind: ProblemKind::ConfKeyType,
-            message: format!("{e}: fix key_type / rsa_key_size / elliptic_curve in renewal/{name}.conf"),
+            message: format!(
+                "{e}: fix key_type / rsa_key_size / elliptic_curve in renewal/{name}.conf"
+            ),
         });
     }
     for link in [&l.cert, &l.privkey, &l.chain, &l.fullchain] {
@@ -612,9 +618,10 @@ pub fn problems_of(l: &Lineage) -> Vec<Problem> {
             ),
         });
     }
-    if let (Some(actual), Ok(wanted)) = (l.key_spec(), &l.conf_spec) {
-        if actual != *wanted {
-            out.push(Problem {
+    if let (Some(actual), Ok(wanted)) = (l.key_spec(), &l.conf_spec)
+        && actual != *wanted
+    {
+        out.push(Problem {
                 kind: ProblemKind::KeyTypeDiffers,
                 message: format!(
                     "the key is {actual} but renewal/{name}.conf asks for {wanted} (key_type = {}{}): the next key would change type; set key_type{} in the conf to match the key, or accept the change",
@@ -631,7 +638,6 @@ pub fn problems_of(l: &Lineage) -> Vec<Problem> {
                     }
                 ),
             });
-        }
     }
     out
 }
@@ -656,6 +662,9 @@ mod tests {
         for bad in ["", "a/b", "..", ".hidden"] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
-        assert_eq!(normalize(Path::new("/etc/le/live/x/../../archive/x/cert1.pem")), PathBuf::from("/etc/le/archive/x/cert1.pem"));
+        assert_eq!(
+            normalize(Path::new("/etc/le/live/x/../../archive/x/cert1.pem")),
+            PathBuf::from("/etc/le/archive/x/cert1.pem")
+        );
     }
 }

@@ -12,7 +12,7 @@ pub mod lineage;
 
 pub use conf::{ConfError, Edit, RenewalConf, ReuseKey, Value};
 pub use lineage::{
-    Kind, Lineage, LiveCert, LiveLink, Listed, Problem, ProblemKind, list, load, renewal_conf_path,
+    Kind, Lineage, Listed, LiveCert, LiveLink, Problem, ProblemKind, list, load, renewal_conf_path,
 };
 
 /// Errors of reading and changing certbot's files.
@@ -66,7 +66,9 @@ impl CertbotError {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            CertbotError::UnknownLineage { .. } | CertbotError::BadName(_) | CertbotError::Conf { .. }
+            CertbotError::UnknownLineage { .. }
+                | CertbotError::BadName(_)
+                | CertbotError::Conf { .. }
         )
     }
 

@@ -62,8 +62,10 @@ pub fn run(ctx: &Context, args: &InitArgs) -> Result<u8, Error> {
     }
     let mode = fsutil::mode_of(&path).map_err(|e| Error::io(&path, e))?;
     let backup = backup_path(&path);
-    fsutil::write_atomic(&backup, text.as_bytes(), mode, true).map_err(|e| Error::io(&backup, e))?;
-    fsutil::write_atomic(&path, edit.text.as_bytes(), mode, true).map_err(|e| Error::io(&path, e))?;
+    fsutil::write_atomic(&backup, text.as_bytes(), mode, true)
+        .map_err(|e| Error::io(&backup, e))?;
+    fsutil::write_atomic(&path, edit.text.as_bytes(), mode, true)
+        .map_err(|e| Error::io(&path, e))?;
     println!(
         "wrote {} (the previous version is in {})",
         path.display(),

@@ -106,7 +106,16 @@ pub fn run(ctx: &Context, args: &LineagesArgs) -> Result<u8, Error> {
         writeln!(out, "{}", r.name).map_err(w)?;
         if !r.conf.is_empty() {
             let or_unknown = |s: &Option<String>| s.clone().unwrap_or_else(|| "unknown".into());
-            writeln!(out, "  domains:          {}", if r.domains.is_empty() { "unknown".into() } else { r.domains.join(", ") }).map_err(w)?;
+            writeln!(
+                out,
+                "  domains:          {}",
+                if r.domains.is_empty() {
+                    "unknown".into()
+                } else {
+                    r.domains.join(", ")
+                }
+            )
+            .map_err(w)?;
             writeln!(out, "  expires:          {}", or_unknown(&r.not_after)).map_err(w)?;
             writeln!(
                 out,

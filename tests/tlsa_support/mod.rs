@@ -11,11 +11,12 @@ use std::process::{Command, Stdio};
 
 /// Whether a reference tool is installed; under CI a missing tool panics.
 pub fn have(tool: &str, test: &str) -> bool {
-    let found = std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|d| d.join(tool).is_file())
-    });
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()));
     if !found {
-        let ci = std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false);
+        let ci = std::env::var("CI")
+            .map(|v| v == "true" || v == "1")
+            .unwrap_or(false);
         if ci {
             panic!("{test}: {tool} is not installed; under CI it is required (tests/lab/install)");
         }
@@ -93,10 +94,30 @@ impl KeyType {
 
     pub fn genpkey_args(self) -> Vec<String> {
         match self {
-            KeyType::Rsa(b) => vec!["-algorithm".into(), "RSA".into(), "-pkeyopt".into(), format!("rsa_keygen_bits:{b}")],
-            KeyType::P256 => vec!["-algorithm".into(), "EC".into(), "-pkeyopt".into(), "ec_paramgen_curve:P-256".into()],
-            KeyType::P384 => vec!["-algorithm".into(), "EC".into(), "-pkeyopt".into(), "ec_paramgen_curve:P-384".into()],
-            KeyType::P521 => vec!["-algorithm".into(), "EC".into(), "-pkeyopt".into(), "ec_paramgen_curve:P-521".into()],
+            KeyType::Rsa(b) => vec![
+                "-algorithm".into(),
+                "RSA".into(),
+                "-pkeyopt".into(),
+                format!("rsa_keygen_bits:{b}"),
+            ],
+            KeyType::P256 => vec![
+                "-algorithm".into(),
+                "EC".into(),
+                "-pkeyopt".into(),
+                "ec_paramgen_curve:P-256".into(),
+            ],
+            KeyType::P384 => vec![
+                "-algorithm".into(),
+                "EC".into(),
+                "-pkeyopt".into(),
+                "ec_paramgen_curve:P-384".into(),
+            ],
+            KeyType::P521 => vec![
+                "-algorithm".into(),
+                "EC".into(),
+                "-pkeyopt".into(),
+                "ec_paramgen_curve:P-521".into(),
+            ],
             KeyType::Ed25519 => vec!["-algorithm".into(), "ED25519".into()],
         }
     }
@@ -136,24 +157,52 @@ pub fn genkey_with(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
 pub fn self_signed(dir: &Path, name: &str, key: &Path, cn: &str) -> PathBuf {
     let path = dir.join(format!("{name}.pem"));
     openssl(&[
-        "req", "-x509", "-new", "-key", &key.display().to_string(), "-subj", &format!("/CN={cn}"),
-        "-days", "30", "-addext", "basicConstraints=critical,CA:true",
-        "-out", &path.display().to_string(),
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        &key.display().to_string(),
+        "-subj",
+        &format!("/CN={cn}"),
+        "-days",
+        "30",
+        "-addext",
+        "basicConstraints=critical,CA:true",
+        "-out",
+        &path.display().to_string(),
     ]);
     path
 }
 
 /// A leaf certificate for `key` with DNS names, issued by `ca` / `ca_key`.
-pub fn issue(dir: &Path, name: &str, key: &Path, names: &[&str], ca: &Path, ca_key: &Path) -> PathBuf {
+pub fn issue(
+    dir: &Path,
+    name: &str,
+    key: &Path,
+    names: &[&str],
+    ca: &Path,
+    ca_key: &Path,
+) -> PathBuf {
     let csr = csr(dir, name, key, names);
     let path = dir.join(format!("{name}.pem"));
     let ext = dir.join(format!("{name}.ext"));
     let san: Vec<String> = names.iter().map(|n| format!("DNS:{n}")).collect();
     std::fs::write(&ext, format!("subjectAltName={}\n", san.join(","))).unwrap();
     openssl(&[
-        "x509", "-req", "-in", &csr.display().to_string(), "-CA", &ca.display().to_string(),
-        "-CAkey", &ca_key.display().to_string(), "-days", "30", "-extfile", &ext.display().to_string(),
-        "-out", &path.display().to_string(),
+        "x509",
+        "-req",
+        "-in",
+        &csr.display().to_string(),
+        "-CA",
+        &ca.display().to_string(),
+        "-CAkey",
+        &ca_key.display().to_string(),
+        "-days",
+        "30",
+        "-extfile",
+        &ext.display().to_string(),
+        "-out",
+        &path.display().to_string(),
     ]);
     path
 }
@@ -162,8 +211,14 @@ pub fn issue(dir: &Path, name: &str, key: &Path, names: &[&str], ca: &Path, ca_k
 pub fn csr(dir: &Path, name: &str, key: &Path, names: &[&str]) -> PathBuf {
     let path = dir.join(format!("{name}.csr"));
     openssl(&[
-        "req", "-new", "-key", &key.display().to_string(), "-subj", &format!("/CN={}", names[0]),
-        "-out", &path.display().to_string(),
+        "req",
+        "-new",
+        "-key",
+        &key.display().to_string(),
+        "-subj",
+        &format!("/CN={}", names[0]),
+        "-out",
+        &path.display().to_string(),
     ]);
     path
 }
@@ -177,7 +232,11 @@ pub fn bin() -> assert_cmd::Command {
 pub fn tlsa(args: &[&str]) -> (Vec<String>, String, i32) {
     let out = bin().arg("tlsa").args(args).output().unwrap();
     (
-        String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect(),
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect(),
         String::from_utf8(out.stderr).unwrap(),
         out.status.code().unwrap_or(-1),
     )
@@ -192,7 +251,9 @@ pub fn hex(bytes: &[u8]) -> String {
 /// `[renewalparams]` lines (each ending in a newline) before `server` and `key_type`.
 pub fn certbot_conf(le: &Path, name: &str, params: &str, key_type: Option<&str>) -> String {
     let le = le.display();
-    let key_type = key_type.map(|k| format!("key_type = {k}\n")).unwrap_or_default();
+    let key_type = key_type
+        .map(|k| format!("key_type = {k}\n"))
+        .unwrap_or_default();
     format!(
         "# renew_before_expiry = 30 days\nversion = 2.1.0\narchive_dir = {le}/archive/{name}\n\
          cert = {le}/live/{name}/cert.pem\nprivkey = {le}/live/{name}/privkey.pem\n\
@@ -219,18 +280,30 @@ pub fn make_lineage(le: &Path, name: &str, t: KeyType, versions: u32, conf: &str
     let ca = self_signed(&work, "ca", &ca_key, "Test CA");
     for v in 1..=versions {
         let key = genkey(&work, &format!("k{v}"), t);
-        let cert = issue(&work, &format!("c{v}"), &key, &[name, &format!("www.{name}")], &ca, &ca_key);
+        let cert = issue(
+            &work,
+            &format!("c{v}"),
+            &key,
+            &[name, &format!("www.{name}")],
+            &ca,
+            &ca_key,
+        );
         let cert_pem = std::fs::read(&cert).unwrap();
         let chain_pem = std::fs::read(&ca).unwrap();
         std::fs::write(archive.join(format!("cert{v}.pem")), &cert_pem).unwrap();
         std::fs::write(archive.join(format!("chain{v}.pem")), &chain_pem).unwrap();
-        std::fs::write(archive.join(format!("fullchain{v}.pem")), [cert_pem, chain_pem].concat()).unwrap();
+        std::fs::write(
+            archive.join(format!("fullchain{v}.pem")),
+            [cert_pem, chain_pem].concat(),
+        )
+        .unwrap();
         std::fs::copy(&key, archive.join(format!("privkey{v}.pem"))).unwrap();
     }
     for kind in ["cert", "privkey", "chain", "fullchain"] {
         let link = live.join(format!("{kind}.pem"));
         let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(format!("../../archive/{name}/{kind}{versions}.pem"), &link).unwrap();
+        std::os::unix::fs::symlink(format!("../../archive/{name}/{kind}{versions}.pem"), &link)
+            .unwrap();
     }
     std::fs::write(le.join("renewal").join(format!("{name}.conf")), conf).unwrap();
     archive
