@@ -228,6 +228,20 @@ pub fn renewal_conf_path(letsencrypt_dir: &Path, name: &str) -> PathBuf {
     letsencrypt_dir.join("renewal").join(format!("{name}.conf"))
 }
 
+/// The letsencrypt directory and lineage name of a live directory, as certbot's deploy
+/// hooks get it in `RENEWED_LINEAGE` (`/etc/letsencrypt/live/NAME` gives
+/// (`/etc/letsencrypt`, `NAME`)). None when the path is not `.../live/NAME`.
+pub fn locate_live_dir(live_dir: &Path) -> Option<(PathBuf, String)> {
+    let live_dir = normalize(live_dir);
+    let name = live_dir.file_name()?.to_str()?.to_string();
+    let live = live_dir.parent()?;
+    if live.file_name()? != "live" {
+        return None;
+    }
+    check_name(&name).ok()?;
+    Some((live.parent()?.to_path_buf(), name))
+}
+
 /// Check a lineage name: no path separators, not empty, not `.` or `..`.
 pub fn check_name(name: &str) -> Result<(), CertbotError> {
     if name.is_empty()
@@ -654,6 +668,22 @@ mod tests {
         assert_eq!(Kind::Cert.version_of("cert1.pem.bak"), None);
         assert_eq!(Kind::Cert.version_of("cert-1.pem"), None);
         assert_eq!(Kind::Chain.version_of("fullchain1.pem"), None);
+    }
+
+    #[test]
+    fn live_dirs_locate_their_lineage() {
+        assert_eq!(
+            locate_live_dir(Path::new("/etc/letsencrypt/live/mail.example.com/")),
+            Some((
+                PathBuf::from("/etc/letsencrypt"),
+                "mail.example.com".to_string()
+            ))
+        );
+        assert_eq!(
+            locate_live_dir(Path::new("/etc/letsencrypt/archive/x")),
+            None
+        );
+        assert_eq!(locate_live_dir(Path::new("/")), None);
     }
 
     #[test]

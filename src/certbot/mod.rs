@@ -12,7 +12,8 @@ pub mod lineage;
 
 pub use conf::{ConfError, Edit, RenewalConf, ReuseKey, Value};
 pub use lineage::{
-    Kind, Lineage, Listed, LiveCert, LiveLink, Problem, ProblemKind, list, load, renewal_conf_path,
+    Kind, Lineage, Listed, LiveCert, LiveLink, Problem, ProblemKind, check_name, list, load,
+    locate_live_dir, problems_of, renewal_conf_path,
 };
 
 /// Errors of reading and changing certbot's files.

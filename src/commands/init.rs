@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Context;
-use crate::certbot::{self, CertbotError, RenewalConf, lineage::check_name};
+use crate::certbot::{self, CertbotError, RenewalConf, check_name};
 use crate::cli::InitArgs;
 use crate::error::{Error, exit};
 use crate::fsutil;
@@ -17,6 +17,7 @@ pub fn backup_path(conf: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// Turn on reuse_key for one lineage (or say it is on already).
 pub fn run(ctx: &Context, args: &InitArgs) -> Result<u8, Error> {
     check_name(&args.name)?;
     let config = ctx.config_if_any()?;

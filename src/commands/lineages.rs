@@ -81,6 +81,7 @@ fn yes_no(b: Option<bool>) -> &'static str {
     }
 }
 
+/// List every lineage of the letsencrypt directory.
 pub fn run(ctx: &Context, args: &LineagesArgs) -> Result<u8, Error> {
     let config = ctx.config_if_any()?;
     let dir = ctx.letsencrypt_dir(config.as_ref());

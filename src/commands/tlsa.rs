@@ -44,6 +44,7 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
     }
 }
 
+/// Print the records of every file; exit 2 when any file could not be used.
 pub fn run(_ctx: &Context, args: &TlsaArgs) -> Result<u8, Error> {
     let usage = Usage::try_from(args.usage).map_err(|e| Error::Usage(e.to_string()))?;
     let selector = Selector::try_from(args.selector).map_err(|e| Error::Usage(e.to_string()))?;
