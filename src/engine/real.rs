@@ -1,0 +1,1 @@
+//! Real implementations that need nothing but the standard library and tokio.

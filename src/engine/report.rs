@@ -1,0 +1,175 @@
+//! What each operation returns: typed, serializable for `--json`, with its exit code.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::error::exit;
+use crate::rollover::{LiveChange, Repair};
+use crate::status::LineageStatus;
+use crate::tlsa::TlsaRecord;
+
+/// What one pass over a lineage saw and did.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineageReport {
+    /// The lineage's status after the pass (observations from its start).
+    #[serde(flatten)]
+    pub status: LineageStatus,
+    /// How the live certificate's key related to the state.
+    pub live_change: LiveChange,
+    /// The repair of an interrupted step, when there was one.
+    pub repaired: Option<Repair>,
+    /// What was done, in order, in words.
+    pub done: Vec<String>,
+    /// What would be done (dry runs), or what is left for a later run.
+    pub planned: Vec<String>,
+    /// Actions that failed (the pass went on with the others).
+    pub failures: Vec<String>,
+    /// The records that must be at each owner now: current and next keys'.
+    pub records: Vec<OwnerRecords>,
+    /// A switch to the next key happened in this pass.
+    pub switched: bool,
+    /// A switch was tried and did not go through (the lineage was left as it was).
+    pub switch_failure: Option<String>,
+    /// DANE clients fail now at some owner (records present, none for the live key).
+    pub outage: bool,
+}
+
+/// The records one owner must carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnerRecords {
+    pub owner: String,
+    pub ttl: u32,
+    pub records: Vec<TlsaRecord>,
+}
+
+impl LineageReport {
+    /// 1 when something failed or DANE clients fail now, else 0.
+    pub fn exit_code(&self) -> u8 {
+        if self.outage || !self.failures.is_empty() || self.switch_failure.is_some() {
+            exit::FAILURE
+        } else {
+            exit::OK
+        }
+    }
+}
+
+/// `hook`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum HookReport {
+    /// The lineage is not in the configuration: left alone.
+    Unmanaged { lineage: String },
+    /// The hook runs inside a switch (certbot called it during `rollover`): the rollover
+    /// promotes the key and publishes; the hook does nothing.
+    LeftToRollover { lineage: String },
+    /// The hook did its pass.
+    Managed(Box<LineageReport>),
+}
+
+impl HookReport {
+    /// Non-zero when an outage is in progress or something failed.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            HookReport::Managed(r) => r.exit_code(),
+            _ => exit::OK,
+        }
+    }
+}
+
+/// `prepublish`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrepublishReport {
+    #[serde(flatten)]
+    pub lineage: LineageReport,
+}
+
+impl PrepublishReport {
+    pub fn exit_code(&self) -> u8 {
+        if self.lineage.failures.is_empty() {
+            exit::OK
+        } else {
+            exit::FAILURE
+        }
+    }
+}
+
+/// `rollover`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RolloverReport {
+    pub outcome: RolloverOutcome,
+    #[serde(flatten)]
+    pub lineage: LineageReport,
+}
+
+/// How a `rollover` ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum RolloverOutcome {
+    /// The lineage now uses its former next key.
+    Switched,
+    /// Dry run: the switch is safe now.
+    WouldSwitch,
+    /// Not safe yet: why, and the earliest switch time when only time is missing.
+    NotYet {
+        reasons: Vec<String>,
+        earliest: Option<Timestamp>,
+    },
+    /// The switch was tried and failed; the lineage was left as it was.
+    Failed { error: String },
+}
+
+impl RolloverReport {
+    /// 0 switched (or would), 75 not yet safe, 1 failed.
+    pub fn exit_code(&self) -> u8 {
+        match self.outcome {
+            RolloverOutcome::Switched | RolloverOutcome::WouldSwitch => exit::OK,
+            RolloverOutcome::NotYet { .. } => exit::TEMPFAIL,
+            RolloverOutcome::Failed { .. } => exit::FAILURE,
+        }
+    }
+}
+
+/// `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub lineages: Vec<LineageStatus>,
+    /// Lineages that could not be looked at, with why.
+    pub errors: Vec<LineageError>,
+}
+
+/// A lineage a pass could not handle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineageError {
+    pub name: String,
+    pub error: String,
+}
+
+impl StatusReport {
+    /// Non-zero when any lineage is in danger or could not be looked at.
+    pub fn exit_code(&self) -> u8 {
+        if self.errors.is_empty() && self.lineages.iter().all(|l| !l.in_danger) {
+            exit::OK
+        } else {
+            exit::FAILURE
+        }
+    }
+}
+
+/// `run`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub lineages: Vec<LineageReport>,
+    pub errors: Vec<LineageError>,
+}
+
+impl RunReport {
+    /// Non-zero when any lineage is in danger, failed, or could not be handled.
+    pub fn exit_code(&self) -> u8 {
+        let bad = !self.errors.is_empty()
+            || self
+                .lineages
+                .iter()
+                .any(|l| l.exit_code() != exit::OK || l.status.in_danger);
+        if bad { exit::FAILURE } else { exit::OK }
+    }
+}
