@@ -755,6 +755,28 @@ fn kill_during_rollover_then_certbot_timer_hook_converges() {
 }
 
 #[test]
+fn kill_during_rollover_then_renewal_with_a_new_key_converges() {
+    // certbot's timer renews with a brand-new key before danerollover runs again; it may
+    // take the very archive version the interrupted switch meant to plant.
+    crash_everywhere(
+        "rollover+new key",
+        &|f| {
+            f.ready();
+        },
+        &|f, fail| block(f.engine(fail).rollover(NAME, false, None, false)).map(|_| ()),
+        &|f| {
+            f.world.world().external_renew(NAME, true);
+            assert!(f.world.world().consistent(NAME));
+            f.hook();
+            assert!(
+                f.world.world().consistent(NAME),
+                "the repair broke certbot's renewal"
+            );
+        },
+    );
+}
+
+#[test]
 fn kill_during_retirement_converges() {
     crash_everywhere(
         "retire",

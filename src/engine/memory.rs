@@ -445,7 +445,7 @@ impl LineageFiles for MemoryWorld {
         Ok(())
     }
 
-    fn restore(&self, lineage: &str, plan: &PlantPlan) -> Result<(), Error> {
+    fn restore(&self, lineage: &str, plan: &PlantPlan, key_spki: &[u8]) -> Result<(), Error> {
         let mut w = self.world();
         let planted = version_of(&plan.archive_path).ok_or_else(|| failed("bad archive path"))?;
         let previous = version_of(&plan.previous_target).ok_or_else(|| failed("bad target"))?;
@@ -453,6 +453,14 @@ impl LineageFiles for MemoryWorld {
             .lineages
             .get_mut(lineage)
             .ok_or_else(|| failed("no such lineage"))?;
+        let ours = l
+            .privkeys
+            .get(&planted)
+            .and_then(|p| spki_of_pem(p))
+            .is_some_and(|s| s == key_spki);
+        if !ours {
+            return Ok(());
+        }
         if l.privkey_link == planted {
             l.privkey_link = previous;
         }

@@ -563,6 +563,7 @@ impl<'a> Engine<'a> {
         if let (
             Repair::UndoSwitch,
             Intent::Switch {
+                key,
                 archive_path,
                 previous_target,
                 ..
@@ -575,6 +576,7 @@ impl<'a> Engine<'a> {
                     archive_path: archive_path.clone(),
                     previous_target: previous_target.clone(),
                 },
+                &key.spki,
             )?;
             self.step(Step::Repaired)?;
         }
@@ -637,17 +639,33 @@ impl<'a> Engine<'a> {
         });
         self.save(lock, state, Step::SwitchIntent)?;
         if let Err(e) = self.io.files.plant(name, &pp, &next.path) {
-            return self.undo_switch(lock, state, name, &pp, "planting the next key", e);
+            return self.undo_switch(
+                lock,
+                state,
+                name,
+                &pp,
+                &next.key,
+                "planting the next key",
+                e,
+            );
         }
         self.step(Step::Planted)?;
         if let Err(e) = self.io.files.repoint(name, &pp) {
-            return self.undo_switch(lock, state, name, &pp, "repointing privkey.pem", e);
+            return self.undo_switch(
+                lock,
+                state,
+                name,
+                &pp,
+                &next.key,
+                "repointing privkey.pem",
+                e,
+            );
         }
         self.step(Step::Repointed)?;
         let renewed = self.io.certbot.renew(name).await;
         self.step(Step::Renewed)?;
         if let Err(e) = renewed {
-            return self.undo_switch(lock, state, name, &pp, "certbot renew", e);
+            return self.undo_switch(lock, state, name, &pp, &next.key, "certbot renew", e);
         }
         let facts = self.io.files.facts(name)?;
         let ls = lineage(state, name);
@@ -672,10 +690,11 @@ impl<'a> Engine<'a> {
         state: &mut State,
         name: &str,
         pp: &PlantPlan,
+        key: &KeyInfo,
         what: &str,
         error: Error,
     ) -> R<SwitchOutcome> {
-        self.io.files.restore(name, pp)?;
+        self.io.files.restore(name, pp, &key.spki)?;
         self.step(Step::Restored)?;
         lineage(state, name).intent = None;
         self.save(lock, state, Step::SwitchSaved)?;

@@ -81,11 +81,13 @@ pub trait LineageFiles: Send + Sync {
     /// Point `live/NAME/privkey.pem` at `plan.archive_path` (atomically: new link, rename).
     fn repoint(&self, lineage: &str, plan: &PlantPlan) -> Result<(), Error>;
     /// Undo [`plant`](Self::plant) and [`repoint`](Self::repoint) of a switch that did not
-    /// go through, whichever of them happened: when `live/NAME/privkey.pem` points at
-    /// `plan.archive_path`, point it back to `plan.previous_target`; then remove
-    /// `plan.archive_path` unless a live link points at it. Idempotent. Never touches a
-    /// link certbot has since moved elsewhere.
-    fn restore(&self, lineage: &str, plan: &PlantPlan) -> Result<(), Error>;
+    /// go through, whichever of them happened. Only what is provably ours is undone: when
+    /// the file at `plan.archive_path` does not hold the key whose SPKI is `key_spki` (no
+    /// file, or certbot itself wrote that version after a crash), nothing is touched.
+    /// Otherwise: when `live/NAME/privkey.pem` points at `plan.archive_path`, point it back
+    /// to `plan.previous_target`; then remove `plan.archive_path` unless a live link points
+    /// at it. Idempotent. Never touches a link certbot has since moved elsewhere.
+    fn restore(&self, lineage: &str, plan: &PlantPlan, key_spki: &[u8]) -> Result<(), Error>;
 }
 
 /// Running certbot for the switch.

@@ -150,8 +150,8 @@ pub enum Problem {
     /// renewal.conf does not say `reuse_key = True`: the next renewal changes the key
     /// without warning (and without a pre-published record).
     ReuseKeyOff,
-    /// No server answered for this owner, so the next key's record is not published there
-    /// yet (the previous RRset must be known to compute the wait).
+    /// No server has ever answered for this owner, so nothing is published there yet (the
+    /// previous RRset's TTL must be known to compute the wait).
     NotObserved { owner: String },
     /// A scheduled rollover is due but not safe yet.
     RolloverDue { since: Timestamp },
@@ -166,7 +166,7 @@ impl fmt::Display for Problem {
             ),
             Problem::NotObserved { owner } => write!(
                 f,
-                "{owner}: no authoritative server answered; the next key's record is published once the owner has been observed"
+                "{owner}: no authoritative server has answered yet; records are published once the owner has been observed"
             ),
             Problem::RolloverDue { since } => {
                 write!(f, "a scheduled rollover has been due since {since}")
@@ -296,32 +296,33 @@ pub fn plan(
     let current = state.current.as_ref().map(|c| &c.key);
     let next = state.next.as_ref().map(|n| &n.key);
     for (name, owner) in &state.owners {
-        let obs = find(observations, name).filter(|o| any_answer(o));
-        let mut want: Vec<TlsaRecord> = current
-            .map(|k| k.records(&policy.matching))
-            .unwrap_or_default();
-        if let Some(k) = next {
-            if owner.last.is_some() {
-                want.extend(k.records(&policy.matching));
-            } else {
-                problems.push(Problem::NotObserved {
-                    owner: name.clone(),
-                });
-            }
+        // Nothing is published at an owner never observed: replacing an RRset whose TTL
+        // nobody saw would make the wait formula blind to what resolvers may have cached.
+        if owner.last.is_none() {
+            problems.push(Problem::NotObserved {
+                owner: name.clone(),
+            });
+            continue;
         }
+        let obs = find(observations, name).filter(|o| any_answer(o));
+        let want: Vec<TlsaRecord> = [current, next]
+            .into_iter()
+            .flatten()
+            .flat_map(|k| k.records(&policy.matching))
+            .collect();
         let missing: Vec<TlsaRecord> = want
             .into_iter()
-            .filter(|r| match owner.records.iter().find(|x| &x.record == r) {
-                None => true,
-                Some(owned) => {
-                    after(owned.since, policy.margin) <= now
-                        && obs.is_some_and(|o| {
-                            o.servers.iter().all(|s| match &s.outcome {
-                                ServerOutcome::Answer(a) => !a.records.contains(r),
-                                ServerOutcome::Error { .. } => true,
-                            })
+            .filter(|r| {
+                // Never published, or published and gone from every server that answered
+                // (drift). Adding a record that is there already changes nothing, so no
+                // grace period: the live key's record must come back at once.
+                !owner.records.iter().any(|x| &x.record == r)
+                    || obs.is_some_and(|o| {
+                        o.servers.iter().all(|s| match &s.outcome {
+                            ServerOutcome::Answer(a) => !a.records.contains(r),
+                            ServerOutcome::Error { .. } => true,
                         })
-                }
+                    })
             })
             .collect();
         if !missing.is_empty() {

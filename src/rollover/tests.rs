@@ -771,37 +771,45 @@ fn drifted_records_are_republished_but_lagging_servers_are_waited_for() {
         publishes(&l.plan(&lost, t(300), Goal::Maintain)),
         vec![r311(&b)]
     );
-    // Just published (within the margin): not yet.
-    l.state.record_published(OWNER, &[r311(&b)], t(300));
-    l.state
-        .owners
-        .get_mut(OWNER)
-        .unwrap()
-        .records
-        .iter_mut()
-        .for_each(|x| x.since = t(300));
-    assert!(publishes(&l.plan(&lost, t(310), Goal::Maintain)).is_empty());
+    // The live key's record too, at once, whatever the clock says.
+    let gone = all(&[r311(&b)], 300);
+    l.see(Some(gone.clone()), t(-5000));
+    assert_eq!(
+        publishes(&l.plan(&gone, t(-5000), Goal::Maintain)),
+        vec![r311(&a)]
+    );
+    // Not observed at all: nothing to judge drift by.
+    l.see(None, t(400));
+    let p = plan(&l.state, &[], true, t(400), &l.policy, Goal::Maintain);
+    assert!(publishes(&p).is_empty());
 }
 
 #[test]
-fn next_key_is_not_published_before_the_owner_was_observed() {
+fn nothing_is_published_before_the_owner_was_observed() {
     let a = key("a");
     let b = key("b");
     let mut l = Lineage::new(&a);
     l.see(None, t(0));
     l.state.set_next(b.clone(), "/s/b.pem".into(), t(0));
-    let dummy = all(&[], 300);
     let p = plan(&l.state, &[], true, t(0), &l.policy, Goal::Maintain);
-    let _ = dummy;
-    assert!(!publishes(&p).contains(&r311(&b)));
-    assert!(
-        publishes(&p).contains(&r311(&a)),
-        "the live key's record is always published"
-    );
+    assert!(publishes(&p).is_empty(), "{p:?}");
     assert!(
         p.problems
             .iter()
             .any(|p| matches!(p, Problem::NotObserved { .. }))
+    );
+    // Once a server answered (here: the old RRset, TTL 3600), both go out, and the wait
+    // counts the TTL just seen.
+    let old = all(&[r311(&a)], 3600);
+    l.see(Some(old.clone()), t(10));
+    let p = l.plan(&old, t(10), Goal::Maintain);
+    assert_eq!(publishes(&p), vec![r311(&b)]);
+    l.act(&p, &b, t(10));
+    let both = all(&[r311(&a), r311(&b)], 300);
+    l.see(Some(both.clone()), t(20));
+    assert_eq!(
+        l.verdict(&both, t(20)).allowed_at(t(20)),
+        Some(t(20 + 7200 + 60))
     );
 }
 
