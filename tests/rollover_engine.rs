@@ -670,12 +670,12 @@ fn crash_everywhere(
     let steps = counter.steps();
     assert!(!steps.is_empty(), "{name}: no steps");
     check_converged(&clean, &format!("{name} (no crash)"));
-    for k in 0..steps.len() {
+    for (k, step) in steps.iter().enumerate() {
         let f = Fixture::new(&[0, 0], "");
         arrange(&f);
         let crash = CrashAfter::at(k);
         let r = op(&f, &crash);
-        let label = format!("{name}: crash after step {k} ({:?})", steps[k]);
+        let label = format!("{name}: crash after step {k} ({step:?})");
         assert!(r.is_err(), "{label}: did not stop");
         check_after_crash(&f, &label);
         recover(&f);

@@ -143,14 +143,6 @@ fn r311(k: &KeyInfo) -> TlsaRecord {
     k.records(&[Matching::Sha256]).remove(0)
 }
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
 /// A record change made by someone else, straight at the provider (not logged as ours).
 fn direct_change(w: &mut World, owner: &str, add: &[TlsaRecord], remove: &[TlsaRecord]) {
     let now = w.now;
@@ -181,6 +173,9 @@ struct Sim {
     checked_changes: usize,
     checked_switches: usize,
     steps: usize,
+    /// Operations killed by an injected crash.
+    crashes: usize,
+    rt: tokio::runtime::Runtime,
 }
 
 impl Sim {
@@ -236,6 +231,11 @@ reload = [["true"]]
             checked_changes: 0,
             checked_switches: 0,
             steps: 0,
+            crashes: 0,
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
         }
     }
 
@@ -283,7 +283,7 @@ reload = [["true"]]
                 eprintln!("{text}");
             }
         };
-        let result = block(async {
+        let result = self.rt.block_on(async {
             match op {
                 Op::Run => e.run(false).await.map(|r| show(format!("{r:#?}"))),
                 Op::Hook => e.hook(NAME, false).await.map(|r| show(format!("{r:#?}"))),
@@ -306,6 +306,7 @@ reload = [["true"]]
             eprintln!("== {op:?} crash {crash:?} at {}", self.world.world().now);
         }
         let crashed = crash.is_some_and(|k| fail.steps().len() > k);
+        self.crashes += usize::from(crashed);
         match result {
             Ok(()) => prop_assert!(!crashed, "{op:?} went on after its crash"),
             Err(err) => prop_assert!(crashed, "{op:?} failed: {err}"),
@@ -351,10 +352,8 @@ reload = [["true"]]
                 let frozen = s.freezes.last().is_some_and(|f| f.1.is_none());
                 if *on && !frozen {
                     s.freezes.push((now, None));
-                } else if !*on && frozen {
-                    if let Some(f) = s.freezes.last_mut() {
-                        f.1 = Some(now);
-                    }
+                } else if let Some(f) = s.freezes.last_mut().filter(|_| !*on && frozen) {
+                    f.1 = Some(now);
                 }
             }
             Event::Validation(v) => self.world.world().validation = *v,
@@ -521,10 +520,8 @@ reload = [["true"]]
             let now = w.now;
             for s in &mut w.servers {
                 s.down = false;
-                if let Some(f) = s.freezes.last_mut() {
-                    if f.1.is_none() {
-                        f.1 = Some(now);
-                    }
+                if let Some(f) = s.freezes.last_mut().filter(|f| f.1.is_none()) {
+                    f.1 = Some(now);
                 }
             }
             w.validation = Validation::Secure;
@@ -574,7 +571,7 @@ reload = [["true"]]
         }
         drop(w);
         let never = CrashAfter::never();
-        let status = block(self.engine(&never).status(None)).unwrap();
+        let status = self.rt.block_on(self.engine(&never).status(None)).unwrap();
         prop_assert_eq!(status.exit_code(), 0, "{:#?}", status);
         Ok(())
     }
@@ -633,6 +630,47 @@ proptest! {
 
 /// The simulation's checks can fail: a world where the engine is made to switch at once
 /// (a rollover on a fresh lineage whose next key was planted by hand) breaks invariant 2.
+/// What the random histories exercise: the simulation must really switch keys, crash
+/// mid-way, see outages and lagging servers, or its passing says little.
+#[test]
+fn the_simulation_exercises_switches_crashes_and_outages() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestRunner};
+    let mut runner = TestRunner::new_with_rng(
+        RunnerConfig::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
+    );
+    let (mut cases, mut switched, mut planned_switches, mut crashed, mut outages) = (0, 0, 0, 0, 0);
+    let mut generated = 0;
+    for _ in 0..120 {
+        let c = case().new_tree(&mut runner).unwrap().current();
+        let mut sim = Sim::new(&c);
+        for ev in &c.events {
+            sim.apply(ev).unwrap();
+        }
+        sim.converge().unwrap();
+        let w = sim.world.world();
+        let log = &w.lineages[NAME].live_log;
+        cases += 1;
+        let by_switch = log.iter().filter(|e| e.2).count();
+        switched += usize::from(by_switch > 0);
+        planned_switches += by_switch;
+        crashed += usize::from(sim.crashes > 0);
+        outages += usize::from(log.iter().skip(1).any(|e| !e.2));
+        generated += w.key_files.len() + w.removed_key_files.len();
+    }
+    eprintln!(
+        "{cases} histories: {switched} with a danerollover switch ({planned_switches} switches), \
+         {crashed} with a crash, {outages} with a renewal by certbot itself, {generated} next keys made"
+    );
+    assert!(
+        switched * 5 >= cases,
+        "too few switches: {switched}/{cases}"
+    );
+    assert!(crashed * 3 >= cases, "too few crashes: {crashed}/{cases}");
+    assert!(outages * 5 >= cases, "too few renewals: {outages}/{cases}");
+}
+
 /// Replays one case (set SIM_DEBUG=1 to see every report).
 fn replay(c: Case) {
     let mut sim = Sim::new(&c);
@@ -751,7 +789,7 @@ fn the_resolver_cache_check_catches_an_early_switch() {
         l.privkeys.insert(99, pem);
         l.privkey_link = 99;
     }
-    block(async {
+    sim.rt.block_on(async {
         use danerollover::engine::Certbot;
         sim.world.renew(NAME).await.unwrap();
     });

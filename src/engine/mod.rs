@@ -248,10 +248,8 @@ impl<'a> Engine<'a> {
                 None if deadline.is_some_and(|d| now >= d) => not_yet(),
                 None => {
                     let mut pause = self.options.poll;
-                    if let Some(until) = report.status.switch_allowed_at {
-                        if until > now {
-                            pause = pause.min(until.duration_since(now).unsigned_abs());
-                        }
+                    if let Some(until) = report.status.switch_allowed_at.filter(|u| *u > now) {
+                        pause = pause.min(until.duration_since(now).unsigned_abs());
                     }
                     if let Some(d) = deadline {
                         pause = pause.min(d.duration_since(now).unsigned_abs());
@@ -639,33 +637,23 @@ impl<'a> Engine<'a> {
         });
         self.save(lock, state, Step::SwitchIntent)?;
         if let Err(e) = self.io.files.plant(name, &pp, &next.path) {
-            return self.undo_switch(
-                lock,
-                state,
-                name,
-                &pp,
-                &next.key,
-                "planting the next key",
-                e,
-            );
+            let why = format!("planting the next key failed: {}", crate::error::render(&e));
+            return self.undo_switch(lock, state, name, &pp, &next.key, why);
         }
         self.step(Step::Planted)?;
         if let Err(e) = self.io.files.repoint(name, &pp) {
-            return self.undo_switch(
-                lock,
-                state,
-                name,
-                &pp,
-                &next.key,
-                "repointing privkey.pem",
-                e,
+            let why = format!(
+                "repointing privkey.pem failed: {}",
+                crate::error::render(&e)
             );
+            return self.undo_switch(lock, state, name, &pp, &next.key, why);
         }
         self.step(Step::Repointed)?;
         let renewed = self.io.certbot.renew(name).await;
         self.step(Step::Renewed)?;
         if let Err(e) = renewed {
-            return self.undo_switch(lock, state, name, &pp, &next.key, "certbot renew", e);
+            let why = format!("certbot renew failed: {}", crate::error::render(&e));
+            return self.undo_switch(lock, state, name, &pp, &next.key, why);
         }
         let facts = self.io.files.facts(name)?;
         let ls = lineage(state, name);
@@ -691,16 +679,14 @@ impl<'a> Engine<'a> {
         name: &str,
         pp: &PlantPlan,
         key: &KeyInfo,
-        what: &str,
-        error: Error,
+        why: String,
     ) -> R<SwitchOutcome> {
         self.io.files.restore(name, pp, &key.spki)?;
         self.step(Step::Restored)?;
         lineage(state, name).intent = None;
         self.save(lock, state, Step::SwitchSaved)?;
         Ok(SwitchOutcome::Failed(format!(
-            "{what} failed: {}; the lineage was left as it was",
-            crate::error::render(&error)
+            "{why}; the lineage was left as it was"
         )))
     }
 

@@ -145,15 +145,13 @@ pub fn update_observations(
                 .into_iter()
                 .flatten()
                 .find(|k| k.matches(&record));
-            if let Some(key) = key {
-                if !entry.records.iter().any(|x| x.record == record) {
-                    entry.records.push(OwnedRecord {
-                        record,
-                        key: key.id.clone(),
-                        since: now,
-                        adopted: true,
-                    });
-                }
+            if let Some(key) = key.filter(|_| !entry.records.iter().any(|x| x.record == record)) {
+                entry.records.push(OwnedRecord {
+                    record,
+                    key: key.id.clone(),
+                    since: now,
+                    adopted: true,
+                });
             }
         }
         if let (Some(n), Some(p)) = (&next, &mut entry.propagation) {
