@@ -34,12 +34,15 @@ pub struct LineageStatus {
     pub switch_allowed_at: Option<Timestamp>,
     /// Why the switch is not allowed now.
     pub not_yet: Vec<String>,
+    /// Per owner: what every server serves and how it validates.
     pub owners: Vec<OwnerStatus>,
     /// Dangers (DANE clients fail, or may fail, now).
     pub dangers: Vec<String>,
     /// Dangers first, then everything else worth fixing.
     pub problems: Vec<String>,
+    /// Whether DANE clients fail, or may fail, now (the live key's record is not served everywhere, or not Secure).
     pub in_danger: bool,
+    /// When the last switch happened.
     pub last_switch: Option<Timestamp>,
 }
 
@@ -47,10 +50,12 @@ pub struct LineageStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OwnerStatus {
     pub owner: String,
+    /// Every authoritative server's answer.
     pub servers: Vec<ServerStatus>,
     /// The validating read: `secure`, `insecure`, `bogus`, `indeterminate`; null when not
     /// observed.
     pub validation: Option<Validation>,
+    /// The records the validating read returned.
     pub validated_records: Vec<TlsaRecord>,
     /// The records this lineage owns here.
     pub owned: Vec<TlsaRecord>,
@@ -64,11 +69,17 @@ pub struct OwnerStatus {
 /// What one authoritative server serves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServerStatus {
+    /// The server (host name and address).
     pub server: String,
+    /// The records it serves.
     pub records: Vec<TlsaRecord>,
+    /// Their TTL.
     pub ttl: Option<u32>,
+    /// Why it gave no answer.
     pub error: Option<String>,
+    /// Whether it serves a record of the current key.
     pub serves_current: bool,
+    /// Whether it serves a record of the next key.
     pub serves_next: bool,
 }
 

@@ -26,36 +26,43 @@ pub const LOCK_FILE: &str = "lock";
 pub const VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
+/// Errors of the state file and the lock; each names the file and the fix.
 pub enum StoreError {
     #[error("cannot read the state file {}: {source}", path.display())]
+    /// The state file exists but cannot be read.
     Read {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
     #[error("cannot write {}: {source}", path.display())]
+    /// The state file (or the directory) cannot be written.
     Write {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
     #[error("state file {}: {message} (fix or move the file away; danerollover rebuilds what it can from DNS and the lineage)", path.display())]
+    /// The state file does not parse.
     Parse { path: PathBuf, message: String },
     #[error(
         "state file {} has format version {version}, written by a newer danerollover; this one understands version {VERSION}: upgrade danerollover",
         path.display()
     )]
+    /// The state file was written by a newer danerollover.
     FutureVersion { path: PathBuf, version: u64 },
     #[error("{} is held by {} and was not released within {}: another danerollover is running (wait for it, or check that it is not stuck)",
         path.display(),
         holder.map(|p| format!("pid {p}")).unwrap_or_else(|| "another process".into()),
         humantime::format_duration(*waited))]
+    /// Another process holds the lock (its pid when known) longer than we wait.
     Busy {
         path: PathBuf,
         holder: Option<u32>,
         waited: Duration,
     },
     #[error("cannot lock {}: {source}", path.display())]
+    /// The lock file cannot be opened or locked.
     Lock {
         path: PathBuf,
         #[source]
@@ -123,18 +130,22 @@ pub struct Store {
 }
 
 impl Store {
+    /// The state directory `dir` (created on first lock).
     pub fn new(dir: impl Into<PathBuf>) -> Store {
         Store { dir: dir.into() }
     }
 
+    /// The state directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// `DIR/state.json`.
     pub fn state_path(&self) -> PathBuf {
         self.dir.join(STATE_FILE)
     }
 
+    /// `DIR/lock`.
     pub fn lock_path(&self) -> PathBuf {
         self.dir.join(LOCK_FILE)
     }
@@ -230,6 +241,7 @@ pub struct Locked {
 }
 
 impl Locked {
+    /// The state directory this lock is for.
     pub fn store(&self) -> &Store {
         &self.store
     }

@@ -33,7 +33,9 @@ use crate::tlsa::TlsaRecord;
 /// One authoritative server.
 #[derive(Debug, Clone)]
 pub struct MemServer {
+    /// Its address, as observations name it.
     pub addr: SocketAddr,
+    /// Its host name (absolute).
     pub name: String,
     /// It serves the provider's data as of this many seconds ago.
     pub lag: i64,
@@ -60,8 +62,11 @@ impl MemServer {
 /// One version of an owner's RRset at the provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RrsetVersion {
+    /// When the provider made this version (true time).
     pub at: Timestamp,
+    /// The RRset (empty: no TLSA records).
     pub records: Vec<TlsaRecord>,
+    /// Its TTL.
     pub ttl: u32,
 }
 
@@ -76,6 +81,7 @@ pub struct MemLineage {
     pub privkey_link: u32,
     /// live/NAME/cert.pem (and chain, fullchain) point at this version.
     pub cert_link: u32,
+    /// renewal.conf's reuse_key.
     pub reuse_key: bool,
     /// Every change of the certificate's key: (true time, SPKI, by a danerollover switch).
     pub live_log: Vec<(Timestamp, Vec<u8>, bool)>,
@@ -99,17 +105,23 @@ pub struct World {
     pub now: Timestamp,
     /// Seconds the machine's clock is off from true time (jumps change it).
     pub clock_offset: i64,
+    /// The zone holding every owner (absolute).
     pub zone: String,
+    /// The authoritative servers.
     pub servers: Vec<MemServer>,
     /// The provider's RRset history per owner (absolute names).
     pub rrsets: BTreeMap<String, Vec<RrsetVersion>>,
+    /// The negative TTL (SOA minimum) servers give with NODATA answers.
     pub negative_ttl: u32,
+    /// What the validating resolver concludes about every owner.
     pub validation: Validation,
+    /// The provider's name, for its errors.
     pub provider_name: String,
     /// The next this many provider changes fail.
     pub provider_failures: u32,
     /// Every change the provider applied, with the true time.
     pub changes: Vec<(Timestamp, Change)>,
+    /// certbot lineages by name.
     pub lineages: BTreeMap<String, MemLineage>,
     /// Next key files under the state directory.
     pub key_files: BTreeMap<PathBuf, Vec<u8>>,
@@ -128,6 +140,7 @@ pub struct World {
 /// The in-memory world behind a lock, implementing all the engine's traits.
 #[derive(Debug)]
 pub struct MemoryWorld {
+    /// The world; lock it with [`MemoryWorld::world`].
     pub inner: Mutex<World>,
     /// The provider's name (a lineage's `provider` key must name it).
     pub provider: String,
@@ -641,11 +654,14 @@ impl Observe for MemoryWorld {
 /// count of all steps seen), and records the steps.
 #[derive(Debug, Default)]
 pub struct CrashAfter {
+    /// Fail at this step (0-based count); None: never.
     pub crash_at: Option<usize>,
+    /// Every step seen, in order.
     pub seen: Mutex<Vec<Step>>,
 }
 
 impl CrashAfter {
+    /// Kill after the `k`-th step (0-based).
     pub fn at(k: usize) -> CrashAfter {
         CrashAfter {
             crash_at: Some(k),
@@ -653,6 +669,7 @@ impl CrashAfter {
         }
     }
 
+    /// Never kill; only count the steps.
     pub fn never() -> CrashAfter {
         CrashAfter::default()
     }

@@ -65,16 +65,24 @@ pub const SWITCHING_ENV: &str = "DANEROLLOVER_SWITCHING";
 
 /// Everything the engine acts through.
 pub struct Io<'a> {
+    /// certbot's lineage files (live certificate, planting, links).
     pub files: &'a dyn LineageFiles,
+    /// The next keys' private key files under the state directory.
     pub next_keys: &'a dyn NextKeyFiles,
+    /// Generates next keys matching renewal.conf.
     pub keygen: &'a dyn KeyGen,
     /// The configured providers; a lineage uses the one whose [`Provider::name`] its
     /// `provider` key names.
     pub providers: Vec<&'a dyn Provider>,
+    /// Observes every authoritative server and validates.
     pub observer: &'a dyn Observe,
+    /// Runs the renewal of a switch.
     pub certbot: &'a dyn Certbot,
+    /// Runs the reload commands after a switch.
     pub reloader: &'a dyn Reloader,
+    /// What time it is (and the `--wait` sleep).
     pub clock: &'a dyn Clock,
+    /// Called after every step ([`NoFailures`] in real runs).
     pub fail: &'a dyn FailPoint,
 }
 
@@ -111,9 +119,13 @@ impl Options {
 
 /// The engine: configuration, state directory, I/O and options.
 pub struct Engine<'a> {
+    /// The configuration (lineages, `[dns]` wait settings, providers' names).
     pub config: &'a Config,
+    /// The state directory (state file, lock, next keys under `keys/`).
     pub store: Store,
+    /// Everything the engine acts through.
     pub io: Io<'a>,
+    /// Lock wait, poll interval, switching marker.
     pub options: Options,
 }
 

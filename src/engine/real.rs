@@ -61,6 +61,7 @@ pub struct CommandCertbot {
 }
 
 impl CommandCertbot {
+    /// certbot run as `prefix` (15 minutes at most).
     pub fn new(prefix: &[String]) -> CommandCertbot {
         CommandCertbot {
             prefix: prefix.to_vec(),

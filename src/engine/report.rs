@@ -37,8 +37,11 @@ pub struct LineageReport {
 /// The records one owner must carry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OwnerRecords {
+    /// The owner name (absolute).
     pub owner: String,
+    /// The TTL the records are published with.
     pub ttl: u32,
+    /// The current key's records, then the next key's.
     pub records: Vec<TlsaRecord>,
 }
 
@@ -58,10 +61,16 @@ impl LineageReport {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum HookReport {
     /// The lineage is not in the configuration: left alone.
-    Unmanaged { lineage: String },
+    Unmanaged {
+        /// The lineage certbot renewed.
+        lineage: String,
+    },
     /// The hook runs inside a switch (certbot called it during `rollover`): the rollover
     /// promotes the key and publishes; the hook does nothing.
-    LeftToRollover { lineage: String },
+    LeftToRollover {
+        /// The lineage being switched.
+        lineage: String,
+    },
     /// The hook did its pass.
     Managed(Box<LineageReport>),
 }
@@ -80,10 +89,12 @@ impl HookReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct PrepublishReport {
     #[serde(flatten)]
+    /// The last pass over the lineage.
     pub lineage: LineageReport,
 }
 
 impl PrepublishReport {
+    /// 1 when a publication failed, else 0.
     pub fn exit_code(&self) -> u8 {
         if self.lineage.failures.is_empty() {
             exit::OK
@@ -96,6 +107,7 @@ impl PrepublishReport {
 /// `rollover`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RolloverReport {
+    /// How the rollover ended.
     pub outcome: RolloverOutcome,
     #[serde(flatten)]
     pub lineage: LineageReport,
@@ -111,11 +123,16 @@ pub enum RolloverOutcome {
     WouldSwitch,
     /// Not safe yet: why, and the earliest switch time when only time is missing.
     NotYet {
+        /// Why not (which server lacks the record, validation, time left).
         reasons: Vec<String>,
+        /// The earliest switch time, when only time is missing.
         earliest: Option<Timestamp>,
     },
     /// The switch was tried and failed; the lineage was left as it was.
-    Failed { error: String },
+    Failed {
+        /// What failed, and that the lineage was left as it was.
+        error: String,
+    },
 }
 
 impl RolloverReport {
@@ -132,6 +149,7 @@ impl RolloverReport {
 /// `status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
+    /// One status per lineage looked at.
     pub lineages: Vec<LineageStatus>,
     /// Lineages that could not be looked at, with why.
     pub errors: Vec<LineageError>,
@@ -140,7 +158,9 @@ pub struct StatusReport {
 /// A lineage a pass could not handle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LineageError {
+    /// The lineage.
     pub name: String,
+    /// What went wrong, with its causes.
     pub error: String,
 }
 
@@ -158,6 +178,7 @@ impl StatusReport {
 /// `run`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
+    /// One report per lineage handled.
     pub lineages: Vec<LineageReport>,
     pub errors: Vec<LineageError>,
 }

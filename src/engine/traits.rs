@@ -25,6 +25,7 @@ impl fmt::Debug for PrivateKeyPem {
 /// A key just generated: the private key and its public half.
 #[derive(Debug, Clone)]
 pub struct NewKey {
+    /// The private key (PKCS#8 or the type's usual PEM form).
     pub pem: PrivateKeyPem,
     /// The SubjectPublicKeyInfo, DER: its hash is the key's `3 1 1` record.
     pub spki_der: Vec<u8>,
@@ -110,6 +111,7 @@ pub trait Reloader: Send + Sync {
 /// The clock, so tests decide what time it is.
 #[async_trait]
 pub trait Clock: Send + Sync {
+    /// The current time.
     fn now(&self) -> Timestamp;
     /// Let `d` pass (the `--wait` poll).
     async fn sleep(&self, d: Duration);
@@ -162,6 +164,7 @@ pub enum Step {
 /// Called after each [`Step`]; an error aborts the operation on the spot, with no cleanup,
 /// exactly as kill -9 would. Tests use it to stop after step k and then run again.
 pub trait FailPoint: Send + Sync {
+    /// Called right after `step`; an error stops the operation on the spot.
     fn after(&self, step: Step) -> Result<(), Error>;
 }
 

@@ -24,7 +24,9 @@ pub enum Phase {
     Publishing,
     /// Served everywhere and Secure since `since`; the switch is allowed at `until`.
     Propagating {
+        /// Served everywhere and Secure since (the latest of all owners).
         since: Timestamp,
+        /// The switch is allowed from then on.
         until: Option<Timestamp>,
     },
     /// The switch is safe now.
@@ -32,7 +34,10 @@ pub enum Phase {
     /// A switch is in progress (or was interrupted and will be repaired).
     Switching,
     /// A switch happened at `at`; the old key's records are still published.
-    Switched { at: Timestamp },
+    Switched {
+        /// When the switch happened.
+        at: Timestamp,
+    },
 }
 
 impl Phase {

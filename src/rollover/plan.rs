@@ -178,11 +178,15 @@ impl fmt::Display for Problem {
 /// The plan for one lineage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
+    /// What to do, in order (alerts first).
     pub actions: Vec<Action>,
+    /// Whether switching to the next key is safe now.
     pub verdict: Verdict,
     /// When the switch to the next key is (or becomes) allowed.
     pub switch_allowed_at: Option<Timestamp>,
+    /// What endangers DANE clients now.
     pub dangers: Vec<Danger>,
+    /// What the operator should fix or know.
     pub problems: Vec<Problem>,
 }
 

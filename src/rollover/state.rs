@@ -94,6 +94,7 @@ pub struct OwnerState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OwnedRecord {
+    /// The record.
     pub record: TlsaRecord,
     /// The key it is for.
     pub key: KeyId,
@@ -108,6 +109,7 @@ pub struct OwnedRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sighting {
+    /// When.
     pub at: Timestamp,
     /// The largest TTL any server (or the validated read) gave for the RRset.
     pub ttl: Option<u32>,
@@ -143,17 +145,25 @@ pub struct Propagation {
 pub enum Intent {
     /// Writing a new next key's private key file to `path`.
     NewNextKey {
+        /// The key being written (its public half: enough to recognise the file).
         key: KeyInfo,
+        /// Where its private key goes.
         path: PathBuf,
+        /// When the step began.
         at: Timestamp,
     },
     /// Switching to the next key: planting it as `archive_path`, repointing
     /// `live/NAME/privkey.pem` (which pointed to `previous_target`), renewing.
     Switch {
+        /// The next key being switched to.
         key: KeyInfo,
+        /// Its private key file under the state directory (the copy that stays).
         key_path: PathBuf,
+        /// `archive/NAME/privkey{N+1}.pem`, where it is planted.
         archive_path: PathBuf,
+        /// Where `live/NAME/privkey.pem` pointed before: restored if the switch fails.
         previous_target: PathBuf,
+        /// When the switch began.
         at: Timestamp,
     },
 }

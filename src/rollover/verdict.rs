@@ -20,8 +20,11 @@ use crate::dns::{OwnerObservation, ServerOutcome, Validation};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
+    /// The next key's records have been served everywhere, Secure, for the full wait.
     Safe,
+    /// Not yet.
     NotYet {
+        /// Everything that is missing.
         reasons: Vec<Reason>,
         /// The earliest switch time, when every owner is already served and Secure and
         /// only time is missing.
@@ -30,6 +33,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Whether the switch may happen now.
     pub fn is_safe(&self) -> bool {
         matches!(self, Verdict::Safe)
     }
