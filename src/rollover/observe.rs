@@ -137,6 +137,9 @@ pub fn update_observations(
                 p.since = None;
                 p.served_ttl = None;
             }
+            for owned in &mut entry.records {
+                owned.seen_everywhere = None;
+            }
             continue;
         };
         // Adopt records of our live and next keys found in DNS.
@@ -151,8 +154,17 @@ pub fn update_observations(
                     key: key.id.clone(),
                     since: now,
                     adopted: true,
+                    seen_everywhere: None,
                 });
             }
+        }
+        for owned in &mut entry.records {
+            let one = std::slice::from_ref(&owned.record);
+            owned.seen_everywhere = if obs.all_servers_serve(one) && obs.secure_with(one) {
+                Some(owned.seen_everywhere.filter(|s| *s <= now).unwrap_or(now))
+            } else {
+                None
+            };
         }
         if let (Some(n), Some(p)) = (&next, &mut entry.propagation) {
             let want = n.records(&policy.matching);

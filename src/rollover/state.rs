@@ -103,6 +103,10 @@ pub struct OwnedRecord {
     /// True when danerollover found it in DNS rather than published it.
     #[serde(default)]
     pub adopted: bool,
+    /// The first observation of the current unbroken run where every server served it and
+    /// the validated read was Secure with it (None: not so at the last observation).
+    #[serde(default)]
+    pub seen_everywhere: Option<Timestamp>,
 }
 
 /// A summary of one observation of an owner.
@@ -203,6 +207,7 @@ impl LineageState {
                     key,
                     since: now,
                     adopted: false,
+                    seen_everywhere: None,
                 });
             }
         }

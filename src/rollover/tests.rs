@@ -201,6 +201,15 @@ fn wait_plain_case_counts_from_first_seen_everywhere() {
     let v = l.verdict(&both, t(400));
     assert_eq!(v.allowed_at(t(400)), Some(t(760)));
     assert!(!v.is_safe());
+    let Verdict::NotYet { reasons, .. } = &v else {
+        unreachable!()
+    };
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r.to_string().contains("ends at") && r.to_string().contains("6m left")),
+        "{reasons:?}"
+    );
     l.see(Some(both.clone()), t(759));
     assert!(!l.verdict(&both, t(759)).is_safe());
     l.see(Some(both.clone()), t(760));
@@ -306,7 +315,17 @@ fn clock_restarts_when_a_server_stops_serving() {
         }
         Verdict::Safe => panic!("a lagging server must block"),
     }
+    let seen = |l: &Lineage, k: &KeyInfo| {
+        l.state.owners[OWNER]
+            .records
+            .iter()
+            .find(|x| x.record == r311(k))
+            .and_then(|x| x.seen_everywhere)
+    };
+    assert_eq!(seen(&l, &a), Some(t(0)), "a has been everywhere all along");
+    assert_eq!(seen(&l, &b), None);
     l.see(Some(both.clone()), t(800));
+    assert_eq!(seen(&l, &b), Some(t(800)));
     // Would have been safe at t(760) without the lapse; the clock restarted at t(800).
     assert_eq!(l.verdict(&both, t(800)).allowed_at(t(800)), Some(t(1460)));
     l.see(Some(both.clone()), t(1459));

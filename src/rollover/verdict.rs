@@ -74,8 +74,12 @@ pub enum Reason {
         owner: String,
         since: Timestamp,
         until: Timestamp,
+        /// The whole wait, in seconds in JSON.
         #[serde(with = "secs")]
         wait: Duration,
+        /// What is left of it, in seconds in JSON.
+        #[serde(with = "secs")]
+        left: Duration,
     },
 }
 
@@ -129,10 +133,12 @@ impl fmt::Display for Reason {
                 since,
                 until,
                 wait,
+                left,
             } => write!(
                 f,
-                "{owner}: served everywhere and Secure since {since}; the wait of {} ends at {until}",
-                humantime::format_duration(*wait)
+                "{owner}: served everywhere and Secure since {since}; the wait of {} ends at {until} ({} left)",
+                humantime::format_duration(*wait),
+                humantime::format_duration(*left)
             ),
         }
     }
@@ -219,6 +225,7 @@ pub fn switch_verdict(
                         since,
                         until,
                         wait,
+                        left: until.duration_since(now).unsigned_abs(),
                     });
                 }
             }
