@@ -1,7 +1,12 @@
 //! Real implementations that need nothing but the standard library and tokio: the system
-//! clock, reload commands, and certbot run as a program. (Lineage files, key generation,
-//! providers and DNS observation come from their own modules.)
+//! clock, reload commands, certbot run as a program, and the next keys' files under the
+//! state directory. (Lineage files, key generation, providers and DNS observation come from
+//! their own modules.)
 
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -9,7 +14,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::SWITCHING_ENV;
-use super::traits::{Certbot, Clock, Reloader};
+use super::traits::{Certbot, Clock, NextKeyFiles, PrivateKeyPem, Reloader};
 use crate::error::Error;
 
 /// The machine's clock.
@@ -96,6 +101,79 @@ impl Certbot for CommandCertbot {
             self.timeout,
         )
         .await
+    }
+}
+
+/// How to get a private key's SPKI (DER) from its PEM: provided by the key module.
+pub type SpkiOfPem = dyn Fn(&[u8]) -> Result<Vec<u8>, Error> + Send + Sync;
+
+/// Next keys' private key files on disk (under `STATE_DIR/keys/NAME/`).
+///
+/// A next key is the only copy of its private key until it is planted, and its record may
+/// already be published: the file is written so that a crash leaves it absent or
+/// complete (temporary file, fsync, hard link into place, which refuses to replace an
+/// existing file, fsync of the directory), readable by root only from the first byte.
+pub struct NextKeyDir {
+    spki_of: Box<SpkiOfPem>,
+}
+
+impl NextKeyDir {
+    /// Next key files whose SPKI is read with `spki_of`.
+    pub fn new(spki_of: Box<SpkiOfPem>) -> NextKeyDir {
+        NextKeyDir { spki_of }
+    }
+}
+
+fn io_err(path: &Path, e: io::Error) -> Error {
+    Error::io(path, e)
+}
+
+impl NextKeyFiles for NextKeyDir {
+    fn write(&self, path: &Path, pem: &PrivateKeyPem) -> Result<(), Error> {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .ok_or_else(|| Error::BadInput(format!("{}: no directory", path.display())))?;
+        if !dir.is_dir() {
+            fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        }
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| io_err(dir, e))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".next-key-")
+            .suffix(".tmp")
+            .permissions(fs::Permissions::from_mode(0o600))
+            .tempfile_in(dir)
+            .map_err(|e| io_err(dir, e))?;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o600))
+            .map_err(|e| io_err(tmp.path(), e))?;
+        tmp.write_all(&pem.0).map_err(|e| io_err(tmp.path(), e))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| io_err(tmp.path(), e))?;
+        tmp.persist_noclobber(path)
+            .map_err(|e| io_err(path, e.error))?;
+        crate::fsutil::sync_dir(dir).map_err(|e| io_err(dir, e))
+    }
+
+    fn spki(&self, path: &Path) -> Result<Option<Vec<u8>>, Error> {
+        match fs::read(path) {
+            Ok(pem) => (self.spki_of)(&pem).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(path, e)),
+        }
+    }
+
+    fn remove(&self, path: &Path) -> Result<(), Error> {
+        match fs::remove_file(path) {
+            Ok(()) => {
+                if let Some(dir) = path.parent() {
+                    crate::fsutil::sync_dir(dir).map_err(|e| io_err(dir, e))?;
+                }
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(path, e)),
+        }
     }
 }
 
@@ -250,6 +328,58 @@ mod tests {
             err.contains("Challenge failed") && err.contains("--reuse-key"),
             "{err}"
         );
+    }
+
+    fn rcgen_spki(pem: &[u8]) -> Result<Vec<u8>, Error> {
+        use rcgen::PublicKeyData;
+        let text = std::str::from_utf8(pem).map_err(|e| Error::BadInput(e.to_string()))?;
+        let key = rcgen::KeyPair::from_pem(text).map_err(|e| Error::BadInput(e.to_string()))?;
+        Ok(key.subject_public_key_info())
+    }
+
+    #[test]
+    fn next_key_files_are_private_complete_and_never_replaced() {
+        use rcgen::PublicKeyData;
+        let dir = tempfile::tempdir().unwrap();
+        let keys = NextKeyDir::new(Box::new(rcgen_spki));
+        let path = dir
+            .path()
+            .join("keys")
+            .join("mail.example.test")
+            .join("next-ab.pem");
+        assert_eq!(keys.spki(&path).unwrap(), None);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let pem = PrivateKeyPem(key.serialize_pem().into_bytes());
+        keys.write(&path, &pem).unwrap();
+        assert_eq!(
+            keys.spki(&path).unwrap(),
+            Some(key.subject_public_key_info())
+        );
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        // Never replaced, and nothing left behind by the refused write.
+        let other = PrivateKeyPem(
+            rcgen::KeyPair::generate()
+                .unwrap()
+                .serialize_pem()
+                .into_bytes(),
+        );
+        assert!(keys.write(&path, &other).is_err());
+        assert_eq!(
+            keys.spki(&path).unwrap(),
+            Some(key.subject_public_key_info())
+        );
+        assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
+        // A file that is not a key is an error, not "absent".
+        let junk = path.with_file_name("junk.pem");
+        fs::write(&junk, b"not a key").unwrap();
+        assert!(keys.spki(&junk).is_err());
+        keys.remove(&path).unwrap();
+        keys.remove(&path).unwrap();
+        assert_eq!(keys.spki(&path).unwrap(), None);
+        // The PEM never shows in Debug output.
+        assert!(!format!("{pem:?}").contains("PRIVATE"));
     }
 
     #[test]
