@@ -177,6 +177,7 @@ fn hook_leaves_unmanaged_lineages_alone() {
     let r = block(f.engine(&CrashAfter::never()).hook("other.example", false)).unwrap();
     assert!(matches!(r, HookReport::Unmanaged { ref lineage } if lineage == "other.example"));
     assert_eq!(r.exit_code(), 0);
+    assert_eq!(r.text().lines().count(), 1);
     assert!(!f.store().state_path().exists());
     assert!(f.world.world().changes.is_empty());
 }
@@ -188,6 +189,15 @@ fn hook_first_run_publishes_current_and_next() {
     assert_eq!(r.exit_code(), 0, "{r:#?}");
     let live = f.live();
     let next = f.next().expect("a next key");
+    // prepublish prints the records, zone-file style.
+    let r = block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    let text = r.text();
+    for owner in [OWNER, OWNER2] {
+        for k in [&live, &next] {
+            let line = format!("{owner} 300 IN TLSA 3 1 1 {}", k.id);
+            assert!(text.contains(&line), "{text}");
+        }
+    }
     assert_ne!(live, next);
     assert!(f.served_everywhere(&live) && f.served_everywhere(&next));
     // The next key's file is kept under the state directory.
@@ -227,6 +237,11 @@ fn full_cycle_waits_switches_reloads_and_retires() {
     // Not yet: the second server lags.
     let r = f.rollover();
     assert_eq!(r.exit_code(), 75);
+    let text = r.text();
+    assert!(
+        text.contains("not safe to switch yet") && text.contains("ns2"),
+        "{text}"
+    );
     match &r.outcome {
         RolloverOutcome::NotYet { reasons, earliest } => {
             assert_eq!(*earliest, None);
@@ -388,6 +403,11 @@ fn renewal_with_a_new_key_is_an_outage_published_at_once() {
     assert!(!f.served_anywhere(&new));
     let r = f.hook();
     assert_ne!(r.exit_code(), 0);
+    assert!(
+        r.text().starts_with("OUTAGE: mail.example.test"),
+        "{}",
+        r.text()
+    );
     let HookReport::Managed(rep) = &r else {
         panic!()
     };

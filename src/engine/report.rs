@@ -194,3 +194,128 @@ impl RunReport {
         if bad { exit::FAILURE } else { exit::OK }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Text for people (the commands print these unless --json).
+
+fn lineage_lines(r: &LineageReport, out: &mut String) {
+    use std::fmt::Write as _;
+    if r.outage {
+        let _ = writeln!(
+            out,
+            "OUTAGE: {}: DANE clients cannot verify the live key; its record is being published now",
+            r.status.name
+        );
+    }
+    for d in &r.done {
+        let _ = writeln!(out, "  done: {d}");
+    }
+    for f in &r.failures {
+        let _ = writeln!(out, "  FAILED: {f}");
+    }
+    if let Some(f) = &r.switch_failure {
+        let _ = writeln!(out, "  SWITCH FAILED: {f}");
+    }
+    for p in &r.planned {
+        let _ = writeln!(out, "  planned: {p}");
+    }
+    out.push_str(&crate::status::render_text(&r.status));
+}
+
+impl LineageReport {
+    /// The report as text.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        lineage_lines(self, &mut out);
+        out
+    }
+
+    /// The records every owner must carry, zone-file style.
+    pub fn records_text(&self) -> String {
+        let mut out = String::new();
+        for o in &self.records {
+            for r in &o.records {
+                out.push_str(&format!("{} {} IN TLSA {}\n", o.owner, o.ttl, r));
+            }
+        }
+        out
+    }
+}
+
+impl HookReport {
+    /// The report as text (one line for an unmanaged lineage).
+    pub fn text(&self) -> String {
+        match self {
+            HookReport::Unmanaged { lineage } => {
+                format!("{lineage}: not in the configuration, left alone\n")
+            }
+            HookReport::LeftToRollover { lineage } => format!(
+                "{lineage}: renewed by a danerollover switch; the rollover promotes the key, publishes and reloads\n"
+            ),
+            HookReport::Managed(r) => r.text(),
+        }
+    }
+}
+
+impl PrepublishReport {
+    /// The records, then the report.
+    pub fn text(&self) -> String {
+        format!("{}{}", self.lineage.records_text(), self.lineage.text())
+    }
+}
+
+impl RolloverReport {
+    /// The outcome first, then the report.
+    pub fn text(&self) -> String {
+        let name = &self.lineage.status.name;
+        let mut out = match &self.outcome {
+            RolloverOutcome::Switched => format!(
+                "{name}: switched to 3 1 1 {}\n",
+                self.lineage.status.current.as_deref().unwrap_or("?")
+            ),
+            RolloverOutcome::WouldSwitch => format!("{name}: the switch is safe now (dry run)\n"),
+            RolloverOutcome::NotYet { reasons, earliest } => {
+                let mut t = format!("{name}: not safe to switch yet\n");
+                for r in reasons {
+                    t.push_str(&format!("  - {r}\n"));
+                }
+                match earliest {
+                    Some(at) => t.push_str(&format!("  earliest switch: {at}\n")),
+                    None => t.push_str("  earliest switch: not known until the above is fixed\n"),
+                }
+                t
+            }
+            RolloverOutcome::Failed { error } => format!("{name}: switch failed: {error}\n"),
+        };
+        out.push_str(&self.lineage.text());
+        out
+    }
+}
+
+impl StatusReport {
+    /// Every lineage's status, then the errors.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for l in &self.lineages {
+            out.push_str(&crate::status::render_text(l));
+        }
+        for e in &self.errors {
+            out.push_str(&format!("{}: ERROR: {}\n", e.name, e.error));
+        }
+        out
+    }
+}
+
+impl RunReport {
+    /// Every lineage's report, then the errors.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for l in &self.lineages {
+            out.push_str(&l.text());
+        }
+        for e in &self.errors {
+            out.push_str(&format!("{}: ERROR: {}\n", e.name, e.error));
+        }
+        out
+    }
+}
