@@ -25,6 +25,32 @@
 //! the lock; the rollover passes `DANEROLLOVER_SWITCHING=NAME` ([`SWITCHING_ENV`]) to
 //! certbot, and a hook that finds it (and the switch intent in the state) returns at once,
 //! leaving promotion, publication and reload to the rollover.
+//!
+//! Wiring a command (the commands build the real I/O, call one operation, print, exit):
+//!
+//! ```ignore
+//! let providers: Vec<Box<dyn Provider>> = /* provider::build for each [providers.X] */;
+//! let next_keys = real::NextKeyDir::new(Box::new(keys::spki_of_pem));
+//! let engine = Engine {
+//!     config: &config,
+//!     store: Store::new(ctx.state_dir(Some(&config))),
+//!     io: Io {
+//!         files: &lineage_files,   // LineageFiles, from crate::certbot
+//!         next_keys: &next_keys,
+//!         keygen: &key_generator,  // KeyGen, from crate::keys
+//!         providers: providers.iter().map(|p| p.as_ref()).collect(),
+//!         observer: &observer,     // Observe, from crate::dns
+//!         certbot: &real::CommandCertbot::new(&config.certbot),
+//!         reloader: &real::CommandReloader::default(),
+//!         clock: &real::SystemClock,
+//!         fail: &NoFailures,
+//!     },
+//!     options: Options::from_env(),
+//! };
+//! let report = runtime()?.block_on(engine.rollover(&name, wait, max_wait, dry_run))?;
+//! print!("{}", if json { serde_json::to_string_pretty(&report)? } else { report.text() });
+//! Ok(report.exit_code())
+//! ```
 
 pub mod memory;
 pub mod real;
