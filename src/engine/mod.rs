@@ -11,7 +11,7 @@
 //! save, in an order that lets the next run converge:
 //! - a new next key: intent saved, file written (atomically), state saved with the key;
 //!   a crash in between leaves an intent that the next run resolves from the file
-//!   ([`crate::rollover::repair`]), so a next key whose record may be published is never
+//!   ([`crate::rollover::repair()`]), so a next key whose record may be published is never
 //!   lost, and its file is only deleted once it has been planted and promoted;
 //! - a publication or removal: provider first, state after; a crash in between is caught
 //!   by the next observation (records of our keys are adopted, retired keys' records are

@@ -13,12 +13,12 @@
 //!    cached an RRset without the next key has forgotten it: the switch is safe
 //!    ([`switch_verdict`]).
 //! 4. The switch plants the next key and renews with it; the old key is retired and its
-//!    records removed one full wait later ([`plan`]).
+//!    records removed one full wait later ([`plan()`]).
 //!
 //! Modules: [`key`] (keys by SPKI), [`state`] (the saved model and its transitions),
 //! [`policy`] (settings and wait formulas), [`observe`] (folding observations in),
-//! [`verdict`] (is the switch safe), [`plan`] (what to do), [`phase`] (for people),
-//! [`repair`] (interrupted steps).
+//! [`verdict`] (is the switch safe), [`mod@plan`] (what to do), [`mod@phase`] (for people),
+//! [`mod@repair`] (interrupted steps).
 
 pub mod key;
 pub mod observe;
