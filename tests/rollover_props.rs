@@ -47,6 +47,8 @@ enum Op {
     Rollover,
     RolloverWait,
     Status,
+    /// `run --dry-run` and `rollover --dry-run`: must change nothing at all.
+    DryRun,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +72,8 @@ enum Event {
     Validation(Validation),
     ProviderFails(u32),
     CertbotFails,
+    /// The next reload command fails.
+    ReloadFails,
     /// Someone adds a record of another lineage (0), a DANE-TA record (1), or a hand-made
     /// record of the live key (2).
     Foreign(u8, usize),
@@ -85,6 +89,8 @@ struct Case {
     initial: u8,
     negative_ttl: u32,
     every: bool,
+    /// Publish `3 1 2` records too.
+    sha512: bool,
     events: Vec<Event>,
 }
 
@@ -100,6 +106,7 @@ fn event() -> impl Strategy<Value = Event> {
         3 => Just(Op::Rollover),
         1 => Just(Op::RolloverWait),
         1 => Just(Op::Status),
+        1 => Just(Op::DryRun),
     ];
     prop_oneof![
         6 => prop_oneof![1i64..120, 200i64..2000, 3000i64..9000].prop_map(Event::Advance),
@@ -116,6 +123,7 @@ fn event() -> impl Strategy<Value = Event> {
         .prop_map(Event::Validation),
         1 => (1u32..3).prop_map(Event::ProviderFails),
         1 => Just(Event::CertbotFails),
+        1 => Just(Event::ReloadFails),
         1 => (0u8..3, 0usize..2).prop_map(|(k, o)| Event::Foreign(k, o)),
         1 => (any::<bool>(), 0usize..2).prop_map(|(n, o)| Event::Drift(n, o)),
         1 => prop_oneof![4 => Just(true), 1 => Just(false)].prop_map(Event::ReuseKey),
@@ -128,15 +136,19 @@ fn case() -> impl Strategy<Value = Case> {
         0u8..3,
         prop_oneof![Just(60u32), Just(300), Just(3600)],
         prop_oneof![3 => Just(false), 1 => Just(true)],
+        prop_oneof![3 => Just(false), 1 => Just(true)],
         prop::collection::vec(event(), 5..60),
     )
-        .prop_map(|(lags, initial, negative_ttl, every, events)| Case {
-            lags,
-            initial,
-            negative_ttl,
-            every,
-            events,
-        })
+        .prop_map(
+            |(lags, initial, negative_ttl, every, sha512, events)| Case {
+                lags,
+                initial,
+                negative_ttl,
+                every,
+                sha512,
+                events,
+            },
+        )
 }
 
 fn r311(k: &KeyInfo) -> TlsaRecord {
@@ -207,10 +219,12 @@ provider = "mem"
 tlsa = ["{}", "{}"]
 ttl = 300
 reload = [["true"]]
+matching = {}
 {}
 "#,
             OWNERS[0],
             OWNERS[1],
+            if c.sha512 { "[1, 2]" } else { "[1]" },
             if c.every {
                 "rollover_every = \"1d\""
             } else {
@@ -300,6 +314,23 @@ reload = [["true"]]
                     .await
                     .map(|r| show(format!("{r:#?}"))),
                 Op::Status => e.status(None).await.map(|r| show(format!("{r:#?}"))),
+                Op::DryRun => {
+                    let state = std::fs::read(Store::new(self.dir.path()).state_path()).ok();
+                    let world = format!("{:?}", self.world.world());
+                    e.run(true).await?;
+                    e.rollover(NAME, false, None, true).await?;
+                    assert_eq!(
+                        std::fs::read(Store::new(self.dir.path()).state_path()).ok(),
+                        state,
+                        "a dry run changed the state"
+                    );
+                    assert_eq!(
+                        format!("{:?}", self.world.world()),
+                        world,
+                        "a dry run acted"
+                    );
+                    Ok(())
+                }
             }
         });
         if debug {
@@ -359,6 +390,7 @@ reload = [["true"]]
             Event::Validation(v) => self.world.world().validation = *v,
             Event::ProviderFails(n) => self.world.world().provider_failures = *n,
             Event::CertbotFails => self.world.world().certbot_failures = 1,
+            Event::ReloadFails => self.world.world().reload_failures = 1,
             Event::Foreign(kind, o) => {
                 let live = self.live();
                 let record = match kind {
@@ -498,7 +530,15 @@ reload = [["true"]]
                 ev,
                 w.lineages[NAME]
             );
-            if crashed == Some(false) && !matches!(ev, Event::Op { op: Op::Status, .. }) {
+            if crashed == Some(false)
+                && !matches!(
+                    ev,
+                    Event::Op {
+                        op: Op::Status | Op::DryRun,
+                        ..
+                    }
+                )
+            {
                 prop_assert!(l.intent.is_none(), "intent left after {:?}", ev);
                 prop_assert!(w.consistent(NAME));
             }
@@ -527,6 +567,7 @@ reload = [["true"]]
             w.validation = Validation::Secure;
             w.provider_failures = 0;
             w.certbot_failures = 0;
+            w.reload_failures = 0;
         }
         let lag = self
             .world
@@ -690,6 +731,7 @@ fn replay_drift_of_the_next_record_just_before_the_switch() {
         initial: 0,
         negative_ttl: 3600,
         every: false,
+        sha512: false,
         events: vec![
             Event::Op {
                 op: Op::Run,
@@ -722,6 +764,7 @@ fn replay_external_renewal_after_an_interrupted_switch() {
         initial: 2,
         negative_ttl: 60,
         every: false,
+        sha512: false,
         events: vec![
             Event::Op {
                 op: Op::Run,
@@ -752,6 +795,7 @@ fn replay_first_pass_without_any_answer() {
         initial: 1,
         negative_ttl: 60,
         every: false,
+        sha512: false,
         events: vec![
             Event::ServerDown(0, true),
             Event::Op {
@@ -775,6 +819,7 @@ fn the_resolver_cache_check_catches_an_early_switch() {
         initial: 1,
         negative_ttl: 300,
         every: false,
+        sha512: false,
         events: Vec::new(),
     };
     let mut sim = Sim::new(&c);
