@@ -89,6 +89,19 @@ pub use traits::{
 /// name of the lineage being switched.
 pub const SWITCHING_ENV: &str = "DANEROLLOVER_SWITCHING";
 
+/// The lineage name certbot means by `RENEWED_LINEAGE` (its `live/NAME` directory):
+/// the last component, e.g. `mail.example.test` for `/etc/letsencrypt/live/mail.example.test/`.
+pub fn lineage_of_renewed(dir: &std::path::Path) -> Option<String> {
+    dir.components()
+        .next_back()
+        .and_then(|c| match c {
+            std::path::Component::Normal(n) => n.to_str(),
+            _ => None,
+        })
+        .filter(|n| !n.is_empty() && !n.starts_with('.'))
+        .map(str::to_string)
+}
+
 /// Everything the engine acts through.
 pub struct Io<'a> {
     /// certbot's lineage files (live certificate, planting, links).
@@ -833,5 +846,28 @@ impl<'a> Engine<'a> {
             .join("keys")
             .join(name)
             .join(format!("next-{}.pem", key.id.short())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn lineage_names_from_renewed_lineage() {
+        let of = |p: &str| lineage_of_renewed(Path::new(p));
+        assert_eq!(
+            of("/etc/letsencrypt/live/mail.example.test"),
+            Some("mail.example.test".into())
+        );
+        assert_eq!(
+            of("/etc/letsencrypt/live/mail.example.test/"),
+            Some("mail.example.test".into())
+        );
+        assert_eq!(of("mail"), Some("mail".into()));
+        assert_eq!(of("/"), None);
+        assert_eq!(of(""), None);
+        assert_eq!(of("/etc/letsencrypt/live/.."), None);
     }
 }
