@@ -21,6 +21,8 @@
 //! - [`fsutil`]: atomic file writes.
 //!
 //! The shell:
+//! - [`engine`]: the rollover's imperative shell: lock, repair, observe, plan, act, save,
+//!   report, over small traits (with in-memory fakes for tests).
 //! - [`cli`]: the command line (clap types, one per command).
 //! - [`commands`]: one module per command: load, observe, decide, act, save, report.
 //! - [`error`]: the error type every command returns, rendered once by `main`.
@@ -31,6 +33,7 @@ pub mod commands;
 pub mod config;
 pub mod dane;
 pub mod dns;
+pub mod engine;
 pub mod error;
 pub mod fsutil;
 pub mod keys;

@@ -1,8 +1,368 @@
 //! The state file (versioned, human-readable, written atomically) and the lock that
 //! serialises concurrent invocations.
+//!
+//! `STATE_DIR/state.json` holds `{"version": 1, "lineages": {NAME: ...}}` (see
+//! [`crate::rollover::LineageState`]), pretty-printed so that a person can read it. It is
+//! only written while holding `STATE_DIR/lock` (an advisory `flock`, released by the kernel
+//! when the process dies, even by kill -9), always with [`crate::fsutil::write_atomic`]: a
+//! crash leaves the old file or the new one, never half of one. Reading needs no lock.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Read, Seek, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::rollover::LineageState;
+
+/// The state file's name under the state directory.
+pub const STATE_FILE: &str = "state.json";
+/// The lock file's name under the state directory.
+pub const LOCK_FILE: &str = "lock";
+/// The state file format this build reads and writes.
+pub const VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
+/// Errors of the state file and the lock; each names the file and the fix.
 pub enum StoreError {
-    #[error("{0}")]
-    Other(String),
+    #[error("cannot read the state file {}: {source}", path.display())]
+    /// The state file exists but cannot be read.
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    /// The state file (or the directory) cannot be written.
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("state file {}: {message} (fix or move the file away; danerollover rebuilds what it can from DNS and the lineage)", path.display())]
+    /// The state file does not parse.
+    Parse { path: PathBuf, message: String },
+    #[error(
+        "state file {} has format version {version}, written by a newer danerollover; this one understands version {VERSION}: upgrade danerollover",
+        path.display()
+    )]
+    /// The state file was written by a newer danerollover.
+    FutureVersion { path: PathBuf, version: u64 },
+    #[error("{} is held by {} and was not released within {}: another danerollover is running (wait for it, or check that it is not stuck)",
+        path.display(),
+        holder.map(|p| format!("pid {p}")).unwrap_or_else(|| "another process".into()),
+        humantime::format_duration(*waited))]
+    /// Another process holds the lock (its pid when known) longer than we wait.
+    Busy {
+        path: PathBuf,
+        holder: Option<u32>,
+        waited: Duration,
+    },
+    #[error("cannot lock {}: {source}", path.display())]
+    /// The lock file cannot be opened or locked.
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Everything in the state file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// The file format version ([`VERSION`]).
+    pub version: u32,
+    /// Per lineage (certbot certificate name).
+    #[serde(default)]
+    pub lineages: BTreeMap<String, LineageState>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            version: VERSION,
+            lineages: BTreeMap::new(),
+        }
+    }
+}
+
+/// Parse state file text. `path` only names the file in errors. A version newer than
+/// [`VERSION`] is refused before anything else is looked at.
+pub fn parse(text: &str, path: &Path) -> Result<State, StoreError> {
+    let bad = |message: String| StoreError::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let version = value
+        .get("version")
+        .ok_or_else(|| bad("no \"version\" field".into()))?
+        .as_u64()
+        .ok_or_else(|| bad("\"version\" is not a number".into()))?;
+    if version > u64::from(VERSION) {
+        return Err(StoreError::FutureVersion {
+            path: path.to_path_buf(),
+            version,
+        });
+    }
+    if version < 1 {
+        return Err(bad(format!("unknown format version {version}")));
+    }
+    serde_json::from_value(value).map_err(|e| bad(e.to_string()))
+}
+
+/// The state file's text: pretty-printed JSON with a final newline.
+pub fn render(state: &State) -> String {
+    let mut text = serde_json::to_string_pretty(state).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    text
+}
+
+/// The state directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// The state directory `dir` (created on first lock).
+    pub fn new(dir: impl Into<PathBuf>) -> Store {
+        Store { dir: dir.into() }
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `DIR/state.json`.
+    pub fn state_path(&self) -> PathBuf {
+        self.dir.join(STATE_FILE)
+    }
+
+    /// `DIR/lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir.join(LOCK_FILE)
+    }
+
+    /// Read the state without the lock (it is always replaced atomically). No file yet:
+    /// an empty state.
+    pub fn read(&self) -> Result<State, StoreError> {
+        let path = self.state_path();
+        match fs::read_to_string(&path) {
+            Ok(text) => parse(&text, &path),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(State::default()),
+            Err(source) => Err(StoreError::Read { path, source }),
+        }
+    }
+
+    /// Create the state directory (0700) if needed.
+    pub fn ensure_dir(&self) -> Result<(), StoreError> {
+        if !self.dir.is_dir() {
+            fs::create_dir_all(&self.dir).map_err(|source| StoreError::Write {
+                path: self.dir.clone(),
+                source,
+            })?;
+            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).map_err(
+                |source| StoreError::Write {
+                    path: self.dir.clone(),
+                    source,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Take the lock, waiting at most `wait`. The holder's pid is written into the lock
+    /// file so that a process that finds it busy can say who holds it.
+    pub fn lock(&self, wait: Duration) -> Result<Locked, StoreError> {
+        self.ensure_dir()?;
+        let path = self.lock_path();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|source| StoreError::Lock {
+                path: path.clone(),
+                source,
+            })?;
+        let start = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {
+                    let waited = start.elapsed();
+                    if waited >= wait {
+                        return Err(StoreError::Busy {
+                            holder: holder_pid(&mut file),
+                            path,
+                            waited,
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(50).min(wait - waited));
+                }
+                Err(TryLockError::Error(source)) => return Err(StoreError::Lock { path, source }),
+            }
+        }
+        // Record who holds it (best effort: the lock works without it).
+        let _ = file
+            .set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| writeln!(file, "{}", std::process::id()))
+            .and_then(|()| file.flush());
+        Ok(Locked {
+            store: self.clone(),
+            _file: file,
+        })
+    }
+}
+
+fn holder_pid(file: &mut File) -> Option<u32> {
+    let mut text = String::new();
+    file.rewind().ok()?;
+    file.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
+/// The state directory with the lock held: the only way to save the state. Dropping it
+/// releases the lock.
+#[derive(Debug)]
+pub struct Locked {
+    store: Store,
+    _file: File,
+}
+
+impl Locked {
+    /// The state directory this lock is for.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Read the state (under the lock, so nobody changes it until [`Locked::save`]).
+    pub fn load(&self) -> Result<State, StoreError> {
+        self.store.read()
+    }
+
+    /// Write the state atomically (0600).
+    pub fn save(&self, state: &State) -> Result<(), StoreError> {
+        let path = self.store.state_path();
+        let mut state = state.clone();
+        state.version = VERSION;
+        crate::fsutil::write_atomic(&path, render(&state).as_bytes(), 0o600, false)
+            .map_err(|source| StoreError::Write { path, source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rollover::{CurrentKey, KeyInfo};
+
+    fn sample() -> State {
+        let mut s = State::default();
+        s.lineages.insert(
+            "mail.example.test".into(),
+            LineageState {
+                current: Some(CurrentKey {
+                    key: KeyInfo::from_spki(b"spki"),
+                    since: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+                }),
+                ..Default::default()
+            },
+        );
+        s
+    }
+
+    #[test]
+    fn round_trip_is_pretty_and_versioned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("state"));
+        assert_eq!(store.read().unwrap(), State::default());
+        let locked = store.lock(Duration::from_secs(1)).unwrap();
+        locked.save(&sample()).unwrap();
+        let text = fs::read_to_string(store.state_path()).unwrap();
+        assert!(text.starts_with("{\n  \"version\": 1,"), "{text}");
+        assert!(
+            text.contains("\"since\": \"2023-11-14T22:13:20Z\""),
+            "{text}"
+        );
+        assert_eq!(locked.load().unwrap(), sample());
+        let mode = fs::metadata(store.state_path())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+        let dmode = fs::metadata(store.dir()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(dmode, 0o700);
+    }
+
+    #[test]
+    fn future_version_is_refused_clearly() {
+        let text = r#"{"version": 2, "lineages": {}, "something_new": true}"#;
+        let err = parse(text, Path::new("/var/lib/danerollover/state.json")).unwrap_err();
+        assert!(matches!(err, StoreError::FutureVersion { version: 2, .. }));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("version 2") && msg.contains("upgrade"),
+            "{msg}"
+        );
+        assert!(msg.contains("/var/lib/danerollover/state.json"), "{msg}");
+    }
+
+    #[test]
+    fn bad_files_name_the_problem() {
+        let p = Path::new("s.json");
+        for (text, want) in [
+            ("{", "not JSON"),
+            ("{}", "no \"version\""),
+            (r#"{"version": "1"}"#, "not a number"),
+            (r#"{"version": 1, "extra": 1}"#, "extra"),
+            (r#"{"version": 0}"#, "unknown format version 0"),
+        ] {
+            let msg = parse(text, p).unwrap_err().to_string();
+            assert!(msg.contains(want), "{text}: {msg}");
+        }
+    }
+
+    #[test]
+    fn second_locker_waits_then_fails_naming_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let held = store.lock(Duration::from_secs(1)).unwrap();
+        let start = Instant::now();
+        let err = store.lock(Duration::from_millis(200)).unwrap_err();
+        assert!(start.elapsed() >= Duration::from_millis(200));
+        match &err {
+            StoreError::Busy { holder, .. } => assert_eq!(*holder, Some(std::process::id())),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            err.to_string()
+                .contains(&format!("pid {}", std::process::id()))
+        );
+        drop(held);
+        // Released: the next one gets it at once.
+        store.lock(Duration::from_millis(0)).unwrap();
+    }
+
+    #[test]
+    fn lock_is_released_to_a_waiting_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let held = store.lock(Duration::from_secs(1)).unwrap();
+        let s2 = store.clone();
+        let waiter = std::thread::spawn(move || s2.lock(Duration::from_secs(5)).map(|_| ()));
+        std::thread::sleep(Duration::from_millis(150));
+        drop(held);
+        waiter.join().unwrap().unwrap();
+    }
 }

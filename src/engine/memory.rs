@@ -1,0 +1,693 @@
+//! An in-memory world implementing every trait the engine acts through: a certbot
+//! lineage (archive versions and live links), next key files, a key generator, DNS
+//! servers that lag behind the provider (each with its own delay, and freezes), a
+//! validating resolver whose verdict can be set, a provider that can be made to fail,
+//! certbot, reload commands and a clock. For tests and simulations: nothing touches the
+//! disk or the network, and the world's history (every RRset version, every change of
+//! the live key) is kept so that tests can check what resolvers could have cached.
+//!
+//! Keys are fake but consistent: key `n` has the SPKI `SPKI-n` and the PEM `PEM-n`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+
+use super::traits::{
+    Certbot, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey, NextKeyFiles, PlantPlan,
+    PrivateKeyPem, Reloader, Step,
+};
+use crate::dns::{
+    DnsError, Observe, OwnerObservation, OwnerQuery, Served, ServerAnswer, ServerOutcome,
+    Validated, Validation, absolute,
+};
+use crate::error::Error;
+use crate::provider::{Change, Provider, ProviderError, ProviderView};
+use crate::rollover::KeyInfo;
+use crate::tlsa::TlsaRecord;
+
+/// One authoritative server.
+#[derive(Debug, Clone)]
+pub struct MemServer {
+    /// Its address, as observations name it.
+    pub addr: SocketAddr,
+    /// Its host name (absolute).
+    pub name: String,
+    /// It serves the provider's data as of this many seconds ago.
+    pub lag: i64,
+    /// Periods (from, until) during which it serves what it had at `from` (a frozen
+    /// secondary); `until` None: still frozen.
+    pub freezes: Vec<(Timestamp, Option<Timestamp>)>,
+    /// It answers nothing (timeout).
+    pub down: bool,
+}
+
+impl MemServer {
+    /// The moment of the provider's history this server serves at `t`. Never decreases.
+    pub fn view_time(&self, t: Timestamp) -> Timestamp {
+        let mut v = t - SignedDuration::from_secs(self.lag);
+        for (from, until) in &self.freezes {
+            if *from <= t && until.is_none_or(|u| t < u) {
+                v = v.min(*from - SignedDuration::from_secs(self.lag));
+            }
+        }
+        v
+    }
+}
+
+/// One version of an owner's RRset at the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RrsetVersion {
+    /// When the provider made this version (true time).
+    pub at: Timestamp,
+    /// The RRset (empty: no TLSA records).
+    pub records: Vec<TlsaRecord>,
+    /// Its TTL.
+    pub ttl: u32,
+}
+
+/// A certbot lineage: archive versions and where the live links point.
+#[derive(Debug, Clone)]
+pub struct MemLineage {
+    /// archive/NAME/privkeyN.pem contents, by N.
+    pub privkeys: BTreeMap<u32, Vec<u8>>,
+    /// archive/NAME/certN.pem, as the SPKI of its key, by N.
+    pub certs: BTreeMap<u32, Vec<u8>>,
+    /// live/NAME/privkey.pem points at this version.
+    pub privkey_link: u32,
+    /// live/NAME/cert.pem (and chain, fullchain) point at this version.
+    pub cert_link: u32,
+    /// renewal.conf's reuse_key.
+    pub reuse_key: bool,
+    /// Every change of the certificate's key: (true time, SPKI, by a danerollover switch).
+    pub live_log: Vec<(Timestamp, Vec<u8>, bool)>,
+}
+
+impl MemLineage {
+    fn highest(&self) -> u32 {
+        self.privkeys
+            .keys()
+            .chain(self.certs.keys())
+            .copied()
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Everything in the world. Public so that tests can arrange and inspect it.
+#[derive(Debug, Clone)]
+pub struct World {
+    /// True time.
+    pub now: Timestamp,
+    /// Seconds the machine's clock is off from true time (jumps change it).
+    pub clock_offset: i64,
+    /// The zone holding every owner (absolute).
+    pub zone: String,
+    /// The authoritative servers.
+    pub servers: Vec<MemServer>,
+    /// The provider's RRset history per owner (absolute names).
+    pub rrsets: BTreeMap<String, Vec<RrsetVersion>>,
+    /// The negative TTL (SOA minimum) servers give with NODATA answers.
+    pub negative_ttl: u32,
+    /// What the validating resolver concludes about every owner.
+    pub validation: Validation,
+    /// The provider's name, for its errors.
+    pub provider_name: String,
+    /// The next this many provider changes fail.
+    pub provider_failures: u32,
+    /// Every change the provider applied, with the true time.
+    pub changes: Vec<(Timestamp, Change)>,
+    /// certbot lineages by name.
+    pub lineages: BTreeMap<String, MemLineage>,
+    /// Next key files under the state directory.
+    pub key_files: BTreeMap<PathBuf, Vec<u8>>,
+    /// Next key files removed, with their content.
+    pub removed_key_files: Vec<(PathBuf, Vec<u8>)>,
+    /// Keys generated so far (the next key is number `keys_made + 1`).
+    pub keys_made: u64,
+    /// The next this many certbot runs fail.
+    pub certbot_failures: u32,
+    /// The next this many reloads fail.
+    pub reload_failures: u32,
+    /// Reloads run: (true time, lineage).
+    pub reloads: Vec<(Timestamp, String)>,
+}
+
+/// The in-memory world behind a lock, implementing all the engine's traits.
+#[derive(Debug)]
+pub struct MemoryWorld {
+    /// The world; lock it with [`MemoryWorld::world`].
+    pub inner: Mutex<World>,
+    /// The provider's name (a lineage's `provider` key must name it).
+    pub provider: String,
+}
+
+/// The fake SPKI of key `n`.
+pub fn spki_of(n: u64) -> Vec<u8> {
+    format!("SPKI-{n}").into_bytes()
+}
+
+/// The fake PEM of key `n`.
+pub fn pem_of(n: u64) -> Vec<u8> {
+    format!("PEM-{n}").into_bytes()
+}
+
+/// The SPKI of a fake PEM.
+pub fn spki_of_pem(pem: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(pem).ok()?;
+    let n: u64 = text.strip_prefix("PEM-")?.parse().ok()?;
+    Some(spki_of(n))
+}
+
+fn version_of(path: &Path) -> Option<u32> {
+    let name = path.file_name()?.to_str()?;
+    name.strip_prefix("privkey")?
+        .strip_suffix(".pem")?
+        .parse()
+        .ok()
+}
+
+fn archive_path(lineage: &str, v: u32) -> PathBuf {
+    PathBuf::from(format!("/etc/letsencrypt/archive/{lineage}/privkey{v}.pem"))
+}
+
+fn link_target(lineage: &str, v: u32) -> PathBuf {
+    PathBuf::from(format!("../../archive/{lineage}/privkey{v}.pem"))
+}
+
+fn failed(what: &str) -> Error {
+    Error::Failed(format!("(memory world) {what}"))
+}
+
+impl World {
+    /// The RRset the provider held at `owner` at time `t` (before any version: empty).
+    pub fn rrset_at(&self, owner: &str, t: Timestamp) -> Option<&RrsetVersion> {
+        self.rrsets
+            .get(&absolute(owner))?
+            .iter()
+            .rev()
+            .find(|v| v.at <= t)
+    }
+
+    /// What server `i` serves at `owner` now.
+    pub fn served(&self, i: usize, owner: &str) -> Vec<TlsaRecord> {
+        let t = self.servers[i].view_time(self.now);
+        self.rrset_at(owner, t)
+            .map(|v| v.records.clone())
+            .unwrap_or_default()
+    }
+
+    /// The key of the lineage's live certificate.
+    pub fn live_spki(&self, lineage: &str) -> Option<Vec<u8>> {
+        let l = self.lineages.get(lineage)?;
+        l.certs.get(&l.cert_link).cloned()
+    }
+
+    /// Whether the live private key is the certificate's key (a server can use the pair).
+    pub fn consistent(&self, lineage: &str) -> bool {
+        let Some(l) = self.lineages.get(lineage) else {
+            return false;
+        };
+        let key = l.privkeys.get(&l.privkey_link).and_then(|p| spki_of_pem(p));
+        key.is_some() && key == l.certs.get(&l.cert_link).cloned()
+    }
+
+    fn new_key(&mut self) -> u64 {
+        self.keys_made += 1;
+        self.keys_made
+    }
+
+    /// certbot renewing on its own (its timer), outside danerollover: with the live key
+    /// when reuse_key is on (and `new_key` is false), with a brand-new key otherwise.
+    /// The caller then runs the deploy hook.
+    pub fn external_renew(&mut self, lineage: &str, new_key: bool) {
+        let n = self.new_key();
+        let now = self.now;
+        let Some(l) = self.lineages.get_mut(lineage) else {
+            return;
+        };
+        let pem = if l.reuse_key && !new_key {
+            l.privkeys
+                .get(&l.privkey_link)
+                .cloned()
+                .unwrap_or_else(|| pem_of(n))
+        } else {
+            pem_of(n)
+        };
+        let v = l.highest() + 1;
+        let spki = spki_of_pem(&pem).unwrap_or_default();
+        let changed = l.certs.get(&l.cert_link) != Some(&spki);
+        l.privkeys.insert(v, pem);
+        l.certs.insert(v, spki.clone());
+        l.privkey_link = v;
+        l.cert_link = v;
+        if changed {
+            l.live_log.push((now, spki, false));
+        }
+    }
+
+    fn renew_with_link(&mut self, lineage: &str) -> Result<(), Error> {
+        let now = self.now;
+        let l = self
+            .lineages
+            .get_mut(lineage)
+            .ok_or_else(|| failed("no such lineage"))?;
+        let pem = l
+            .privkeys
+            .get(&l.privkey_link)
+            .cloned()
+            .ok_or_else(|| failed("privkey.pem points at nothing"))?;
+        let spki = spki_of_pem(&pem).ok_or_else(|| failed("privkey.pem is not a key"))?;
+        let v = l.highest() + 1;
+        let changed = l.certs.get(&l.cert_link) != Some(&spki);
+        l.privkeys.insert(v, pem);
+        l.certs.insert(v, spki.clone());
+        l.privkey_link = v;
+        l.cert_link = v;
+        if changed {
+            l.live_log.push((now, spki, true));
+        }
+        Ok(())
+    }
+}
+
+impl MemoryWorld {
+    /// A world at `now` with servers of the given lags, zone `example.test.`, the
+    /// provider named `provider`, TTL-less empty owners and a negative TTL of 300.
+    pub fn new(now: Timestamp, lags: &[i64], provider: &str) -> MemoryWorld {
+        let servers = lags
+            .iter()
+            .enumerate()
+            .map(|(i, lag)| MemServer {
+                addr: SocketAddr::from(([127, 0, 10, (i + 1) as u8], 53)),
+                name: format!("ns{}.example.test.", i + 1),
+                lag: *lag,
+                freezes: Vec::new(),
+                down: false,
+            })
+            .collect();
+        MemoryWorld {
+            provider: provider.to_string(),
+            inner: Mutex::new(World {
+                now,
+                clock_offset: 0,
+                zone: "example.test.".into(),
+                servers,
+                rrsets: BTreeMap::new(),
+                negative_ttl: 300,
+                validation: Validation::Secure,
+                provider_name: provider.into(),
+                provider_failures: 0,
+                changes: Vec::new(),
+                lineages: BTreeMap::new(),
+                key_files: BTreeMap::new(),
+                removed_key_files: Vec::new(),
+                keys_made: 0,
+                certbot_failures: 0,
+                reload_failures: 0,
+                reloads: Vec::new(),
+            }),
+        }
+    }
+
+    /// Lock the world to arrange or inspect it.
+    pub fn world(&self) -> std::sync::MutexGuard<'_, World> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Add a lineage with a fresh key at version 1; returns its key.
+    pub fn add_lineage(&self, name: &str, reuse_key: bool) -> KeyInfo {
+        let mut w = self.world();
+        let n = w.new_key();
+        let now = w.now;
+        w.lineages.insert(
+            name.to_string(),
+            MemLineage {
+                privkeys: BTreeMap::from([(1, pem_of(n))]),
+                certs: BTreeMap::from([(1, spki_of(n))]),
+                privkey_link: 1,
+                cert_link: 1,
+                reuse_key,
+                live_log: vec![(now, spki_of(n), false)],
+            },
+        );
+        KeyInfo::from_spki(&spki_of(n))
+    }
+
+    /// Put an RRset at `owner` (as if it had always been there).
+    pub fn seed_rrset(&self, owner: &str, records: Vec<TlsaRecord>, ttl: u32) {
+        let mut w = self.world();
+        w.rrsets.insert(
+            absolute(owner),
+            vec![RrsetVersion {
+                at: Timestamp::MIN,
+                records,
+                ttl,
+            }],
+        );
+    }
+
+    /// Let `secs` of true time pass.
+    pub fn advance(&self, secs: i64) {
+        let mut w = self.world();
+        w.now += SignedDuration::from_secs(secs);
+    }
+}
+
+impl KeyGen for MemoryWorld {
+    fn generate(&self, lineage: &str) -> Result<NewKey, Error> {
+        let mut w = self.world();
+        if !w.lineages.contains_key(lineage) {
+            return Err(failed("keygen: no such lineage"));
+        }
+        let n = w.new_key();
+        Ok(NewKey {
+            pem: PrivateKeyPem(pem_of(n)),
+            spki_der: spki_of(n),
+        })
+    }
+}
+
+impl NextKeyFiles for MemoryWorld {
+    fn write(&self, path: &Path, pem: &PrivateKeyPem) -> Result<(), Error> {
+        let mut w = self.world();
+        if w.key_files.contains_key(path) {
+            return Err(failed("next key file exists"));
+        }
+        w.key_files.insert(path.to_path_buf(), pem.0.clone());
+        Ok(())
+    }
+
+    fn spki(&self, path: &Path) -> Result<Option<Vec<u8>>, Error> {
+        let w = self.world();
+        Ok(w.key_files.get(path).and_then(|p| spki_of_pem(p)))
+    }
+
+    fn remove(&self, path: &Path) -> Result<(), Error> {
+        let mut w = self.world();
+        if let Some(content) = w.key_files.remove(path) {
+            w.removed_key_files.push((path.to_path_buf(), content));
+        }
+        Ok(())
+    }
+}
+
+impl LineageFiles for MemoryWorld {
+    fn facts(&self, lineage: &str) -> Result<LineageFacts, Error> {
+        let w = self.world();
+        let l = w
+            .lineages
+            .get(lineage)
+            .ok_or_else(|| failed("no such lineage"))?;
+        Ok(LineageFacts {
+            live_spki: l
+                .certs
+                .get(&l.cert_link)
+                .cloned()
+                .ok_or_else(|| failed("cert.pem points at nothing"))?,
+            reuse_key: l.reuse_key,
+        })
+    }
+
+    fn plant_plan(&self, lineage: &str) -> Result<PlantPlan, Error> {
+        let w = self.world();
+        let l = w
+            .lineages
+            .get(lineage)
+            .ok_or_else(|| failed("no such lineage"))?;
+        Ok(PlantPlan {
+            archive_path: archive_path(lineage, l.highest() + 1),
+            previous_target: link_target(lineage, l.privkey_link),
+        })
+    }
+
+    fn plant(&self, lineage: &str, plan: &PlantPlan, key_path: &Path) -> Result<(), Error> {
+        let mut w = self.world();
+        let pem = w
+            .key_files
+            .get(key_path)
+            .cloned()
+            .ok_or_else(|| failed("the next key file is missing"))?;
+        let v = version_of(&plan.archive_path).ok_or_else(|| failed("bad archive path"))?;
+        let l = w
+            .lineages
+            .get_mut(lineage)
+            .ok_or_else(|| failed("no such lineage"))?;
+        if l.privkeys.contains_key(&v) {
+            return Err(failed("archive file exists"));
+        }
+        l.privkeys.insert(v, pem);
+        Ok(())
+    }
+
+    fn repoint(&self, lineage: &str, plan: &PlantPlan) -> Result<(), Error> {
+        let mut w = self.world();
+        let v = version_of(&plan.archive_path).ok_or_else(|| failed("bad archive path"))?;
+        let l = w
+            .lineages
+            .get_mut(lineage)
+            .ok_or_else(|| failed("no such lineage"))?;
+        if !l.privkeys.contains_key(&v) {
+            return Err(failed("nothing planted to point at"));
+        }
+        l.privkey_link = v;
+        Ok(())
+    }
+
+    fn restore(&self, lineage: &str, plan: &PlantPlan, key_spki: &[u8]) -> Result<(), Error> {
+        let mut w = self.world();
+        let planted = version_of(&plan.archive_path).ok_or_else(|| failed("bad archive path"))?;
+        let previous = version_of(&plan.previous_target).ok_or_else(|| failed("bad target"))?;
+        let l = w
+            .lineages
+            .get_mut(lineage)
+            .ok_or_else(|| failed("no such lineage"))?;
+        let ours = l
+            .privkeys
+            .get(&planted)
+            .and_then(|p| spki_of_pem(p))
+            .is_some_and(|s| s == key_spki);
+        if !ours {
+            return Ok(());
+        }
+        if l.privkey_link == planted {
+            l.privkey_link = previous;
+        }
+        if l.privkey_link != planted && l.cert_link != planted {
+            l.privkeys.remove(&planted);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Certbot for MemoryWorld {
+    async fn renew(&self, lineage: &str) -> Result<(), Error> {
+        let mut w = self.world();
+        if w.certbot_failures > 0 {
+            w.certbot_failures -= 1;
+            return Err(failed("certbot: the ACME server said no"));
+        }
+        w.renew_with_link(lineage)
+    }
+}
+
+#[async_trait]
+impl Reloader for MemoryWorld {
+    async fn reload(&self, lineage: &str, _commands: &[Vec<String>]) -> Result<(), Error> {
+        let mut w = self.world();
+        if w.reload_failures > 0 {
+            w.reload_failures -= 1;
+            return Err(failed("reload: exit status 1"));
+        }
+        let now = w.now;
+        w.reloads.push((now, lineage.to_string()));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Clock for MemoryWorld {
+    fn now(&self) -> Timestamp {
+        let w = self.world();
+        w.now + SignedDuration::from_secs(w.clock_offset)
+    }
+
+    async fn sleep(&self, d: Duration) {
+        let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4).max(1);
+        self.advance(secs);
+    }
+}
+
+#[async_trait]
+impl Provider for MemoryWorld {
+    fn name(&self) -> &str {
+        &self.provider
+    }
+
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn apply(&self, change: &Change) -> Result<(), ProviderError> {
+        let mut w = self.world();
+        if w.provider_failures > 0 {
+            w.provider_failures -= 1;
+            return Err(ProviderError::Failed {
+                provider: w.provider_name.clone(),
+                kind: "memory",
+                owner: change.owner.clone(),
+                cause: "HTTP 503".into(),
+            });
+        }
+        let now = w.now;
+        let owner = absolute(&change.owner);
+        let mut records = w
+            .rrset_at(&owner, now)
+            .map(|v| v.records.clone())
+            .unwrap_or_default();
+        records.retain(|r| !change.remove.contains(r));
+        for r in &change.add {
+            if !records.contains(r) {
+                records.push(r.clone());
+            }
+        }
+        let version = RrsetVersion {
+            at: now,
+            records,
+            ttl: change.ttl,
+        };
+        let history = w.rrsets.entry(owner).or_default();
+        if history
+            .last()
+            .is_none_or(|v| v.records != version.records || v.ttl != version.ttl)
+        {
+            history.push(version);
+        }
+        w.changes.push((now, change.clone()));
+        Ok(())
+    }
+
+    async fn read(&self, _zone: &str, owner: &str) -> Result<Option<ProviderView>, ProviderError> {
+        let w = self.world();
+        Ok(w.rrset_at(owner, w.now).map(|v| ProviderView {
+            records: v.records.clone(),
+            ttl: Some(v.ttl),
+        }))
+    }
+}
+
+#[async_trait]
+impl Observe for MemoryWorld {
+    async fn find_zone(&self, _owner: &str) -> Result<String, DnsError> {
+        Ok(self.world().zone.clone())
+    }
+
+    async fn observe(&self, owners: &[OwnerQuery]) -> Vec<OwnerObservation> {
+        let w = self.world();
+        owners
+            .iter()
+            .map(|q| {
+                let owner = absolute(&q.owner);
+                let views: Vec<Option<&RrsetVersion>> = w
+                    .servers
+                    .iter()
+                    .map(|s| w.rrset_at(&owner, s.view_time(w.now)))
+                    .collect();
+                let servers: Vec<ServerAnswer> = w
+                    .servers
+                    .iter()
+                    .zip(&views)
+                    .map(|(s, v)| ServerAnswer {
+                        server: s.addr,
+                        name: Some(s.name.clone()),
+                        outcome: if s.down {
+                            ServerOutcome::Error {
+                                error: "timed out".into(),
+                            }
+                        } else {
+                            let records = v.map(|v| v.records.clone()).unwrap_or_default();
+                            ServerOutcome::Answer(Served {
+                                ttl: (!records.is_empty()).then(|| v.map_or(0, |v| v.ttl)),
+                                negative_ttl: records.is_empty().then_some(w.negative_ttl),
+                                records,
+                                serial: None,
+                                authoritative: true,
+                                cname: None,
+                            })
+                        },
+                    })
+                    .collect();
+                // The validating resolver asks the first server that is up.
+                let first = w.servers.iter().zip(&views).find(|(s, _)| !s.down);
+                let (records, ttl) = match first {
+                    Some((_, Some(v))) if !v.records.is_empty() => (v.records.clone(), Some(v.ttl)),
+                    _ => (Vec::new(), None),
+                };
+                let shown = matches!(w.validation, Validation::Secure | Validation::Insecure);
+                OwnerObservation {
+                    owner,
+                    zone: Some(w.zone.clone()),
+                    servers,
+                    validated: Validated {
+                        state: if first.is_some() {
+                            w.validation
+                        } else {
+                            Validation::Indeterminate
+                        },
+                        records: if shown { records } else { Vec::new() },
+                        ttl: if shown { ttl } else { None },
+                        detail: (w.validation != Validation::Secure)
+                            .then(|| "(memory world) validation off".to_string()),
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
+/// A failure point that "kills" the operation after its `crash_at`-th step (0-based
+/// count of all steps seen), and records the steps.
+#[derive(Debug, Default)]
+pub struct CrashAfter {
+    /// Fail at this step (0-based count); None: never.
+    pub crash_at: Option<usize>,
+    /// Every step seen, in order.
+    pub seen: Mutex<Vec<Step>>,
+}
+
+impl CrashAfter {
+    /// Kill after the `k`-th step (0-based).
+    pub fn at(k: usize) -> CrashAfter {
+        CrashAfter {
+            crash_at: Some(k),
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Never kill; only count the steps.
+    pub fn never() -> CrashAfter {
+        CrashAfter::default()
+    }
+
+    /// The steps seen so far.
+    pub fn steps(&self) -> Vec<Step> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl FailPoint for CrashAfter {
+    fn after(&self, step: Step) -> Result<(), Error> {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let k = seen.len();
+        seen.push(step);
+        if self.crash_at == Some(k) {
+            return Err(Error::Failed(format!("killed after step {k} ({step:?})")));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,321 @@
+//! What each operation returns: typed, serializable for `--json`, with its exit code.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::error::exit;
+use crate::rollover::{LiveChange, Repair};
+use crate::status::LineageStatus;
+use crate::tlsa::TlsaRecord;
+
+/// What one pass over a lineage saw and did.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineageReport {
+    /// The lineage's status after the pass (observations from its start).
+    #[serde(flatten)]
+    pub status: LineageStatus,
+    /// How the live certificate's key related to the state.
+    pub live_change: LiveChange,
+    /// The repair of an interrupted step, when there was one.
+    pub repaired: Option<Repair>,
+    /// What was done, in order, in words.
+    pub done: Vec<String>,
+    /// What would be done (dry runs), or what is left for a later run.
+    pub planned: Vec<String>,
+    /// Actions that failed (the pass went on with the others).
+    pub failures: Vec<String>,
+    /// The records that must be at each owner now: current and next keys'.
+    pub records: Vec<OwnerRecords>,
+    /// A switch to the next key happened in this pass.
+    pub switched: bool,
+    /// A switch was tried and did not go through (the lineage was left as it was).
+    pub switch_failure: Option<String>,
+    /// DANE clients fail now at some owner (records present, none for the live key).
+    pub outage: bool,
+}
+
+/// The records one owner must carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnerRecords {
+    /// The owner name (absolute).
+    pub owner: String,
+    /// The TTL the records are published with.
+    pub ttl: u32,
+    /// The current key's records, then the next key's.
+    pub records: Vec<TlsaRecord>,
+}
+
+impl LineageReport {
+    /// 1 when something failed or DANE clients fail now, else 0.
+    pub fn exit_code(&self) -> u8 {
+        if self.outage || !self.failures.is_empty() || self.switch_failure.is_some() {
+            exit::FAILURE
+        } else {
+            exit::OK
+        }
+    }
+}
+
+/// `hook`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum HookReport {
+    /// The lineage is not in the configuration: left alone.
+    Unmanaged {
+        /// The lineage certbot renewed.
+        lineage: String,
+    },
+    /// The hook runs inside a switch (certbot called it during `rollover`): the rollover
+    /// promotes the key and publishes; the hook does nothing.
+    LeftToRollover {
+        /// The lineage being switched.
+        lineage: String,
+    },
+    /// The hook did its pass.
+    Managed(Box<LineageReport>),
+}
+
+impl HookReport {
+    /// Non-zero when an outage is in progress or something failed.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            HookReport::Managed(r) => r.exit_code(),
+            _ => exit::OK,
+        }
+    }
+}
+
+/// `prepublish`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrepublishReport {
+    #[serde(flatten)]
+    /// The last pass over the lineage.
+    pub lineage: LineageReport,
+}
+
+impl PrepublishReport {
+    /// 1 when a publication failed, else 0.
+    pub fn exit_code(&self) -> u8 {
+        if self.lineage.failures.is_empty() {
+            exit::OK
+        } else {
+            exit::FAILURE
+        }
+    }
+}
+
+/// `rollover`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RolloverReport {
+    /// How the rollover ended.
+    pub outcome: RolloverOutcome,
+    #[serde(flatten)]
+    pub lineage: LineageReport,
+}
+
+/// How a `rollover` ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum RolloverOutcome {
+    /// The lineage now uses its former next key.
+    Switched,
+    /// Dry run: the switch is safe now.
+    WouldSwitch,
+    /// Not safe yet: why, and the earliest switch time when only time is missing.
+    NotYet {
+        /// Why not (which server lacks the record, validation, time left).
+        reasons: Vec<String>,
+        /// The earliest switch time, when only time is missing.
+        earliest: Option<Timestamp>,
+    },
+    /// The switch was tried and failed; the lineage was left as it was.
+    Failed {
+        /// What failed, and that the lineage was left as it was.
+        error: String,
+    },
+}
+
+impl RolloverReport {
+    /// 0 switched (or would), 75 not yet safe, 1 failed.
+    pub fn exit_code(&self) -> u8 {
+        match self.outcome {
+            RolloverOutcome::Switched | RolloverOutcome::WouldSwitch => exit::OK,
+            RolloverOutcome::NotYet { .. } => exit::TEMPFAIL,
+            RolloverOutcome::Failed { .. } => exit::FAILURE,
+        }
+    }
+}
+
+/// `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// One status per lineage looked at.
+    pub lineages: Vec<LineageStatus>,
+    /// Lineages that could not be looked at, with why.
+    pub errors: Vec<LineageError>,
+}
+
+/// A lineage a pass could not handle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineageError {
+    /// The lineage.
+    pub name: String,
+    /// What went wrong, with its causes.
+    pub error: String,
+}
+
+impl StatusReport {
+    /// Non-zero when any lineage is in danger or could not be looked at.
+    pub fn exit_code(&self) -> u8 {
+        if self.errors.is_empty() && self.lineages.iter().all(|l| !l.in_danger) {
+            exit::OK
+        } else {
+            exit::FAILURE
+        }
+    }
+}
+
+/// `run`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// One report per lineage handled.
+    pub lineages: Vec<LineageReport>,
+    pub errors: Vec<LineageError>,
+}
+
+impl RunReport {
+    /// Non-zero when any lineage is in danger, failed, or could not be handled.
+    pub fn exit_code(&self) -> u8 {
+        let bad = !self.errors.is_empty()
+            || self
+                .lineages
+                .iter()
+                .any(|l| l.exit_code() != exit::OK || l.status.in_danger);
+        if bad { exit::FAILURE } else { exit::OK }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Text for people (the commands print these unless --json).
+
+fn lineage_lines(r: &LineageReport, out: &mut String) {
+    use std::fmt::Write as _;
+    if r.outage {
+        let _ = writeln!(
+            out,
+            "OUTAGE: {}: DANE clients cannot verify the live key; its record is being published now",
+            r.status.name
+        );
+    }
+    for d in &r.done {
+        let _ = writeln!(out, "  done: {d}");
+    }
+    for f in &r.failures {
+        let _ = writeln!(out, "  FAILED: {f}");
+    }
+    if let Some(f) = &r.switch_failure {
+        let _ = writeln!(out, "  SWITCH FAILED: {f}");
+    }
+    for p in &r.planned {
+        let _ = writeln!(out, "  planned: {p}");
+    }
+    out.push_str(&crate::status::render_text(&r.status));
+}
+
+impl LineageReport {
+    /// The report as text.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        lineage_lines(self, &mut out);
+        out
+    }
+
+    /// The records every owner must carry, zone-file style.
+    pub fn records_text(&self) -> String {
+        let mut out = String::new();
+        for o in &self.records {
+            for r in &o.records {
+                out.push_str(&format!("{} {} IN TLSA {}\n", o.owner, o.ttl, r));
+            }
+        }
+        out
+    }
+}
+
+impl HookReport {
+    /// The report as text (one line for an unmanaged lineage).
+    pub fn text(&self) -> String {
+        match self {
+            HookReport::Unmanaged { lineage } => {
+                format!("{lineage}: not in the configuration, left alone\n")
+            }
+            HookReport::LeftToRollover { lineage } => format!(
+                "{lineage}: renewed by a danerollover switch; the rollover promotes the key, publishes and reloads\n"
+            ),
+            HookReport::Managed(r) => r.text(),
+        }
+    }
+}
+
+impl PrepublishReport {
+    /// The records, then the report.
+    pub fn text(&self) -> String {
+        format!("{}{}", self.lineage.records_text(), self.lineage.text())
+    }
+}
+
+impl RolloverReport {
+    /// The outcome first, then the report.
+    pub fn text(&self) -> String {
+        let name = &self.lineage.status.name;
+        let mut out = match &self.outcome {
+            RolloverOutcome::Switched => format!(
+                "{name}: switched to 3 1 1 {}\n",
+                self.lineage.status.current.as_deref().unwrap_or("?")
+            ),
+            RolloverOutcome::WouldSwitch => format!("{name}: the switch is safe now (dry run)\n"),
+            RolloverOutcome::NotYet { reasons, earliest } => {
+                let mut t = format!("{name}: not safe to switch yet\n");
+                for r in reasons {
+                    t.push_str(&format!("  - {r}\n"));
+                }
+                match earliest {
+                    Some(at) => t.push_str(&format!("  earliest switch: {at}\n")),
+                    None => t.push_str("  earliest switch: not known until the above is fixed\n"),
+                }
+                t
+            }
+            RolloverOutcome::Failed { error } => format!("{name}: switch failed: {error}\n"),
+        };
+        out.push_str(&self.lineage.text());
+        out
+    }
+}
+
+impl StatusReport {
+    /// Every lineage's status, then the errors.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for l in &self.lineages {
+            out.push_str(&crate::status::render_text(l));
+        }
+        for e in &self.errors {
+            out.push_str(&format!("{}: ERROR: {}\n", e.name, e.error));
+        }
+        out
+    }
+}
+
+impl RunReport {
+    /// Every lineage's report, then the errors.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for l in &self.lineages {
+            out.push_str(&l.text());
+        }
+        for e in &self.errors {
+            out.push_str(&format!("{}: ERROR: {}\n", e.name, e.error));
+        }
+        out
+    }
+}

@@ -1,0 +1,178 @@
+//! The small traits the engine acts through. The real implementations come from the
+//! modules that own the I/O ([`crate::certbot`], [`crate::keys`], [`crate::provider`],
+//! [`crate::dns`]); [`super::memory`] has in-memory ones for tests and simulations, and
+//! [`super::real`] the ones that need nothing but the standard library and tokio.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::error::Error;
+
+/// A private key in PEM. Its Debug output never shows the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PrivateKeyPem(pub Vec<u8>);
+
+impl fmt::Debug for PrivateKeyPem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PrivateKeyPem(<{} bytes redacted>)", self.0.len())
+    }
+}
+
+/// A key just generated: the private key and its public half.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    /// The private key (PKCS#8 or the type's usual PEM form).
+    pub pem: PrivateKeyPem,
+    /// The SubjectPublicKeyInfo, DER: its hash is the key's `3 1 1` record.
+    pub spki_der: Vec<u8>,
+}
+
+/// Generating next keys.
+pub trait KeyGen: Send + Sync {
+    /// A new key of the type, size or curve `renewal/LINEAGE.conf` asks for, so that certbot
+    /// accepts it with `--reuse-key`. In memory only: the engine writes it.
+    fn generate(&self, lineage: &str) -> Result<NewKey, Error>;
+}
+
+/// The next keys' private key files, under the state directory.
+pub trait NextKeyFiles: Send + Sync {
+    /// Write `pem` to `path` (creating its directory, 0700), mode 0600 from the first byte,
+    /// refusing to replace an existing file. Atomic: after a crash the file is either
+    /// absent or complete (write a temporary file, fsync, link/rename it into place).
+    fn write(&self, path: &Path, pem: &PrivateKeyPem) -> Result<(), Error>;
+    /// The SPKI (DER) of the private key at `path`; None when there is no file there.
+    fn spki(&self, path: &Path) -> Result<Option<Vec<u8>>, Error>;
+    /// Remove the copy at `path` of a key that was planted (its key now lives in certbot's
+    /// archive). Absent already: fine.
+    fn remove(&self, path: &Path) -> Result<(), Error>;
+}
+
+/// What the engine needs to know about a lineage on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineageFacts {
+    /// The SPKI (DER) of the key in `live/NAME/cert.pem`.
+    pub live_spki: Vec<u8>,
+    /// Whether `renewal/NAME.conf` says `reuse_key = True`.
+    pub reuse_key: bool,
+}
+
+/// Where a key switch plants the next key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlantPlan {
+    /// `archive/NAME/privkey{N+1}.pem`, N the highest version in the archive.
+    pub archive_path: PathBuf,
+    /// Where `live/NAME/privkey.pem` points before the switch (as the link says it).
+    pub previous_target: PathBuf,
+}
+
+/// A certbot lineage's files (`live/`, `archive/`, `renewal/NAME.conf`).
+pub trait LineageFiles: Send + Sync {
+    /// The live certificate's key and the renewal facts.
+    fn facts(&self, lineage: &str) -> Result<LineageFacts, Error>;
+    /// Where the next key would be planted, and where the privkey link points now.
+    /// Changes nothing.
+    fn plant_plan(&self, lineage: &str) -> Result<PlantPlan, Error>;
+    /// Copy the private key at `key_path` to `plan.archive_path` (certbot's private key
+    /// mode, never replacing a file).
+    fn plant(&self, lineage: &str, plan: &PlantPlan, key_path: &Path) -> Result<(), Error>;
+    /// Point `live/NAME/privkey.pem` at `plan.archive_path` (atomically: new link, rename).
+    fn repoint(&self, lineage: &str, plan: &PlantPlan) -> Result<(), Error>;
+    /// Undo [`plant`](Self::plant) and [`repoint`](Self::repoint) of a switch that did not
+    /// go through, whichever of them happened. Only what is provably ours is undone: when
+    /// the file at `plan.archive_path` does not hold the key whose SPKI is `key_spki` (no
+    /// file, or certbot itself wrote that version after a crash), nothing is touched.
+    /// Otherwise: when `live/NAME/privkey.pem` points at `plan.archive_path`, point it back
+    /// to `plan.previous_target`; then remove `plan.archive_path` unless a live link points
+    /// at it. Idempotent. Never touches a link certbot has since moved elsewhere.
+    fn restore(&self, lineage: &str, plan: &PlantPlan, key_spki: &[u8]) -> Result<(), Error>;
+}
+
+/// Running certbot for the switch.
+#[async_trait]
+pub trait Certbot: Send + Sync {
+    /// `CERTBOT renew --cert-name LINEAGE --force-renewal --reuse-key`, with
+    /// `DANEROLLOVER_SWITCHING=LINEAGE` in its environment (see [`super::SWITCHING_ENV`]), so
+    /// that the deploy hook it runs (danerollover hook) knows the switch is in progress and
+    /// leaves the promotion to the rollover instead of waiting for the lock.
+    async fn renew(&self, lineage: &str) -> Result<(), Error>;
+}
+
+/// Running a lineage's reload commands after a switch.
+#[async_trait]
+pub trait Reloader: Send + Sync {
+    /// Run each argv in turn; the first failure stops and is returned.
+    async fn reload(&self, lineage: &str, commands: &[Vec<String>]) -> Result<(), Error>;
+}
+
+/// The clock, so tests decide what time it is.
+#[async_trait]
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> Timestamp;
+    /// Let `d` pass (the `--wait` poll).
+    async fn sleep(&self, d: Duration);
+}
+
+/// The steps after which the engine calls its [`FailPoint`]: each one leaves something
+/// changed on disk, in DNS or in the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// An interrupted step's repair was carried out on disk (before the state says so).
+    Repaired,
+    /// The state was saved after a repair.
+    RepairSaved,
+    /// Planted copies were removed.
+    CleanedUp,
+    /// The state was saved with the latest observations.
+    Observed,
+    /// The intent to write a new next key was saved.
+    NextKeyIntent,
+    /// The next key's file was written (before the state knows it).
+    NextKeyWritten,
+    /// The state was saved with the new next key.
+    NextKeySaved,
+    /// A provider applied an addition (before the state knows it).
+    Published,
+    /// The state was saved after a publication.
+    PublishSaved,
+    /// A provider applied a removal.
+    Retired,
+    /// The state was saved after a removal.
+    RetireSaved,
+    /// The switch intent was saved.
+    SwitchIntent,
+    /// The next key was copied into the archive.
+    Planted,
+    /// The privkey link was repointed.
+    Repointed,
+    /// certbot ran (successfully or not).
+    Renewed,
+    /// A failed switch was undone on disk.
+    Restored,
+    /// The state was saved after the switch (promoted, or intent cleared).
+    SwitchSaved,
+    /// The reload commands ran.
+    Reloaded,
+    /// The state was saved after the reload.
+    ReloadSaved,
+}
+
+/// Called after each [`Step`]; an error aborts the operation on the spot, with no cleanup,
+/// exactly as kill -9 would. Tests use it to stop after step k and then run again.
+pub trait FailPoint: Send + Sync {
+    /// Called right after `step`; an error stops the operation on the spot.
+    fn after(&self, step: Step) -> Result<(), Error>;
+}
+
+/// The failure point of real runs: never fails.
+pub struct NoFailures;
+
+impl FailPoint for NoFailures {
+    fn after(&self, _step: Step) -> Result<(), Error> {
+        Ok(())
+    }
+}

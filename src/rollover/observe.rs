@@ -1,0 +1,198 @@
+//! Folding what was just seen into the state: which key is live (from the certificate),
+//! and what every authoritative server serves at each owner (first-seen bookkeeping).
+//!
+//! Both functions are pure: the caller passes the facts and `now`.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::key::KeyInfo;
+use super::policy::Policy;
+use super::state::{CurrentKey, LineageState, OwnedRecord, Propagation, Sighting};
+use crate::dns::{OwnerObservation, ServerOutcome, absolute};
+use crate::tlsa::TlsaRecord;
+
+/// How the live certificate's key relates to the state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LiveChange {
+    /// The live key is the current key.
+    Unchanged,
+    /// First sight of this lineage: the live key becomes current.
+    Adopted,
+    /// The live key is the next key: a switch went through, the next key is promoted.
+    Promoted,
+    /// The live key is one this lineage retired (a certificate was restored): it is
+    /// current again.
+    Restored,
+    /// The live key is one this lineage never saw: the certificate was renewed without
+    /// `reuse_key` (or with `--new-key`). Its records were never pre-published.
+    Unknown,
+}
+
+/// Make the state's current key the key of the live certificate. The live certificate is
+/// the truth: whatever the state believed, this is the key TLS clients see after a reload.
+pub fn reconcile_live(state: &mut LineageState, live: &KeyInfo, now: Timestamp) -> LiveChange {
+    if state.current.as_ref().is_some_and(|c| c.key.id == live.id) {
+        return LiveChange::Unchanged;
+    }
+    if state.next.as_ref().is_some_and(|n| n.key.id == live.id) {
+        state.promote(now);
+        return LiveChange::Promoted;
+    }
+    let change = if state.current.is_none() && state.retired.is_empty() {
+        LiveChange::Adopted
+    } else if state.retired.iter().any(|r| r.key.id == live.id) {
+        LiveChange::Restored
+    } else {
+        LiveChange::Unknown
+    };
+    if let Some(old) = state.current.take() {
+        state.retire(old.key, now);
+    }
+    state.retired.retain(|r| r.key.id != live.id);
+    state.current = Some(CurrentKey {
+        key: live.clone(),
+        since: now,
+    });
+    if change != LiveChange::Adopted {
+        state.reload_pending = true;
+    }
+    change
+}
+
+/// Every record an observation shows at an owner: all servers' answers and the validated
+/// read.
+pub fn observed_records(obs: &OwnerObservation) -> Vec<TlsaRecord> {
+    let mut all: Vec<TlsaRecord> = obs
+        .servers
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            ServerOutcome::Answer(a) => Some(a.records.iter().cloned()),
+            ServerOutcome::Error { .. } => None,
+        })
+        .flatten()
+        .chain(obs.validated.records.iter().cloned())
+        .collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// Whether at least one server answered (with or without records).
+pub fn any_answer(obs: &OwnerObservation) -> bool {
+    obs.servers
+        .iter()
+        .any(|s| matches!(s.outcome, ServerOutcome::Answer(_)))
+}
+
+/// Find the observation of `owner` (names compared case-insensitively, absolute).
+pub fn find<'a>(observations: &'a [OwnerObservation], owner: &str) -> Option<&'a OwnerObservation> {
+    let want = absolute(owner);
+    observations.iter().find(|o| absolute(&o.owner) == want)
+}
+
+/// Fold one round of observations into the state.
+///
+/// - The owners are made exactly `owners` (absolute names); owners no longer configured
+///   are forgotten (their records are left alone in DNS).
+/// - Records seen in DNS that match the current or next key are adopted as owned (a
+///   hand-made record of the current key, or a record published just before a crash).
+/// - The next key's propagation clock: it starts at the first observation where every
+///   server serves all its records and the validated read is Secure with them, and
+///   restarts as soon as one observation falls short (or the observation is missing, or
+///   the clock went backwards past the start). Before that, the largest TTL and negative
+///   TTL seen are remembered: resolvers may have cached that RRset (RFC 7671 8.1).
+pub fn update_observations(
+    state: &mut LineageState,
+    owners: &[String],
+    observations: &[OwnerObservation],
+    now: Timestamp,
+    policy: &Policy,
+) {
+    let owners: Vec<String> = owners.iter().map(|o| absolute(o)).collect();
+    state.owners.retain(|name, _| owners.contains(name));
+    let current = state.current.as_ref().map(|c| c.key.clone());
+    let next = state.next.as_ref().map(|n| n.key.clone());
+    for name in &owners {
+        let entry = state.owners.entry(name.clone()).or_default();
+        let obs = find(observations, name);
+        // A new next key starts its propagation from what was seen before it.
+        match &next {
+            Some(n) if entry.propagation.as_ref().is_none_or(|p| p.key != n.id) => {
+                let last = entry.last.as_ref();
+                entry.propagation = Some(Propagation {
+                    key: n.id.clone(),
+                    previous_ttl: last.and_then(|l| l.ttl),
+                    negative_ttl: last.and_then(|l| l.negative_ttl),
+                    served_ttl: None,
+                    since: None,
+                });
+            }
+            Some(_) => {}
+            None => entry.propagation = None,
+        }
+        let Some(obs) = obs else {
+            if let Some(p) = &mut entry.propagation {
+                p.since = None;
+                p.served_ttl = None;
+            }
+            for owned in &mut entry.records {
+                owned.seen_everywhere = None;
+            }
+            continue;
+        };
+        // Adopt records of our live and next keys found in DNS.
+        for record in observed_records(obs) {
+            let key = [&current, &next]
+                .into_iter()
+                .flatten()
+                .find(|k| k.matches(&record));
+            if let Some(key) = key.filter(|_| !entry.records.iter().any(|x| x.record == record)) {
+                entry.records.push(OwnedRecord {
+                    record,
+                    key: key.id.clone(),
+                    since: now,
+                    adopted: true,
+                    seen_everywhere: None,
+                });
+            }
+        }
+        for owned in &mut entry.records {
+            let one = std::slice::from_ref(&owned.record);
+            owned.seen_everywhere = if obs.all_servers_serve(one) && obs.secure_with(one) {
+                Some(owned.seen_everywhere.filter(|s| *s <= now).unwrap_or(now))
+            } else {
+                None
+            };
+        }
+        if let (Some(n), Some(p)) = (&next, &mut entry.propagation) {
+            let want = n.records(&policy.matching);
+            let served = obs.all_servers_serve(&want) && obs.secure_with(&want);
+            if served {
+                p.since = Some(match p.since {
+                    Some(s) if s <= now => s,
+                    _ => now,
+                });
+                p.served_ttl = p.served_ttl.max(obs.max_ttl());
+            } else {
+                p.since = None;
+                p.served_ttl = None;
+                p.previous_ttl = p.previous_ttl.max(obs.max_ttl());
+                p.negative_ttl = p.negative_ttl.max(obs.max_negative_ttl());
+            }
+        }
+        if any_answer(obs) {
+            let had_tlsa = obs.servers.iter().any(|s| match &s.outcome {
+                ServerOutcome::Answer(a) => !a.records.is_empty(),
+                ServerOutcome::Error { .. } => false,
+            });
+            entry.last = Some(Sighting {
+                at: now,
+                ttl: obs.max_ttl(),
+                negative_ttl: obs.max_negative_ttl(),
+                had_tlsa,
+            });
+        }
+    }
+}

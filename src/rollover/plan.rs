@@ -1,0 +1,413 @@
+//! The plan: given the state (already holding the latest observations), the observations,
+//! `now` and the policy, what to do next. Pure; the engine carries the actions out one by
+//! one, saving the state after each.
+//!
+//! The safety rules the plan enforces, each tested in `tests.rs` and by the simulation:
+//! 1. Records of the current and next keys are never retired, nor those of a retired key
+//!    before one full wait after it stopped being live, nor while the reload that makes the
+//!    server present the new key is still pending (RFC 7671 8.1: the old record stays until
+//!    no client can meet the old key).
+//! 2. A switch is only planned when [`switch_verdict`] is Safe.
+//! 3. Only records matching one of this lineage's keys are ever published or removed:
+//!    another lineage's key, a DANE-TA record or a hand-made record of some other key is
+//!    never touched.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::key::KeyId;
+use super::observe::{any_answer, find, observed_records};
+use super::policy::{Policy, after};
+use super::state::LineageState;
+use super::verdict::{Verdict, server_label, switch_verdict};
+use crate::dns::{OwnerObservation, ServerOutcome, Validation};
+use crate::tlsa::TlsaRecord;
+
+/// What the caller wants beyond keeping records right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Goal {
+    /// Keep the records right: next key, publication, drift, retirement (hook, prepublish).
+    Maintain,
+    /// Also switch to the next key if that is safe (`rollover`).
+    Switch,
+    /// Also switch if the lineage's `rollover_every` is due and the switch is safe (`run`).
+    Scheduled,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Generate a next key matching the lineage's renewal.conf and keep it under the state
+    /// directory. The plan must be made again afterwards (it depends on the key).
+    GenerateNextKey,
+    /// Add these records at `owner` (records not named are left alone).
+    Publish {
+        owner: String,
+        records: Vec<TlsaRecord>,
+    },
+    /// Remove these records at `owner`: all of them belong to keys retired long enough.
+    Retire {
+        owner: String,
+        records: Vec<TlsaRecord>,
+    },
+    /// Plant the next key and renew with it.
+    Switch { key: KeyId },
+    /// Run the lineage's reload commands (the server must pick up the new key).
+    Reload,
+    /// Tell the operator, loudly.
+    Alert(Danger),
+    /// Nothing to do about the switch until `until` (if known), for `reason`.
+    Wait {
+        until: Option<Timestamp>,
+        reason: String,
+    },
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::GenerateNextKey => write!(f, "generate a next key"),
+            Action::Publish { owner, records } => {
+                write!(f, "publish at {owner}: ")?;
+                list(f, records)
+            }
+            Action::Retire { owner, records } => {
+                write!(f, "retire at {owner}: ")?;
+                list(f, records)
+            }
+            Action::Switch { key } => write!(f, "switch to the next key 3 1 1 {key}"),
+            Action::Reload => write!(f, "run the reload commands"),
+            Action::Alert(d) => write!(f, "ALERT: {d}"),
+            Action::Wait { until, reason } => match until {
+                Some(u) => write!(f, "wait until {u}: {reason}"),
+                None => write!(f, "wait: {reason}"),
+            },
+        }
+    }
+}
+
+fn list(f: &mut fmt::Formatter<'_>, records: &[TlsaRecord]) -> fmt::Result {
+    let texts: Vec<String> = records.iter().map(ToString::to_string).collect();
+    f.write_str(&texts.join(", "))
+}
+
+/// A state in which DANE clients fail, or may fail, to reach the server now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "danger", rename_all = "snake_case")]
+pub enum Danger {
+    /// The owner carries TLSA records and none is for the live key: every DANE client
+    /// fails now (the certificate was renewed with a key that was not pre-published).
+    Outage { owner: String, live: KeyId },
+    /// These servers (or the validating resolver) do not serve a record of the live key.
+    LiveNotServed { owner: String, servers: Vec<String> },
+    /// The owner's TLSA RRset does not validate Secure.
+    NotSecure {
+        owner: String,
+        validation: Validation,
+        detail: Option<String>,
+    },
+}
+
+impl fmt::Display for Danger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Danger::Outage { owner, live } => write!(
+                f,
+                "{owner}: no TLSA record matches the live key 3 1 1 {live}: DANE clients fail now"
+            ),
+            Danger::LiveNotServed { owner, servers } => write!(
+                f,
+                "{owner}: the live key's record is not served by {}",
+                servers.join(", ")
+            ),
+            Danger::NotSecure {
+                owner,
+                validation,
+                detail,
+            } => {
+                write!(
+                    f,
+                    "{owner}: the TLSA RRset is {} (DANE needs Secure)",
+                    format!("{validation:?}").to_lowercase()
+                )?;
+                if let Some(d) = detail {
+                    write!(f, ": {d}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Something the operator should fix or know, that is not (yet) a danger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Problem {
+    /// renewal.conf does not say `reuse_key = True`: the next renewal changes the key
+    /// without warning (and without a pre-published record).
+    ReuseKeyOff,
+    /// No server has ever answered for this owner, so nothing is published there yet (the
+    /// previous RRset's TTL must be known to compute the wait).
+    NotObserved { owner: String },
+    /// A scheduled rollover is due but not safe yet.
+    RolloverDue { since: Timestamp },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::ReuseKeyOff => write!(
+                f,
+                "renewal.conf lacks reuse_key = True: the next renewal will change the key without a published record (run `danerollover init`)"
+            ),
+            Problem::NotObserved { owner } => write!(
+                f,
+                "{owner}: no authoritative server has answered yet; records are published once the owner has been observed"
+            ),
+            Problem::RolloverDue { since } => {
+                write!(f, "a scheduled rollover has been due since {since}")
+            }
+        }
+    }
+}
+
+/// The plan for one lineage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// What to do, in order (alerts first).
+    pub actions: Vec<Action>,
+    /// Whether switching to the next key is safe now.
+    pub verdict: Verdict,
+    /// When the switch to the next key is (or becomes) allowed.
+    pub switch_allowed_at: Option<Timestamp>,
+    /// What endangers DANE clients now.
+    pub dangers: Vec<Danger>,
+    /// What the operator should fix or know.
+    pub problems: Vec<Problem>,
+}
+
+/// What is dangerous right now at the lineage's owners, judged against the live key.
+pub fn dangers(
+    state: &LineageState,
+    observations: &[OwnerObservation],
+    _policy: &Policy,
+) -> Vec<Danger> {
+    let Some(live) = state.current.as_ref().map(|c| &c.key) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for name in state.owners.keys() {
+        let Some(obs) = find(observations, name) else {
+            out.push(Danger::LiveNotServed {
+                owner: name.clone(),
+                servers: vec!["(not observed)".into()],
+            });
+            continue;
+        };
+        let has_live = |records: &[TlsaRecord]| records.iter().any(|r| live.matches(r));
+        let outage = obs.servers.iter().any(|s| match &s.outcome {
+            ServerOutcome::Answer(a) => !a.records.is_empty() && !has_live(&a.records),
+            ServerOutcome::Error { .. } => false,
+        }) || (!obs.validated.records.is_empty() && !has_live(&obs.validated.records));
+        if outage {
+            out.push(Danger::Outage {
+                owner: name.clone(),
+                live: live.id.clone(),
+            });
+        }
+        let mut lacking: Vec<String> = obs
+            .servers
+            .iter()
+            .filter(|s| match &s.outcome {
+                ServerOutcome::Answer(a) => !a.authoritative || !has_live(&a.records),
+                ServerOutcome::Error { .. } => true,
+            })
+            .map(server_label)
+            .collect();
+        if obs.servers.is_empty() {
+            lacking.push("(no authoritative server found)".into());
+        }
+        if obs.validated.state == Validation::Secure && !has_live(&obs.validated.records) {
+            lacking.push("the validating resolver".into());
+        }
+        if !lacking.is_empty() && !outage {
+            out.push(Danger::LiveNotServed {
+                owner: name.clone(),
+                servers: lacking,
+            });
+        }
+        if obs.validated.state != Validation::Secure {
+            out.push(Danger::NotSecure {
+                owner: name.clone(),
+                validation: obs.validated.state,
+                detail: obs.validated.detail.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Whether a scheduled rollover is due: the current key has been live for
+/// `rollover_every`.
+pub fn rollover_due(state: &LineageState, now: Timestamp, policy: &Policy) -> Option<Timestamp> {
+    let every = policy.rollover_every?;
+    let since = state.current.as_ref()?.since;
+    let due = after(since, every);
+    (due <= now).then_some(due)
+}
+
+/// Plan the next steps for one lineage. `state` must already hold `observations` (see
+/// [`super::update_observations`]) and the live key ([`super::reconcile_live`]).
+pub fn plan(
+    state: &LineageState,
+    observations: &[OwnerObservation],
+    reuse_key: bool,
+    now: Timestamp,
+    policy: &Policy,
+    goal: Goal,
+) -> Plan {
+    let verdict = switch_verdict(state, observations, now, policy);
+    let switch_allowed_at = verdict.allowed_at(now);
+    let dangers = dangers(state, observations, policy);
+    let mut problems = Vec::new();
+    let mut actions: Vec<Action> = dangers.iter().cloned().map(Action::Alert).collect();
+    if !reuse_key {
+        problems.push(Problem::ReuseKeyOff);
+    }
+    if state.intent.is_some() {
+        actions.push(Action::Wait {
+            until: None,
+            reason: "an interrupted step must be repaired first".into(),
+        });
+        return Plan {
+            actions,
+            verdict,
+            switch_allowed_at,
+            dangers,
+            problems,
+        };
+    }
+    if state.next.is_none() {
+        actions.push(Action::GenerateNextKey);
+    }
+
+    // Publish what is missing: never-published records of the current and next keys, and
+    // records that drifted away (no answering server serves them any more).
+    let current = state.current.as_ref().map(|c| &c.key);
+    let next = state.next.as_ref().map(|n| &n.key);
+    for (name, owner) in &state.owners {
+        // Nothing is published at an owner never observed: replacing an RRset whose TTL
+        // nobody saw would make the wait formula blind to what resolvers may have cached.
+        if owner.last.is_none() {
+            problems.push(Problem::NotObserved {
+                owner: name.clone(),
+            });
+            continue;
+        }
+        let obs = find(observations, name).filter(|o| any_answer(o));
+        let want: Vec<TlsaRecord> = [current, next]
+            .into_iter()
+            .flatten()
+            .flat_map(|k| k.records(&policy.matching))
+            .collect();
+        let missing: Vec<TlsaRecord> = want
+            .into_iter()
+            .filter(|r| {
+                // Never published, or published and gone from every server that answered
+                // (drift). Adding a record that is there already changes nothing, so no
+                // grace period: the live key's record must come back at once.
+                !owner.records.iter().any(|x| &x.record == r)
+                    || obs.is_some_and(|o| {
+                        o.servers.iter().all(|s| match &s.outcome {
+                            ServerOutcome::Answer(a) => !a.records.contains(r),
+                            ServerOutcome::Error { .. } => true,
+                        })
+                    })
+            })
+            .collect();
+        if !missing.is_empty() {
+            actions.push(Action::Publish {
+                owner: name.clone(),
+                records: missing,
+            });
+        }
+    }
+
+    // Retire the records of keys retired one full wait ago, once the reload has run.
+    if !state.reload_pending {
+        for (name, owner) in &state.owners {
+            let obs = find(observations, name);
+            let seen = obs.map(observed_records).unwrap_or_default();
+            let wait = policy.retire_wait(owner.last.as_ref().and_then(|l| l.ttl));
+            let mut records: Vec<TlsaRecord> = Vec::new();
+            for r in &state.retired {
+                if state.is_protected(&r.key.id) || after(r.retired_at, wait) > now {
+                    continue;
+                }
+                let owned = owner
+                    .records
+                    .iter()
+                    .filter(|x| x.key == r.key.id)
+                    .map(|x| x.record.clone());
+                let found = seen.iter().filter(|x| r.key.matches(x)).cloned();
+                for rec in owned.chain(found) {
+                    if !records.contains(&rec) {
+                        records.push(rec);
+                    }
+                }
+            }
+            // Never a record of the current or next key, whatever the state says.
+            records.retain(|rec| {
+                !current.is_some_and(|k| k.matches(rec)) && !next.is_some_and(|k| k.matches(rec))
+            });
+            if !records.is_empty() {
+                actions.push(Action::Retire {
+                    owner: name.clone(),
+                    records,
+                });
+            }
+        }
+    }
+
+    // The switch.
+    let wanted = match goal {
+        Goal::Maintain => false,
+        Goal::Switch => true,
+        Goal::Scheduled => match rollover_due(state, now, policy) {
+            Some(since) => {
+                if !verdict.is_safe() {
+                    problems.push(Problem::RolloverDue { since });
+                }
+                true
+            }
+            None => false,
+        },
+    };
+    if wanted {
+        match (&verdict, next) {
+            (Verdict::Safe, Some(k)) => actions.push(Action::Switch { key: k.id.clone() }),
+            (Verdict::NotYet { reasons, earliest }, _) => {
+                let text: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                actions.push(Action::Wait {
+                    until: *earliest,
+                    reason: text.join("; "),
+                });
+            }
+            (Verdict::Safe, None) => {}
+        }
+    }
+    if state.reload_pending {
+        actions.push(Action::Reload);
+    }
+    Plan {
+        actions,
+        verdict,
+        switch_allowed_at,
+        dangers,
+        problems,
+    }
+}

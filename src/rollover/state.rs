@@ -1,0 +1,340 @@
+//! One lineage's rollover state: its keys, what it owns at each TLSA owner, what it has
+//! seen there, and the write-ahead intent of a step in progress.
+//!
+//! Everything here is data plus the pure transitions that follow a completed action
+//! (`record_published`, `promote`, ...). The engine saves the state after each of them, so
+//! the file always says what is true on disk and in DNS, or names the step in progress
+//! ([`Intent`]) so that the next run repairs it before doing anything else.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::key::{KeyId, KeyInfo};
+use crate::tlsa::TlsaRecord;
+
+/// The rollover state of one lineage, as saved in the state file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineageState {
+    /// The key in the live certificate, as last seen.
+    pub current: Option<CurrentKey>,
+    /// The pre-generated key the next switch will plant. Its private key file is the only
+    /// copy until it is planted: it is never deleted before that.
+    pub next: Option<NextKey>,
+    /// Keys that were live before, with the time they stopped being live. Kept after their
+    /// records are gone, so that records of them are still recognised as this lineage's.
+    #[serde(default)]
+    pub retired: Vec<RetiredKey>,
+    /// Per TLSA owner (absolute name): what this lineage owns and has seen there.
+    #[serde(default)]
+    pub owners: BTreeMap<String, OwnerState>,
+    /// A step in progress (write-ahead): repaired before anything else happens.
+    pub intent: Option<Intent>,
+    /// The reload commands must run (a switch happened and they have not run since).
+    #[serde(default)]
+    pub reload_pending: bool,
+    /// When the last switch to a new key happened.
+    pub last_switch: Option<Timestamp>,
+    /// Copies of planted next keys to delete (their key now lives in certbot's archive).
+    #[serde(default)]
+    pub cleanup: Vec<PathBuf>,
+}
+
+/// The live key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurrentKey {
+    #[serde(flatten)]
+    pub key: KeyInfo,
+    /// Since when it is live (or since danerollover first saw it live).
+    pub since: Timestamp,
+}
+
+/// The next key: generated, not yet live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NextKey {
+    #[serde(flatten)]
+    pub key: KeyInfo,
+    /// Its private key file (0600, under the state directory).
+    pub path: PathBuf,
+    pub created_at: Timestamp,
+}
+
+/// A key that was live before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetiredKey {
+    #[serde(flatten)]
+    pub key: KeyInfo,
+    /// When it stopped being live. Its records stay for one full wait after this.
+    pub retired_at: Timestamp,
+    /// When its records were last removed.
+    pub removed_at: Option<Timestamp>,
+}
+
+/// What one lineage owns and has seen at one TLSA owner name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerState {
+    /// The records this lineage owns here (published by it, or adopted because they match
+    /// one of its keys).
+    #[serde(default)]
+    pub records: Vec<OwnedRecord>,
+    /// The last observation where at least one server answered.
+    pub last: Option<Sighting>,
+    /// How far the next key's records have got here.
+    pub propagation: Option<Propagation>,
+}
+
+/// A record this lineage owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnedRecord {
+    /// The record.
+    pub record: TlsaRecord,
+    /// The key it is for.
+    pub key: KeyId,
+    /// When it was published (or adopted).
+    pub since: Timestamp,
+    /// True when danerollover found it in DNS rather than published it.
+    #[serde(default)]
+    pub adopted: bool,
+    /// The first observation of the current unbroken run where every server served it and
+    /// the validated read was Secure with it (None: not so at the last observation).
+    #[serde(default)]
+    pub seen_everywhere: Option<Timestamp>,
+}
+
+/// A summary of one observation of an owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sighting {
+    /// When.
+    pub at: Timestamp,
+    /// The largest TTL any server (or the validated read) gave for the RRset.
+    pub ttl: Option<u32>,
+    /// The largest negative TTL, when some server had no TLSA RRset here.
+    pub negative_ttl: Option<u32>,
+    /// Whether any server served TLSA records here.
+    pub had_tlsa: bool,
+}
+
+/// The propagation of the next key's records at one owner (RFC 7671 8.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Propagation {
+    /// The next key this is about (a new next key starts a new propagation).
+    pub key: KeyId,
+    /// The largest TTL of the RRset as observed before the next records were served
+    /// everywhere: resolvers may hold that copy this long.
+    pub previous_ttl: Option<u32>,
+    /// The largest negative TTL observed before: resolvers may hold "no TLSA here" this
+    /// long (only set when some server had no TLSA RRset).
+    pub negative_ttl: Option<u32>,
+    /// The largest TTL observed since `since`.
+    pub served_ttl: Option<u32>,
+    /// The first observation of the current unbroken run where every authoritative server
+    /// served all the next key's records and the validated read was Secure with them. Reset
+    /// to None as soon as one observation falls short: the clock restarts.
+    pub since: Option<Timestamp>,
+}
+
+/// A step in progress, written before it starts (write-ahead), cleared when done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Intent {
+    /// Writing a new next key's private key file to `path`.
+    NewNextKey {
+        /// The key being written (its public half: enough to recognise the file).
+        key: KeyInfo,
+        /// Where its private key goes.
+        path: PathBuf,
+        /// When the step began.
+        at: Timestamp,
+    },
+    /// Switching to the next key: planting it as `archive_path`, repointing
+    /// `live/NAME/privkey.pem` (which pointed to `previous_target`), renewing.
+    Switch {
+        /// The next key being switched to.
+        key: KeyInfo,
+        /// Its private key file under the state directory (the copy that stays).
+        key_path: PathBuf,
+        /// `archive/NAME/privkey{N+1}.pem`, where it is planted.
+        archive_path: PathBuf,
+        /// Where `live/NAME/privkey.pem` pointed before: restored if the switch fails.
+        previous_target: PathBuf,
+        /// When the switch began.
+        at: Timestamp,
+    },
+}
+
+impl LineageState {
+    /// Every key this lineage knows: current, next and retired.
+    pub fn known_keys(&self) -> impl Iterator<Item = &KeyInfo> {
+        self.current
+            .iter()
+            .map(|c| &c.key)
+            .chain(self.next.iter().map(|n| &n.key))
+            .chain(self.retired.iter().map(|r| &r.key))
+    }
+
+    /// The known key a record belongs to, if any.
+    pub fn key_of(&self, record: &TlsaRecord) -> Option<&KeyInfo> {
+        self.known_keys().find(|k| k.matches(record))
+    }
+
+    /// Whether `id` is the current or the next key (records that must never be removed).
+    pub fn is_protected(&self, id: &KeyId) -> bool {
+        self.current.as_ref().is_some_and(|c| &c.key.id == id)
+            || self.next.as_ref().is_some_and(|n| &n.key.id == id)
+    }
+
+    /// The records were published at `owner`: they are now owned.
+    pub fn record_published(&mut self, owner: &str, records: &[TlsaRecord], now: Timestamp) {
+        let keys: Vec<(TlsaRecord, KeyId)> = records
+            .iter()
+            .filter_map(|r| self.key_of(r).map(|k| (r.clone(), k.id.clone())))
+            .collect();
+        let o = self.owners.entry(owner.to_string()).or_default();
+        for (record, key) in keys {
+            if !o.records.iter().any(|x| x.record == record) {
+                o.records.push(OwnedRecord {
+                    record,
+                    key,
+                    since: now,
+                    adopted: false,
+                    seen_everywhere: None,
+                });
+            }
+        }
+    }
+
+    /// The records were removed at `owner`. A retired key none of whose records is owned
+    /// anywhere any more is marked removed.
+    pub fn record_retired(&mut self, owner: &str, records: &[TlsaRecord], now: Timestamp) {
+        if let Some(o) = self.owners.get_mut(owner) {
+            o.records.retain(|x| !records.contains(&x.record));
+        }
+        for r in &mut self.retired {
+            let still = self
+                .owners
+                .values()
+                .any(|o| o.records.iter().any(|x| x.key == r.key.id));
+            if !still && records.iter().any(|rec| r.key.matches(rec)) {
+                r.removed_at = Some(now);
+            }
+        }
+    }
+
+    /// A new next key exists (its file is written).
+    pub fn set_next(&mut self, key: KeyInfo, path: PathBuf, now: Timestamp) {
+        self.retired.retain(|r| r.key.id != key.id);
+        self.next = Some(NextKey {
+            key,
+            path,
+            created_at: now,
+        });
+        if matches!(self.intent, Some(Intent::NewNextKey { .. })) {
+            self.intent = None;
+        }
+    }
+
+    /// The next key is live (the switch went through): it becomes current, the old current
+    /// key is retired as of `now` (its records stay one more wait), the reload commands
+    /// are due, and the planted next key's copy can go.
+    pub fn promote(&mut self, now: Timestamp) {
+        let Some(next) = self.next.take() else {
+            return;
+        };
+        if let Some(old) = self.current.take() {
+            self.retire(old.key, now);
+        }
+        self.retired.retain(|r| r.key.id != next.key.id);
+        self.current = Some(CurrentKey {
+            key: next.key,
+            since: now,
+        });
+        if !self.cleanup.contains(&next.path) {
+            self.cleanup.push(next.path);
+        }
+        self.intent = None;
+        self.reload_pending = true;
+        self.last_switch = Some(now);
+        for o in self.owners.values_mut() {
+            o.propagation = None;
+        }
+    }
+
+    /// `key` stopped being live at `now`.
+    pub fn retire(&mut self, key: KeyInfo, now: Timestamp) {
+        self.retired.retain(|r| r.key.id != key.id);
+        self.retired.push(RetiredKey {
+            key,
+            retired_at: now,
+            removed_at: None,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tlsa::Matching;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + s).unwrap()
+    }
+
+    #[test]
+    fn promote_moves_keys_and_keeps_old_records_owned() {
+        let a = KeyInfo::from_spki(b"a");
+        let b = KeyInfo::from_spki(b"b");
+        let mut s = LineageState {
+            current: Some(CurrentKey {
+                key: a.clone(),
+                since: t(0),
+            }),
+            ..Default::default()
+        };
+        s.set_next(b.clone(), "/s/keys/x/next.pem".into(), t(1));
+        let recs = [
+            a.records(&[Matching::Sha256]),
+            b.records(&[Matching::Sha256]),
+        ]
+        .concat();
+        s.record_published("_25._tcp.x.", &recs, t(2));
+        assert_eq!(s.owners["_25._tcp.x."].records.len(), 2);
+        s.promote(t(10));
+        assert_eq!(s.current.as_ref().unwrap().key, b);
+        assert!(s.next.is_none());
+        assert_eq!(s.retired.len(), 1);
+        assert_eq!(s.retired[0].key, a);
+        assert_eq!(s.retired[0].retired_at, t(10));
+        assert!(s.reload_pending);
+        assert_eq!(s.cleanup, vec![PathBuf::from("/s/keys/x/next.pem")]);
+        // The old key's records are still owned (and so still recognised).
+        assert_eq!(s.owners["_25._tcp.x."].records.len(), 2);
+        s.record_retired("_25._tcp.x.", &a.records(&[Matching::Sha256]), t(20));
+        assert_eq!(s.owners["_25._tcp.x."].records.len(), 1);
+        assert_eq!(s.retired[0].removed_at, Some(t(20)));
+    }
+
+    #[test]
+    fn unknown_records_are_not_owned() {
+        let a = KeyInfo::from_spki(b"a");
+        let mut s = LineageState {
+            current: Some(CurrentKey {
+                key: a,
+                since: t(0),
+            }),
+            ..Default::default()
+        };
+        let foreign = KeyInfo::from_spki(b"other").records(&[Matching::Sha256]);
+        s.record_published("o.", &foreign, t(1));
+        assert!(s.owners["o."].records.is_empty());
+    }
+}

@@ -1,0 +1,250 @@
+//! Whether the next key may go live now (RFC 7671 8.1 / 8.4).
+//!
+//! Safe only when, at every owner, the RRset holding the next key's records has been served
+//! by every authoritative server and validated Secure for the full wait
+//! ([`Policy::propagation_wait`]), counted from the first observation of an unbroken run
+//! of such observations, and the latest observation still shows it.
+
+use std::fmt;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::observe::{any_answer, find};
+use super::policy::{Policy, after};
+use super::state::LineageState;
+use crate::dns::{OwnerObservation, ServerOutcome, Validation};
+
+/// The verdict on switching to the next key now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// The next key's records have been served everywhere, Secure, for the full wait.
+    Safe,
+    /// Not yet.
+    NotYet {
+        /// Everything that is missing.
+        reasons: Vec<Reason>,
+        /// The earliest switch time, when every owner is already served and Secure and
+        /// only time is missing.
+        earliest: Option<Timestamp>,
+    },
+}
+
+impl Verdict {
+    /// Whether the switch may happen now.
+    pub fn is_safe(&self) -> bool {
+        matches!(self, Verdict::Safe)
+    }
+
+    /// When the switch is (or becomes) allowed: now for Safe, the earliest time otherwise.
+    pub fn allowed_at(&self, now: Timestamp) -> Option<Timestamp> {
+        match self {
+            Verdict::Safe => Some(now),
+            Verdict::NotYet { earliest, .. } => *earliest,
+        }
+    }
+}
+
+/// Why a switch is not safe yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Reason {
+    /// There is no next key yet.
+    NoNextKey,
+    /// A switch is already in progress (or must be repaired first).
+    SwitchInProgress,
+    /// The lineage has no TLSA owner.
+    NoOwners,
+    /// No authoritative server answered for this owner.
+    NotObserved { owner: String },
+    /// These servers do not serve all of the next key's records (or did not answer).
+    NotServed { owner: String, servers: Vec<String> },
+    /// The validated read is not Secure with the next key's records.
+    NotSecure {
+        owner: String,
+        validation: Validation,
+        detail: Option<String>,
+    },
+    /// Served and Secure now, but the state has not recorded it: the wait has not started.
+    NotRecorded { owner: String },
+    /// Served and Secure since `since`; the wait ends at `until`.
+    Waiting {
+        owner: String,
+        since: Timestamp,
+        until: Timestamp,
+        /// The whole wait, in seconds in JSON.
+        #[serde(with = "secs")]
+        wait: Duration,
+        /// What is left of it, in seconds in JSON.
+        #[serde(with = "secs")]
+        left: Duration,
+    },
+}
+
+mod secs {
+    use serde::Serializer;
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::NoNextKey => write!(
+                f,
+                "there is no next key yet (run `danerollover prepublish`)"
+            ),
+            Reason::SwitchInProgress => write!(f, "a switch is in progress"),
+            Reason::NoOwners => write!(f, "the lineage has no TLSA owner"),
+            Reason::NotObserved { owner } => {
+                write!(f, "{owner}: no authoritative server answered")
+            }
+            Reason::NotServed { owner, servers } => write!(
+                f,
+                "{owner}: the next key's record is not served by {}",
+                servers.join(", ")
+            ),
+            Reason::NotSecure {
+                owner,
+                validation,
+                detail,
+            } => {
+                let state = format!("{validation:?}").to_lowercase();
+                write!(f, "{owner}: the validated answer is {state}")?;
+                if *validation == Validation::Secure {
+                    write!(f, " but lacks the next key's record")?;
+                }
+                if let Some(d) = detail {
+                    write!(f, " ({d})")?;
+                }
+                Ok(())
+            }
+            Reason::NotRecorded { owner } => write!(
+                f,
+                "{owner}: served everywhere and Secure, but not yet recorded: the wait starts now"
+            ),
+            Reason::Waiting {
+                owner,
+                since,
+                until,
+                wait,
+                left,
+            } => write!(
+                f,
+                "{owner}: served everywhere and Secure since {since}; the wait of {} ends at {until} ({} left)",
+                humantime::format_duration(*wait),
+                humantime::format_duration(*left)
+            ),
+        }
+    }
+}
+
+/// The name of a server for messages: its host name and address when known.
+pub fn server_label(answer: &crate::dns::ServerAnswer) -> String {
+    match &answer.name {
+        Some(n) => format!("{n} ({})", answer.server),
+        None => answer.server.to_string(),
+    }
+}
+
+/// Decide whether the next key may go live now. `state` must already hold these
+/// observations (see [`super::update_observations`]); `observations` are checked again so
+/// that a stale state can never make a switch safe.
+pub fn switch_verdict(
+    state: &LineageState,
+    observations: &[OwnerObservation],
+    now: Timestamp,
+    policy: &Policy,
+) -> Verdict {
+    let not_yet = |reasons| Verdict::NotYet {
+        reasons,
+        earliest: None,
+    };
+    if state.intent.is_some() {
+        return not_yet(vec![Reason::SwitchInProgress]);
+    }
+    let Some(next) = &state.next else {
+        return not_yet(vec![Reason::NoNextKey]);
+    };
+    if state.owners.is_empty() {
+        return not_yet(vec![Reason::NoOwners]);
+    }
+    let want = next.key.records(&policy.matching);
+    let mut reasons = Vec::new();
+    let mut earliest: Option<Timestamp> = None;
+    let mut all_ready = true;
+    for (name, owner) in &state.owners {
+        let Some(obs) = find(observations, name).filter(|o| any_answer(o)) else {
+            reasons.push(Reason::NotObserved {
+                owner: name.clone(),
+            });
+            all_ready = false;
+            continue;
+        };
+        let lacking: Vec<String> = obs
+            .servers
+            .iter()
+            .filter(|s| match &s.outcome {
+                ServerOutcome::Answer(a) => {
+                    !a.authoritative || !want.iter().all(|w| a.records.contains(w))
+                }
+                ServerOutcome::Error { .. } => true,
+            })
+            .map(server_label)
+            .collect();
+        let served = obs.all_servers_serve(&want);
+        if !served {
+            reasons.push(Reason::NotServed {
+                owner: name.clone(),
+                servers: lacking,
+            });
+        }
+        let secure = obs.secure_with(&want);
+        if !secure {
+            reasons.push(Reason::NotSecure {
+                owner: name.clone(),
+                validation: obs.validated.state,
+                detail: obs.validated.detail.clone(),
+            });
+        }
+        let prop = owner.propagation.as_ref().filter(|p| p.key == next.key.id);
+        let since = prop.and_then(|p| p.since).filter(|s| *s <= now);
+        match (served && secure, prop, since) {
+            (true, Some(p), Some(since)) => {
+                let wait = policy.propagation_wait(p.previous_ttl, p.served_ttl, p.negative_ttl);
+                let until = after(since, wait);
+                earliest = earliest.max(Some(until));
+                if now < until {
+                    reasons.push(Reason::Waiting {
+                        owner: name.clone(),
+                        since,
+                        until,
+                        wait,
+                        left: until.duration_since(now).unsigned_abs(),
+                    });
+                }
+            }
+            (true, _, _) => {
+                // Served now but not recorded in the state: the clock has not started.
+                all_ready = false;
+                reasons.push(Reason::NotRecorded {
+                    owner: name.clone(),
+                });
+            }
+            _ => all_ready = false,
+        }
+    }
+    if reasons.is_empty() {
+        Verdict::Safe
+    } else {
+        Verdict::NotYet {
+            reasons,
+            earliest: if all_ready { earliest } else { None },
+        }
+    }
+}

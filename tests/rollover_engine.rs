@@ -1,0 +1,848 @@
+//! The engine against the in-memory world: whole scenarios (hook, prepublish, rollover
+//! with and without --wait, status, run), failures (certbot, provider, lock), the nested
+//! deploy hook inside a switch, and kill -9 after every step of every operation followed
+//! by a run that must converge.
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use danerollover::config::Config;
+use danerollover::dns::Validation;
+use danerollover::engine::memory::{CrashAfter, MemoryWorld, spki_of_pem};
+use danerollover::engine::{
+    Certbot, Engine, FailPoint, HookReport, Io, Options, RolloverOutcome, Step,
+};
+use danerollover::error::Error;
+use danerollover::rollover::{Intent, KeyInfo};
+use danerollover::store::Store;
+use danerollover::tlsa::{Matching, TlsaRecord};
+use jiff::Timestamp;
+
+const NAME: &str = "mail.example.test";
+const OWNER: &str = "_25._tcp.mail.example.test.";
+const OWNER2: &str = "_465._tcp.mail.example.test.";
+/// 2 x 300 + 60: the wait at an owner that already had TLSA records, and the time the
+/// old key's records stay after a switch.
+const WAIT: i64 = 660;
+/// The first wait at owners that had no TLSA RRset: + the negative TTL (300 here).
+const FIRST_WAIT: i64 = 960;
+
+fn config(extra: &str) -> Config {
+    let text = format!(
+        r#"
+[dns]
+margin = "60s"
+[providers.mem]
+type = "manual"
+[lineages."{NAME}"]
+provider = "mem"
+tlsa = ["_25._tcp.mail.example.test", "_465._tcp.mail.example.test"]
+ttl = 300
+reload = [["systemctl", "reload", "postfix"]]
+{extra}
+"#
+    );
+    Config::parse(&text, Path::new("test.toml")).unwrap()
+}
+
+struct Fixture {
+    world: MemoryWorld,
+    config: Config,
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(lags: &[i64], extra: &str) -> Fixture {
+        let world = MemoryWorld::new(Timestamp::from_second(1_700_000_000).unwrap(), lags, "mem");
+        world.add_lineage(NAME, true);
+        Fixture {
+            world,
+            config: config(extra),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn engine<'a>(&'a self, fail: &'a dyn FailPoint) -> Engine<'a> {
+        self.engine_with(fail, &self.world)
+    }
+
+    fn engine_with<'a>(&'a self, fail: &'a dyn FailPoint, certbot: &'a dyn Certbot) -> Engine<'a> {
+        Engine {
+            config: &self.config,
+            store: Store::new(self.dir.path()),
+            io: Io {
+                files: &self.world,
+                next_keys: &self.world,
+                keygen: &self.world,
+                providers: vec![&self.world],
+                observer: &self.world,
+                certbot,
+                reloader: &self.world,
+                clock: &self.world,
+                fail,
+            },
+            options: Options {
+                lock_wait: Duration::from_millis(200),
+                poll: Duration::from_secs(60),
+                switching: None,
+            },
+        }
+    }
+
+    fn store(&self) -> Store {
+        Store::new(self.dir.path())
+    }
+
+    fn live(&self) -> KeyInfo {
+        KeyInfo::from_spki(&self.world.world().live_spki(NAME).unwrap())
+    }
+
+    fn next(&self) -> Option<KeyInfo> {
+        let s = self.store().read().unwrap();
+        s.lineages.get(NAME)?.next.as_ref().map(|n| n.key.clone())
+    }
+
+    /// Whether every server serves `k`'s 3 1 1 record at both owners.
+    fn served_everywhere(&self, k: &KeyInfo) -> bool {
+        let w = self.world.world();
+        let r = r311(k);
+        [OWNER, OWNER2]
+            .iter()
+            .all(|o| (0..w.servers.len()).all(|i| w.served(i, o).contains(&r)))
+    }
+
+    fn served_anywhere(&self, k: &KeyInfo) -> bool {
+        let w = self.world.world();
+        let r = r311(k);
+        [OWNER, OWNER2]
+            .iter()
+            .any(|o| (0..w.servers.len()).any(|i| w.served(i, o).contains(&r)))
+    }
+
+    fn hook(&self) -> HookReport {
+        block(self.engine(&CrashAfter::never()).hook(NAME, false)).unwrap()
+    }
+
+    fn run(&self) -> danerollover::engine::RunReport {
+        block(self.engine(&CrashAfter::never()).run(false)).unwrap()
+    }
+
+    fn rollover(&self) -> danerollover::engine::RolloverReport {
+        block(
+            self.engine(&CrashAfter::never())
+                .rollover(NAME, false, None, false),
+        )
+        .unwrap()
+    }
+
+    /// Prepublish, let the records propagate and the wait pass (recorded by runs).
+    fn ready(&self) -> KeyInfo {
+        let r = block(self.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+        assert_eq!(r.exit_code(), 0, "{r:#?}");
+        let lag = self
+            .world
+            .world()
+            .servers
+            .iter()
+            .map(|s| s.lag)
+            .max()
+            .unwrap_or(0);
+        self.world.advance(lag + 10);
+        self.run();
+        self.world.advance(FIRST_WAIT);
+        self.run();
+        self.next().unwrap()
+    }
+}
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn r311(k: &KeyInfo) -> TlsaRecord {
+    k.records(&[Matching::Sha256]).remove(0)
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenarios.
+
+#[test]
+fn hook_leaves_unmanaged_lineages_alone() {
+    let f = Fixture::new(&[0, 0], "");
+    let r = block(f.engine(&CrashAfter::never()).hook("other.example", false)).unwrap();
+    assert!(matches!(r, HookReport::Unmanaged { ref lineage } if lineage == "other.example"));
+    assert_eq!(r.exit_code(), 0);
+    assert_eq!(r.text().lines().count(), 1);
+    assert!(!f.store().state_path().exists());
+    assert!(f.world.world().changes.is_empty());
+}
+
+#[test]
+fn hook_first_run_publishes_current_and_next() {
+    let f = Fixture::new(&[0, 0], "");
+    let r = f.hook();
+    assert_eq!(r.exit_code(), 0, "{r:#?}");
+    let live = f.live();
+    let next = f.next().expect("a next key");
+    // prepublish prints the records, zone-file style.
+    let r = block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    let text = r.text();
+    for owner in [OWNER, OWNER2] {
+        for k in [&live, &next] {
+            let line = format!("{owner} 300 IN TLSA 3 1 1 {}", k.id);
+            assert!(text.contains(&line), "{text}");
+        }
+    }
+    assert_ne!(live, next);
+    assert!(f.served_everywhere(&live) && f.served_everywhere(&next));
+    // The next key's file is kept under the state directory.
+    let s = f.store().read().unwrap();
+    let path = s.lineages[NAME].next.as_ref().unwrap().path.clone();
+    assert!(path.starts_with(f.dir.path().join("keys").join(NAME)));
+    let w = f.world.world();
+    assert_eq!(spki_of_pem(&w.key_files[&path]), Some(next.spki.clone()));
+    assert!(s.lineages[NAME].intent.is_none());
+    // A second hook changes nothing in DNS.
+    drop(w);
+    let before = f.world.world().changes.len();
+    f.hook();
+    assert_eq!(f.world.world().changes.len(), before);
+}
+
+#[test]
+fn hook_warns_when_reuse_key_is_off() {
+    let f = Fixture::new(&[0, 0], "");
+    f.world.world().lineages.get_mut(NAME).unwrap().reuse_key = false;
+    let HookReport::Managed(r) = f.hook() else {
+        panic!()
+    };
+    assert!(
+        r.status.problems.iter().any(|p| p.contains("reuse_key")),
+        "{:?}",
+        r.status.problems
+    );
+}
+
+#[test]
+fn full_cycle_waits_switches_reloads_and_retires() {
+    let f = Fixture::new(&[0, 30], "");
+    let old = f.live();
+    block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    let next = f.next().unwrap();
+    // Not yet: the second server lags.
+    let r = f.rollover();
+    assert_eq!(r.exit_code(), 75);
+    let text = r.text();
+    assert!(
+        text.contains("not safe to switch yet") && text.contains("ns2"),
+        "{text}"
+    );
+    match &r.outcome {
+        RolloverOutcome::NotYet { reasons, earliest } => {
+            assert_eq!(*earliest, None);
+            assert!(reasons.iter().any(|x| x.contains("ns2")), "{reasons:?}");
+        }
+        o => panic!("{o:?}"),
+    }
+    f.world.advance(40);
+    let r = f.rollover();
+    let seen = f.world.world().now;
+    match &r.outcome {
+        RolloverOutcome::NotYet { earliest, .. } => {
+            assert_eq!(
+                *earliest,
+                Some(seen + jiff::SignedDuration::from_secs(FIRST_WAIT))
+            )
+        }
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(r.lineage.status.phase, "propagating");
+    f.world.advance(FIRST_WAIT - 1);
+    assert_eq!(f.rollover().exit_code(), 75);
+    f.world.advance(1);
+    let r = f.rollover();
+    assert_eq!(r.outcome, RolloverOutcome::Switched, "{r:#?}");
+    assert_eq!(f.live(), next);
+    assert!(f.world.world().consistent(NAME));
+    assert_eq!(f.world.world().reloads.len(), 1);
+    // A new next key is published; the old key's record stays for now.
+    let newer = f.next().unwrap();
+    assert_ne!(newer, next);
+    assert!(f.served_everywhere(&old) && f.served_everywhere(&next));
+    assert!(f.served_anywhere(&newer));
+    // The planted copy under the state directory goes on the next pass; the archive has it.
+    f.run();
+    let s = f.store().read().unwrap();
+    assert!(s.lineages[NAME].cleanup.is_empty());
+    assert_eq!(s.lineages[NAME].owners[OWNER].records.len(), 3);
+    // One wait after the switch, the old record is retired.
+    f.world.advance(WAIT - 5);
+    f.run();
+    assert!(f.served_anywhere(&old));
+    f.world.advance(40);
+    let r = f.run();
+    assert_eq!(r.exit_code(), 0, "{r:#?}");
+    // Gone at the provider; the lagging server follows 30 s later.
+    assert!(!f.world.world().served(0, OWNER).contains(&r311(&old)));
+    f.world.advance(31);
+    assert!(!f.served_anywhere(&old));
+    assert!(f.served_everywhere(&next));
+}
+
+#[test]
+fn rollover_wait_polls_until_safe() {
+    let f = Fixture::new(&[0, 0], "");
+    block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    let next = f.next().unwrap();
+    let start = f.world.world().now;
+    let r = block(
+        f.engine(&CrashAfter::never())
+            .rollover(NAME, true, None, false),
+    )
+    .unwrap();
+    assert_eq!(r.outcome, RolloverOutcome::Switched);
+    assert_eq!(f.live(), next);
+    let took = f.world.world().now.duration_since(start).as_secs();
+    assert!(
+        (FIRST_WAIT..FIRST_WAIT + 120).contains(&took),
+        "took {took}s"
+    );
+}
+
+#[test]
+fn rollover_wait_gives_up_at_max_wait() {
+    let f = Fixture::new(&[0, 0], "");
+    block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    let r = block(f.engine(&CrashAfter::never()).rollover(
+        NAME,
+        true,
+        Some(Duration::from_secs(200)),
+        false,
+    ))
+    .unwrap();
+    assert_eq!(r.exit_code(), 75);
+    let old = f.live();
+    assert_ne!(Some(old), f.next());
+}
+
+#[test]
+fn dry_runs_change_nothing() {
+    let f = Fixture::new(&[0, 0], "");
+    let never = CrashAfter::never();
+    let e = f.engine(&never);
+    let r = block(e.prepublish(NAME, true)).unwrap();
+    assert!(
+        r.lineage.planned.iter().any(|p| p.contains("generate")),
+        "{:?}",
+        r.lineage.planned
+    );
+    block(e.run(true)).unwrap();
+    assert!(f.world.world().changes.is_empty());
+    assert!(f.world.world().key_files.is_empty());
+    assert!(!f.store().state_path().exists());
+    f.ready();
+    let before = std::fs::read(f.store().state_path()).unwrap();
+    let live = f.live();
+    let r = block(
+        f.engine(&CrashAfter::never())
+            .rollover(NAME, false, None, true),
+    )
+    .unwrap();
+    assert_eq!(r.outcome, RolloverOutcome::WouldSwitch, "{r:#?}");
+    assert_eq!(f.live(), live);
+    assert_eq!(std::fs::read(f.store().state_path()).unwrap(), before);
+}
+
+#[test]
+fn certbot_failure_leaves_the_lineage_as_it_was() {
+    let f = Fixture::new(&[0, 0], "");
+    let next = f.ready();
+    let old = f.live();
+    let (link, versions) = {
+        let w = f.world.world();
+        let l = &w.lineages[NAME];
+        (
+            l.privkey_link,
+            l.privkeys.keys().copied().collect::<Vec<_>>(),
+        )
+    };
+    f.world.world().certbot_failures = 1;
+    let r = f.rollover();
+    assert_eq!(r.exit_code(), 1);
+    assert!(matches!(&r.outcome, RolloverOutcome::Failed { error } if error.contains("certbot")));
+    let w = f.world.world();
+    assert_eq!(w.lineages[NAME].privkey_link, link);
+    assert_eq!(
+        w.lineages[NAME]
+            .privkeys
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        versions
+    );
+    drop(w);
+    assert_eq!(f.live(), old);
+    assert_eq!(f.next(), Some(next.clone()));
+    assert!(f.store().read().unwrap().lineages[NAME].intent.is_none());
+    // And the next attempt works.
+    assert_eq!(f.rollover().outcome, RolloverOutcome::Switched);
+    assert_eq!(f.live(), next);
+}
+
+#[test]
+fn renewal_with_a_new_key_is_an_outage_published_at_once() {
+    let f = Fixture::new(&[0, 0], "");
+    let next = f.ready();
+    f.world.world().external_renew(NAME, true);
+    let new = f.live();
+    assert!(!f.served_anywhere(&new));
+    let r = f.hook();
+    assert_ne!(r.exit_code(), 0);
+    assert!(
+        r.text().starts_with("OUTAGE: mail.example.test"),
+        "{}",
+        r.text()
+    );
+    let HookReport::Managed(rep) = &r else {
+        panic!()
+    };
+    assert!(rep.outage);
+    assert!(
+        rep.status
+            .dangers
+            .iter()
+            .any(|d| d.contains("DANE clients fail"))
+    );
+    assert!(f.served_everywhere(&new));
+    // The next key is kept.
+    assert_eq!(f.next(), Some(next));
+}
+
+#[test]
+fn renewal_with_reuse_key_keeps_everything() {
+    let f = Fixture::new(&[0, 0], "");
+    let next = f.ready();
+    let live = f.live();
+    f.world.world().external_renew(NAME, false);
+    assert_eq!(f.live(), live);
+    let r = f.hook();
+    assert_eq!(r.exit_code(), 0);
+    assert_eq!(f.next(), Some(next));
+}
+
+/// certbot that runs danerollover's deploy hook (a second engine, as a separate process
+/// would) in the middle of its renewal, with the switching marker set.
+struct NestedHookCertbot<'a> {
+    fixture: &'a Fixture,
+    seen: std::sync::Mutex<Option<HookReport>>,
+}
+
+#[async_trait]
+impl Certbot for NestedHookCertbot<'_> {
+    async fn renew(&self, lineage: &str) -> Result<(), Error> {
+        self.fixture.world.renew(lineage).await?;
+        let never = CrashAfter::never();
+        let mut hook_engine = self.fixture.engine(&never);
+        hook_engine.options.switching = Some(lineage.to_string());
+        let report = hook_engine.hook(lineage, false).await?;
+        *self.seen.lock().unwrap() = Some(report);
+        // Without the marker the hook would wait for the lock the rollover holds.
+        let plain = self.fixture.engine(&never);
+        let err = plain.hook(lineage, false).await.unwrap_err();
+        assert!(err.to_string().contains("pid"), "{err}");
+        Ok(())
+    }
+}
+
+#[test]
+fn deploy_hook_inside_a_switch_leaves_promotion_to_the_rollover() {
+    let f = Fixture::new(&[0, 0], "");
+    let next = f.ready();
+    let certbot = NestedHookCertbot {
+        fixture: &f,
+        seen: std::sync::Mutex::new(None),
+    };
+    let never = CrashAfter::never();
+    let e = f.engine_with(&never, &certbot);
+    let r = block(e.rollover(NAME, false, None, false)).unwrap();
+    assert_eq!(r.outcome, RolloverOutcome::Switched, "{r:#?}");
+    assert!(matches!(
+        certbot.seen.lock().unwrap().as_ref(),
+        Some(HookReport::LeftToRollover { .. })
+    ));
+    assert_eq!(f.live(), next);
+    assert_eq!(f.world.world().reloads.len(), 1);
+}
+
+#[test]
+fn a_busy_lock_fails_clearly() {
+    let f = Fixture::new(&[0, 0], "");
+    let _held = f.store().lock(Duration::from_secs(1)).unwrap();
+    let err = block(f.engine(&CrashAfter::never()).hook(NAME, false)).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("pid {}", std::process::id())),
+        "{text}"
+    );
+    assert!(text.contains("lock"), "{text}");
+}
+
+#[test]
+fn status_json_has_the_stable_fields_and_flags_danger() {
+    let f = Fixture::new(&[0, 0], "");
+    f.ready();
+    let r = block(f.engine(&CrashAfter::never()).status(None)).unwrap();
+    assert_eq!(r.exit_code(), 0, "{r:#?}");
+    let json = serde_json::to_value(&r).unwrap();
+    let l = &json["lineages"][0];
+    assert_eq!(l["name"], NAME);
+    assert_eq!(l["phase"], "ready");
+    assert_eq!(l["current"], f.live().id.to_string());
+    assert_eq!(l["next"], f.next().unwrap().id.to_string());
+    assert!(l["switch_allowed_at"].as_str().unwrap().ends_with('Z'));
+    assert!(l["problems"].as_array().unwrap().is_empty());
+    assert_eq!(l["owners"].as_array().unwrap().len(), 2);
+    // Status saves nothing.
+    let before = std::fs::read(f.store().state_path()).unwrap();
+    f.world.world().validation = Validation::Bogus;
+    let r = block(f.engine(&CrashAfter::never()).status(Some(NAME))).unwrap();
+    assert_eq!(r.exit_code(), 1);
+    assert!(r.lineages[0].in_danger);
+    assert!(r.lineages[0].problems.iter().any(|p| p.contains("bogus")));
+    assert_eq!(std::fs::read(f.store().state_path()).unwrap(), before);
+    // An unknown lineage is a usage error.
+    let err = block(f.engine(&CrashAfter::never()).status(Some("nope"))).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+}
+
+#[test]
+fn run_performs_scheduled_rollovers_when_due_and_safe() {
+    let f = Fixture::new(&[0, 0], "rollover_every = \"1d\"");
+    let next = f.ready();
+    // Ready, but not due.
+    f.run();
+    assert_ne!(f.live(), next);
+    f.world.advance(86_400);
+    let r = f.run();
+    assert_eq!(r.exit_code(), 0, "{r:#?}");
+    assert_eq!(f.live(), next);
+    assert!(r.lineages[0].switched);
+}
+
+#[test]
+fn provider_failures_are_reported_and_retried() {
+    let f = Fixture::new(&[0, 0], "");
+    f.world.world().provider_failures = 1;
+    let r = f.hook();
+    assert_eq!(r.exit_code(), 1);
+    let HookReport::Managed(rep) = &r else {
+        panic!()
+    };
+    assert!(
+        rep.failures.iter().any(|x| x.contains("HTTP 503")),
+        "{:?}",
+        rep.failures
+    );
+    let r = f.hook();
+    assert_eq!(r.exit_code(), 0, "{r:#?}");
+    assert!(f.served_everywhere(&f.live()));
+    assert!(f.served_everywhere(&f.next().unwrap()));
+}
+
+#[test]
+fn foreign_records_survive_a_whole_cycle() {
+    let f = Fixture::new(&[0, 0], "");
+    let other = r311(&KeyInfo::from_spki(b"another lineage"));
+    let ta: TlsaRecord = format!("2 0 1 {}", "cd".repeat(32)).parse().unwrap();
+    let live = f.live();
+    f.world
+        .seed_rrset(OWNER, vec![other.clone(), ta.clone(), r311(&live)], 300);
+    f.ready();
+    f.rollover();
+    f.world.advance(2 * WAIT);
+    f.run();
+    f.run();
+    assert!(
+        !f.served_anywhere(&live),
+        "the old key's hand-made record was adopted and retired"
+    );
+    let w = f.world.world();
+    for i in 0..2 {
+        let served = w.served(i, OWNER);
+        assert!(
+            served.contains(&other) && served.contains(&ta),
+            "{served:?}"
+        );
+    }
+    assert!(
+        w.changes
+            .iter()
+            .all(|(_, c)| !c.remove.contains(&other) && !c.remove.contains(&ta))
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// kill -9 after every step, then run again.
+
+/// What must hold after any crash, before recovery: no next key lost, no key file removed
+/// that was not planted, the lineage consistent or a switch intent recorded.
+fn check_after_crash(f: &Fixture, label: &str) {
+    let s = f.store().read().unwrap();
+    let w = f.world.world();
+    if let Some(ls) = s.lineages.get(NAME) {
+        if let Some(next) = &ls.next {
+            assert_eq!(
+                w.key_files.get(&next.path).and_then(|p| spki_of_pem(p)),
+                Some(next.key.spki.clone()),
+                "{label}: the next key's file is lost"
+            );
+        }
+        let switching = matches!(ls.intent, Some(Intent::Switch { .. }));
+        assert!(
+            w.consistent(NAME) || switching,
+            "{label}: half-switched lineage without an intent"
+        );
+    }
+    for (path, content) in &w.removed_key_files {
+        assert!(
+            w.lineages[NAME].privkeys.values().any(|p| p == content),
+            "{label}: {} was removed before being planted",
+            path.display()
+        );
+    }
+}
+
+/// After recovery: converged and safe.
+fn check_converged(f: &Fixture, label: &str) {
+    for _ in 0..3 {
+        f.world.advance(30);
+        let r = f.run();
+        assert!(r.errors.is_empty(), "{label}: {r:#?}");
+    }
+    let s = f.store().read().unwrap();
+    let ls = &s.lineages[NAME];
+    assert!(ls.intent.is_none(), "{label}: intent left");
+    let w = f.world.world();
+    assert!(w.consistent(NAME), "{label}: inconsistent lineage");
+    let next = ls.next.as_ref().expect("a next key");
+    assert!(
+        w.key_files.contains_key(&next.path),
+        "{label}: next key file missing"
+    );
+    drop(w);
+    let live = f.live();
+    assert_eq!(ls.current.as_ref().unwrap().key, live, "{label}");
+    assert!(f.served_everywhere(&live), "{label}: live key not served");
+    assert!(
+        f.served_everywhere(&next.key),
+        "{label}: next key not served"
+    );
+    // Whatever key the lineage switched to had been served everywhere for the wait.
+    let w = f.world.world();
+    for (at, spki, by_switch) in &w.lineages[NAME].live_log {
+        if *by_switch {
+            let k = KeyInfo::from_spki(spki);
+            let first = first_served_everywhere(&w, &k);
+            assert!(
+                first.is_some_and(|t| at.duration_since(t).as_secs() >= FIRST_WAIT),
+                "{label}: switched to a key at {at} first served everywhere at {first:?}"
+            );
+        }
+    }
+    assert!(!ls.reload_pending, "{label}: reload still pending");
+}
+
+/// When a key's record was first in the provider's RRset at both owners (servers have no
+/// lag in the crash tests).
+fn first_served_everywhere(
+    w: &danerollover::engine::memory::World,
+    k: &KeyInfo,
+) -> Option<Timestamp> {
+    let r = r311(k);
+    [OWNER, OWNER2]
+        .iter()
+        .map(|o| {
+            w.rrsets
+                .get(*o)
+                .and_then(|h| h.iter().find(|v| v.records.contains(&r)).map(|v| v.at))
+        })
+        .collect::<Option<Vec<_>>>()
+        .and_then(|v| v.into_iter().max())
+}
+
+/// Run `op` on a fresh fixture prepared by `arrange` with a crash after each step k in
+/// turn, recover with `recover`, and check. Returns how many steps the clean run took.
+fn crash_everywhere(
+    name: &str,
+    arrange: &dyn Fn(&Fixture),
+    op: &dyn Fn(&Fixture, &dyn FailPoint) -> Result<(), Error>,
+    recover: &dyn Fn(&Fixture),
+) -> usize {
+    let clean = Fixture::new(&[0, 0], "");
+    arrange(&clean);
+    let counter = CrashAfter::never();
+    op(&clean, &counter).unwrap();
+    let steps = counter.steps();
+    assert!(!steps.is_empty(), "{name}: no steps");
+    check_converged(&clean, &format!("{name} (no crash)"));
+    for (k, step) in steps.iter().enumerate() {
+        let f = Fixture::new(&[0, 0], "");
+        arrange(&f);
+        let crash = CrashAfter::at(k);
+        let r = op(&f, &crash);
+        let label = format!("{name}: crash after step {k} ({step:?})");
+        assert!(r.is_err(), "{label}: did not stop");
+        check_after_crash(&f, &label);
+        recover(&f);
+        check_after_crash(&f, &format!("{label}, recovered"));
+        check_converged(&f, &label);
+    }
+    eprintln!(
+        "{name}: {} crash points, each recovered and converged",
+        steps.len()
+    );
+    steps.len()
+}
+
+#[test]
+fn kill_during_first_hook_converges() {
+    let n = crash_everywhere(
+        "hook",
+        &|_| {},
+        &|f, fail| block(f.engine(fail).hook(NAME, false)).map(|_| ()),
+        &|f| {
+            f.hook();
+        },
+    );
+    assert!(n >= 8, "{n} steps");
+}
+
+#[test]
+fn kill_during_prepublish_converges() {
+    crash_everywhere(
+        "prepublish",
+        &|_| {},
+        &|f, fail| block(f.engine(fail).prepublish(NAME, false)).map(|_| ()),
+        &|f| {
+            block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+        },
+    );
+}
+
+#[test]
+fn kill_during_rollover_converges_without_half_switch() {
+    let n = crash_everywhere(
+        "rollover",
+        &|f| {
+            f.ready();
+        },
+        &|f, fail| block(f.engine(fail).rollover(NAME, false, None, false)).map(|_| ()),
+        &|f| {
+            // The next run repairs before anything else; then a rollover (if still
+            // needed) completes the switch.
+            f.run();
+            let s = f.store().read().unwrap();
+            assert!(s.lineages[NAME].intent.is_none(), "the run did not repair");
+            assert!(f.world.world().consistent(NAME));
+            if s.lineages[NAME].last_switch.is_none() {
+                assert_eq!(f.rollover().outcome, RolloverOutcome::Switched);
+            }
+        },
+    );
+    assert!(n >= 10, "{n} steps");
+}
+
+#[test]
+fn kill_during_rollover_then_certbot_timer_hook_converges() {
+    // After a crash, the next thing to run may be certbot's own renewal and its hook.
+    crash_everywhere(
+        "rollover+timer",
+        &|f| {
+            f.ready();
+        },
+        &|f, fail| block(f.engine(fail).rollover(NAME, false, None, false)).map(|_| ()),
+        &|f| {
+            f.world.world().external_renew(NAME, false);
+            let r = f.hook();
+            assert!(!matches!(r, HookReport::LeftToRollover { .. }));
+        },
+    );
+}
+
+#[test]
+fn kill_during_rollover_then_renewal_with_a_new_key_converges() {
+    // certbot's timer renews with a brand-new key before danerollover runs again; it may
+    // take the very archive version the interrupted switch meant to plant.
+    crash_everywhere(
+        "rollover+new key",
+        &|f| {
+            f.ready();
+        },
+        &|f, fail| block(f.engine(fail).rollover(NAME, false, None, false)).map(|_| ()),
+        &|f| {
+            f.world.world().external_renew(NAME, true);
+            assert!(f.world.world().consistent(NAME));
+            f.hook();
+            assert!(
+                f.world.world().consistent(NAME),
+                "the repair broke certbot's renewal"
+            );
+        },
+    );
+}
+
+#[test]
+fn kill_during_retirement_converges() {
+    crash_everywhere(
+        "retire",
+        &|f| {
+            f.ready();
+            assert_eq!(f.rollover().outcome, RolloverOutcome::Switched);
+            f.run();
+            f.world.advance(WAIT + 10);
+        },
+        &|f, fail| block(f.engine(fail).run(false)).map(|_| ()),
+        &|f| {
+            f.run();
+        },
+    );
+}
+
+#[test]
+fn crash_steps_cover_every_kind_of_step() {
+    let f = Fixture::new(&[0, 0], "");
+    let c = CrashAfter::never();
+    block(f.engine(&c).hook(NAME, false)).unwrap();
+    f.world.advance(10);
+    block(f.engine(&c).run(false)).unwrap();
+    f.world.advance(FIRST_WAIT);
+    block(f.engine(&c).rollover(NAME, false, None, false)).unwrap();
+    f.run();
+    f.world.advance(WAIT + 10);
+    block(f.engine(&c).run(false)).unwrap();
+    let seen = c.steps();
+    for step in [
+        Step::Observed,
+        Step::NextKeyIntent,
+        Step::NextKeyWritten,
+        Step::NextKeySaved,
+        Step::Published,
+        Step::PublishSaved,
+        Step::SwitchIntent,
+        Step::Planted,
+        Step::Repointed,
+        Step::Renewed,
+        Step::SwitchSaved,
+        Step::Reloaded,
+        Step::ReloadSaved,
+        Step::Retired,
+        Step::RetireSaved,
+    ] {
+        assert!(seen.contains(&step), "{step:?} never seen: {seen:?}");
+    }
+}
