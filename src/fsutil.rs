@@ -21,10 +21,8 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32, keep_owner: bool) -
         .tempfile_in(dir)?;
     // The umask may have narrowed the mode: set it exactly.
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))?;
-    if keep_owner {
-        if let Some(meta) = &old {
-            std::os::unix::fs::chown(tmp.path(), Some(meta.uid()), Some(meta.gid()))?;
-        }
+    if keep_owner && let Some(meta) = &old {
+        std::os::unix::fs::chown(tmp.path(), Some(meta.uid()), Some(meta.gid()))?;
     }
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;

@@ -169,14 +169,14 @@ impl FromStr for TlsaRecord {
             Matching::Sha256 => Some(32),
             Matching::Sha512 => Some(64),
         };
-        if let Some(expected) = expected {
-            if data.len() != expected {
-                return Err(TlsaError::Length {
-                    matching: matching as u8,
-                    expected,
-                    got: data.len(),
-                });
-            }
+        if let Some(expected) = expected
+            && data.len() != expected
+        {
+            return Err(TlsaError::Length {
+                matching: matching as u8,
+                expected,
+                got: data.len(),
+            });
         }
         Ok(TlsaRecord {
             usage,

@@ -15,11 +15,26 @@ fn lab_lineages_read_like_openssl() {
     };
     let le = lab.path("LAB_LETSENCRYPT_DIR");
     let name = lab.var("LAB_LINEAGE");
-    let out = bin().args(["--letsencrypt-dir", &le.display().to_string(), "lineages", "--json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .args([
+            "--letsencrypt-dir",
+            &le.display().to_string(),
+            "lineages",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = v.as_array().unwrap();
-    let row = rows.iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("no {name} in {v}"));
+    let row = rows
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {v}"));
     let cert = le.join("live").join(name).join("cert.pem");
     let sha = sh(&format!(
         "openssl x509 -in {} -pubkey -noout | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1",
@@ -27,7 +42,14 @@ fn lab_lineages_read_like_openssl() {
     ));
     assert_eq!(row["tlsa_3_1_1"], format!("3 1 1 {sha}"));
     assert_eq!(row["key_matches_cert"], true);
-    assert!(row["domains"].as_array().unwrap().iter().any(|d| d == lab.var("LAB_MAIL_HOST")), "{row}");
+    assert!(
+        row["domains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == lab.var("LAB_MAIL_HOST")),
+        "{row}"
+    );
     let lineage = danerollover::certbot::load(&le, name).unwrap();
     assert!(lineage.highest_version.is_some());
     assert!(lineage.cert.in_archive && lineage.privkey.in_archive);
