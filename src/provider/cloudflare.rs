@@ -150,10 +150,7 @@ impl Cloudflare {
         token: Secret,
         timeout: Duration,
     ) -> Result<Cloudflare, ProviderError> {
-        let base = Url::parse(url).map_err(|e| ProviderError::Config {
-            provider: name.to_string(),
-            message: format!("url {url:?} is not a URL: {e}"),
-        })?;
+        let base = super::http::base_url(name, url)?;
         Ok(Cloudflare {
             name: name.to_string(),
             base,
@@ -169,12 +166,7 @@ impl Cloudflare {
     }
 
     fn fail(&self, owner: &str, cause: String) -> ProviderError {
-        ProviderError::Failed {
-            provider: self.name.clone(),
-            kind: KIND,
-            owner: owner.to_string(),
-            cause,
-        }
+        ProviderError::failed(&self.name, KIND, owner, cause)
     }
 
     fn http_fail(&self, owner: &str, what: &str, progress: &str, e: &HttpError) -> ProviderError {

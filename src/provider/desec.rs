@@ -83,10 +83,7 @@ impl Desec {
         token: Secret,
         timeout: Duration,
     ) -> Result<Desec, ProviderError> {
-        let base = Url::parse(url).map_err(|e| ProviderError::Config {
-            provider: name.to_string(),
-            message: format!("url {url:?} is not a URL: {e}"),
-        })?;
+        let base = super::http::base_url(name, url)?;
         Ok(Desec {
             name: name.to_string(),
             base,
@@ -101,12 +98,7 @@ impl Desec {
     }
 
     fn fail(&self, owner: &str, cause: String) -> ProviderError {
-        ProviderError::Failed {
-            provider: self.name.clone(),
-            kind: KIND,
-            owner: owner.to_string(),
-            cause,
-        }
+        ProviderError::failed(&self.name, KIND, owner, cause)
     }
 
     fn http_fail(

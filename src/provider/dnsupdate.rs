@@ -161,12 +161,7 @@ impl DnsUpdate {
     }
 
     fn fail(&self, owner: &str, cause: String) -> ProviderError {
-        ProviderError::Failed {
-            provider: self.name.clone(),
-            kind: self.kind,
-            owner: owner.to_string(),
-            cause,
-        }
+        ProviderError::failed(&self.name, self.kind, owner, cause)
     }
 
     /// Run one crate call with the timeout and the retry policy.

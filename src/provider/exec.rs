@@ -72,12 +72,7 @@ impl Exec {
     }
 
     fn fail(&self, owner: &str, cause: String) -> ProviderError {
-        ProviderError::Failed {
-            provider: self.name.clone(),
-            kind: KIND,
-            owner: owner.to_string(),
-            cause,
-        }
+        ProviderError::failed(&self.name, KIND, owner, cause)
     }
 }
 

@@ -201,3 +201,11 @@ fn error_chain(e: &reqwest::Error) -> String {
     }
     parts.join(": ")
 }
+
+/// The API base URL of provider `name`, or a configuration error naming it.
+pub fn base_url(name: &str, url: &str) -> Result<reqwest::Url, ProviderError> {
+    reqwest::Url::parse(url).map_err(|e| ProviderError::Config {
+        provider: name.to_string(),
+        message: format!("url {url:?} is not a URL: {e}"),
+    })
+}

@@ -92,6 +92,18 @@ pub enum ProviderError {
     Config { provider: String, message: String },
 }
 
+impl ProviderError {
+    /// A failure of `provider` (of type `kind`) at `owner`.
+    pub fn failed(provider: &str, kind: &'static str, owner: &str, cause: String) -> Self {
+        ProviderError::Failed {
+            provider: provider.to_string(),
+            kind,
+            owner: owner.to_string(),
+            cause,
+        }
+    }
+}
+
 #[async_trait]
 pub trait Provider: Send + Sync {
     /// The provider's name in the configuration.

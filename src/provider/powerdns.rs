@@ -71,10 +71,7 @@ impl PowerDns {
         api_key: Secret,
         timeout: Duration,
     ) -> Result<PowerDns, ProviderError> {
-        let base = Url::parse(url).map_err(|e| ProviderError::Config {
-            provider: name.to_string(),
-            message: format!("url {url:?} is not a URL: {e}"),
-        })?;
+        let base = super::http::base_url(name, url)?;
         Ok(PowerDns {
             name: name.to_string(),
             base,
@@ -90,12 +87,7 @@ impl PowerDns {
     }
 
     fn fail(&self, owner: &str, cause: String) -> ProviderError {
-        ProviderError::Failed {
-            provider: self.name.clone(),
-            kind: KIND,
-            owner: owner.to_string(),
-            cause,
-        }
+        ProviderError::failed(&self.name, KIND, owner, cause)
     }
 
     fn http_fail(&self, owner: &str, zone: &str, what: &str, e: HttpError) -> ProviderError {

@@ -90,12 +90,7 @@ impl Rfc2136 {
     }
 
     fn fail(&self, owner: &str, cause: String) -> ProviderError {
-        ProviderError::Failed {
-            provider: self.name.clone(),
-            kind: KIND,
-            owner: owner.to_string(),
-            cause,
-        }
+        ProviderError::failed(&self.name, KIND, owner, cause)
     }
 
     async fn resolve(&self) -> Result<SocketAddr, String> {
