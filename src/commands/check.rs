@@ -75,12 +75,16 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
 
 /// The next key's records of a lineage, from its state file under `state_dir`.
 ///
-/// Hook: the state module (`crate::store`) is not built yet, so this returns None and the
-/// report says "next key: unknown". Once the state file can be read, return the records
-/// the lineage pre-publishes for its next key (`3 1 1` / `3 1 2` of the next SPKI).
+/// The records the lineage pre-publishes for its next key (`3 1 1` and `3 1 2` of the next
+/// SPKI), from the state file; None when there is no state or no next key (the report then
+/// says "next key: unknown").
 pub fn next_key_hashes(state_dir: &Path, lineage: &str) -> Option<Vec<TlsaRecord>> {
-    let _ = (state_dir, lineage);
-    None
+    let state = crate::store::Store::new(state_dir).read().ok()?;
+    let next = state.lineages.get(lineage)?.next.as_ref()?;
+    Some(next.key.records(&[
+        crate::tlsa::Matching::Sha256,
+        crate::tlsa::Matching::Sha512,
+    ]))
 }
 
 /// The targets of the named lineages (all when `names` is empty), one per TLSA owner,
