@@ -91,7 +91,11 @@ impl Wired {
 }
 
 /// Print a report: JSON with `json`, else its text.
-pub fn print<T: serde::Serialize>(json: bool, report: &T, text: impl FnOnce() -> String) -> Result<(), Error> {
+pub fn print<T: serde::Serialize>(
+    json: bool,
+    report: &T,
+    text: impl FnOnce() -> String,
+) -> Result<(), Error> {
     if json {
         let s = serde_json::to_string_pretty(report)
             .map_err(|e| Error::Failed(format!("cannot render the report as JSON: {e}")))?;

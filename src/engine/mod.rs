@@ -317,7 +317,7 @@ impl<'a> Engine<'a> {
             };
             return Ok(RolloverReport {
                 outcome,
-                switch_allowed_at: allowed_at,
+                switch_safe_at: allowed_at,
                 switch_started_at: report.switched.then_some(pass_start),
                 lineage: report,
             });
