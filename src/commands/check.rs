@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
             &ctx.config_path(),
             &args.names,
             args.starttls,
-            |l| next_key_hashes(&state_dir, l),
+            |l| next_key_hashes(&state_dir, l, &next_key_matching(config, l)),
         )?
     } else {
         args.targets
@@ -75,12 +75,26 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
 
 /// The next key's records of a lineage, from its state file under `state_dir`.
 ///
-/// Hook: the state module (`crate::store`) is not built yet, so this returns None and the
-/// report says "next key: unknown". Once the state file can be read, return the records
-/// the lineage pre-publishes for its next key (`3 1 1` / `3 1 2` of the next SPKI).
-pub fn next_key_hashes(state_dir: &Path, lineage: &str) -> Option<Vec<TlsaRecord>> {
-    let _ = (state_dir, lineage);
-    None
+/// The records the lineage pre-publishes for its next key (`3 1 x` of the next SPKI, one per
+/// matching type in `matching`), from the state file; None when there is no state or no next key (the report then
+/// says "next key: unknown").
+pub fn next_key_hashes(
+    state_dir: &Path,
+    lineage: &str,
+    matching: &[crate::tlsa::Matching],
+) -> Option<Vec<TlsaRecord>> {
+    let state = crate::store::Store::new(state_dir).read().ok()?;
+    let next = state.lineages.get(lineage)?.next.as_ref()?;
+    Some(next.key.records(matching))
+}
+
+/// The matching types the lineage publishes (its `matching`, as the rollover reads it).
+fn next_key_matching(config: &Config, lineage: &str) -> Vec<crate::tlsa::Matching> {
+    config
+        .lineages
+        .get(lineage)
+        .map(|lc| crate::rollover::Policy::of(config, lc).matching)
+        .unwrap_or_else(|| vec![crate::tlsa::Matching::Sha256])
 }
 
 /// The targets of the named lineages (all when `names` is empty), one per TLSA owner,

@@ -18,6 +18,7 @@ pub mod prepublish;
 pub mod rollover;
 pub mod status;
 pub mod tlsa;
+pub mod wire;
 
 /// The global options resolved against the environment and the configuration file.
 pub struct Context {
@@ -102,11 +103,6 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Run(args) => periodic::run(&ctx, &args),
         Command::Check(args) => check::run(&ctx, &args),
     }
-}
-
-/// The error of a command that is not built yet.
-pub(crate) fn not_built(what: &str) -> Error {
-    Error::Failed(format!("`danerollover {what}` is not built yet"))
 }
 
 /// A tokio runtime for the commands that talk to the network.

@@ -1,9 +1,15 @@
-//! `danerollover prepublish`.
+//! `danerollover prepublish NAME`: make sure the lineage has a next key and that the
+//! current and next keys' records are published at every owner.
 
 use super::Context;
+use super::wire::{Wired, print};
 use crate::cli::PrepublishArgs;
 use crate::error::Error;
 
-pub fn run(_ctx: &Context, _args: &PrepublishArgs) -> Result<u8, Error> {
-    Err(super::not_built("prepublish"))
+pub fn run(ctx: &Context, args: &PrepublishArgs) -> Result<u8, Error> {
+    let wired = Wired::from_ctx(ctx)?;
+    let engine = wired.engine();
+    let report = super::runtime()?.block_on(engine.prepublish(&args.name, args.dry_run))?;
+    print(args.json, &report, || report.text())?;
+    Ok(report.exit_code())
 }

@@ -1,9 +1,15 @@
-//! `danerollover status`.
+//! `danerollover status [NAME]`: every managed lineage's keys, records, what DNS serves
+//! and whether a switch is safe. Read-only. Exit 1 when a lineage is in danger.
 
 use super::Context;
+use super::wire::{Wired, print};
 use crate::cli::StatusArgs;
 use crate::error::Error;
 
-pub fn run(_ctx: &Context, _args: &StatusArgs) -> Result<u8, Error> {
-    Err(super::not_built("status"))
+pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Error> {
+    let wired = Wired::from_ctx(ctx)?;
+    let engine = wired.engine();
+    let report = super::runtime()?.block_on(engine.status(args.name.as_deref()))?;
+    print(args.json, &report, || report.text())?;
+    Ok(report.exit_code())
 }

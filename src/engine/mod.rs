@@ -52,6 +52,7 @@
 //! Ok(report.exit_code())
 //! ```
 
+pub mod lineage_files;
 pub mod memory;
 pub mod real;
 pub mod report;
@@ -273,10 +274,15 @@ impl<'a> Engine<'a> {
         self.lineage_config(lineage_name)?;
         let start = self.io.clock.now();
         let deadline = max_wait.map(|m| after(start, m));
+        let mut allowed_at = None;
         loop {
+            let pass_start = self.io.clock.now();
             let report = self
                 .locked_pass(lineage_name, Goal::Switch, dry_run)
                 .await?;
+            if !report.switched {
+                allowed_at = report.status.switch_allowed_at;
+            }
             let outcome = if report.switched {
                 Some(RolloverOutcome::Switched)
             } else if let Some(error) = &report.switch_failure {
@@ -311,6 +317,8 @@ impl<'a> Engine<'a> {
             };
             return Ok(RolloverReport {
                 outcome,
+                switch_safe_at: allowed_at,
+                switch_started_at: report.switched.then_some(pass_start),
                 lineage: report,
             });
         }

@@ -109,6 +109,13 @@ impl PrepublishReport {
 pub struct RolloverReport {
     /// How the rollover ended.
     pub outcome: RolloverOutcome,
+    /// The earliest safe switch moment the last look before the switch computed (or the
+    /// one still ahead, when not yet safe); None when not known. (Named apart from the
+    /// flattened status's `switch_allowed_at`, which is about the new next key after a
+    /// switch.)
+    pub switch_safe_at: Option<Timestamp>,
+    /// When the pass that switched began (its look at DNS and the decision came first).
+    pub switch_started_at: Option<Timestamp>,
     #[serde(flatten)]
     pub lineage: LineageReport,
 }

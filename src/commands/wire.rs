@@ -1,0 +1,107 @@
+//! The real I/O of the rollover commands (`hook`, `prepublish`, `rollover`, `status`,
+//! `run`), built once from the configuration, and the engine over it.
+
+use std::path::PathBuf;
+
+use super::Context;
+use crate::config::Config;
+use crate::dns::live::LiveObserver;
+use crate::engine::lineage_files::{CertbotFiles, RenewalKeyGen, spki_of_private_pem};
+use crate::engine::real::{CommandCertbot, CommandReloader, NextKeyDir, SystemClock};
+use crate::engine::{Engine, Io, NoFailures, Options};
+use crate::error::Error;
+use crate::provider::{self, Provider};
+use crate::store::Store;
+
+/// Everything the engine acts through, owned.
+pub struct Wired {
+    pub config: Config,
+    pub state_dir: PathBuf,
+    files: CertbotFiles,
+    keygen: RenewalKeyGen,
+    next_keys: NextKeyDir,
+    providers: Vec<Box<dyn Provider>>,
+    observer: LiveObserver,
+    certbot: CommandCertbot,
+    reloader: CommandReloader,
+}
+
+impl Wired {
+    /// The real I/O for `config`, with certbot's files under `letsencrypt_dir`. Builds
+    /// the providers the lineages use (their secrets are read here).
+    pub fn new(ctx: &Context, config: Config, letsencrypt_dir: PathBuf) -> Result<Wired, Error> {
+        let state_dir = ctx.state_dir(Some(&config));
+        let mut providers = Vec::new();
+        let mut used: Vec<&str> = config
+            .lineages
+            .values()
+            .map(|l| l.provider.as_str())
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        for name in used {
+            let pc = config.providers.get(name).ok_or_else(|| {
+                Error::BadInput(format!(
+                    "{}: a lineage names provider {name:?}, but there is no [providers.{name}]",
+                    ctx.config_path().display()
+                ))
+            })?;
+            providers.push(provider::build(name, pc, config.dns.timeout)?);
+        }
+        let observer = LiveObserver::from_config(&config)?;
+        Ok(Wired {
+            state_dir,
+            files: CertbotFiles::new(&letsencrypt_dir),
+            keygen: RenewalKeyGen::new(&letsencrypt_dir),
+            next_keys: NextKeyDir::new(Box::new(spki_of_private_pem)),
+            providers,
+            observer,
+            certbot: CommandCertbot::new(&config.certbot),
+            reloader: CommandReloader::default(),
+            config,
+        })
+    }
+
+    /// From the command line's context: configuration and letsencrypt directory.
+    pub fn from_ctx(ctx: &Context) -> Result<Wired, Error> {
+        let config = ctx.config()?;
+        let le = ctx.letsencrypt_dir(Some(&config));
+        Wired::new(ctx, config, le)
+    }
+
+    /// The engine over this I/O.
+    pub fn engine(&self) -> Engine<'_> {
+        Engine {
+            config: &self.config,
+            store: Store::new(self.state_dir.clone()),
+            io: Io {
+                files: &self.files,
+                next_keys: &self.next_keys,
+                keygen: &self.keygen,
+                providers: self.providers.iter().map(|p| p.as_ref()).collect(),
+                observer: &self.observer,
+                certbot: &self.certbot,
+                reloader: &self.reloader,
+                clock: &SystemClock,
+                fail: &NoFailures,
+            },
+            options: Options::from_env(),
+        }
+    }
+}
+
+/// Print a report: JSON with `json`, else its text.
+pub fn print<T: serde::Serialize>(
+    json: bool,
+    report: &T,
+    text: impl FnOnce() -> String,
+) -> Result<(), Error> {
+    if json {
+        let s = serde_json::to_string_pretty(report)
+            .map_err(|e| Error::Failed(format!("cannot render the report as JSON: {e}")))?;
+        println!("{s}");
+    } else {
+        print!("{}", text());
+    }
+    Ok(())
+}

@@ -1,0 +1,292 @@
+//! Helpers of the end-to-end tests: a lineage issued by the lab's certbot with danerollover
+//! as its deploy hook, a configuration for it, the binary, and what the authoritative
+//! servers serve. Each test uses its own lineage name and owner, and removes both at the end.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use danerollover::tlsa::{Matching, TlsaRecord};
+
+use crate::common::Lab;
+
+/// Which lab server publishes the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PowerDNS HTTP API, zone example.test (two authoritative servers).
+    Pdns,
+    /// RFC 2136 with TSIG to BIND, zone example2.test.
+    Bind,
+}
+
+/// One lineage under test.
+pub struct Setup {
+    pub lab: Lab,
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    pub cfg: PathBuf,
+    pub name: String,
+    /// The owner, absolute.
+    pub owner: String,
+    pub zone: String,
+    issued: bool,
+}
+
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{:x}{:x}", std::process::id(), nanos)
+}
+
+impl Setup {
+    /// A fresh lineage name, owner and configuration (nothing issued yet).
+    pub fn new(lab: Lab, backend: Backend, prefix: &str, reload: &[&[&str]]) -> Setup {
+        let id = unique();
+        let name = format!("{prefix}-{id}");
+        let zone = match backend {
+            Backend::Pdns => lab.var("LAB_PDNS_ZONE").to_string(),
+            Backend::Bind => lab.var("LAB_BIND_ZONE").to_string(),
+        };
+        let owner = format!("_25._tcp.{name}.{zone}.");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let provider = match backend {
+            Backend::Pdns => format!(
+                "[providers.lab]\ntype = \"powerdns\"\nurl = \"{}\"\napi_key_file = \"{}\"\nserver_id = \"{}\"\n",
+                lab.var("LAB_PDNS_API"),
+                lab.var("LAB_PDNS_API_KEY_FILE"),
+                lab.var("LAB_PDNS_SERVER_ID")
+            ),
+            Backend::Bind => format!(
+                "[providers.lab]\ntype = \"rfc2136\"\nserver = \"{}\"\ntsig_name = \"{}\"\ntsig_algorithm = \"{}\"\ntsig_secret_file = \"{}\"\n",
+                lab.var("LAB_BIND_DNS"),
+                lab.var("LAB_TSIG_NAME"),
+                lab.var("LAB_TSIG_ALGORITHM"),
+                lab.var("LAB_TSIG_SECRET_FILE")
+            ),
+        };
+        let reload_toml = reload
+            .iter()
+            .map(|argv| {
+                let items: Vec<String> = argv.iter().map(|a| format!("{a:?}")).collect();
+                format!("[{}]", items.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let lab_dir = lab.var("LAB_DIR");
+        let cfg_text = format!(
+            r#"letsencrypt_dir = "{le}"
+state_dir = "{state}"
+certbot = ["flock", "{lab_dir}/certbot.lock", "{bin}/certbot", "{lab_dir}"]
+
+[dns]
+validating_resolver = "{resolver}"
+ttl_factor = 2
+margin = "1s"
+
+{provider}
+[lineages."{name}"]
+provider = "lab"
+tlsa = ["{owner}"]
+ttl = 5
+reload = [{reload_toml}]
+"#,
+            le = lab.var("LAB_LETSENCRYPT_DIR"),
+            state = dir.path().join("state").display(),
+            bin = lab.var("LAB_BIN"),
+            resolver = lab.var("LAB_RESOLVER"),
+        );
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(&cfg, cfg_text).expect("write config");
+        Setup {
+            lab,
+            backend,
+            dir,
+            cfg,
+            name,
+            owner,
+            zone,
+            issued: false,
+        }
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// The lab's certbot, serialised across test binaries by a lock file.
+    pub fn certbot(&self, args: &[&str]) -> Output {
+        let lab_dir = self.lab.var("LAB_DIR");
+        Command::new("flock")
+            .arg(format!("{lab_dir}/certbot.lock"))
+            .arg(self.lab.path("LAB_BIN").join("certbot"))
+            .arg(lab_dir)
+            .args(args)
+            .output()
+            .expect("run certbot")
+    }
+
+    /// Issue the lineage with `danerollover hook` as certbot's deploy hook.
+    pub fn issue(&mut self) -> Output {
+        let hook = format!(
+            "env DANEROLLOVER_CONFIG={} {} hook",
+            self.cfg.display(),
+            env!("CARGO_BIN_EXE_danerollover")
+        );
+        let port = self.lab.var("LAB_ACME_HTTP01_PORT").to_string();
+        let addr = self.lab.var("LAB_ACME_HTTP01_ADDR").to_string();
+        let host = format!("mail.{}", self.zone);
+        let name = self.name.clone();
+        self.issued = true;
+        self.certbot(&[
+            "certonly",
+            "--standalone",
+            "--http-01-address",
+            &addr,
+            "--http-01-port",
+            &port,
+            "--cert-name",
+            &name,
+            "-d",
+            &host,
+            "--reuse-key",
+            "--key-type",
+            "ecdsa",
+            "--deploy-hook",
+            &hook,
+        ])
+    }
+
+    /// `danerollover ARGS` with this configuration.
+    pub fn dr(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_danerollover"))
+            .env("DANEROLLOVER_CONFIG", &self.cfg)
+            .env_remove("DANEROLLOVER_SWITCHING")
+            .env_remove("RENEWED_LINEAGE")
+            .args(args)
+            .output()
+            .expect("run danerollover")
+    }
+
+    /// The `3 1 1` record of the live certificate's key.
+    pub fn live_record(&self) -> String {
+        let l = danerollover::certbot::load(&self.lab.path("LAB_LETSENCRYPT_DIR"), &self.name)
+            .expect("load lineage");
+        let spki = l.current_spki().expect("live certificate");
+        TlsaRecord::dane_ee_spki(Matching::Sha256, spki).to_string()
+    }
+
+    /// The `3 1 1` record of `live/NAME/privkey.pem`.
+    pub fn live_key_record(&self) -> String {
+        let l = danerollover::certbot::load(&self.lab.path("LAB_LETSENCRYPT_DIR"), &self.name)
+            .expect("load lineage");
+        TlsaRecord::dane_ee_spki(Matching::Sha256, l.key_spki.as_deref().expect("key")).to_string()
+    }
+
+    /// The authoritative servers of the zone.
+    pub fn servers(&self) -> Vec<String> {
+        match self.backend {
+            Backend::Pdns => vec![
+                self.lab.var("LAB_PDNS_DNS").to_string(),
+                self.lab.var("LAB_PDNS2_DNS").to_string(),
+            ],
+            Backend::Bind => vec![self.lab.var("LAB_BIND_DNS").to_string()],
+        }
+    }
+
+    /// The TLSA records `server` serves at the owner, as `3 1 1 <hex>` lines, sorted.
+    pub fn served(&self, server: &str) -> Vec<String> {
+        served(server, &self.owner)
+    }
+
+    /// The records the primary server serves.
+    pub fn served_primary(&self) -> Vec<String> {
+        self.served(&self.servers()[0])
+    }
+
+    /// Add or remove a record with the provider through `danerollover dns`.
+    pub fn dns(&self, verb: &str, record: &str) {
+        let out = self.dr(&[
+            "dns",
+            verb,
+            &self.owner,
+            record,
+            "--provider",
+            "lab",
+            "--ttl",
+            "5",
+        ]);
+        assert_ok(&out, &format!("dns {verb}"));
+    }
+
+    /// The parsed JSON of a command's stdout.
+    pub fn json(out: &Output) -> serde_json::Value {
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+}
+
+/// The TLSA records `server` (address:port) serves at `owner`, `3 1 1 <hex>`, sorted.
+pub fn served(server: &str, owner: &str) -> Vec<String> {
+    let (addr, port) = server.rsplit_once(':').expect("address:port");
+    let out = Command::new("dig")
+        .args(["+short", "+norec", "+time=2", "+tries=2", "-p", port])
+        .arg(format!("@{addr}"))
+        .arg(owner)
+        .arg("TLSA")
+        .output()
+        .expect("run dig");
+    let mut records: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            let (u, s, m) = (parts.next()?, parts.next()?, parts.next()?);
+            let data: String = parts.collect::<Vec<_>>().join("").to_lowercase();
+            Some(format!("{u} {s} {m} {data}"))
+        })
+        .collect();
+    records.sort();
+    records
+}
+
+pub fn assert_ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}: exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+impl Drop for Setup {
+    /// Remove the records this test left at its owner and delete the lineage.
+    fn drop(&mut self) {
+        for r in self.served_primary() {
+            let _ = self.dr(&["dns", "remove", &self.owner, &r, "--provider", "lab"]);
+        }
+        if self.issued {
+            let _ = self.certbot(&["delete", "--cert-name", &self.name]);
+        }
+    }
+}
+
+/// A path's string.
+pub fn s(p: &Path) -> String {
+    p.display().to_string()
+}
