@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the lab benchmarks (sourced): the lab's env, the binary, a lineage issued by
 # the lab's certbot (serialised with the tests through DIR/certbot.lock), a configuration
 # for it, and cleanup of records and lineage on exit.
@@ -17,7 +18,8 @@ else
   BIN=$PWD/target/debug/danerollover
 fi
 WORK=$(mktemp -d)
-ID=$(printf '%x%x' $$ "$(date +%N)")
+# shellcheck disable=SC2034 # used by the scripts that source this file
+ID=$(printf '%x%x' $$ $((10#$(date +%N))))
 CREATED_LINEAGES=()
 CREATED_OWNERS=()
 
