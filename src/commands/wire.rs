@@ -2,6 +2,7 @@
 //! `run`), built once from the configuration, and the engine over it.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::Context;
 use crate::config::Config;
@@ -85,9 +86,25 @@ impl Wired {
                 clock: &SystemClock,
                 fail: &NoFailures,
             },
-            options: Options::from_env(),
+            options: Options {
+                poll: poll_interval(&self.config),
+                ..Options::from_env()
+            },
         }
     }
+}
+
+/// How often `rollover --wait` looks again while the earliest switch time is not known
+/// yet (a record not yet everywhere, a resolver still caching the older answer): the
+/// smallest record TTL of the lineages, between 1 s and the engine's default (60 s).
+pub fn poll_interval(config: &Config) -> Duration {
+    let default = Options::default().poll;
+    config
+        .lineages
+        .values()
+        .map(|l| Duration::from_secs(u64::from(l.ttl)))
+        .min()
+        .map_or(default, |ttl| ttl.clamp(Duration::from_secs(1), default))
 }
 
 /// Print a report: JSON with `json`, else its text.
@@ -104,4 +121,26 @@ pub fn print<T: serde::Serialize>(
         print!("{}", text());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_follows_the_smallest_ttl_within_bounds() {
+        let cfg = |ttls: &[u32]| {
+            let mut text = String::from("[providers.m]\ntype = \"manual\"\n");
+            for (i, t) in ttls.iter().enumerate() {
+                text.push_str(&format!(
+                    "[lineages.\"l{i}\"]\nprovider = \"m\"\ntlsa = [\"_25._tcp.l{i}.example\"]\nttl = {t}\n"
+                ));
+            }
+            crate::config::Config::parse(&text, std::path::Path::new("t.toml")).unwrap()
+        };
+        assert_eq!(poll_interval(&cfg(&[])), Duration::from_secs(60));
+        assert_eq!(poll_interval(&cfg(&[300, 5])), Duration::from_secs(5));
+        assert_eq!(poll_interval(&cfg(&[0])), Duration::from_secs(1));
+        assert_eq!(poll_interval(&cfg(&[3600])), Duration::from_secs(60));
+    }
 }

@@ -110,7 +110,8 @@ pub struct RolloverReport {
     /// How the rollover ended.
     pub outcome: RolloverOutcome,
     /// The earliest safe switch moment the last look before the switch computed (or the
-    /// one still ahead, when not yet safe); None when not known. (Named apart from the
+    /// one still ahead, when not yet safe); None when not known (also when the first look
+    /// already found the switch safe). (Named apart from the
     /// flattened status's `switch_allowed_at`, which is about the new next key after a
     /// switch.)
     pub switch_safe_at: Option<Timestamp>,

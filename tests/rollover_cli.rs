@@ -1,0 +1,78 @@
+//! The rollover commands' edges that need no lab: the deploy hook without a lineage, for a
+//! lineage the configuration does not manage, and unknown lineages.
+
+use assert_cmd::Command;
+
+fn config(dir: &std::path::Path) -> std::path::PathBuf {
+    let p = dir.join("config.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "state_dir = \"{}\"\n[providers.me]\ntype = \"manual\"\n[lineages.\"mail.example.test\"]\nprovider = \"me\"\ntlsa = [\"_25._tcp.mail.example.test\"]\n",
+            dir.join("state").display()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+fn bin(cfg: &std::path::Path) -> Command {
+    let mut c = Command::cargo_bin("danerollover").unwrap();
+    c.env("DANEROLLOVER_CONFIG", cfg)
+        .env_remove("RENEWED_LINEAGE")
+        .env_remove("DANEROLLOVER_SWITCHING");
+    c
+}
+
+#[test]
+fn hook_without_a_lineage_is_bad_usage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let out = bin(&cfg).arg("hook").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("RENEWED_LINEAGE"));
+    let out = bin(&cfg)
+        .arg("hook")
+        .env("RENEWED_LINEAGE", "/etc/letsencrypt/archive/x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a certbot live directory"));
+}
+
+#[test]
+fn hook_leaves_an_unmanaged_lineage_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let out = bin(&cfg)
+        .arg("hook")
+        .env(
+            "RENEWED_LINEAGE",
+            tmp.path().join("le/live/other.example.test"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains("other.example.test: not in the configuration"));
+    assert!(!tmp.path().join("state").exists(), "the hook wrote state");
+}
+
+#[test]
+fn unknown_lineages_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    for args in [
+        vec!["prepublish", "nope.example.test"],
+        vec!["rollover", "nope.example.test"],
+        vec!["status", "nope.example.test"],
+    ] {
+        let out = bin(&cfg).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("nope.example.test"),
+            "{args:?}: {out:?}"
+        );
+    }
+}
