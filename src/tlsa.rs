@@ -220,6 +220,17 @@ pub fn service_of_owner(owner: &str) -> Option<(String, u16, String)> {
     Some((host.to_string(), port, proto))
 }
 
+/// A `3 1 1` record whose 32 data bytes are all `byte`, for tests.
+#[cfg(test)]
+pub(crate) fn sample_3_1_1(byte: u8) -> TlsaRecord {
+    TlsaRecord {
+        usage: Usage::DaneEe,
+        selector: Selector::Spki,
+        matching: Matching::Sha256,
+        data: vec![byte; 32],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

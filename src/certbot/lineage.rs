@@ -472,7 +472,7 @@ fn read_link(kind: Kind, link: PathBuf, archive_dir: &Path) -> LiveLink {
 }
 
 /// Python's `os.path.abspath` normalisation: `.` and `..` removed lexically.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {

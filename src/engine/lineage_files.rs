@@ -6,6 +6,8 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+use crate::certbot::lineage::normalize;
+
 use super::traits::{KeyGen, LineageFacts, LineageFiles, NewKey, PlantPlan, PrivateKeyPem};
 use crate::certbot::{self, Lineage};
 use crate::error::Error;
@@ -44,21 +46,6 @@ impl CertbotFiles {
     fn privkey_link(&self, l: &Lineage) -> PathBuf {
         l.privkey.link.clone()
     }
-}
-
-/// `path` with `.` and `..` resolved lexically.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 /// Where the link at `link` leads (absolute, lexically), None when it is not a link.

@@ -28,7 +28,7 @@
 //!
 //! Wiring a command (the commands build the real I/O, call one operation, print, exit):
 //!
-//! ```ignore
+//! ```text
 //! let providers: Vec<Box<dyn Provider>> = /* provider::build for each [providers.X] */;
 //! let next_keys = real::NextKeyDir::new(Box::new(keys::spki_of_pem));
 //! let engine = Engine {

@@ -227,6 +227,14 @@ fn lineage_lines(r: &LineageReport, out: &mut String) {
     for p in &r.planned {
         let _ = writeln!(out, "  planned: {p}");
     }
+    if !r.done.is_empty() {
+        // The status is built from the observation taken at the start of the pass: say so,
+        // or the changes just made would look missing.
+        let _ = writeln!(
+            out,
+            "  as observed before these changes (`danerollover status` looks again):"
+        );
+    }
     out.push_str(&crate::status::render_text(&r.status));
 }
 

@@ -381,16 +381,8 @@ impl Provider for Cloudflare {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tlsa::{Matching, Selector, Usage};
 
-    fn rec(byte: u8) -> TlsaRecord {
-        TlsaRecord {
-            usage: Usage::DaneEe,
-            selector: Selector::Spki,
-            matching: Matching::Sha256,
-            data: vec![byte; 32],
-        }
-    }
+    use crate::tlsa::sample_3_1_1 as rec;
     fn listed(id: &str, r: &TlsaRecord) -> CfRecord {
         CfRecord {
             id: id.into(),

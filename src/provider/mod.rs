@@ -352,16 +352,8 @@ pub fn sanitize(text: &str, secrets: &[&Secret], max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tlsa::{Matching, Selector, Usage};
 
-    fn rec(byte: u8) -> TlsaRecord {
-        TlsaRecord {
-            usage: Usage::DaneEe,
-            selector: Selector::Spki,
-            matching: Matching::Sha256,
-            data: vec![byte; 32],
-        }
-    }
+    use crate::tlsa::sample_3_1_1 as rec;
 
     fn change(add: Vec<TlsaRecord>, remove: Vec<TlsaRecord>) -> Change {
         Change {

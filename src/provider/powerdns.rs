@@ -282,16 +282,9 @@ impl Provider for PowerDns {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tlsa::{Matching, Selector, TlsaRecord, Usage};
+    use crate::tlsa::TlsaRecord;
 
-    fn rec(byte: u8) -> TlsaRecord {
-        TlsaRecord {
-            usage: Usage::DaneEe,
-            selector: Selector::Spki,
-            matching: Matching::Sha256,
-            data: vec![byte; 32],
-        }
-    }
+    use crate::tlsa::sample_3_1_1 as rec;
     fn pr(r: &TlsaRecord) -> PdnsRecord {
         PdnsRecord {
             content: r.to_string(),

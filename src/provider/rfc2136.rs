@@ -429,16 +429,8 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tlsa::{Matching as M, Selector as S, Usage as U};
 
-    fn rec(byte: u8) -> TlsaRecord {
-        TlsaRecord {
-            usage: U::DaneEe,
-            selector: S::Spki,
-            matching: M::Sha256,
-            data: vec![byte; 32],
-        }
-    }
+    use crate::tlsa::sample_3_1_1 as rec;
 
     #[test]
     fn base64() {
