@@ -1,6 +1,8 @@
 //! examples/make-letsencrypt-tree makes a certbot-like tree whose problems
 //! `danerollover lineages` shows.
 
+mod common;
+
 mod tlsa_support;
 
 use std::path::Path;
@@ -30,21 +32,7 @@ fn example_tree_shows_its_problems() {
     let link = std::fs::read_link(dir.join("live/mail.example.test/cert.pem")).unwrap();
     assert_eq!(link, Path::new("../../archive/mail.example.test/cert2.pem"));
 
-    let out = bin()
-        .args([
-            "--letsencrypt-dir",
-            &dir.display().to_string(),
-            "lineages",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::lineages_json(&dir);
     let by_name = |n: &str| {
         v.as_array()
             .unwrap()

@@ -15,21 +15,7 @@ fn lab_lineages_read_like_openssl() {
     };
     let le = lab.path("LAB_LETSENCRYPT_DIR");
     let name = lab.var("LAB_LINEAGE");
-    let out = bin()
-        .args([
-            "--letsencrypt-dir",
-            &le.display().to_string(),
-            "lineages",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::lineages_json(&le);
     let rows = v.as_array().unwrap();
     let row = rows
         .iter()

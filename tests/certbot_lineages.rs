@@ -2,6 +2,8 @@
 //! certbot-like trees made at test time (openssl keys and certificates, relative live
 //! links, renewal confs in certbot 2.x's format).
 
+mod common;
+
 mod tlsa_support;
 
 use std::path::Path;
@@ -271,21 +273,7 @@ fn lineages_command_lists_every_lineage_with_problems() {
     // Not a conf: ignored, as certbot does.
     std::fs::write(le.join("renewal/a.example.test.conf.danerollover-bak"), "x").unwrap();
 
-    let out = bin()
-        .args([
-            "--letsencrypt-dir",
-            &le.display().to_string(),
-            "lineages",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::lineages_json(&le);
     let arr = v.as_array().unwrap();
     let names: Vec<&str> = arr.iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub struct Lab {
     vars: HashMap<String, String>,
@@ -66,4 +66,20 @@ impl Lab {
     pub fn vars(&self) -> &HashMap<String, String> {
         &self.vars
     }
+}
+
+/// `danerollover --letsencrypt-dir DIR lineages --json`, which must succeed, as JSON.
+pub fn lineages_json(letsencrypt_dir: &Path) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_danerollover"))
+        .arg("--letsencrypt-dir")
+        .arg(letsencrypt_dir)
+        .args(["lineages", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "lineages: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
