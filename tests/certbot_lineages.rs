@@ -273,7 +273,7 @@ fn lineages_command_lists_every_lineage_with_problems() {
     // Not a conf: ignored, as certbot does.
     std::fs::write(le.join("renewal/a.example.test.conf.danerollover-bak"), "x").unwrap();
 
-    let v = common::lineages_json(&le);
+    let v = common::lineages_json(le);
     let arr = v.as_array().unwrap();
     let names: Vec<&str> = arr.iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(
