@@ -141,6 +141,26 @@ fn pdns_config(lab: &Lab, key_file: PathBuf) -> ProviderConfig {
     }
 }
 
+/// The lab's PowerDNS API, with its real API key.
+fn lab_pdns(lab: &Lab) -> Box<dyn Provider> {
+    provider::build(
+        "lab-pdns",
+        &pdns_config(lab, lab.path("LAB_PDNS_API_KEY_FILE")),
+        TIMEOUT,
+    )
+    .unwrap()
+}
+
+/// The lab's BIND, through RFC 2136 with its real TSIG key.
+fn lab_bind(lab: &Lab) -> Box<dyn Provider> {
+    let config = bind_config(
+        lab,
+        lab.var("LAB_TSIG_NAME"),
+        lab.path("LAB_TSIG_SECRET_FILE"),
+    );
+    provider::build("lab-bind", &config, TIMEOUT).unwrap()
+}
+
 fn bind_config(lab: &Lab, tsig_name: &str, secret_file: PathBuf) -> ProviderConfig {
     ProviderConfig::Rfc2136 {
         server: lab.var("LAB_BIND_DNS").to_string(),
@@ -205,12 +225,7 @@ async fn powerdns_adds_rolls_and_removes_leaving_foreign_records() {
     let zone = lab.var("LAB_PDNS_ZONE");
     let tag = unique("pdns-roll");
     let owner = format!("_25._tcp.{tag}.{zone}.");
-    let p = provider::build(
-        "lab-pdns",
-        &pdns_config(&lab, lab.path("LAB_PDNS_API_KEY_FILE")),
-        TIMEOUT,
-    )
-    .unwrap();
+    let p = lab_pdns(&lab);
     assert_eq!(p.kind(), "powerdns");
     add_roll_remove(p.as_ref(), lab.addr("LAB_PDNS_DNS"), zone, &owner, &tag).await;
 }
@@ -223,12 +238,7 @@ async fn powerdns_read_shows_the_api_view_and_ttl() {
     let zone = lab.var("LAB_PDNS_ZONE");
     let tag = unique("pdns-read");
     let owner = format!("_25._tcp.{tag}.{zone}.");
-    let p = provider::build(
-        "lab-pdns",
-        &pdns_config(&lab, lab.path("LAB_PDNS_API_KEY_FILE")),
-        TIMEOUT,
-    )
-    .unwrap();
+    let p = lab_pdns(&lab);
     let zone_dot = format!("{zone}.");
     let view = p.read(&zone_dot, &owner).await.unwrap().unwrap();
     assert!(view.records.is_empty() && view.ttl.is_none(), "{view:?}");
@@ -286,12 +296,7 @@ async fn powerdns_unknown_zone_is_named() {
     let Some(lab) = Lab::get("powerdns_unknown_zone_is_named") else {
         return;
     };
-    let p = provider::build(
-        "lab-pdns",
-        &pdns_config(&lab, lab.path("LAB_PDNS_API_KEY_FILE")),
-        TIMEOUT,
-    )
-    .unwrap();
+    let p = lab_pdns(&lab);
     let err = p
         .apply(&change(
             "nosuchzone.test",
@@ -314,16 +319,7 @@ async fn rfc2136_adds_rolls_and_removes_leaving_foreign_records() {
     let zone = lab.var("LAB_BIND_ZONE");
     let tag = unique("bind-roll");
     let owner = format!("_25._tcp.{tag}.{zone}.");
-    let p = provider::build(
-        "lab-bind",
-        &bind_config(
-            &lab,
-            lab.var("LAB_TSIG_NAME"),
-            lab.path("LAB_TSIG_SECRET_FILE"),
-        ),
-        TIMEOUT,
-    )
-    .unwrap();
+    let p = lab_bind(&lab);
     assert_eq!(p.kind(), "rfc2136");
     assert!(p.read(zone, &owner).await.unwrap().is_none());
     add_roll_remove(p.as_ref(), lab.addr("LAB_BIND_DNS"), zone, &owner, &tag).await;
@@ -337,16 +333,7 @@ async fn rfc2136_large_update_goes_over_tcp() {
     let zone = lab.var("LAB_BIND_ZONE");
     let tag = unique("bind-tcp");
     let owner = format!("_25._tcp.{tag}.{zone}.");
-    let p = provider::build(
-        "lab-bind",
-        &bind_config(
-            &lab,
-            lab.var("LAB_TSIG_NAME"),
-            lab.path("LAB_TSIG_SECRET_FILE"),
-        ),
-        TIMEOUT,
-    )
-    .unwrap();
+    let p = lab_bind(&lab);
     // 16 records of 35 bytes of RDATA: well over 512 bytes.
     let many: Vec<TlsaRecord> = (0..16).map(|n| rec(&tag, n)).collect();
     p.apply(&change(zone, &owner, many.clone(), vec![]))
@@ -438,16 +425,7 @@ async fn rfc2136_zone_the_server_does_not_serve_is_refused_clearly() {
     // BIND is not authoritative for example.test (PowerDNS is).
     let zone = lab.var("LAB_PDNS_ZONE");
     let owner = format!("_25._tcp.{}.{zone}.", unique("bind-notauth"));
-    let p = provider::build(
-        "lab-bind",
-        &bind_config(
-            &lab,
-            lab.var("LAB_TSIG_NAME"),
-            lab.path("LAB_TSIG_SECRET_FILE"),
-        ),
-        TIMEOUT,
-    )
-    .unwrap();
+    let p = lab_bind(&lab);
     let err = p
         .apply(&change(zone, &owner, vec![rec("x", 1)], vec![]))
         .await
