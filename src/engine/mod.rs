@@ -54,8 +54,11 @@
 
 pub mod lineage_files;
 pub mod memory;
+mod pass;
 pub mod real;
+mod repair;
 pub mod report;
+mod switch;
 pub mod traits;
 
 use std::path::PathBuf;
@@ -69,7 +72,6 @@ use crate::error::Error;
 use crate::provider::{Change, Provider};
 use crate::rollover::observe::find;
 use crate::rollover::policy::after;
-use crate::rollover::repair::{self, Repair, RepairFacts};
 use crate::rollover::{
     Action, Goal, Intent, KeyInfo, LineageState, LiveChange, Plan, Policy, plan, reconcile_live,
     update_observations,
@@ -198,13 +200,6 @@ impl From<Stop> for Error {
 }
 
 type R<T> = Result<T, Stop>;
-
-/// How a switch attempt ended.
-enum SwitchOutcome {
-    Switched,
-    Failed(String),
-}
-
 fn lineage<'s>(state: &'s mut State, name: &str) -> &'s mut LineageState {
     state.lineages.entry(name.to_string()).or_default()
 }
@@ -215,7 +210,6 @@ fn owner_names(lc: &LineageConfig) -> Vec<String> {
     owners.dedup();
     owners
 }
-
 impl<'a> Engine<'a> {
     // ----------------------------------------------------------------------------------
     // Operations.
@@ -394,400 +388,6 @@ impl<'a> Engine<'a> {
     }
 
     // ----------------------------------------------------------------------------------
-    // One pass over one lineage.
-
-    async fn locked_pass(
-        &self,
-        name: &str,
-        goal: Goal,
-        dry_run: bool,
-    ) -> Result<LineageReport, Error> {
-        Ok(self.try_locked_pass(name, goal, dry_run).await?)
-    }
-
-    async fn try_locked_pass(&self, name: &str, goal: Goal, dry_run: bool) -> R<LineageReport> {
-        let lock = self.store.lock(self.options.lock_wait)?;
-        let mut state = lock.load()?;
-        self.pass(&lock, &mut state, name, goal, dry_run).await
-    }
-
-    async fn pass(
-        &self,
-        lock: &Locked,
-        state: &mut State,
-        name: &str,
-        mut goal: Goal,
-        dry_run: bool,
-    ) -> R<LineageReport> {
-        let lc = self.lineage_config(name)?;
-        let policy = Policy::of(self.config, lc);
-        let owners = owner_names(lc);
-        let now = self.io.clock.now();
-        let mut facts = self.io.files.facts(name)?;
-        let mut planned = Vec::new();
-        let mut done = Vec::new();
-        let mut failures = Vec::new();
-        let mut switched = false;
-        let mut switch_failure = None;
-
-        // 1. Repair an interrupted step before anything else.
-        let mut repaired = None;
-        if let Some(intent) = lineage(state, name).intent.clone() {
-            if dry_run {
-                planned.push("repair an interrupted step".to_string());
-            } else {
-                let live = KeyInfo::from_spki(&facts.live_spki);
-                let r = self.repair(lock, state, name, &intent, &live, now)?;
-                done.push(format!("repaired an interrupted step: {r:?}"));
-                repaired = Some(r);
-            }
-        }
-        if !dry_run {
-            self.cleanup(lock, state, name)?;
-        }
-
-        // 2. Observe and fold in.
-        let observations = self.io.observer.observe(&self.queries(lc)?).await;
-        let live_change = {
-            let ls = lineage(state, name);
-            let change = reconcile_live(ls, &KeyInfo::from_spki(&facts.live_spki), now);
-            update_observations(ls, &owners, &observations, now, &policy);
-            change
-        };
-        match live_change {
-            LiveChange::Promoted => done.push("the certificate carries the next key: promoted it".into()),
-            LiveChange::Unknown => done.push(
-                "the certificate was renewed with a key that was never published (reuse_key off or --new-key)".into(),
-            ),
-            LiveChange::Restored => done.push("the certificate carries a retired key again: it is current".into()),
-            LiveChange::Adopted | LiveChange::Unchanged => {}
-        }
-        if !dry_run {
-            self.save(lock, state, Step::Observed)?;
-        }
-
-        // 3. Plan and act, one action at a time; plan again after a new key or a switch.
-        for _round in 0..6 {
-            let p = plan(
-                lineage(state, name),
-                &observations,
-                facts.reuse_key,
-                now,
-                &policy,
-                goal,
-            );
-            if dry_run {
-                planned.extend(p.actions.iter().map(ToString::to_string));
-                break;
-            }
-            let mut again = false;
-            for action in &p.actions {
-                match action {
-                    Action::Alert(_) | Action::Wait { .. } => {}
-                    Action::GenerateNextKey => {
-                        let key = self.generate_next(lock, state, name, now)?;
-                        done.push(format!("generated the next key 3 1 1 {}", key.id));
-                        again = true;
-                        break;
-                    }
-                    Action::Publish { owner, records } => {
-                        match self.change(lc, owner, records, true, &observations).await {
-                            Ok(()) => {
-                                self.step(Step::Published)?;
-                                lineage(state, name).record_published(owner, records, now);
-                                self.save(lock, state, Step::PublishSaved)?;
-                                done.push(action.to_string());
-                            }
-                            Err(e) => failures.push(format!("{action}: {e}")),
-                        }
-                    }
-                    Action::Retire { owner, records } => {
-                        match self.change(lc, owner, records, false, &observations).await {
-                            Ok(()) => {
-                                self.step(Step::Retired)?;
-                                lineage(state, name).record_retired(owner, records, now);
-                                self.save(lock, state, Step::RetireSaved)?;
-                                done.push(action.to_string());
-                            }
-                            Err(e) => failures.push(format!("{action}: {e}")),
-                        }
-                    }
-                    Action::Switch { .. } => {
-                        goal = Goal::Maintain;
-                        match self.switch(lock, state, name).await? {
-                            SwitchOutcome::Switched => {
-                                switched = true;
-                                done.push(action.to_string());
-                            }
-                            SwitchOutcome::Failed(e) => switch_failure = Some(e),
-                        }
-                        // The certificate may have changed: read it again.
-                        facts = self.io.files.facts(name)?;
-                        let t = self.io.clock.now();
-                        let ls = lineage(state, name);
-                        reconcile_live(ls, &KeyInfo::from_spki(&facts.live_spki), t);
-                        self.save(lock, state, Step::SwitchSaved)?;
-                        again = true;
-                        break;
-                    }
-                    Action::Reload => match self.io.reloader.reload(name, &lc.reload).await {
-                        Ok(()) => {
-                            self.step(Step::Reloaded)?;
-                            lineage(state, name).reload_pending = false;
-                            self.save(lock, state, Step::ReloadSaved)?;
-                            done.push(action.to_string());
-                        }
-                        Err(e) => failures.push(format!("{action}: {}", crate::error::render(&e))),
-                    },
-                }
-            }
-            if !again || !failures.is_empty() {
-                if !again {
-                    planned.extend(p.actions.iter().filter_map(|a| match a {
-                        Action::Wait { .. } => Some(a.to_string()),
-                        _ => None,
-                    }));
-                }
-                break;
-            }
-        }
-
-        // 4. Report.
-        let ls = lineage(state, name);
-        let final_plan: Plan = plan(ls, &observations, facts.reuse_key, now, &policy, goal);
-        let status = lineage_status(name, ls, &observations, &final_plan, now, &policy);
-        let records = owners
-            .iter()
-            .map(|o| OwnerRecords {
-                owner: o.clone(),
-                ttl: lc.ttl,
-                records: [
-                    ls.current.as_ref().map(|c| &c.key),
-                    ls.next.as_ref().map(|n| &n.key),
-                ]
-                .into_iter()
-                .flatten()
-                .flat_map(|k| k.records(&policy.matching))
-                .collect(),
-            })
-            .collect();
-        Ok(LineageReport {
-            outage: has_outage(&final_plan.dangers),
-            status,
-            live_change,
-            repaired,
-            done,
-            planned,
-            failures,
-            records,
-            switched,
-            switch_failure,
-        })
-    }
-
-    // ----------------------------------------------------------------------------------
-    // Steps.
-
-    fn step(&self, step: Step) -> R<()> {
-        self.io.fail.after(step).map_err(|_| Stop::Crash(step))
-    }
-
-    fn save(&self, lock: &Locked, state: &State, step: Step) -> R<()> {
-        lock.save(state)?;
-        self.step(step)
-    }
-
-    fn repair(
-        &self,
-        lock: &Locked,
-        state: &mut State,
-        name: &str,
-        intent: &Intent,
-        live: &KeyInfo,
-        now: Timestamp,
-    ) -> R<Repair> {
-        let key_file_spki = match intent {
-            Intent::NewNextKey { path, .. } => self.io.next_keys.spki(path)?,
-            Intent::Switch { .. } => None,
-        };
-        let decision = repair::repair(
-            intent,
-            &RepairFacts {
-                live: live.clone(),
-                key_file_spki,
-            },
-        );
-        if let (
-            Repair::UndoSwitch,
-            Intent::Switch {
-                key,
-                archive_path,
-                previous_target,
-                ..
-            },
-        ) = (&decision, intent)
-        {
-            self.io.files.restore(
-                name,
-                &PlantPlan {
-                    archive_path: archive_path.clone(),
-                    previous_target: previous_target.clone(),
-                },
-                &key.spki,
-            )?;
-            self.step(Step::Repaired)?;
-        }
-        repair::apply(lineage(state, name), &decision, now);
-        self.save(lock, state, Step::RepairSaved)?;
-        Ok(decision)
-    }
-
-    /// Remove the state directory's copies of keys that were planted and promoted.
-    fn cleanup(&self, lock: &Locked, state: &mut State, name: &str) -> R<()> {
-        let paths = lineage(state, name).cleanup.clone();
-        if paths.is_empty() {
-            return Ok(());
-        }
-        for p in &paths {
-            self.io.next_keys.remove(p)?;
-        }
-        self.step(Step::CleanedUp)?;
-        let ls = lineage(state, name);
-        ls.cleanup.retain(|p| !paths.contains(p));
-        self.save(lock, state, Step::RepairSaved)
-    }
-
-    fn generate_next(
-        &self,
-        lock: &Locked,
-        state: &mut State,
-        name: &str,
-        now: Timestamp,
-    ) -> R<KeyInfo> {
-        let new = self.io.keygen.generate(name)?;
-        let key = KeyInfo::from_spki(&new.spki_der);
-        let path = self.next_key_path(name, &key)?;
-        lineage(state, name).intent = Some(Intent::NewNextKey {
-            key: key.clone(),
-            path: path.clone(),
-            at: now,
-        });
-        self.save(lock, state, Step::NextKeyIntent)?;
-        self.io.next_keys.write(&path, &new.pem)?;
-        self.step(Step::NextKeyWritten)?;
-        lineage(state, name).set_next(key.clone(), path, now);
-        self.save(lock, state, Step::NextKeySaved)?;
-        Ok(key)
-    }
-
-    /// Plant the next key, renew with it, check the new certificate carries it. Anything
-    /// failing before certbot succeeded is undone (the lineage is left as it was).
-    async fn switch(&self, lock: &Locked, state: &mut State, name: &str) -> R<SwitchOutcome> {
-        let Some(next) = lineage(state, name).next.clone() else {
-            return Ok(SwitchOutcome::Failed("there is no next key".into()));
-        };
-        let pp = self.io.files.plant_plan(name)?;
-        lineage(state, name).intent = Some(Intent::Switch {
-            key: next.key.clone(),
-            key_path: next.path.clone(),
-            archive_path: pp.archive_path.clone(),
-            previous_target: pp.previous_target.clone(),
-            at: self.io.clock.now(),
-        });
-        self.save(lock, state, Step::SwitchIntent)?;
-        if let Err(e) = self.io.files.plant(name, &pp, &next.path) {
-            let why = format!("planting the next key failed: {}", crate::error::render(&e));
-            return self.undo_switch(lock, state, name, &pp, &next.key, why);
-        }
-        self.step(Step::Planted)?;
-        if let Err(e) = self.io.files.repoint(name, &pp) {
-            let why = format!(
-                "repointing privkey.pem failed: {}",
-                crate::error::render(&e)
-            );
-            return self.undo_switch(lock, state, name, &pp, &next.key, why);
-        }
-        self.step(Step::Repointed)?;
-        let renewed = self.io.certbot.renew(name).await;
-        self.step(Step::Renewed)?;
-        if let Err(e) = renewed {
-            let why = format!("certbot renew failed: {}", crate::error::render(&e));
-            return self.undo_switch(lock, state, name, &pp, &next.key, why);
-        }
-        let facts = self.io.files.facts(name)?;
-        let ls = lineage(state, name);
-        if facts.live_spki == next.key.spki {
-            ls.promote(self.io.clock.now());
-            self.save(lock, state, Step::SwitchSaved)?;
-            Ok(SwitchOutcome::Switched)
-        } else {
-            ls.intent = None;
-            self.save(lock, state, Step::SwitchSaved)?;
-            let got = KeyInfo::from_spki(&facts.live_spki);
-            Ok(SwitchOutcome::Failed(format!(
-                "certbot renewed, but the new certificate carries the key 3 1 1 {} instead of the next key 3 1 1 {}; its record is being published now",
-                got.id, next.key.id
-            )))
-        }
-    }
-
-    fn undo_switch(
-        &self,
-        lock: &Locked,
-        state: &mut State,
-        name: &str,
-        pp: &PlantPlan,
-        key: &KeyInfo,
-        why: String,
-    ) -> R<SwitchOutcome> {
-        self.io.files.restore(name, pp, &key.spki)?;
-        self.step(Step::Restored)?;
-        lineage(state, name).intent = None;
-        self.save(lock, state, Step::SwitchSaved)?;
-        Ok(SwitchOutcome::Failed(format!(
-            "{why}; the lineage was left as it was"
-        )))
-    }
-
-    /// Apply one change at one owner through the lineage's provider.
-    async fn change(
-        &self,
-        lc: &LineageConfig,
-        owner: &str,
-        records: &[crate::tlsa::TlsaRecord],
-        add: bool,
-        observations: &[OwnerObservation],
-    ) -> Result<(), String> {
-        let provider = self
-            .io
-            .providers
-            .iter()
-            .find(|p| p.name() == lc.provider)
-            .ok_or_else(|| format!("provider {} is not available", lc.provider))?;
-        let zone = match (
-            &lc.zone,
-            find(observations, owner).and_then(|o| o.zone.clone()),
-        ) {
-            (Some(z), _) => absolute(z),
-            (None, Some(z)) => absolute(&z),
-            (None, None) => self
-                .io
-                .observer
-                .find_zone(owner)
-                .await
-                .map_err(|e| format!("cannot find the zone of {owner}: {e}"))?,
-        };
-        let change = Change {
-            zone,
-            owner: owner.to_string(),
-            ttl: lc.ttl,
-            add: if add { records.to_vec() } else { Vec::new() },
-            remove: if add { Vec::new() } else { records.to_vec() },
-        };
-        provider.apply(&change).await.map_err(|e| e.to_string())
-    }
-
-    // ----------------------------------------------------------------------------------
     // Configuration lookups.
 
     fn lineage_config(&self, name: &str) -> Result<&'a LineageConfig, Error> {
@@ -856,7 +456,6 @@ impl<'a> Engine<'a> {
             .join(format!("next-{}.pem", key.id.short())))
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
