@@ -19,6 +19,8 @@
 //! - [`store`]: the state file and the lock.
 //! - [`probe`]: TLS / STARTTLS connections to live servers, for `check`.
 //! - [`fsutil`]: atomic file writes.
+//! - [`fuzzing`]: one pure `fn(&[u8])` per parser fed from outside, for `fuzz/` and the
+//!   corpus test.
 //!
 //! The shell:
 //! - [`engine`]: the rollover's imperative shell: lock, repair, observe, plan, act, save,
@@ -36,6 +38,7 @@ pub mod dns;
 pub mod engine;
 pub mod error;
 pub mod fsutil;
+pub mod fuzzing;
 pub mod keys;
 pub mod material;
 pub mod probe;

@@ -265,7 +265,7 @@ impl Cloudflare {
 }
 
 /// The `result` of an answer whose `success` is true; otherwise its error messages.
-fn unwrap_envelope<T: serde::de::DeserializeOwned>(
+pub(crate) fn unwrap_envelope<T: serde::de::DeserializeOwned>(
     body: &str,
 ) -> Result<(Option<T>, Option<u32>), String> {
     let env: Envelope<T> =
@@ -286,7 +286,7 @@ fn unwrap_envelope<T: serde::de::DeserializeOwned>(
 }
 
 /// Whether a failed POST said the record exists already.
-fn identical_exists(body: &str) -> bool {
+pub(crate) fn identical_exists(body: &str) -> bool {
     serde_json::from_str::<Envelope<serde_json::Value>>(body)
         .map(|e| e.errors.iter().any(|m| m.code == IDENTICAL_RECORD_EXISTS))
         .unwrap_or(false)

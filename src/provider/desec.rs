@@ -163,13 +163,21 @@ impl Desec {
         if reply.status == 404 {
             return Ok(None);
         }
-        serde_json::from_str(&reply.body).map(Some).map_err(|e| {
-            self.fail(
-                owner,
-                format!("GET TLSA RRset: the answer is not an RRset: {e}"),
-            )
-        })
+        parse_rrset(&reply.body)
+            .map(|(records, ttl)| Some(RRset { records, ttl }))
+            .map_err(|e| {
+                self.fail(
+                    owner,
+                    format!("GET TLSA RRset: the answer is not an RRset: {e}"),
+                )
+            })
     }
+}
+
+/// The records (RDATA texts) and TTL of a `GET .../rrsets/SUB/TLSA/` answer body.
+pub fn parse_rrset(body: &str) -> Result<(Vec<String>, Option<u32>), String> {
+    let r: RRset = serde_json::from_str(body).map_err(|e| e.to_string())?;
+    Ok((r.records, r.ttl))
 }
 
 #[async_trait]

@@ -127,14 +127,20 @@ impl PowerDns {
             })
             .await
             .map_err(|e| self.http_fail(owner, zone, &format!("GET zone {zone}"), e))?;
-        let parsed: Zone = serde_json::from_str(&reply.body).map_err(|e| {
+        parse_zone_answer(&reply.body, owner).map_err(|e| {
             self.fail(
                 owner,
                 format!("GET zone {zone}: the answer is not a PowerDNS zone: {e}"),
             )
-        })?;
-        Ok(find_tlsa(parsed.rrsets, owner))
+        })
     }
+}
+
+/// The TLSA RRset at `owner` in the body of a `GET zones/ZONE?rrsets=true` answer (None
+/// when there is none); Err with the JSON error when the body is not a zone.
+pub fn parse_zone_answer(body: &str, owner: &str) -> Result<Option<Existing>, String> {
+    let parsed: Zone = serde_json::from_str(body).map_err(|e| e.to_string())?;
+    Ok(find_tlsa(parsed.rrsets, owner))
 }
 
 fn zone_url(base: &Url, server_id: &str, zone: &str) -> Url {
