@@ -10,6 +10,7 @@
 //! validating_resolver = "127.0.0.1:53"   # trust this resolver's AD bit
 //! # trust_anchor_file = "/usr/share/dns/root.key"   # or validate in process
 //! timeout = "5s"
+//! retry_budget = "60s"                   # retries of one provider change stop after this
 //! ttl_factor = 2
 //! margin = "60s"
 //!
@@ -99,6 +100,12 @@ pub struct DnsConfig {
     /// Timeout of one DNS query (default 5s).
     #[serde(default = "default_timeout", with = "humantime_serde_compat")]
     pub timeout: Duration,
+    /// The time budget of one provider change's retries (default 60s): failures that
+    /// retrying can help (5xx, 429 with its Retry-After, timeouts, refused connections,
+    /// SERVFAIL) are retried with backoff until the next attempt would start later than
+    /// this after the first; so a change gives up within `retry_budget` + `timeout`.
+    #[serde(default = "default_retry_budget", with = "humantime_serde_compat")]
+    pub retry_budget: Duration,
     /// The wait before a switch is `ttl_factor` x the largest TTL (default 2, RFC 7671 8.1).
     #[serde(default = "default_ttl_factor")]
     pub ttl_factor: u32,
@@ -113,6 +120,7 @@ impl Default for DnsConfig {
             validating_resolver: None,
             trust_anchor_file: None,
             timeout: default_timeout(),
+            retry_budget: default_retry_budget(),
             ttl_factor: default_ttl_factor(),
             margin: default_margin(),
         }
@@ -121,6 +129,9 @@ impl Default for DnsConfig {
 
 fn default_timeout() -> Duration {
     Duration::from_secs(5)
+}
+fn default_retry_budget() -> Duration {
+    crate::provider::retry::DEFAULT_BUDGET
 }
 fn default_ttl_factor() -> u32 {
     2

@@ -213,8 +213,23 @@ fn token_file() -> Secrets {
     Secrets { _dir: dir, token }
 }
 
+/// A back end with a 3 s retry budget: with the 0.5 s, 1 s, 2 s backoff that makes three
+/// attempts of fast failures (0 s, 0.5 s, 1.5 s; the next would start at 3.5 s).
+fn build_quick(
+    name: &str,
+    config: &ProviderConfig,
+    timeout: Duration,
+) -> Result<Box<dyn Provider>, provider::ProviderError> {
+    provider::build_with_retry(
+        name,
+        config,
+        timeout,
+        provider::retry::RetryPolicy::with_budget(Duration::from_secs(3)),
+    )
+}
+
 fn desec(mock: &Mock, s: &Secrets) -> Box<dyn Provider> {
-    provider::build(
+    build_quick(
         "d",
         &ProviderConfig::Desec {
             token_file: Some(s.token.clone()),
@@ -227,7 +242,7 @@ fn desec(mock: &Mock, s: &Secrets) -> Box<dyn Provider> {
 }
 
 fn cloudflare(mock: &Mock, s: &Secrets) -> Box<dyn Provider> {
-    provider::build(
+    build_quick(
         "cf",
         &ProviderConfig::Cloudflare {
             token_file: Some(s.token.clone()),
@@ -480,7 +495,7 @@ async fn connection_refused_is_retried_then_named() {
         l.local_addr().unwrap().port()
     };
     let s = token_file();
-    let p = provider::build(
+    let p = build_quick(
         "d",
         &ProviderConfig::Desec {
             token_file: Some(s.token.clone()),
@@ -765,7 +780,7 @@ async fn powerdns_request_shape() {
     });
     let mock = Mock::start(vec![resp(200, zone), resp(204, Value::Null)]).await;
     let s = token_file();
-    let p = provider::build(
+    let p = build_quick(
         "home",
         &ProviderConfig::Powerdns {
             url: mock.url.clone(),
@@ -817,7 +832,7 @@ async fn a_server_that_never_answers_times_out_with_retries() {
         }
     });
     let s = token_file();
-    let p = provider::build(
+    let p = build_quick(
         "cf",
         &ProviderConfig::Cloudflare {
             token_file: Some(s.token.clone()),
@@ -859,7 +874,7 @@ async fn redirects_are_not_followed_so_keys_stay_home() {
     }])
     .await;
     let s = token_file();
-    let p = provider::build(
+    let p = build_quick(
         "home",
         &ProviderConfig::Powerdns {
             url: mock.url.clone(),

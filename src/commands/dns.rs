@@ -82,7 +82,12 @@ pub fn change(ctx: &Context, args: &DnsChangeArgs, direction: Direction) -> Resu
         return Ok(exit::OK);
     }
 
-    let provider = crate::provider::build(&args.provider, provider_config, config.dns.timeout)?;
+    let provider = crate::provider::build_with_retry(
+        &args.provider,
+        provider_config,
+        config.dns.timeout,
+        crate::provider::retry::RetryPolicy::with_budget(config.dns.retry_budget),
+    )?;
     rt.block_on(provider.apply(&change))?;
     if !args.json {
         print!("{change}");

@@ -47,7 +47,12 @@ impl Wired {
                     ctx.config_path().display()
                 ))
             })?;
-            providers.push(provider::build(name, pc, config.dns.timeout)?);
+            providers.push(provider::build_with_retry(
+                name,
+                pc,
+                config.dns.timeout,
+                provider::retry::RetryPolicy::with_budget(config.dns.retry_budget),
+            )?);
         }
         let observer = LiveObserver::from_config(&config)?;
         Ok(Wired {

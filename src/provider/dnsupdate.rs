@@ -160,6 +160,12 @@ impl DnsUpdate {
         ))
     }
 
+    /// Replace the retry policy.
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
     fn fail(&self, owner: &str, cause: String) -> ProviderError {
         ProviderError::failed(&self.name, self.kind, owner, cause)
     }
@@ -172,6 +178,7 @@ impl DnsUpdate {
     {
         let secrets: Vec<&Secret> = self.secrets.iter().collect();
         let mut attempt = 0;
+        let started = std::time::Instant::now();
         loop {
             attempt += 1;
             let (failure, text) = match tokio::time::timeout(self.timeout, f()).await {
@@ -179,7 +186,7 @@ impl DnsUpdate {
                 Err(_) => (Failure::Timeout, "no answer within the timeout".to_string()),
                 Ok(Err(e)) => (failure_of(&e), sanitize(&e.to_string(), &secrets, 300)),
             };
-            match self.policy.decide(attempt, &failure) {
+            match self.policy.decide(attempt, started.elapsed(), &failure) {
                 Decision::RetryAfter(wait) => tokio::time::sleep(wait).await,
                 Decision::GiveUp => {
                     let hint = match failure {
@@ -188,11 +195,11 @@ impl DnsUpdate {
                         }
                         _ => "",
                     };
-                    let after = if attempt > 1 {
-                        format!(" (after {attempt} attempts)")
-                    } else {
-                        String::new()
-                    };
+                    let after = super::retry::after_attempts(
+                        attempt,
+                        started.elapsed(),
+                        self.policy.budget,
+                    );
                     return Err(self.fail(owner, format!("{what}: {text}{hint}{after}")));
                 }
             }

@@ -29,6 +29,9 @@ pub(crate) struct HttpError {
     /// A sanitized piece of the answer's body, or the transport error.
     pub detail: String,
     pub attempts: u32,
+    /// From the first attempt to the give-up, and the budget it had.
+    pub elapsed: Duration,
+    pub budget: Duration,
 }
 
 impl fmt::Display for HttpError {
@@ -56,9 +59,11 @@ impl fmt::Display for HttpError {
         if !self.detail.is_empty() {
             write!(f, ": {}", self.detail)?;
         }
-        if self.attempts > 1 {
-            write!(f, " (after {} attempts)", self.attempts)?;
-        }
+        f.write_str(&super::retry::after_attempts(
+            self.attempts,
+            self.elapsed,
+            self.budget,
+        ))?;
         Ok(())
     }
 }
@@ -108,6 +113,7 @@ impl Api {
         make: impl Fn(&Client) -> RequestBuilder,
     ) -> Result<Reply, HttpError> {
         let mut attempt = 0;
+        let started = std::time::Instant::now();
         loop {
             attempt += 1;
             let (failure, status, detail) = match make(&self.client).send().await {
@@ -137,7 +143,7 @@ impl Api {
                 }
                 Err(e) => transport(&e, self),
             };
-            match self.policy.decide(attempt, &failure) {
+            match self.policy.decide(attempt, started.elapsed(), &failure) {
                 Decision::RetryAfter(wait) => tokio::time::sleep(wait).await,
                 Decision::GiveUp => {
                     return Err(HttpError {
@@ -145,6 +151,8 @@ impl Api {
                         status,
                         detail,
                         attempts: attempt,
+                        elapsed: started.elapsed(),
+                        budget: self.policy.budget,
                     });
                 }
             }

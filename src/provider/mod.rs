@@ -126,6 +126,16 @@ pub fn build(
     config: &ProviderConfig,
     timeout: Duration,
 ) -> Result<Box<dyn Provider>, ProviderError> {
+    build_with_retry(name, config, timeout, retry::RetryPolicy::default())
+}
+
+/// [`build`] with a retry policy of its own (`[dns] retry_budget` sets its time budget).
+pub fn build_with_retry(
+    name: &str,
+    config: &ProviderConfig,
+    timeout: Duration,
+    policy: retry::RetryPolicy,
+) -> Result<Box<dyn Provider>, ProviderError> {
     let secret = |file: &Option<std::path::PathBuf>, env: &Option<String>| {
         secrets::resolve(file.as_deref(), env.as_deref()).map_err(|e| ProviderError::Config {
             provider: name.to_string(),
@@ -138,47 +148,59 @@ pub fn build(
             api_key_file,
             api_key_env,
             server_id,
-        } => Box::new(powerdns::PowerDns::new(
-            name,
-            url,
-            server_id,
-            secret(api_key_file, api_key_env)?,
-            timeout,
-        )?),
+        } => Box::new(
+            powerdns::PowerDns::new(
+                name,
+                url,
+                server_id,
+                secret(api_key_file, api_key_env)?,
+                timeout,
+            )?
+            .with_retry(policy),
+        ),
         ProviderConfig::Rfc2136 {
             server,
             tsig_name,
             tsig_algorithm,
             tsig_secret_file,
             tsig_secret_env,
-        } => Box::new(rfc2136::Rfc2136::new(
-            name,
-            server,
-            tsig_name,
-            tsig_algorithm,
-            &secret(tsig_secret_file, tsig_secret_env)?,
-            timeout,
-        )?),
+        } => Box::new(
+            rfc2136::Rfc2136::new(
+                name,
+                server,
+                tsig_name,
+                tsig_algorithm,
+                &secret(tsig_secret_file, tsig_secret_env)?,
+                timeout,
+            )?
+            .with_retry(policy),
+        ),
         ProviderConfig::Desec {
             token_file,
             token_env,
             url,
-        } => Box::new(desec::Desec::new(
-            name,
-            url.as_deref().unwrap_or(desec::DEFAULT_URL),
-            secret(token_file, token_env)?,
-            timeout,
-        )?),
+        } => Box::new(
+            desec::Desec::new(
+                name,
+                url.as_deref().unwrap_or(desec::DEFAULT_URL),
+                secret(token_file, token_env)?,
+                timeout,
+            )?
+            .with_retry(policy),
+        ),
         ProviderConfig::Cloudflare {
             token_file,
             token_env,
             url,
-        } => Box::new(cloudflare::Cloudflare::new(
-            name,
-            url.as_deref().unwrap_or(cloudflare::DEFAULT_URL),
-            secret(token_file, token_env)?,
-            timeout,
-        )?),
+        } => Box::new(
+            cloudflare::Cloudflare::new(
+                name,
+                url.as_deref().unwrap_or(cloudflare::DEFAULT_URL),
+                secret(token_file, token_env)?,
+                timeout,
+            )?
+            .with_retry(policy),
+        ),
         ProviderConfig::Route53 {
             access_key_id,
             secret_access_key_file,
@@ -186,23 +208,25 @@ pub fn build(
             region,
             hosted_zone_id,
             url,
-        } => Box::new(dnsupdate::DnsUpdate::route53(
-            name,
-            access_key_id,
-            secret(secret_access_key_file, secret_access_key_env)?,
-            region.clone(),
-            hosted_zone_id.clone(),
-            url.clone(),
-            timeout,
-        )?),
+        } => Box::new(
+            dnsupdate::DnsUpdate::route53(
+                name,
+                access_key_id,
+                secret(secret_access_key_file, secret_access_key_env)?,
+                region.clone(),
+                hosted_zone_id.clone(),
+                url.clone(),
+                timeout,
+            )?
+            .with_retry(policy),
+        ),
         ProviderConfig::Gandi {
             token_file,
             token_env,
-        } => Box::new(dnsupdate::DnsUpdate::gandi(
-            name,
-            secret(token_file, token_env)?,
-            timeout,
-        )?),
+        } => Box::new(
+            dnsupdate::DnsUpdate::gandi(name, secret(token_file, token_env)?, timeout)?
+                .with_retry(policy),
+        ),
         ProviderConfig::Ovh {
             endpoint,
             application_key,
@@ -210,25 +234,31 @@ pub fn build(
             application_secret_env,
             consumer_key_file,
             consumer_key_env,
-        } => Box::new(dnsupdate::DnsUpdate::ovh(
-            name,
-            endpoint,
-            application_key,
-            secret(application_secret_file, application_secret_env)?,
-            secret(consumer_key_file, consumer_key_env)?,
-            timeout,
-        )?),
+        } => Box::new(
+            dnsupdate::DnsUpdate::ovh(
+                name,
+                endpoint,
+                application_key,
+                secret(application_secret_file, application_secret_env)?,
+                secret(consumer_key_file, consumer_key_env)?,
+                timeout,
+            )?
+            .with_retry(policy),
+        ),
         ProviderConfig::Googlecloud {
             service_account_file,
             project_id,
             managed_zone,
-        } => Box::new(dnsupdate::DnsUpdate::google_cloud(
-            name,
-            secret(&Some(service_account_file.clone()), &None)?,
-            project_id,
-            managed_zone.clone(),
-            timeout,
-        )?),
+        } => Box::new(
+            dnsupdate::DnsUpdate::google_cloud(
+                name,
+                secret(&Some(service_account_file.clone()), &None)?,
+                project_id,
+                managed_zone.clone(),
+                timeout,
+            )?
+            .with_retry(policy),
+        ),
         ProviderConfig::Exec { command, timeout } => {
             Box::new(exec::Exec::new(name, command.clone(), *timeout)?)
         }

@@ -52,23 +52,39 @@ pub enum Decision {
     GiveUp,
 }
 
-/// Bounded retries with exponential backoff.
+/// Retries bounded by a time budget per change, with exponential backoff, honouring
+/// Retry-After.
+///
+/// The rule: a failure that retrying cannot help (a 4xx other than 408/425/429, a TSIG or
+/// policy refusal, a malformed answer) gives up at once. Otherwise the wait is the backoff
+/// (`backoff` doubled after each failure, at most `max_backoff`) or the server's
+/// Retry-After when that is longer; the next attempt is made only when it would start
+/// within `budget` of the first one, and at most `attempts` attempts are made in all. So a
+/// change gives up after at most `budget` plus one request timeout, and a rate limit that
+/// asks for less than the budget is ridden out instead of failing the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts in all, the first included (3).
+    /// Attempts in all, the first included, at most (20): a cap so that a server failing
+    /// at once is not hammered for the whole budget.
     pub attempts: u32,
+    /// No attempt starts later than this after the first one (60 s, `[dns] retry_budget`).
+    pub budget: Duration,
     /// The wait after the first failure; doubled after each further one (0.5 s, 1 s, ...).
     pub backoff: Duration,
-    /// The longest Retry-After honoured (30 s); a server asking for more is given up on.
-    pub max_retry_after: Duration,
+    /// The longest wait the backoff grows to (8 s); a Retry-After may ask for longer.
+    pub max_backoff: Duration,
 }
+
+/// The default time budget of one change's retries.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            attempts: 3,
+            attempts: 20,
+            budget: DEFAULT_BUDGET,
             backoff: Duration::from_millis(500),
-            max_retry_after: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(8),
         }
     }
 }
@@ -78,6 +94,14 @@ impl RetryPolicy {
     pub fn none() -> Self {
         RetryPolicy {
             attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// The default policy with another time budget.
+    pub fn with_budget(budget: Duration) -> Self {
+        RetryPolicy {
+            budget,
             ..RetryPolicy::default()
         }
     }
@@ -92,28 +116,39 @@ impl RetryPolicy {
         }
     }
 
-    /// The decision after attempt number `attempt` (1 for the first) failed with `failure`.
-    pub fn decide(&self, attempt: u32, failure: &Failure) -> Decision {
+    /// The decision after attempt number `attempt` (1 for the first) failed with `failure`,
+    /// `elapsed` after the first attempt started.
+    pub fn decide(&self, attempt: u32, elapsed: Duration, failure: &Failure) -> Decision {
         if attempt >= self.attempts || !Self::retryable(failure) {
             return Decision::GiveUp;
         }
-        let backoff = self
-            .backoff
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-        match failure {
+        let doubling = 2u32.saturating_pow(attempt.saturating_sub(1).min(31));
+        let backoff = self.backoff.saturating_mul(doubling).min(self.max_backoff);
+        let wait = match failure {
             Failure::Http {
-                retry_after: Some(wait),
+                retry_after: Some(asked),
                 ..
-            } => {
-                if *wait > self.max_retry_after {
-                    Decision::GiveUp
-                } else {
-                    Decision::RetryAfter((*wait).max(backoff))
-                }
-            }
-            _ => Decision::RetryAfter(backoff),
+            } => (*asked).max(backoff),
+            _ => backoff,
+        };
+        if elapsed.saturating_add(wait) > self.budget {
+            return Decision::GiveUp;
         }
+        Decision::RetryAfter(wait)
     }
+}
+
+/// How a give-up after retries is told in an error: `" (after 3 attempts in 2.5 s, retry
+/// budget 60 s)"`, or nothing after a single attempt.
+pub fn after_attempts(attempts: u32, elapsed: Duration, budget: Duration) -> String {
+    if attempts <= 1 {
+        return String::new();
+    }
+    format!(
+        " (after {attempts} attempts in {:.1} s, retry budget {} s)",
+        elapsed.as_secs_f64(),
+        budget.as_secs()
+    )
 }
 
 /// Parse a Retry-After header value: delay-seconds, or an HTTP-date (taken relative to
@@ -148,53 +183,117 @@ mod tests {
         }
     }
 
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
     #[test]
     fn decision_table() {
         use Decision::*;
         let p = RetryPolicy::default();
-        let table: &[(u32, Failure, Decision)] = &[
-            // server trouble: backoff 0.5 s then 1 s, then give up (3 attempts in all)
-            (1, http(500), RetryAfter(ms(500))),
-            (2, http(502), RetryAfter(ms(1000))),
-            (3, http(503), GiveUp),
-            (1, http(504), RetryAfter(ms(500))),
-            // rate limits: honour Retry-After up to the cap
-            (1, http_after(429, 2), RetryAfter(ms(2000))),
-            (2, http_after(429, 0), RetryAfter(ms(1000))),
-            (1, http_after(429, 30), RetryAfter(ms(30_000))),
-            (1, http_after(429, 31), GiveUp),
-            (1, http_after(503, 3), RetryAfter(ms(3000))),
-            (1, http(429), RetryAfter(ms(500))),
-            (3, http_after(429, 1), GiveUp),
-            (1, http(408), RetryAfter(ms(500))),
-            // client errors: retrying cannot help
-            (1, http(400), GiveUp),
-            (1, http(401), GiveUp),
-            (1, http(403), GiveUp),
-            (1, http(404), GiveUp),
-            (1, http(409), GiveUp),
-            (1, http(422), GiveUp),
-            // transport
-            (1, Failure::Timeout, RetryAfter(ms(500))),
-            (2, Failure::Timeout, RetryAfter(ms(1000))),
-            (3, Failure::Timeout, GiveUp),
-            (1, Failure::ConnectionRefused, RetryAfter(ms(500))),
-            (1, Failure::Connect, RetryAfter(ms(500))),
-            (1, Failure::Other, GiveUp),
+        let table: &[(u32, Duration, Failure, Decision)] = &[
+            // server trouble: backoff 0.5 s, 1 s, 2 s, ... capped at 8 s
+            (1, s(0), http(500), RetryAfter(ms(500))),
+            (2, s(1), http(502), RetryAfter(ms(1000))),
+            (3, s(2), http(503), RetryAfter(ms(2000))),
+            (5, s(8), http(504), RetryAfter(ms(8000))),
+            (9, s(40), http(500), RetryAfter(ms(8000))),
+            // ... until the next attempt would start after the 60 s budget
+            (9, s(52), http(500), RetryAfter(ms(8000))),
+            (9, s(53), http(500), GiveUp),
+            (3, s(60), http(503), GiveUp),
+            // ... or the attempts are used up
+            (20, s(0), http(500), GiveUp),
+            // rate limits: honour Retry-After (longer than the backoff), within the budget
+            (1, s(0), http_after(429, 2), RetryAfter(ms(2000))),
+            (2, s(0), http_after(429, 0), RetryAfter(ms(1000))),
+            (1, s(0), http_after(429, 30), RetryAfter(ms(30_000))),
+            (1, s(0), http_after(429, 60), RetryAfter(ms(60_000))),
+            (1, s(0), http_after(429, 61), GiveUp),
+            (4, s(45), http_after(429, 15), RetryAfter(ms(15_000))),
+            (4, s(45), http_after(429, 16), GiveUp),
+            (1, s(0), http_after(503, 3), RetryAfter(ms(3000))),
+            (1, s(0), http(429), RetryAfter(ms(500))),
+            // today's "three attempts of 429 in 2 s" rides on
+            (3, ms(1600), http_after(429, 1), RetryAfter(ms(2000))),
+            (1, s(0), http(408), RetryAfter(ms(500))),
+            // client errors: retrying cannot help, however much budget is left
+            (1, s(0), http(400), GiveUp),
+            (1, s(0), http(401), GiveUp),
+            (1, s(0), http(403), GiveUp),
+            (1, s(0), http(404), GiveUp),
+            (1, s(0), http(409), GiveUp),
+            (1, s(0), http(422), GiveUp),
+            (1, s(0), http_after(401, 1), GiveUp),
+            // transport: a hang costs its timeout per attempt, counted in `elapsed`
+            (1, s(5), Failure::Timeout, RetryAfter(ms(500))),
+            (2, s(11), Failure::Timeout, RetryAfter(ms(1000))),
+            (6, s(59), Failure::Timeout, GiveUp),
+            (1, s(0), Failure::ConnectionRefused, RetryAfter(ms(500))),
+            (1, s(0), Failure::Connect, RetryAfter(ms(500))),
+            (1, s(0), Failure::Other, GiveUp),
             // DNS
-            (1, Failure::Dns(DnsFailure::ServFail), RetryAfter(ms(500))),
-            (1, Failure::Dns(DnsFailure::Refused), GiveUp),
-            (1, Failure::Dns(DnsFailure::NotAuth), GiveUp),
-            (1, Failure::Dns(DnsFailure::BadKey), GiveUp),
-            (1, Failure::Dns(DnsFailure::BadSig), GiveUp),
-            (1, Failure::Dns(DnsFailure::BadTime), GiveUp),
-            (1, Failure::Dns(DnsFailure::Other), GiveUp),
+            (
+                1,
+                s(0),
+                Failure::Dns(DnsFailure::ServFail),
+                RetryAfter(ms(500)),
+            ),
+            (1, s(0), Failure::Dns(DnsFailure::Refused), GiveUp),
+            (1, s(0), Failure::Dns(DnsFailure::NotAuth), GiveUp),
+            (1, s(0), Failure::Dns(DnsFailure::BadKey), GiveUp),
+            (1, s(0), Failure::Dns(DnsFailure::BadSig), GiveUp),
+            (1, s(0), Failure::Dns(DnsFailure::BadTime), GiveUp),
+            (1, s(0), Failure::Dns(DnsFailure::Other), GiveUp),
         ];
-        for (attempt, failure, want) in table {
+        for (attempt, elapsed, failure, want) in table {
             assert_eq!(
-                p.decide(*attempt, failure),
+                p.decide(*attempt, *elapsed, failure),
                 *want,
-                "attempt {attempt}, {failure:?}"
+                "attempt {attempt} at {elapsed:?}, {failure:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_small_budget_gives_up_sooner() {
+        let p = RetryPolicy::with_budget(ms(1500));
+        assert_eq!(
+            p.decide(1, ms(0), &http_after(429, 1)),
+            Decision::RetryAfter(ms(1000))
+        );
+        assert_eq!(p.decide(2, ms(1000), &http_after(429, 1)), Decision::GiveUp);
+        assert_eq!(p.decide(1, ms(0), &http_after(429, 2)), Decision::GiveUp);
+    }
+
+    /// Simulated: every attempt fails the same way, each taking `cost`; the total time
+    /// until giving up stays within budget + one attempt, whatever the failure.
+    #[test]
+    fn the_budget_bounds_the_whole_change() {
+        for (failure, cost) in [
+            (http(503), ms(10)),
+            (http_after(429, 7), ms(10)),
+            (Failure::Timeout, s(5)),
+            (Failure::ConnectionRefused, ms(1)),
+        ] {
+            let p = RetryPolicy::default();
+            let mut elapsed = Duration::ZERO;
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                elapsed += cost;
+                match p.decide(attempt, elapsed, &failure) {
+                    Decision::RetryAfter(w) => elapsed += w,
+                    Decision::GiveUp => break,
+                }
+            }
+            assert!(
+                elapsed <= p.budget + cost,
+                "{failure:?}: gave up after {elapsed:?}"
+            );
+            assert!(
+                elapsed >= p.budget - s(16),
+                "{failure:?}: gave up early, after {elapsed:?} and {attempt} attempts"
             );
         }
     }
@@ -202,27 +301,8 @@ mod tests {
     #[test]
     fn no_retry_policy_gives_up_at_once() {
         let p = RetryPolicy::none();
-        assert_eq!(p.decide(1, &Failure::Timeout), Decision::GiveUp);
-        assert_eq!(p.decide(1, &http(503)), Decision::GiveUp);
-    }
-
-    #[test]
-    fn more_attempts_keep_doubling() {
-        let p = RetryPolicy {
-            attempts: 5,
-            ..RetryPolicy::default()
-        };
-        let waits: Vec<Decision> = (1..=5).map(|a| p.decide(a, &Failure::Timeout)).collect();
-        assert_eq!(
-            waits,
-            vec![
-                Decision::RetryAfter(ms(500)),
-                Decision::RetryAfter(ms(1000)),
-                Decision::RetryAfter(ms(2000)),
-                Decision::RetryAfter(ms(4000)),
-                Decision::GiveUp
-            ]
-        );
+        assert_eq!(p.decide(1, s(0), &Failure::Timeout), Decision::GiveUp);
+        assert_eq!(p.decide(1, s(0), &http(503)), Decision::GiveUp);
     }
 
     #[test]

@@ -337,6 +337,7 @@ impl Provider for Rfc2136 {
             .map_err(|cause| self.fail(owner_text, cause))?;
         let key = self.key_name.to_string();
         let mut attempt = 0;
+        let started = std::time::Instant::now();
         loop {
             attempt += 1;
             let mut message = build_update(&zone, &owner, change);
@@ -392,14 +393,17 @@ impl Provider for Rfc2136 {
                     },
                 },
             };
-            match self.policy.decide(attempt, &failure) {
+            match self.policy.decide(attempt, started.elapsed(), &failure) {
                 Decision::RetryAfter(wait) => tokio::time::sleep(wait).await,
                 Decision::GiveUp => {
-                    let text = if attempt > 1 {
-                        format!("{text} (after {attempt} attempts)")
-                    } else {
-                        text
-                    };
+                    let text = format!(
+                        "{text}{}",
+                        super::retry::after_attempts(
+                            attempt,
+                            started.elapsed(),
+                            self.policy.budget
+                        )
+                    );
                     return Err(self.fail(owner_text, text));
                 }
             }
@@ -630,6 +634,7 @@ mod tests {
         )
         .unwrap()
         .with_retry(RetryPolicy {
+            attempts: 3,
             backoff: Duration::from_millis(50),
             ..RetryPolicy::default()
         })
@@ -658,7 +663,7 @@ mod tests {
             err.contains("REFUSED") && err.contains("key.example."),
             "{err}"
         );
-        assert!(err.contains("(after 2 attempts)"), "{err}");
+        assert!(err.contains("(after 2 attempts in "), "{err}");
     }
 
     #[tokio::test]
