@@ -67,6 +67,12 @@ impl Error {
             Error::Config(_) => exit::BAD_INPUT,
             Error::Material(_) => exit::BAD_INPUT,
             Error::Certbot(e) if e.is_bad_input() => exit::BAD_INPUT,
+            // A state file that does not parse (corrupt, truncated) or comes from a newer
+            // danerollover: a file to fix, not a server to wait for.
+            Error::Store(
+                crate::store::StoreError::Parse { .. }
+                | crate::store::StoreError::FutureVersion { .. },
+            ) => exit::BAD_INPUT,
             _ => exit::FAILURE,
         }
     }

@@ -9,12 +9,13 @@ use crate::error::Error;
 pub fn run(ctx: &Context, args: &RolloverArgs) -> Result<u8, Error> {
     let wired = Wired::from_ctx(ctx)?;
     let engine = wired.engine();
-    let report = super::runtime()?.block_on(engine.rollover(
-        &args.name,
-        args.wait,
-        args.max_wait,
-        args.dry_run,
-    ))?;
+    let rt = super::runtime()?;
+    if args.wait {
+        // SIGTERM / SIGINT end the wait cleanly instead of killing a switch half-way.
+        rt.block_on(async { crate::engine::real::watch_stop_signals() })?;
+    }
+    let report =
+        rt.block_on(engine.rollover(&args.name, args.wait, args.max_wait, args.dry_run))?;
     print(args.json, &report, || report.text())?;
     Ok(report.exit_code())
 }

@@ -305,8 +305,16 @@ impl<'a> Engine<'a> {
                     if let Some(d) = deadline {
                         pause = pause.min(d.duration_since(now).unsigned_abs());
                     }
-                    self.io.clock.sleep(pause.max(Duration::from_secs(1))).await;
-                    continue;
+                    if self.io.clock.stop_requested().is_none() {
+                        self.io.clock.sleep(pause.max(Duration::from_secs(1))).await;
+                    }
+                    match self.io.clock.stop_requested() {
+                        None => continue,
+                        Some(signal) => RolloverOutcome::Stopped {
+                            signal: signal.to_string(),
+                            reasons: report.status.not_yet.clone(),
+                        },
+                    }
                 }
             };
             return Ok(RolloverReport {

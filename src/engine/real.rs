@@ -17,8 +17,40 @@ use super::SWITCHING_ENV;
 use super::traits::{Certbot, Clock, NextKeyFiles, PrivateKeyPem, Reloader};
 use crate::error::Error;
 
-/// The machine's clock.
+/// The machine's clock. Its sleep ends early on SIGTERM or SIGINT once
+/// [`watch_stop_signals`] runs, and [`Clock::stop_requested`] then names the signal.
 pub struct SystemClock;
+
+/// The signal that asked this process to stop, once one did.
+static STOP: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+/// Wakes a sleeping `--wait` when a stop signal arrives.
+static STOP_NOTIFY: std::sync::OnceLock<tokio::sync::Notify> = std::sync::OnceLock::new();
+
+fn stop_notify() -> &'static tokio::sync::Notify {
+    STOP_NOTIFY.get_or_init(tokio::sync::Notify::new)
+}
+
+/// From now on, SIGTERM and SIGINT no longer kill the process: they are recorded, wake
+/// [`SystemClock::sleep`], and the command stops at the next point where nothing is in
+/// progress (a switch under way is finished first, so that a `systemctl stop` never
+/// leaves a half-planted key). Call inside the runtime.
+pub fn watch_stop_signals() -> Result<(), Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let installed = |kind: SignalKind, name: &'static str| {
+        signal(kind).map_err(|e| Error::Failed(format!("cannot handle {name}: {e}")))
+    };
+    let mut term = installed(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = installed(SignalKind::interrupt(), "SIGINT")?;
+    tokio::spawn(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        let _ = STOP.set(name);
+        stop_notify().notify_waiters();
+    });
+    Ok(())
+}
 
 #[async_trait]
 impl Clock for SystemClock {
@@ -27,7 +59,18 @@ impl Clock for SystemClock {
     }
 
     async fn sleep(&self, d: Duration) {
-        tokio::time::sleep(d).await;
+        if STOP.get().is_some() {
+            return;
+        }
+        let woken = stop_notify().notified();
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = woken => {}
+        }
+    }
+
+    fn stop_requested(&self) -> Option<&'static str> {
+        STOP.get().copied()
     }
 }
 

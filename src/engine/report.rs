@@ -141,6 +141,13 @@ pub enum RolloverOutcome {
         /// What failed, and that the lineage was left as it was.
         error: String,
     },
+    /// `--wait` was stopped by a signal while waiting (nothing in progress, lock free).
+    Stopped {
+        /// SIGTERM or SIGINT.
+        signal: String,
+        /// Why it was not safe yet at the last look.
+        reasons: Vec<String>,
+    },
 }
 
 impl RolloverReport {
@@ -148,7 +155,7 @@ impl RolloverReport {
     pub fn exit_code(&self) -> u8 {
         match self.outcome {
             RolloverOutcome::Switched | RolloverOutcome::WouldSwitch => exit::OK,
-            RolloverOutcome::NotYet { .. } => exit::TEMPFAIL,
+            RolloverOutcome::NotYet { .. } | RolloverOutcome::Stopped { .. } => exit::TEMPFAIL,
             RolloverOutcome::Failed { .. } => exit::FAILURE,
         }
     }
@@ -302,6 +309,15 @@ impl RolloverReport {
                 t
             }
             RolloverOutcome::Failed { error } => format!("{name}: switch failed: {error}\n"),
+            RolloverOutcome::Stopped { signal, reasons } => {
+                let mut t = format!(
+                    "{name}: stopped by {signal} while waiting: nothing was in progress, nothing switched; run the rollover again\n"
+                );
+                for r in reasons {
+                    t.push_str(&format!("  - {r}\n"));
+                }
+                t
+            }
         };
         out.push_str(&self.lineage.text());
         out

@@ -113,8 +113,13 @@ pub trait Reloader: Send + Sync {
 pub trait Clock: Send + Sync {
     /// The current time.
     fn now(&self) -> Timestamp;
-    /// Let `d` pass (the `--wait` poll).
+    /// Let `d` pass (the `--wait` poll); may return early when a stop was requested.
     async fn sleep(&self, d: Duration);
+    /// A request to stop waiting (the name of the signal that asked), if any: `--wait`
+    /// ends at the next point where nothing is in progress.
+    fn stop_requested(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// The steps after which the engine calls its [`FailPoint`]: each one leaves something
