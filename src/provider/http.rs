@@ -54,6 +54,9 @@ impl fmt::Display for HttpError {
             (None, Failure::Timeout) => f.write_str("no answer within the timeout")?,
             (None, Failure::ConnectionRefused) => f.write_str("connection refused")?,
             (None, Failure::Connect) => f.write_str("cannot connect")?,
+            (None, Failure::Dropped) => {
+                f.write_str("the connection was closed before a whole answer came")?
+            }
             (None, _) => f.write_str("request failed")?,
         }
         if !self.detail.is_empty() {
@@ -172,6 +175,8 @@ fn transport(e: &reqwest::Error, api: &Api) -> (Failure, Option<u16>, String) {
         } else {
             Failure::Connect
         }
+    } else if dropped(&chain) {
+        Failure::Dropped
     } else {
         Failure::Other
     };
@@ -186,6 +191,21 @@ fn transport(e: &reqwest::Error, api: &Api) -> (Failure, Option<u16>, String) {
         })
         .unwrap_or_default();
     (failure, None, api.clean(&format!("{host}: {chain}")))
+}
+
+/// Whether a transport error's text says the connection went away mid-exchange.
+fn dropped(chain: &str) -> bool {
+    let lower = chain.to_ascii_lowercase();
+    [
+        "connection closed",
+        "connection reset",
+        "incomplete message",
+        "broken pipe",
+        "unexpected eof",
+        "unexpected end of file",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
 }
 
 /// The error's own text and its causes, without reqwest's "for url (...)" part.

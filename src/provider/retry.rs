@@ -18,6 +18,10 @@ pub enum Failure {
     ConnectionRefused,
     /// Another failure to connect (unreachable network, name resolution).
     Connect,
+    /// The connection was closed or reset before a whole answer came (a proxy or server
+    /// restart): retried, every request of the back ends can be sent again safely (a
+    /// PATCH/REPLACE, an UPDATE, or a POST whose duplicate the API names as such).
+    Dropped,
     /// A DNS answer with this failure (RFC 2136 updates).
     Dns(DnsFailure),
     /// Anything else (a malformed answer, a local error): not retried.
@@ -110,7 +114,9 @@ impl RetryPolicy {
     pub fn retryable(failure: &Failure) -> bool {
         match failure {
             Failure::Http { status, .. } => matches!(status, 408 | 425 | 429 | 500..=599),
-            Failure::Timeout | Failure::ConnectionRefused | Failure::Connect => true,
+            Failure::Timeout | Failure::ConnectionRefused | Failure::Connect | Failure::Dropped => {
+                true
+            }
             Failure::Dns(DnsFailure::ServFail) => true,
             Failure::Dns(_) | Failure::Other => false,
         }
@@ -231,6 +237,8 @@ mod tests {
             (6, s(59), Failure::Timeout, GiveUp),
             (1, s(0), Failure::ConnectionRefused, RetryAfter(ms(500))),
             (1, s(0), Failure::Connect, RetryAfter(ms(500))),
+            (1, s(0), Failure::Dropped, RetryAfter(ms(500))),
+            (7, s(59), Failure::Dropped, GiveUp),
             (1, s(0), Failure::Other, GiveUp),
             // DNS
             (
