@@ -154,8 +154,19 @@ impl Store {
     /// an empty state.
     pub fn read(&self) -> Result<State, StoreError> {
         let path = self.state_path();
-        match fs::read_to_string(&path) {
-            Ok(text) => parse(&text, &path),
+        match fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => parse(&text, &path),
+                // Binary garbage (a disk error, a stray write) is a corrupt file to fix,
+                // like one that is not JSON, not a file that cannot be read.
+                Err(e) => Err(StoreError::Parse {
+                    path,
+                    message: format!(
+                        "not UTF-8 text (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                }),
+            },
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(State::default()),
             Err(source) => Err(StoreError::Read { path, source }),
         }

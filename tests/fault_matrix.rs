@@ -648,3 +648,368 @@ fn rfc2136_refusals_from_the_real_bind() {
     assert_served(&setup, std::slice::from_ref(&rec), "clean run");
     setup.dns("remove", &rec);
 }
+
+// ---------------------------------------------------------------------------------------
+// One issued lineage through state-file faults, a full disk, servers down, two rollovers
+// at once and SIGTERM during `rollover --wait`.
+
+/// Restarts whatever a test stopped in the lab (`tests/lab/up` is idempotent), also when
+/// the test fails half-way.
+struct Restore<'a>(&'a Lab);
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        let up = Path::new(self.0.var("LAB_BIN")).join("up");
+        let out = Command::new(up).arg(self.0.var("LAB_DIR")).output();
+        if let Ok(out) = out
+            && !out.status.success()
+        {
+            eprintln!("tests/lab/up failed:\n{}", text(&out));
+        }
+    }
+}
+
+fn lab_stop(lab: &Lab, daemon: &str) {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(". \"$0/lib.sh\" && lab_stop \"$1\" {daemon}"))
+        .arg(lab.var("LAB_BIN"))
+        .arg(lab.var("LAB_DIR"))
+        .output()
+        .unwrap();
+    assert_ok(&out, &format!("stop {daemon}"));
+}
+
+/// What must not change when a run fails: the state file, where the live key points,
+/// certbot's archive, and the records served.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    state: Vec<u8>,
+    privkey_link: PathBuf,
+    archive: Vec<String>,
+    served: Vec<String>,
+}
+
+fn snapshot(setup: &Setup) -> Snapshot {
+    let le = setup.lab.path("LAB_LETSENCRYPT_DIR");
+    let mut archive: Vec<String> = std::fs::read_dir(le.join("archive").join(&setup.name))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    archive.sort();
+    Snapshot {
+        state: std::fs::read(setup.state_dir().join("state.json")).unwrap(),
+        privkey_link: std::fs::read_link(le.join("live").join(&setup.name).join("privkey.pem"))
+            .unwrap(),
+        archive,
+        served: setup.served_primary(),
+    }
+}
+
+fn assert_consistent(setup: &Setup, what: &str) {
+    assert_eq!(
+        setup.live_record(),
+        setup.live_key_record(),
+        "{what}: live/privkey.pem does not match cert.pem"
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(setup.state_dir().join("state.json")).unwrap())
+            .unwrap();
+    let intent = &state["lineages"][&setup.name]["intent"];
+    assert!(
+        intent.is_null(),
+        "{what}: a step left in progress: {intent}"
+    );
+}
+
+#[test]
+fn lineage_faults_state_disk_servers_concurrency_and_sigterm() {
+    let _serial = serial();
+    let Some(lab) = Lab::get("lineage_faults") else {
+        return;
+    };
+    let _restore = Restore(&lab);
+    let mut setup = Setup::new(
+        Lab::get("lineage_faults").unwrap(),
+        Backend::Pdns,
+        "faultlin",
+        &[],
+    );
+    assert_ok(&setup.issue(), "certbot certonly");
+    let name = setup.name.clone();
+    let state_path = setup.state_dir().join("state.json");
+    let state_text = state_path.display().to_string();
+    let rollover = ["rollover", name.as_str()];
+    let (out, _) = dr(&setup.cfg, &rollover);
+    assert_eq!(out.status.code(), Some(75), "baseline: {}", text(&out));
+    assert_consistent(&setup, "baseline");
+
+    // --- The state file corrupt, truncated, from a newer version: exit 2 naming the file,
+    // the file left as it is, nothing else touched; the good file back converges.
+    let good = std::fs::read(&state_path).unwrap();
+    let newer =
+        String::from_utf8(good.clone())
+            .unwrap()
+            .replacen("\"version\": 1", "\"version\": 7", 1);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "corrupt",
+            b"{\"version\": 1, \"lineages\": {\"x\": [}}".to_vec(),
+            "not JSON",
+        ),
+        ("truncated", good[..good.len() / 2].to_vec(), "not JSON"),
+        ("binary garbage", vec![0xff, 0x00, 0x8b, 0x1f], "not UTF-8"),
+        (
+            "from a newer version",
+            newer.into_bytes(),
+            "upgrade danerollover",
+        ),
+    ];
+    for (what, bytes, says) in cases {
+        std::fs::write(&state_path, &bytes).unwrap();
+        let before = snapshot(&setup);
+        // `run` reports each lineage's failure and exits 1 when any failed.
+        for (args, code) in [
+            (&rollover[..], 2),
+            (&["prepublish", &name][..], 2),
+            (&["run"][..], 1),
+        ] {
+            let (out, took) = dr(&setup.cfg, args);
+            check(
+                &format!("state file {what}: {args:?}"),
+                &out,
+                took,
+                &Expect {
+                    code,
+                    within: Duration::from_secs(10),
+                    says: &[&state_text, says],
+                },
+                &[],
+            );
+            assert_eq!(
+                snapshot(&setup),
+                before,
+                "state file {what}: {args:?} changed something"
+            );
+        }
+        std::fs::write(&state_path, &good).unwrap();
+        let (out, _) = dr(&setup.cfg, &rollover);
+        assert_eq!(
+            out.status.code(),
+            Some(75),
+            "{what}: restored: {}",
+            text(&out)
+        );
+    }
+
+    // --- A full disk when saving: the state directory on a full tmpfs, in a private mount
+    // namespace. The old state file stays whole, no temporary file is left, exit 1 naming
+    // the file; with space again the next run saves.
+    let saved = setup.dir.path().join("saved-state");
+    let cp = Command::new("cp")
+        .arg("-a")
+        .arg(setup.state_dir())
+        .arg(&saved)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let script = r#"
+set -u
+mount -t tmpfs -o size=512k tmpfs "$STATE" || exit 99
+cp -a "$SAVED"/. "$STATE"/
+dd if=/dev/zero of="$STATE/filler" bs=4k >/dev/null 2>&1
+"$BIN" rollover "$NAME" >"$OUT/full.out" 2>&1; echo "full=$?"
+cmp -s "$SAVED/state.json" "$STATE/state.json" && echo "state=unchanged"
+ls -A "$STATE" | grep -c '\.tmp$' | sed 's/^/tmpfiles=/'
+rm "$STATE/filler"
+"$BIN" rollover "$NAME" >"$OUT/space.out" 2>&1; echo "space=$?"
+cmp -s "$SAVED/state.json" "$STATE/state.json" || echo "state=saved"
+"#;
+    let start = Instant::now();
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "bash", "-c", script])
+        .env("STATE", setup.state_dir())
+        .env("SAVED", &saved)
+        .env("OUT", setup.dir.path())
+        .env("BIN", env!("CARGO_BIN_EXE_danerollover"))
+        .env("NAME", &name)
+        .env("DANEROLLOVER_CONFIG", &setup.cfg)
+        .output()
+        .unwrap();
+    let report = text(&out);
+    let full = std::fs::read_to_string(setup.dir.path().join("full.out")).unwrap_or_default();
+    eprintln!(
+        "--- full disk in {:.1?}:\n{report}\n{full}",
+        start.elapsed()
+    );
+    assert_ne!(
+        out.status.code(),
+        Some(99),
+        "cannot mount a tmpfs here: {report}"
+    );
+    assert!(report.contains("full=1"), "{report}\n{full}");
+    assert!(
+        full.contains(&state_text) && full.contains("No space left"),
+        "{full}"
+    );
+    assert!(report.contains("state=unchanged"), "{report}");
+    assert!(report.contains("tmpfiles=0"), "{report}");
+    assert!(report.contains("space=75"), "{report}");
+    assert!(report.contains("state=saved"), "{report}");
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert_consistent(&setup, "after the full disk");
+
+    // --- Convergence (the wait after issuance), then two rollovers at once: exactly one
+    // switches.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    loop {
+        // `run` records what it sees (a dry run saves nothing), the dry run says when.
+        // (exit 1 while the resolver still caches "no TLSA here": a danger it reports)
+        let _ = dr(&setup.cfg, &["run"]);
+        let (out, _) = dr(&setup.cfg, &["rollover", "--dry-run", &name]);
+        if out.status.code() == Some(0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never safe: {}", text(&out));
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let before = snapshot(&setup);
+    let spawn = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_danerollover"))
+            .env("DANEROLLOVER_CONFIG", &setup.cfg)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let start = Instant::now();
+    let a = spawn(&rollover);
+    let b = spawn(&rollover);
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let took = start.elapsed();
+    eprintln!("--- two at once in {took:.1?}:\n{}\n{}", text(&a), text(&b));
+    let mut codes = vec![a.status.code(), b.status.code()];
+    codes.sort();
+    assert!(
+        codes == vec![Some(0), Some(75)] || codes == vec![Some(0), Some(1)],
+        "two rollovers: {codes:?}\n{}\n{}",
+        text(&a),
+        text(&b)
+    );
+    let loser = if a.status.code() == Some(0) { &b } else { &a };
+    if loser.status.code() == Some(1) {
+        assert!(
+            text(loser).contains("another danerollover"),
+            "{}",
+            text(loser)
+        );
+    }
+    assert!(took < Duration::from_secs(120), "{took:?}");
+    let after = snapshot(&setup);
+    let certs = |s: &Snapshot| s.archive.iter().filter(|f| f.starts_with("cert")).count();
+    assert_eq!(
+        certs(&after),
+        certs(&before) + 1,
+        "exactly one renewal: {:?} -> {:?}",
+        before.archive,
+        after.archive
+    );
+    assert_ne!(after.privkey_link, before.privkey_link);
+    assert_consistent(&setup, "after two rollovers");
+
+    // --- SIGTERM during `rollover --wait`: a clean exit (75, saying so) in bounded time,
+    // the lock released, nothing changed.
+    let before = snapshot(&setup);
+    let child = spawn(&["rollover", "--wait", "--max-wait", "120s", &name]);
+    std::thread::sleep(Duration::from_secs(3));
+    let pid = child.id().to_string();
+    let start = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    let took = start.elapsed();
+    check(
+        "SIGTERM during rollover --wait",
+        &out,
+        took,
+        &Expect {
+            code: 75,
+            within: Duration::from_secs(5),
+            says: &["stopped by SIGTERM"],
+        },
+        &[],
+    );
+    let after = snapshot(&setup);
+    assert_eq!(
+        (&after.privkey_link, &after.archive),
+        (&before.privkey_link, &before.archive),
+        "SIGTERM"
+    );
+    // The lock is free: the next run does not wait for it.
+    let (out, took) = dr(&setup.cfg, &rollover);
+    assert_eq!(out.status.code(), Some(75), "after SIGTERM: {}", text(&out));
+    assert!(took < Duration::from_secs(10), "after SIGTERM: {took:?}");
+    assert_consistent(&setup, "after SIGTERM");
+
+    // --- An authoritative server down: not safe, naming it; nothing changes.
+    lab_stop(&setup.lab, "pdns2");
+    let before = snapshot(&setup);
+    let (out, took) = dr(&setup.cfg, &rollover);
+    check(
+        "pdns2 down",
+        &out,
+        took,
+        &Expect {
+            code: 75,
+            within: Duration::from_secs(30),
+            says: &[setup.lab.var("LAB_PDNS2_DNS")],
+        },
+        &[],
+    );
+    let after = snapshot(&setup);
+    assert_eq!(
+        (&after.privkey_link, &after.archive, &after.served),
+        (&before.privkey_link, &before.archive, &before.served),
+        "pdns2 down"
+    );
+    drop(Restore(&setup.lab));
+
+    // --- The validating resolver down: not safe, naming it.
+    lab_stop(&setup.lab, "unbound");
+    let (out, took) = dr(&setup.cfg, &rollover);
+    check(
+        "unbound down",
+        &out,
+        took,
+        &Expect {
+            code: 75,
+            within: Duration::from_secs(30),
+            says: &[setup.lab.var("LAB_RESOLVER")],
+        },
+        &[],
+    );
+    assert_eq!(snapshot(&setup).privkey_link, before.privkey_link);
+    drop(Restore(&setup.lab));
+
+    // Both back: the next clean look converges (no danger, every server answers).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (out, _) = dr(&setup.cfg, &["status", &name]);
+        if out.status.code() == Some(0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no convergence after the servers came back: {}",
+            text(&out)
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
