@@ -736,6 +736,10 @@ fn lineage_faults_state_disk_servers_concurrency_and_sigterm() {
         "faultlin",
         &[],
     );
+    // A foreign record at the owner first (never touched by danerollover): the owner is
+    // then not new, so the wait before a switch is 2 x TTL + margin (11 s), without the
+    // zone's 60 s negative TTL.
+    setup.dns("add", &record(0xee));
     assert_ok(&setup.issue(), "certbot certonly");
     let name = setup.name.clone();
     let state_path = setup.state_dir().join("state.json");
