@@ -35,7 +35,7 @@ fn deploy_hook_is_executable_and_runs_hook() {
 }
 
 /// The Debian package, end to end on this machine (root only; CI runs as root): built with
-/// `packaging/build-deb --profile dev` from the binary `cargo test` already built, installed
+/// `packaging/build-deb --profile dev --fast` (fast compression) from the binary `cargo test` already built, installed
 /// with `dpkg -i`, checked (files, modes, man pages, completions, the hardened units through
 /// `systemd-analyze verify` and `systemd-analyze security --offline=true`, the monitoring
 /// group), and purged, after which nothing of it is left.
@@ -59,14 +59,15 @@ fn debian_package_installs_checks_and_purges() {
             + &String::from_utf8_lossy(&out.stderr);
         (out.status.success(), text)
     };
-    let (installed, _) = sh("dpkg-query -W -f='${db:Status-Status}' danerollover | grep -qx installed");
+    let (installed, _) =
+        sh("dpkg-query -W -f='${db:Status-Status}' danerollover | grep -qx installed");
     assert!(
         !installed,
         "a danerollover package is installed already: purge it first (dpkg --purge danerollover)"
     );
 
     let t = std::time::Instant::now();
-    let (ok, out) = sh("packaging/build-deb --profile dev 2>&1");
+    let (ok, out) = sh("packaging/build-deb --profile dev --fast 2>&1");
     assert!(ok, "packaging/build-deb failed:\n{out}");
     eprintln!("package built in {:.1} s", t.elapsed().as_secs_f64());
     let deb = out
@@ -101,7 +102,10 @@ fn debian_package_installs_checks_and_purges() {
     assert_eq!(mode("/usr/bin/danerollover"), 0o755);
     assert_eq!(mode("/etc/danerollover/config.toml"), 0o600);
     assert_eq!(mode("/var/lib/danerollover"), 0o700);
-    assert_eq!(mode("/etc/letsencrypt/renewal-hooks/deploy/danerollover"), 0o755);
+    assert_eq!(
+        mode("/etc/letsencrypt/renewal-hooks/deploy/danerollover"),
+        0o755
+    );
     for f in [
         "/lib/systemd/system/danerollover.service",
         "/lib/systemd/system/danerollover.timer",
@@ -112,9 +116,15 @@ fn debian_package_installs_checks_and_purges() {
         assert!(Path::new(f).is_file(), "{f} not installed");
     }
     let (ok, conffiles) = sh("cat /var/lib/dpkg/info/danerollover.conffiles");
-    assert!(ok && conffiles.contains("/etc/danerollover/config.toml"), "{conffiles}");
+    assert!(
+        ok && conffiles.contains("/etc/danerollover/config.toml"),
+        "{conffiles}"
+    );
     // One man page per command, generated from the command line.
-    let help = Command::new("/usr/bin/danerollover").arg("--help").output().unwrap();
+    let help = Command::new("/usr/bin/danerollover")
+        .arg("--help")
+        .output()
+        .unwrap();
     let help = String::from_utf8_lossy(&help.stdout).to_string();
     let commands: Vec<&str> = help
         .split("Commands:")
@@ -126,22 +136,34 @@ fn debian_package_installs_checks_and_purges() {
         .filter_map(|l| l.split_whitespace().next())
         .filter(|c| *c != "help")
         .collect();
-    assert!(commands.contains(&"rollover") && commands.contains(&"doctor"), "{help}");
+    assert!(
+        commands.contains(&"rollover") && commands.contains(&"doctor"),
+        "{help}"
+    );
     for c in &commands {
         let page = format!("/usr/share/man/man1/danerollover-{c}.1.gz");
         assert!(Path::new(&page).is_file(), "{page} missing");
     }
     let (ok, page) = sh("MANPAGER=cat MANWIDTH=100 man danerollover-rollover 2>&1");
-    assert!(ok && page.contains("max-wait"), "man danerollover-rollover:\n{page}");
+    assert!(
+        ok && page.contains("max-wait"),
+        "man danerollover-rollover:\n{page}"
+    );
     let (ok, page) = sh("MANPAGER=cat man danerollover 2>&1");
-    assert!(ok && page.contains("danerollover-rollover(1)"), "man danerollover:\n{page}");
+    assert!(
+        ok && page.contains("danerollover-rollover(1)"),
+        "man danerollover:\n{page}"
+    );
     // Bash completes the commands.
     let (ok, words) = sh(
         "source /usr/share/bash-completion/completions/danerollover; \
          COMP_WORDS=(danerollover roll); COMP_CWORD=1; COMP_LINE='danerollover roll'; COMP_POINT=17; \
          _danerollover danerollover roll danerollover; echo \"${COMPREPLY[*]}\"",
     );
-    assert!(ok && words.trim() == "rollover", "bash completion: {words:?}");
+    assert!(
+        ok && words.trim() == "rollover",
+        "bash completion: {words:?}"
+    );
     let zsh = std::fs::read_to_string("/usr/share/zsh/vendor-completions/_danerollover").unwrap();
     let fish =
         std::fs::read_to_string("/usr/share/fish/vendor_completions.d/danerollover.fish").unwrap();
@@ -152,7 +174,10 @@ fn debian_package_installs_checks_and_purges() {
     let (ok, out) = sh(
         "systemd-analyze verify /lib/systemd/system/danerollover.service /lib/systemd/system/danerollover.timer 2>&1",
     );
-    assert!(ok && out.trim().is_empty(), "systemd-analyze verify:\n{out}");
+    assert!(
+        ok && out.trim().is_empty(),
+        "systemd-analyze verify:\n{out}"
+    );
     let (_, out) =
         sh("systemd-analyze security --offline=true /lib/systemd/system/danerollover.service 2>&1");
     let exposure: f64 = out
@@ -173,12 +198,17 @@ fn debian_package_installs_checks_and_purges() {
     // without access to the secrets.
     let (ok, _) = sh("getent group danerollover");
     assert!(ok, "no danerollover group");
-    let (ok, _) = sh("install -m 0600 /dev/null /etc/danerollover/pdns.key && echo secret > /etc/danerollover/pdns.key && \
-        cat >> /etc/danerollover/config.toml <<'E'\n[providers.home]\ntype = \"powerdns\"\nurl = \"http://127.0.0.1:1\"\napi_key_file = \"/etc/danerollover/pdns.key\"\nE");
+    let (ok, _) = sh(
+        "install -m 0600 /dev/null /etc/danerollover/pdns.key && echo secret > /etc/danerollover/pdns.key && \
+        cat >> /etc/danerollover/config.toml <<'E'\n[providers.home]\ntype = \"powerdns\"\nurl = \"http://127.0.0.1:1\"\napi_key_file = \"/etc/danerollover/pdns.key\"\nE",
+    );
     assert!(ok);
     let as_monitor = "setpriv --reuid=65534 --regid=$(getent group danerollover | cut -d: -f3) --clear-groups --";
     let (ok, out) = sh(&format!("{as_monitor} danerollover status 2>&1"));
-    assert!(!ok && out.contains("/etc/danerollover/config.toml"), "{out}");
+    assert!(
+        !ok && out.contains("/etc/danerollover/config.toml"),
+        "{out}"
+    );
     let (ok, out) = sh(
         "chgrp danerollover /etc/danerollover /etc/danerollover/config.toml /var/lib/danerollover && \
          chmod 0750 /etc/danerollover && chmod 0640 /etc/danerollover/config.toml && \
@@ -188,7 +218,10 @@ fn debian_package_installs_checks_and_purges() {
     let (ok, out) = sh(&format!("{as_monitor} danerollover status 2>&1"));
     assert!(ok, "status as a member of the danerollover group:\n{out}");
     let (_, out) = sh(&format!("{as_monitor} cat /etc/danerollover/pdns.key 2>&1"));
-    assert!(!out.contains("secret"), "the monitoring user read the secret");
+    assert!(
+        !out.contains("secret"),
+        "the monitoring user read the secret"
+    );
 
     // Purge: nothing left.
     drop(purge);
@@ -201,7 +234,10 @@ fn debian_package_installs_checks_and_purges() {
         "/etc/systemd/system/timers.target.wants/danerollover.timer",
         "/usr/share/man/man1/danerollover.1.gz",
     ] {
-        assert!(!Path::new(p).exists() && std::fs::symlink_metadata(p).is_err(), "{p} left after purge");
+        assert!(
+            !Path::new(p).exists() && std::fs::symlink_metadata(p).is_err(),
+            "{p} left after purge"
+        );
     }
     let (ok, _) = sh("getent group danerollover");
     assert!(!ok, "the danerollover group is left after purge");

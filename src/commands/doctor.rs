@@ -321,7 +321,9 @@ fn deploy_hook(le_dir: &Path, names: &[String]) -> Item {
 /// The timer's enablement symlink (an offline check: no systemd needed).
 fn timer(systemd_dir: &Path) -> Item {
     let link = systemd_dir.join("timers.target.wants/danerollover.timer");
-    if link.exists() {
+    // The symlink is what `systemctl enable` leaves; its target may live in a unit
+    // directory of the running system that this check does not resolve.
+    if std::fs::symlink_metadata(&link).is_ok() {
         item("timer", Level::Ok, format!("enabled ({})", link.display()))
     } else {
         item(
