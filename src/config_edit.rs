@@ -126,17 +126,21 @@ pub fn line_diff(old: &str, new: &str) -> String {
         .take_while(|(x, y)| x == y)
         .count();
     let mut out = String::new();
+    let mut line = |mark: char, l: &str| {
+        out.push_str(format!("{mark} {l}").trim_end());
+        out.push('\n');
+    };
     if prefix > 0 {
-        out.push_str(&format!("  {}\n", a[prefix - 1]));
+        line(' ', a[prefix - 1]);
     }
     for l in &a[prefix..a.len() - suffix] {
-        out.push_str(&format!("- {l}\n"));
+        line('-', l);
     }
     for l in &b[prefix..b.len() - suffix] {
-        out.push_str(&format!("+ {l}\n"));
+        line('+', l);
     }
     if suffix > 0 {
-        out.push_str(&format!("  {}\n", a[a.len() - suffix]));
+        line(' ', a[a.len() - suffix]);
     }
     out
 }

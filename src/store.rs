@@ -301,7 +301,7 @@ mod tests {
             .permissions()
             .mode()
             & 0o777;
-        assert_eq!(mode, 0o600);
+        assert_eq!(mode, 0o640);
         let dmode = fs::metadata(store.dir()).unwrap().permissions().mode() & 0o777;
         assert_eq!(dmode, 0o700);
     }

@@ -313,7 +313,7 @@ fn deploy_hook(le_dir: &Path, names: &[String]) -> Item {
         format!("no executable script mentioning danerollover in {}", dir.display()),
     )
     .fix(format!(
-        "install -m 0755 /usr/share/doc/danerollover/examples/danerollover-deploy {}/danerollover (the package installs it)",
+        "install -D -m 0755 /usr/share/doc/danerollover/examples/danerollover-deploy {}/danerollover",
         dir.display()
     ))
 }
