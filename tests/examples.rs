@@ -252,3 +252,15 @@ fn effective_uid() -> u32 {
     let _ = std::fs::remove_file(&dir);
     uid
 }
+
+#[test]
+fn packaged_config_parses_and_manages_nothing_yet() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/config.toml");
+    let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.lineages.is_empty() && config.providers.is_empty());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("danerollover init"),
+        "the file says how to start"
+    );
+}
