@@ -102,6 +102,7 @@ fn debian_package_installs_checks_and_purges() {
     assert_eq!(mode("/usr/bin/danerollover"), 0o755);
     assert_eq!(mode("/etc/danerollover/config.toml"), 0o600);
     assert_eq!(mode("/var/lib/danerollover"), 0o700);
+    assert_eq!(mode("/etc/danerollover"), 0o700);
     assert_eq!(
         mode("/etc/letsencrypt/renewal-hooks/deploy/danerollover"),
         0o755
@@ -192,6 +193,19 @@ fn debian_package_installs_checks_and_purges() {
         Path::new("/etc/systemd/system/timers.target.wants/danerollover.timer").exists(),
         "the timer is not enabled"
     );
+
+    // doctor finds what the package installed: the deploy hook and the enabled timer.
+    let (_, out) = sh("danerollover doctor --json");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    for want in ["deploy hook", "timer", "config"] {
+        let it = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["item"] == want)
+            .unwrap_or_else(|| panic!("no {want} in {v:#}"));
+        assert_eq!(it["level"], "ok", "{v:#}");
+    }
 
     // Monitoring: the group exists; by default nobody else reads anything; after the
     // README's opt-in, a member of the group (not root) runs `status` and `config`
