@@ -269,4 +269,27 @@ type = "manual"
         !err.contains("pdns.key") && err.contains("no-such-lineage"),
         "{out}{err}"
     );
+
+    // An RFC 2136 provider has no read: doctor asks its primary for the zone's SOA instead.
+    let bind = format!(
+        "\n[providers.bind]\ntype = \"rfc2136\"\nserver = \"{}\"\ntsig_name = \"{}\"\ntsig_secret_file = \"{}\"\n",
+        lab.var("LAB_BIND_DNS"),
+        lab.var("LAB_TSIG_NAME"),
+        lab.var("LAB_TSIG_SECRET_FILE")
+    );
+    let with_bind = |owner: &str| {
+        let text = written.replace("provider = \"lab\"", "provider = \"bind\"");
+        let text = text.replacen("tlsa = [", &format!("tlsa = [\"{owner}\"]\n# was: ["), 1);
+        std::fs::write(&cfg, text + &bind).unwrap();
+    };
+    // The lineage's zone is PowerDNS's: BIND is not its primary.
+    with_bind(&owner);
+    let (_, v) = doctor(&[]);
+    assert_eq!(level(&v, "provider bind: secret"), "ok", "{v:#}");
+    assert_eq!(level(&v, "provider bind: primary"), "fail", "{v:#}");
+    let bind_owner = format!("_25._tcp.mail.{}", lab.var("LAB_BIND_ZONE"));
+    with_bind(&bind_owner);
+    let (_, v) = doctor(&[]);
+    assert_eq!(level(&v, "provider bind: primary"), "ok", "{v:#}");
+    assert_eq!(level(&v, &format!("{bind_owner}. DNSSEC")), "ok", "{v:#}");
 }

@@ -388,15 +388,54 @@ async fn provider_items(
                 view.records.len()
             ),
         ),
-        Ok(None) => item(
-            format!("{label}: API"),
-            Level::Skip,
-            format!("a {} provider has no read-only call", built.kind()),
-        ),
+        Ok(None) => match pc {
+            crate::config::ProviderConfig::Rfc2136 { server, .. } => {
+                primary_soa(&label, server, &zone, config.dns.timeout).await
+            }
+            _ => item(
+                format!("{label}: API"),
+                Level::Skip,
+                format!("a {} provider has no read-only call", built.kind()),
+            ),
+        },
         Err(e) => item(format!("{label}: API"), Level::Fail, e.to_string())
             .fix("check the provider's url and credentials; `danerollover config` shows them"),
     });
     items
+}
+
+/// An RFC 2136 provider's primary: does it answer for the zone (SOA, authoritative)? A
+/// read-only stand-in for the update, which has no read.
+async fn primary_soa(label: &str, server: &str, zone: &str, timeout: std::time::Duration) -> Item {
+    use crate::dns::{interpret, resolve, wire};
+    let name = format!("{label}: primary");
+    let fix = "check the provider's server and that it is the primary of the zone";
+    let (addr, zname) = match (resolve::parse_server(server), resolve::parse_name(zone)) {
+        (Ok(a), Ok(z)) => (a, z),
+        (Err(e), _) | (_, Err(e)) => return item(name, Level::Fail, e.to_string()).fix(fix),
+    };
+    let q = wire::query(
+        &zname,
+        hickory_proto::rr::RecordType::SOA,
+        wire::Flags::AUTHORITATIVE,
+    );
+    match wire::exchange(addr, &q, timeout).await {
+        Ok(m) if !m.metadata.authoritative => item(
+            name,
+            Level::Fail,
+            format!("{addr} is not authoritative for {zone}"),
+        )
+        .fix(fix),
+        Ok(m) => match interpret::soa_serial(&zname, &m) {
+            Ok(serial) => item(
+                name,
+                Level::Ok,
+                format!("{addr} serves {zone} (SOA serial {serial})"),
+            ),
+            Err(e) => item(name, Level::Fail, format!("{addr}: SOA {zone}: {e}")).fix(fix),
+        },
+        Err(e) => item(name, Level::Fail, e.to_string()).fix(fix),
+    }
 }
 
 async fn lineage_items(
