@@ -96,6 +96,7 @@ fn random_mutations_of_the_seeds_never_panic() {
         }
         // One fixed seed per target: a failure names the mutation, which replays.
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15 ^ name.len() as u64;
+        let started = std::time::Instant::now();
         for i in 0..per_target {
             let (path, seed) = &seeds[i % seeds.len()];
             let input = mutate(seed, &mut state, 64 * 1024);
@@ -108,6 +109,11 @@ fn random_mutations_of_the_seeds_never_panic() {
                 }
             }
         }
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "{name}: {per_target} mutations in {secs:.1} s ({:.0}/s)",
+            per_target as f64 / secs.max(1e-9)
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
