@@ -57,7 +57,7 @@ impl Wired {
             next_keys: NextKeyDir::new(Box::new(spki_of_private_pem)),
             providers,
             observer,
-            certbot: CommandCertbot::new(&config.certbot),
+            certbot: CommandCertbot::new(&config.certbot).watching(&letsencrypt_dir),
             reloader: CommandReloader::default(),
             config,
         })

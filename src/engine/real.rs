@@ -3,18 +3,20 @@
 //! state directory. (Lineage files, key generation, providers and DNS observation come from
 //! their own modules.)
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::SWITCHING_ENV;
-use super::traits::{Certbot, Clock, NextKeyFiles, PrivateKeyPem, Reloader};
+use super::traits::{Certbot, CertbotRun, Clock, NextKeyFiles, PrivateKeyPem, Reloader};
 use crate::error::Error;
 
 /// The machine's clock.
@@ -63,6 +65,10 @@ pub struct CommandCertbot {
     pub prefix: Vec<String>,
     /// How long the renewal may take (ACME validation can be slow).
     pub timeout: Duration,
+    /// certbot's lock file of the letsencrypt directory (`DIR/.certbot.lock`): held by
+    /// every certbot that is running there.
+    pub lock_file: Option<PathBuf>,
+    children: Mutex<HashMap<u32, tokio::process::Child>>,
 }
 
 impl CommandCertbot {
@@ -71,7 +77,15 @@ impl CommandCertbot {
         CommandCertbot {
             prefix: prefix.to_vec(),
             timeout: Duration::from_secs(900),
+            lock_file: None,
+            children: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Also take a certbot holding `letsencrypt_dir/.certbot.lock` for a running one.
+    pub fn watching(mut self, letsencrypt_dir: &Path) -> CommandCertbot {
+        self.lock_file = Some(letsencrypt_dir.join(".certbot.lock"));
+        self
     }
 
     /// The full argv for `lineage`.
@@ -94,14 +108,80 @@ impl CommandCertbot {
 
 #[async_trait]
 impl Certbot for CommandCertbot {
-    async fn renew(&self, lineage: &str) -> Result<(), Error> {
-        run(
-            &self.argv(lineage),
-            &[(SWITCHING_ENV, lineage)],
-            self.timeout,
-        )
-        .await
+    async fn start(&self, lineage: &str) -> Result<CertbotRun, Error> {
+        let argv = self.argv(lineage);
+        let child = spawn(&argv, &[(SWITCHING_ENV, lineage)])?;
+        let pid = child
+            .id()
+            .ok_or_else(|| Error::Failed(format!("`{}` exited at once", shown(&argv))))?;
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pid, child);
+        Ok(CertbotRun {
+            pid,
+            start: process_start(pid),
+        })
     }
+
+    async fn wait(&self, lineage: &str, run: &CertbotRun) -> Result<(), Error> {
+        let child = self
+            .children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&run.pid)
+            .ok_or_else(|| {
+                Error::Failed(format!("certbot (pid {}) was not started here", run.pid))
+            })?;
+        finish(&self.argv(lineage), child, self.timeout).await
+    }
+
+    fn running(&self, run: Option<&CertbotRun>) -> bool {
+        run.is_some_and(alive) || self.lock_file.as_deref().is_some_and(lock_held)
+    }
+}
+
+/// The start time of process `pid` (field 22 of `/proc/PID/stat`, clock ticks after boot).
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // fields[0] is field 3 (the state); field 22 is fields[19].
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+/// Whether the process of `run` is alive (and not a zombie), and is the same process
+/// (same start time) when the start time was recorded.
+fn alive(run: &CertbotRun) -> bool {
+    match (process_start(run.pid), run.start) {
+        (Some(now), Some(then)) => now == then,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// Whether some process holds a lock on `path` (certbot takes a POSIX `lockf` lock on its
+/// lock files and removes them when it exits; one killed leaves the file, unlocked).
+/// Read from `/proc/locks`, matched by inode.
+fn lock_held(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = fs::metadata(path) else {
+        return false;
+    };
+    let Ok(locks) = fs::read_to_string("/proc/locks") else {
+        return false;
+    };
+    let ino = meta.ino().to_string();
+    locks.lines().any(|line| {
+        line.split_whitespace()
+            .find(|f| f.matches(':').count() == 2)
+            .and_then(|dev_ino| dev_ino.rsplit(':').next())
+            .is_some_and(|i| i == ino)
+    })
 }
 
 /// How to get a private key's SPKI (DER) from its PEM: provided by the key module.
@@ -199,9 +279,8 @@ fn tail(bytes: &[u8]) -> String {
     lines[start..].join(" | ")
 }
 
-/// Run `argv` (no shell), stdin closed, with `env` added; fail with the program, its exit
-/// status and the end of its output when it does not succeed within `timeout`.
-async fn run(argv: &[String], env: &[(&str, &str)], timeout: Duration) -> Result<(), Error> {
+/// Start `argv` (no shell), stdin closed, output captured, with `env` added.
+fn spawn(argv: &[String], env: &[(&str, &str)]) -> Result<tokio::process::Child, Error> {
     let Some((program, args)) = argv.split_first() else {
         return Err(Error::Usage("an empty command was configured".into()));
     };
@@ -214,9 +293,17 @@ async fn run(argv: &[String], env: &[(&str, &str)], timeout: Duration) -> Result
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let child = cmd
-        .spawn()
-        .map_err(|e| Error::Failed(format!("cannot run `{}`: {e}", shown(argv))))?;
+    cmd.spawn()
+        .map_err(|e| Error::Failed(format!("cannot run `{}`: {e}", shown(argv))))
+}
+
+/// Wait for `child` (started from `argv`); fail with the program, its exit status and the
+/// end of its output when it does not succeed within `timeout`.
+async fn finish(
+    argv: &[String],
+    child: tokio::process::Child,
+    timeout: Duration,
+) -> Result<(), Error> {
     let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => return Err(Error::Failed(format!("`{}`: {e}", shown(argv)))),
@@ -245,6 +332,12 @@ async fn run(argv: &[String], env: &[(&str, &str)], timeout: Duration) -> Result
             format!(": {detail}")
         }
     )))
+}
+
+/// Run `argv` (no shell), stdin closed, with `env` added; fail with the program, its exit
+/// status and the end of its output when it does not succeed within `timeout`.
+async fn run(argv: &[String], env: &[(&str, &str)], timeout: Duration) -> Result<(), Error> {
+    finish(argv, spawn(argv, env)?, timeout).await
 }
 
 #[cfg(test)]
