@@ -68,6 +68,10 @@ pub struct CommandCertbot {
     /// certbot's lock file of the letsencrypt directory (`DIR/.certbot.lock`): held by
     /// every certbot that is running there.
     pub lock_file: Option<PathBuf>,
+    /// Where certbot's output goes (`DIR/certbot-LINEAGE.log`, 0600, replaced by each run):
+    /// a file rather than a pipe, so that certbot finishes its work even when danerollover
+    /// is killed while it runs (a pipe without reader would break it at its next line).
+    pub log_dir: Option<PathBuf>,
     children: Mutex<HashMap<u32, tokio::process::Child>>,
 }
 
@@ -78,8 +82,21 @@ impl CommandCertbot {
             prefix: prefix.to_vec(),
             timeout: Duration::from_secs(900),
             lock_file: None,
+            log_dir: None,
             children: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Send certbot's output to `DIR/certbot-LINEAGE.log` instead of a pipe.
+    pub fn logging_to(mut self, dir: &Path) -> CommandCertbot {
+        self.log_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    fn log_path(&self, lineage: &str) -> Option<PathBuf> {
+        self.log_dir
+            .as_ref()
+            .map(|d| d.join(format!("certbot-{lineage}.log")))
     }
 
     /// Also take a certbot holding `letsencrypt_dir/.certbot.lock` for a running one.
@@ -110,7 +127,11 @@ impl CommandCertbot {
 impl Certbot for CommandCertbot {
     async fn start(&self, lineage: &str) -> Result<CertbotRun, Error> {
         let argv = self.argv(lineage);
-        let child = spawn(&argv, &[(SWITCHING_ENV, lineage)])?;
+        let log = match self.log_path(lineage) {
+            Some(path) => Some((open_log(&path)?, path)),
+            None => None,
+        };
+        let child = spawn(&argv, &[(SWITCHING_ENV, lineage)], log.map(|l| l.0))?;
         let pid = child
             .id()
             .ok_or_else(|| Error::Failed(format!("`{}` exited at once", shown(&argv))))?;
@@ -133,7 +154,8 @@ impl Certbot for CommandCertbot {
             .ok_or_else(|| {
                 Error::Failed(format!("certbot (pid {}) was not started here", run.pid))
             })?;
-        finish(&self.argv(lineage), child, self.timeout).await
+        let log = self.log_path(lineage);
+        finish(&self.argv(lineage), child, self.timeout, log.as_deref()).await
     }
 
     fn running(&self, run: Option<&CertbotRun>) -> bool {
@@ -279,17 +301,39 @@ fn tail(bytes: &[u8]) -> String {
     lines[start..].join(" | ")
 }
 
-/// Start `argv` (no shell), stdin closed, output captured, with `env` added.
-fn spawn(argv: &[String], env: &[(&str, &str)]) -> Result<tokio::process::Child, Error> {
+/// A fresh log file for a program's output (0600), for stdout and stderr.
+fn open_log(path: &Path) -> Result<(fs::File, fs::File), Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    }
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| io_err(path, e))?;
+    let g = f.try_clone().map_err(|e| io_err(path, e))?;
+    Ok((f, g))
+}
+
+/// Start `argv` (no shell), stdin closed, with `env` added; output captured through pipes,
+/// or into `log` (stdout, stderr) when given.
+fn spawn(
+    argv: &[String],
+    env: &[(&str, &str)],
+    log: Option<(fs::File, fs::File)>,
+) -> Result<tokio::process::Child, Error> {
     let Some((program, args)) = argv.split_first() else {
         return Err(Error::Usage("an empty command was configured".into()));
     };
     let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    cmd.args(args).stdin(Stdio::null()).kill_on_drop(true);
+    match log {
+        Some((out, err)) => cmd.stdout(Stdio::from(out)).stderr(Stdio::from(err)),
+        None => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
+    };
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -298,11 +342,13 @@ fn spawn(argv: &[String], env: &[(&str, &str)]) -> Result<tokio::process::Child,
 }
 
 /// Wait for `child` (started from `argv`); fail with the program, its exit status and the
-/// end of its output when it does not succeed within `timeout`.
+/// end of its output (from `log` when it wrote there) when it does not succeed within
+/// `timeout`.
 async fn finish(
     argv: &[String],
     child: tokio::process::Child,
     timeout: Duration,
+    log: Option<&Path>,
 ) -> Result<(), Error> {
     let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(o)) => o,
@@ -322,6 +368,12 @@ async fn finish(
     if detail.is_empty() {
         detail = tail(&output.stdout);
     }
+    if let Some(path) = log {
+        detail = tail(&fs::read(path).unwrap_or_default());
+        if !detail.is_empty() {
+            detail = format!("{detail} (all of it in {})", path.display());
+        }
+    }
     Err(Error::Failed(format!(
         "`{}` failed ({}){}",
         shown(argv),
@@ -337,7 +389,7 @@ async fn finish(
 /// Run `argv` (no shell), stdin closed, with `env` added; fail with the program, its exit
 /// status and the end of its output when it does not succeed within `timeout`.
 async fn run(argv: &[String], env: &[(&str, &str)], timeout: Duration) -> Result<(), Error> {
-    finish(argv, spawn(argv, env)?, timeout).await
+    finish(argv, spawn(argv, env, None)?, timeout, None).await
 }
 
 #[cfg(test)]
@@ -421,6 +473,66 @@ mod tests {
             err.contains("Challenge failed") && err.contains("--reuse-key"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn certbot_runs_are_seen_by_pid_and_by_lock_and_log_to_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = CommandCertbot::new(&argv(&[
+            "sh",
+            "-c",
+            "echo working; sleep 1; echo 'rate limited' >&2; exit 1",
+            "certbot",
+        ]))
+        .watching(dir.path())
+        .logging_to(dir.path());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let run = rt.block_on(c.start("m")).unwrap();
+        assert!(run.start.is_some());
+        assert!(c.running(Some(&run)), "a live pid is running");
+        // Another process with the same pid but another start time is not it.
+        let other = CertbotRun {
+            pid: run.pid,
+            start: run.start.map(|s| s + 1),
+        };
+        assert!(!c.running(Some(&other)));
+        let err = rt.block_on(c.wait("m", &run)).unwrap_err().to_string();
+        assert!(
+            err.contains("rate limited") && err.contains("certbot-m.log"),
+            "{err}"
+        );
+        assert!(!c.running(Some(&run)), "an exited pid is not running");
+        let log = dir.path().join("certbot-m.log");
+        assert_eq!(
+            fs::metadata(&log).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(fs::read_to_string(&log).unwrap().contains("working"));
+        // Any certbot holding the letsencrypt directory's lock is running.
+        let lock = dir.path().join(".certbot.lock");
+        fs::write(&lock, b"").unwrap();
+        assert!(
+            !c.running(None),
+            "an unlocked lock file left by a killed certbot"
+        );
+        // -o: flock itself holds the lock (not the sleep it runs), so killing it frees it.
+        let mut holder = std::process::Command::new("flock")
+            .arg("-o")
+            .arg(&lock)
+            .args(["sleep", "30"])
+            .spawn()
+            .unwrap();
+        let t0 = std::time::Instant::now();
+        while !c.running(None) && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(c.running(None), "the held lock is not seen");
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        assert!(!c.running(None));
     }
 
     fn rcgen_spki(pem: &[u8]) -> Result<Vec<u8>, Error> {
