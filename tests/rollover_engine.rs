@@ -624,6 +624,26 @@ fn kill_while_certbot_runs_leaves_the_switch_to_certbot() {
     }
 }
 
+#[test]
+fn privkey_not_matching_the_certificate_is_reported_with_the_fix() {
+    // As an older danerollover left it after a certbot that exited 0 without renewing.
+    let f = Fixture::new(&[0, 0], "");
+    f.ready();
+    {
+        let mut w = f.world.world();
+        let l = w.lineages.get_mut(NAME).unwrap();
+        l.privkeys.insert(2, b"PEM-999".to_vec());
+        l.privkey_link = 2;
+    }
+    let r = f.run();
+    assert_eq!(r.exit_code(), 1);
+    let text = format!("{r:?}");
+    assert!(
+        text.contains("privkey.pem does not match cert.pem") && text.contains("privkeyN.pem"),
+        "{text}"
+    );
+}
+
 /// certbot that runs danerollover's deploy hook (a second engine, as a separate process
 /// would) in the middle of its renewal, with the switching marker set.
 struct NestedHookCertbot<'a> {

@@ -70,6 +70,9 @@ impl Engine<'_> {
         if !dry_run && !hold {
             self.cleanup(lock, state, name)?;
         }
+        if !hold && facts.key_spki.as_deref() != Some(facts.live_spki.as_slice()) {
+            warnings.push(mismatch(name));
+        }
 
         // 2. Observe and fold in.
         let observations = self.io.observer.observe(&self.queries(lc)?).await;
@@ -300,5 +303,12 @@ fn held_message(intent: &Intent) -> String {
     };
     format!(
         "the switch started at {at} was interrupted while certbot ({pid}) still runs: nothing was changed; run again once certbot has finished (it may still complete the switch)"
+    )
+}
+
+/// What to say when `live/NAME/privkey.pem` does not hold the key of `cert.pem`.
+pub(super) fn mismatch(name: &str) -> String {
+    format!(
+        "live/{name}/privkey.pem does not match cert.pem (a server that reloads now cannot use the pair): point privkey.pem at the archive/{name}/privkeyN.pem with the N of cert.pem's target (certbot 2.x: `certbot update_symlinks`), then run `danerollover run`"
     )
 }

@@ -119,9 +119,8 @@ impl Engine<'_> {
             ),
         };
         if after.key_spki.as_deref() != Some(after.live_spki.as_slice()) {
-            why.push_str(&format!(
-                "; live/{name}/privkey.pem does not match cert.pem: run `certbot update_symlinks`, then `danerollover run`"
-            ));
+            why.push_str("; ");
+            why.push_str(&super::pass::mismatch(name));
         }
         Ok(SwitchOutcome::Failed(why))
     }
