@@ -19,6 +19,9 @@ use crate::probe::{ProbeOptions, Protocol};
 use crate::tlsa::{TlsaRecord, service_of_owner};
 
 pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
+    if !args.mx.is_empty() {
+        return super::check_mx::run(ctx, args);
+    }
     let config = if args.targets.is_empty() {
         Some(ctx.config()?)
     } else {
