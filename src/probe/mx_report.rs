@@ -150,6 +150,8 @@ pub struct ChainCert {
     /// RFC 3339.
     pub not_after: String,
     pub days_left: i64,
+    #[serde(skip)]
+    not_after_secs: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -168,6 +170,13 @@ pub struct AddressReport {
     pub days_left: Option<i64>,
     pub chain: Vec<ChainCert>,
     pub error: Option<String>,
+}
+
+impl AddressReport {
+    /// The earliest notAfter of the served chain, Unix seconds.
+    pub fn chain_not_after_secs(&self) -> Option<i64> {
+        self.chain.iter().map(|c| c.not_after_secs).min()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -313,7 +322,9 @@ fn domain_report(o: &MxObserved, opts: &MxOptions, now: i64) -> DomainReport {
     let d = &o.domain;
     let mx = &o.mx;
     let null_mx = mx.records.len() == 1 && mx.records[0].1.is_empty();
-    let implicit = mx.records.is_empty() && !mx.nxdomain;
+    let implicit = mx.records.is_empty()
+        && !mx.nxdomain
+        && matches!(mx.state, Validation::Secure | Validation::Insecure);
     let mut findings: Vec<Finding> = Vec::new();
     match mx.state {
         Validation::Secure => {}
@@ -687,6 +698,7 @@ pub fn chain_expiry(chain: &[Vec<u8>], now: i64) -> Vec<ChainCert> {
                 subject: c.subject().to_string(),
                 not_after: rfc3339(not_after),
                 days_left: (not_after - now).div_euclid(86400),
+                not_after_secs: not_after,
             })
         })
         .collect()
@@ -846,20 +858,14 @@ fn address_report(p: &ProbeObserved, cx: &AddressContext<'_>, opts: &MxOptions) 
 fn summary_line(status: Status, domains: &[DomainReport], opts: &MxOptions) -> String {
     let mut parts = Vec::new();
     for d in domains {
-        let addresses: Vec<&AddressReport> =
-            d.hosts.iter().flat_map(|h| h.addresses.iter()).collect();
-        let ok = addresses
-            .iter()
-            .filter(|a| a.verdict == AddressVerdict::Match)
-            .count();
+        let (ok, total) = authenticated_addresses(d);
         let mut s = format!(
-            "{}: {} MX host{} (MX {}{}), {ok}/{} probes authenticated",
+            "{}: {} MX host{} (MX {}{}), {ok}/{total} addresses authenticated",
             d.domain,
             d.hosts.len(),
             if d.hosts.len() == 1 { "" } else { "s" },
             validation_name(d.mx.validation),
             if d.mx.implicit { ", implicit" } else { "" },
-            addresses.len()
         );
         if let Some(r) = first_problem(d) {
             let _ = write!(s, "; {r}");
@@ -880,20 +886,49 @@ fn summary_line(status: Status, domains: &[DomainReport], opts: &MxOptions) -> S
         }
     }
     let hosts: usize = domains.iter().map(|d| d.hosts.len()).sum();
-    let probes: Vec<&AddressReport> = domains
+    let (ok, total) = domains
         .iter()
-        .flat_map(|d| d.hosts.iter().flat_map(|h| h.addresses.iter()))
-        .collect();
-    let ok = probes
-        .iter()
-        .filter(|a| a.verdict == AddressVerdict::Match)
-        .count();
+        .map(authenticated_addresses)
+        .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
     let _ = write!(
         line,
-        " mx_hosts={hosts} probes={} authenticated={ok}",
-        probes.len()
+        " mx_hosts={hosts} addresses={total} authenticated={ok}"
     );
     line
+}
+
+/// (authenticated, all) addresses of a domain's MX hosts: an address is authenticated when
+/// a probe matched and none served a chain that does not match (with `--both-algorithms`,
+/// a missing certificate of one kind does not count against it).
+fn authenticated_addresses(d: &DomainReport) -> (usize, usize) {
+    let mut ok = 0;
+    let mut total = 0;
+    for h in &d.hosts {
+        let mut seen: Vec<IpAddr> = Vec::new();
+        for a in &h.addresses {
+            if seen.contains(&a.address) {
+                continue;
+            }
+            seen.push(a.address);
+            total += 1;
+            let probes: Vec<&AddressReport> = h
+                .addresses
+                .iter()
+                .filter(|x| x.address == a.address)
+                .collect();
+            let matched = probes.iter().any(|x| x.verdict == AddressVerdict::Match);
+            let bad = probes.iter().any(|x| {
+                !matches!(
+                    x.verdict,
+                    AddressVerdict::Match | AddressVerdict::NoCertificate
+                )
+            });
+            if matched && !bad {
+                ok += 1;
+            }
+        }
+    }
+    (ok, total)
 }
 
 /// The first reason of the worst status in a domain (its own, its hosts', their addresses').
@@ -1197,10 +1232,13 @@ pub fn render_metrics(report: &MxReport, now: i64) -> String {
             .collect(),
     );
     family(
-        "danerollover_mx_chain_days_left",
-        "Days until the first certificate of the served chain expires.",
+        "danerollover_mx_chain_expiry_timestamp_seconds",
+        "When the first certificate of the served chain expires (notAfter, Unix seconds).",
         addresses()
-            .filter_map(|(d, h, a)| a.days_left.map(|x| (al(d, h, a), x.to_string())))
+            .filter_map(|(d, h, a)| {
+                a.chain_not_after_secs()
+                    .map(|x| (al(d, h, a), x.to_string()))
+            })
             .collect(),
     );
     out
@@ -1357,7 +1395,7 @@ mod tests {
         assert_eq!(d.hosts[1].addresses[0].verdict, AddressVerdict::NoMatch);
         assert!(
             rep.summary.starts_with(
-                "DANE CRITICAL - example.test: 2 MX hosts (MX Secure), 1/3 probes authenticated; 192.0.2.2 of mx2.example.test: no TLSA record authenticates"
+                "DANE CRITICAL - example.test: 2 MX hosts (MX Secure), 1/3 addresses authenticated; 192.0.2.2 of mx2.example.test: no TLSA record authenticates"
             ),
             "{}",
             rep.summary
@@ -1365,7 +1403,7 @@ mod tests {
         // Chain: the leaf expires 2030-01-01, the CA later: 1461 days.
         assert!(
             rep.summary
-                .ends_with("| days_left=1461;14: mx_hosts=2 probes=3 authenticated=1"),
+                .ends_with("| days_left=1461;14: mx_hosts=2 addresses=3 authenticated=1"),
             "{}",
             rep.summary
         );
@@ -1763,7 +1801,7 @@ mod tests {
         assert!(m.contains("danerollover_mx_check_status 1\n"), "{m}");
         assert!(m.contains("danerollover_mx_address_match{domain=\"example.test\",mx_host=\"mx1.example.test\",address=\"192.0.2.1\",algorithms=\"all\"} 1\n"), "{m}");
         assert!(m.contains("danerollover_mx_address_reachable{domain=\"example.test\",mx_host=\"mx1.example.test\",address=\"2001:db8::1\",algorithms=\"all\"} 0\n"), "{m}");
-        assert!(m.contains("danerollover_mx_chain_days_left{domain=\"example.test\",mx_host=\"mx1.example.test\",address=\"192.0.2.1\",algorithms=\"all\"} 1461\n"), "{m}");
+        assert!(m.contains("danerollover_mx_chain_expiry_timestamp_seconds{domain=\"example.test\",mx_host=\"mx1.example.test\",address=\"192.0.2.1\",algorithms=\"all\"} 1893456000\n"), "{m}");
         assert!(m.contains("danerollover_mx_host_dane{domain=\"example.test\",mx_host=\"mx1.example.test\"} 1\n"), "{m}");
     }
 }
