@@ -449,7 +449,13 @@ fn host_report(h: &HostObserved, opts: &MxOptions, now: i64) -> HostReport {
     if a.ips.is_empty() && matches!(a.state, Validation::Secure | Validation::Insecure) {
         findings.push((
             Status::Critical,
-            format!("{name} has no A or AAAA record: senders cannot deliver to this MX host"),
+            if h.preference.is_none() {
+                format!(
+                    "{name} has neither an MX RRset nor an A or AAAA record: it accepts no mail"
+                )
+            } else {
+                format!("{name} has no A or AAAA record: senders cannot deliver to this MX host")
+            },
         ));
     }
 
@@ -1383,7 +1389,7 @@ mod tests {
                 ),
             ],
         };
-        let rep = build(&[o.clone()], &opts(), NOW);
+        let rep = build(std::slice::from_ref(&o), &opts(), NOW);
         assert_eq!(rep.status, Status::Critical);
         let d = &rep.domains[0];
         assert_eq!(d.hosts[0].status, Status::Warning);
