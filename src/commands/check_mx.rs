@@ -14,7 +14,6 @@ use crate::error::Error;
 use crate::probe::ProbeOptions;
 use crate::probe::mx::{MxDns, MxProbeOptions, ResolverMxDns, domain_of, observe};
 use crate::probe::mx_report::{self, MxOptions};
-use crate::probe::report::Status;
 
 /// At most this many probes at once.
 pub const PARALLEL_PROBES: usize = 32;
@@ -56,19 +55,12 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
     } else {
         print!("{}", mx_report::render_text(&rep));
     }
-    let mut code = rep.status.code();
-    if let Some(path) = &args.metrics {
-        let text = mx_report::render_metrics(&rep, now);
-        if let Err(e) = crate::fsutil::write_atomic(path, text.as_bytes(), 0o644, true) {
-            eprintln!(
-                "danerollover: cannot write the metrics file {}: {e}",
-                path.display()
-            );
-            if rep.status == Status::Ok {
-                code = Status::Unknown.code();
-            }
+    let code = match &args.metrics {
+        Some(path) => {
+            super::check::write_metrics(path, &mx_report::render_metrics(&rep, now), rep.status)
         }
-    }
+        None => rep.status.code(),
+    };
     Ok(code)
 }
 

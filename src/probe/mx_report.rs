@@ -27,7 +27,7 @@ use crate::dns::{Validated, Validation};
 use crate::tlsa::{TlsaRecord, Usage};
 
 use super::Algorithms;
-use super::report::{ProbeResult, Status, short};
+use super::report::{ProbeResult, Status, label, metric_family, rfc3339, short, validation_name};
 
 /// The validated MX RRset of a domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,12 +261,7 @@ pub struct MxReport {
 }
 
 fn severity(s: Status) -> u8 {
-    match s {
-        Status::Ok => 0,
-        Status::Unknown => 1,
-        Status::Warning => 2,
-        Status::Critical => 3,
-    }
+    s.severity()
 }
 
 /// The worst of `statuses` (OK when there is none).
@@ -275,21 +270,6 @@ pub fn worst(statuses: impl IntoIterator<Item = Status>) -> Status {
         .into_iter()
         .max_by_key(|s| severity(*s))
         .unwrap_or(Status::Ok)
-}
-
-fn rfc3339(secs: i64) -> String {
-    jiff::Timestamp::from_second(secs)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| secs.to_string())
-}
-
-fn validation_name(v: Validation) -> &'static str {
-    match v {
-        Validation::Secure => "Secure",
-        Validation::Insecure => "Insecure",
-        Validation::Bogus => "Bogus",
-        Validation::Indeterminate => "Indeterminate",
-    }
 }
 
 /// A finding: its status and what to say.
@@ -1093,27 +1073,13 @@ pub fn render_json(report: &MxReport) -> String {
     })
 }
 
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
 /// Prometheus text-file-collector metrics, labelled by domain, MX host and address; `now`
 /// in Unix seconds. The names start with `danerollover_mx_`, apart from `check`'s, so that
 /// both can feed one collector.
 pub fn render_metrics(report: &MxReport, now: i64) -> String {
     let mut out = String::new();
     let mut family = |name: &str, help: &str, samples: Vec<(String, String)>| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} gauge");
-        for (labels, value) in samples {
-            if labels.is_empty() {
-                let _ = writeln!(out, "{name} {value}");
-            } else {
-                let _ = writeln!(out, "{name}{{{labels}}} {value}");
-            }
-        }
+        metric_family(&mut out, name, help, samples)
     };
     let dl = |d: &DomainReport| format!("domain=\"{}\"", label(&d.domain));
     let hl = |d: &DomainReport, h: &HostReport| {
