@@ -1318,3 +1318,75 @@ fn lab_mx_insecure_and_bogus_children_are_critical_and_posttls_finger_agrees() {
     let (pf, out) = posttls_finger_to(&lab, &bogus, &[]);
     assert_eq!(pf, PostTls::NoTls, "{out}");
 }
+
+/// An MX host that is an alias (RFC 7672 2.2.2): the TLSA RRset at the CNAME-expanded name
+/// wins and becomes the TLSA base domain; without one there, the MX host name's is used.
+/// posttls-finger, applying the same rule, verifies both.
+#[test]
+fn lab_mx_cnamed_host_uses_the_expanded_name_then_the_mx_name_and_posttls_finger_agrees() {
+    let Some(lab) = Lab::get(
+        "lab_mx_cnamed_host_uses_the_expanded_name_then_the_mx_name_and_posttls_finger_agrees",
+    ) else {
+        return;
+    };
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let (_, right) = lab_key(&lab);
+    let zone = lab.var("LAB_PDNS_ZONE");
+    let domain = format!("cnamemx.{zone}");
+    let alias = format!("alias.{domain}");
+    let real = format!("real.{domain}");
+    let _mx = publish(
+        &pdns,
+        &format!("{domain}."),
+        "MX",
+        &[format!("10 {alias}.")],
+    );
+    let _c = publish(&pdns, &format!("{alias}."), "CNAME", &[format!("{real}.")]);
+    let _a = publish(
+        &pdns,
+        &format!("{real}."),
+        "A",
+        &[lab.var("LAB_MAIL_ADDR").to_string()],
+    );
+    let cfg = configs(&lab);
+    {
+        let _t = publish(
+            &pdns,
+            &format!("_25._tcp.{real}."),
+            "TLSA",
+            &[right.to_string()],
+        );
+        let (code, v) = check_mx_until(&cfg.resolver, &["--mx", &domain], |v| v["status"] == "OK");
+        assert_eq!(code, 0, "{v:#}");
+        let h = mx_host(mx_domain(&v, &domain), &alias);
+        assert_eq!(h["cnames"], json!([format!("{real}.")]));
+        assert_eq!(h["tlsa"]["base"], real.as_str());
+        assert_eq!(h["tlsa"]["owner"], format!("_25._tcp.{real}."));
+        assert_eq!(h["tlsa"]["tried"], json!([]));
+        let (code, v) = check_json(&cfg.anchors, &["--mx", &domain]);
+        assert_eq!(code, 0, "{v:#}");
+        let (pf, out) = posttls_finger_to(&lab, &domain, &[]);
+        assert_eq!(pf, PostTls::Verified, "{out}");
+    }
+    // No TLSA at the expanded name: the MX host name's RRset is used.
+    let _t = publish(
+        &pdns,
+        &format!("_25._tcp.{alias}."),
+        "TLSA",
+        &[right.to_string()],
+    );
+    let (code, v) = check_mx_until(&cfg.resolver, &["--mx", &domain], |v| {
+        v["status"] == "OK"
+            && mx_host(mx_domain(v, &domain), &alias)["tlsa"]["base"] == alias.as_str()
+    });
+    assert_eq!(code, 0, "{v:#}");
+    let h = mx_host(mx_domain(&v, &domain), &alias);
+    assert_eq!(h["tlsa"]["owner"], format!("_25._tcp.{alias}."));
+    assert_eq!(
+        h["tlsa"]["tried"],
+        json!([{ "owner": format!("_25._tcp.{real}."), "validation": "secure" }])
+    );
+    let (pf, out) = posttls_finger_to(&lab, &domain, &[]);
+    assert_eq!(pf, PostTls::Verified, "{out}");
+}

@@ -256,15 +256,28 @@ fn weakness(v: Validation) -> u8 {
     }
 }
 
-/// The A and AAAA reads of a host as one: the weakest state, both address lists.
+/// The A and AAAA reads of a host as one: both address lists, and the weakest state of
+/// the reads that count: a Bogus or failed read always counts (a sender defers), an empty
+/// one (NODATA) only when the other is empty too, since it gives no address to trust or
+/// distrust (the denial behind a CNAME is not always provable in process).
 pub fn merge_addresses(a: ValidatedRrset, aaaa: ValidatedRrset) -> AddressLookup {
-    let (state, detail) = if weakness(aaaa.state) > weakness(a.state) {
-        (aaaa.state, aaaa.detail.clone())
-    } else if a.state == Validation::Secure && a.records.is_empty() {
-        (aaaa.state, aaaa.detail.clone().or(a.detail.clone()))
+    let failed =
+        |v: &ValidatedRrset| matches!(v.state, Validation::Bogus | Validation::Indeterminate);
+    let counting: Vec<&ValidatedRrset> = [&a, &aaaa]
+        .into_iter()
+        .filter(|v| failed(v) || !v.records.is_empty())
+        .collect();
+    let counting = if counting.is_empty() {
+        vec![&a, &aaaa]
     } else {
-        (a.state, a.detail.clone())
+        counting
     };
+    let weakest = counting
+        .iter()
+        .copied()
+        .max_by_key(|v| weakness(v.state))
+        .unwrap_or(&a);
+    let (state, detail) = (weakest.state, weakest.detail.clone());
     let cnames = if a.cnames.is_empty() {
         aaaa.cnames.clone()
     } else {
@@ -469,10 +482,22 @@ mod tests {
         assert_eq!(m.ips.len(), 2);
         let m = merge_addresses(a.clone(), read(Validation::Bogus, vec![]));
         assert_eq!(m.state, Validation::Bogus);
-        let m = merge_addresses(read(Validation::Insecure, vec![]), aaaa);
+        let insecure_a = read(Validation::Insecure, vec![RData::A(A::new(192, 0, 2, 9))]);
+        let m = merge_addresses(insecure_a, aaaa);
         assert_eq!(m.state, Validation::Insecure);
-        let m = merge_addresses(a, read(Validation::Secure, vec![]));
+        let m = merge_addresses(a.clone(), read(Validation::Secure, vec![]));
         assert_eq!(m.state, Validation::Secure);
+        // An empty AAAA read that cannot be proven (behind a CNAME) does not taint a
+        // Secure A RRset; an Insecure one with addresses does.
+        let m = merge_addresses(a.clone(), read(Validation::Insecure, vec![]));
+        assert_eq!(m.state, Validation::Secure);
+        let m = merge_addresses(
+            read(Validation::Insecure, vec![]),
+            read(Validation::Secure, vec![]),
+        );
+        assert_eq!(m.state, Validation::Insecure);
+        let m = merge_addresses(a, read(Validation::Indeterminate, vec![]));
+        assert_eq!(m.state, Validation::Indeterminate);
     }
 
     /// A dual-certificate server shows its ECDSA certificate to a client offering only
