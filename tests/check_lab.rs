@@ -1390,3 +1390,211 @@ fn lab_mx_cnamed_host_uses_the_expanded_name_then_the_mx_name_and_posttls_finger
     let (pf, out) = posttls_finger_to(&lab, &domain, &[]);
     assert_eq!(pf, PostTls::Verified, "{out}");
 }
+
+/// The lab's Postfix with a second, RSA certificate (30 days) beside its ECDSA one, for as
+/// long as this lives; the original configuration comes back (and Postfix reloads) on drop.
+struct DualCertPostfix<'a> {
+    lab: &'a Lab,
+    original: String,
+    _dir: tempfile::TempDir,
+    /// The RSA certificate's `3 1 1` record.
+    rsa: TlsaRecord,
+}
+
+fn postconf(lab: &Lab, args: &[&str]) -> String {
+    let out = Process::new("postconf")
+        .arg("-c")
+        .arg(lab.var("LAB_POSTFIX_CONFIG_DIR"))
+        .args(args)
+        .output()
+        .expect("postconf runs");
+    assert!(
+        out.status.success(),
+        "postconf {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn postfix_reload(lab: &Lab) {
+    let out = Process::new(lab.path("LAB_BIN").join("postfix-reload"))
+        .arg(lab.var("LAB_DIR"))
+        .output()
+        .expect("postfix-reload runs");
+    assert!(
+        out.status.success(),
+        "postfix-reload: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The SPKI `3 1 1` of the certificate `openssl s_client` gets offering only `sigalgs`.
+fn served_key_with(lab: &Lab, sigalgs: &str) -> Option<TlsaRecord> {
+    let out = Process::new("timeout")
+        .args([
+            "10",
+            "openssl",
+            "s_client",
+            "-starttls",
+            "smtp",
+            "-sigalgs",
+            sigalgs,
+        ])
+        .args(["-connect", &format!("{}:25", lab.var("LAB_MAIL_ADDR"))])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (_, pem) = x509_parser::pem::parse_x509_pem(text.as_bytes()).ok()?;
+    let cert = pem.parse_x509().ok()?;
+    Some(TlsaRecord::dane_ee_spki(
+        Matching::Sha256,
+        cert.public_key().raw,
+    ))
+}
+
+impl<'a> DualCertPostfix<'a> {
+    fn start(lab: &'a Lab) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("rsa.key");
+        let cert = dir.path().join("rsa.pem");
+        let out = Process::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+            ])
+            .args(["-subj", &format!("/CN={}", lab.var("LAB_MAIL_HOST"))])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pem = std::fs::read(&cert).unwrap();
+        let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+        let rsa =
+            TlsaRecord::dane_ee_spki(Matching::Sha256, pem.parse_x509().unwrap().public_key().raw);
+        let original = postconf(lab, &["-h", "smtpd_tls_chain_files"]);
+        let dual = format!("{original}, {}, {}", key.display(), cert.display());
+        postconf(lab, &["-e", &format!("smtpd_tls_chain_files = {dual}")]);
+        postfix_reload(lab);
+        let this = DualCertPostfix {
+            lab,
+            original,
+            _dir: dir,
+            rsa,
+        };
+        // New smtpd processes take the new configuration.
+        let started = Instant::now();
+        while served_key_with(lab, "RSA-PSS+SHA256:RSA+SHA256").as_ref() != Some(&this.rsa) {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "Postfix does not serve the RSA certificate"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        this
+    }
+}
+
+impl Drop for DualCertPostfix<'_> {
+    fn drop(&mut self) {
+        postconf(
+            self.lab,
+            &["-e", &format!("smtpd_tls_chain_files = {}", self.original)],
+        );
+        postfix_reload(self.lab);
+    }
+}
+
+/// A dual-certificate Postfix (ECDSA + RSA): `--both-algorithms` checks both; with only the
+/// ECDSA key's record the RSA probe is CRITICAL, which a client negotiating ECDSA
+/// (posttls-finger) never sees; openssl offering only RSA gets exactly that certificate.
+#[test]
+fn lab_mx_both_algorithms_check_both_certificates_of_a_dual_certificate_server() {
+    let Some(lab) =
+        Lab::get("lab_mx_both_algorithms_check_both_certificates_of_a_dual_certificate_server")
+    else {
+        return;
+    };
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let (_, ecdsa) = lab_key(&lab);
+    let zone = lab.var("LAB_PDNS_ZONE");
+    let domain = format!("dualmx.{zone}");
+    let host = format!("mx.{domain}");
+    let addr = lab.var("LAB_MAIL_ADDR");
+    let _mx = publish(&pdns, &format!("{domain}."), "MX", &[format!("10 {host}.")]);
+    let _a = publish(&pdns, &format!("{host}."), "A", &[addr.to_string()]);
+    let dual = DualCertPostfix::start(&lab);
+    assert_eq!(
+        served_key_with(&lab, "ECDSA+SHA256"),
+        Some(ecdsa.clone()),
+        "openssl offering ECDSA gets the ECDSA certificate"
+    );
+    let cfg = configs(&lab);
+    let owner = format!("_25._tcp.{host}.");
+    {
+        let _t = publish(
+            &pdns,
+            &owner,
+            "TLSA",
+            &[ecdsa.to_string(), dual.rsa.to_string()],
+        );
+        let (code, v) = check_mx_until(
+            &cfg.resolver,
+            &["--mx", &domain, "--both-algorithms"],
+            |v| v["status"] == "OK",
+        );
+        assert_eq!(code, 0, "{v:#}");
+        let p = mx_probes(mx_host(mx_domain(&v, &domain), &host));
+        assert_eq!(p[&pair(addr, "ecdsa")], pair("match", "OK"));
+        assert_eq!(p[&pair(addr, "rsa")], pair("match", "OK"));
+        let h = mx_host(mx_domain(&v, &domain), &host);
+        let rsa_probe = h["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["algorithms"] == "rsa")
+            .unwrap();
+        assert_eq!(rsa_probe["matched"], json!([dual.rsa.to_string()]));
+        // The RSA certificate lasts 30 days: --days 60 is CRITICAL for it only.
+        let (code, v) = check_json(
+            &cfg.resolver,
+            &["--mx", &domain, "--both-algorithms", "--days", "60"],
+        );
+        assert_eq!(code, 2, "{v:#}");
+        let p = mx_probes(mx_host(mx_domain(&v, &domain), &host));
+        assert_eq!(p[&pair(addr, "ecdsa")], pair("match", "OK"));
+        assert_eq!(p[&pair(addr, "rsa")], pair("match", "CRITICAL"));
+    }
+    // Only the ECDSA key's record: the RSA certificate is unauthenticated.
+    let _t = publish(&pdns, &owner, "TLSA", &[ecdsa.to_string()]);
+    let (code, v) = check_mx_until(
+        &cfg.resolver,
+        &["--mx", &domain, "--both-algorithms"],
+        |v| {
+            mx_host(mx_domain(v, &domain), &host)["tlsa"]["records"]
+                .as_array()
+                .is_some_and(|r| r.len() == 1)
+        },
+    );
+    assert_eq!(code, 2, "{v:#}");
+    let p = mx_probes(mx_host(mx_domain(&v, &domain), &host));
+    assert_eq!(p[&pair(addr, "ecdsa")], pair("match", "OK"));
+    assert_eq!(p[&pair(addr, "rsa")], pair("no_match", "CRITICAL"));
+    // Without --both-algorithms the check negotiates ECDSA, as posttls-finger does.
+    let (code, v) = check_json(&cfg.resolver, &["--mx", &domain]);
+    assert_eq!(code, 0, "{v:#}");
+    let (pf, out) = posttls_finger_to(&lab, &domain, &[]);
+    assert_eq!(pf, PostTls::Verified, "{out}");
+    assert_eq!(
+        served_key_with(&lab, "RSA-PSS+SHA256:RSA+SHA256"),
+        Some(dual.rsa.clone())
+    );
+    drop(dual);
+}
