@@ -222,6 +222,9 @@ pub struct HostReport {
     /// Only with `--rollover-scheme`, when DANE applies.
     pub rollover_scheme: Option<RolloverScheme>,
     pub addresses: Vec<AddressReport>,
+    /// The worst status of the host's own findings.
+    #[serde(skip)]
+    own_status: Status,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -245,6 +248,9 @@ pub struct DomainReport {
     pub hosts: Vec<HostReport>,
     /// The smallest days_left of any served chain.
     pub days_left: Option<i64>,
+    /// The worst status of the domain's own findings.
+    #[serde(skip)]
+    own_status: Status,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -378,6 +384,7 @@ fn domain_report(o: &MxObserved, opts: &MxOptions, now: i64) -> DomainReport {
             null_mx,
             nxdomain: mx.nxdomain,
         },
+        own_status: worst(findings.iter().map(|f| f.0)),
         reasons: sorted_reasons(findings),
         hosts,
         days_left,
@@ -589,6 +596,7 @@ fn host_report(h: &HostObserved, opts: &MxOptions, now: i64) -> HostReport {
         preference: h.preference,
         implicit: h.preference.is_none(),
         status,
+        own_status: worst(findings.iter().map(|f| f.0)),
         reasons: sorted_reasons(findings),
         address_validation: a.state,
         address_detail: a.detail.clone(),
@@ -917,55 +925,24 @@ fn authenticated_addresses(d: &DomainReport) -> (usize, usize) {
     (ok, total)
 }
 
-/// The first reason of the worst status in a domain (its own, its hosts', their addresses').
+/// The first reason of the worst status in a domain: its own (the MX RRset), else the
+/// first host's at that status (its DNS, then its addresses).
 fn first_problem(d: &DomainReport) -> Option<String> {
     if d.status == Status::Ok {
         return None;
     }
-    if !d.reasons.is_empty() {
-        // The domain's own reasons are sorted worst first; take it when it is the worst.
-        let first = &d.reasons[0];
-        let own_worst = d
-            .hosts
-            .iter()
-            .all(|h| severity(h.status) <= severity(d.status));
-        if own_worst && domain_reason_is(d, d.status) {
-            return Some(first.clone());
+    if d.own_status == d.status {
+        return d.reasons.first().cloned();
+    }
+    for h in d.hosts.iter().filter(|h| h.status == d.status) {
+        if h.own_status == d.status {
+            return h.reasons.first().cloned();
+        }
+        if let Some(a) = h.addresses.iter().find(|a| a.status == d.status) {
+            return a.reasons.first().cloned();
         }
     }
-    for h in &d.hosts {
-        if h.status != d.status {
-            continue;
-        }
-        for a in &h.addresses {
-            if a.status == d.status
-                && let Some(r) = a.reasons.first()
-            {
-                return Some(r.clone());
-            }
-        }
-        if let Some(r) = h.reasons.first() {
-            return Some(r.clone());
-        }
-    }
-    d.reasons.first().cloned()
-}
-
-/// Whether the domain's own findings reach `status` (the MX RRset is the worst problem).
-fn domain_reason_is(d: &DomainReport, status: Status) -> bool {
-    let own = match d.mx.validation {
-        Validation::Insecure | Validation::Bogus => Status::Critical,
-        Validation::Indeterminate => Status::Unknown,
-        Validation::Secure if d.mx.nxdomain => Status::Critical,
-        Validation::Secure if d.mx.null_mx => Status::Unknown,
-        Validation::Secure if d.mx.implicit && d.hosts.is_empty() => Status::Critical,
-        Validation::Secure => Status::Ok,
-    };
-    own == status
-}
-
-fn status_word(s: Status) -> &'static str {
-    s.label()
+    None
 }
 
 /// The text report: the Nagios line, then one line per domain, MX host and address probe.
@@ -985,7 +962,7 @@ pub fn render_text(report: &MxReport) -> String {
             out,
             "{}: {}: MX {}",
             d.domain,
-            status_word(d.status),
+            d.status.label(),
             validation_name(d.mx.validation)
         );
         if !mx.is_empty() {
@@ -1005,7 +982,7 @@ pub fn render_text(report: &MxReport) -> String {
                     let _ = write!(out, " (implicit MX)");
                 }
             }
-            let _ = write!(out, ": {}: ", status_word(h.status));
+            let _ = write!(out, ": {}: ", h.status.label());
             let _ = write!(out, "addresses {}", validation_name(h.address_validation));
             match &h.tlsa {
                 None => {
@@ -1045,7 +1022,7 @@ pub fn render_text(report: &MxReport) -> String {
                 if a.algorithms != Algorithms::All {
                     let _ = write!(out, " ({})", a.algorithms.name());
                 }
-                let _ = write!(out, ": {}: {}", status_word(a.status), a.verdict.text());
+                let _ = write!(out, ": {}: {}", a.status.label(), a.verdict.text());
                 if !a.matched.is_empty() {
                     let m: Vec<String> = a.matched.iter().map(short).collect();
                     let _ = write!(out, ", matched {}", m.join(", "));
