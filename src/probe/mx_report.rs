@@ -815,20 +815,25 @@ fn address_report(p: &ProbeObserved, cx: &AddressContext<'_>, opts: &MxOptions) 
                 e.depth, e.subject
             )
         };
+        let when = if e.days_left < 0 {
+            format!(
+                "expired {} ({} days ago; DANE-EE still authenticates it, PKIX clients do not)",
+                e.not_after, -e.days_left
+            )
+        } else {
+            format!("expires {} ({} days)", e.not_after, e.days_left)
+        };
         match opts.days {
             Some(n) if e.days_left < i64::from(n) => findings.push((
                 Status::Critical,
                 format!(
-                    "{} of {}: {what} expires {} ({} days), within the {n} days of --days",
-                    p.address, cx.host, e.not_after, e.days_left
+                    "{} of {}: {what} {when}, within the {n} days of --days",
+                    p.address, cx.host
                 ),
             )),
             _ if e.days_left < i64::from(opts.warn_days) => findings.push((
                 Status::Warning,
-                format!(
-                    "{} of {}: {what} expires {} ({} days)",
-                    p.address, cx.host, e.not_after, e.days_left
-                ),
+                format!("{} of {}: {what} {when}", p.address, cx.host),
             )),
             _ => {}
         }
@@ -1573,6 +1578,20 @@ mod tests {
         let chain_certs = &rep.domains[0].hosts[0].addresses[0].chain;
         assert_eq!(chain_certs.len(), 2);
         assert_eq!(chain_certs[0].days_left, 0);
+        // Expired a year ago: said so; DANE-EE still matches it.
+        let old = chain(&["mx1.example.test"], (2020, 2025));
+        let rep = run(&old.leaf, opts());
+        assert_eq!(rep.status, Status::Warning, "{}", rep.summary);
+        assert!(
+            rep.summary
+                .contains("expired 2025-01-01T00:00:00Z (365 days ago"),
+            "{}",
+            rep.summary
+        );
+        assert_eq!(
+            rep.domains[0].hosts[0].addresses[0].verdict,
+            AddressVerdict::Match
+        );
     }
 
     #[test]
