@@ -1598,3 +1598,65 @@ fn lab_mx_both_algorithms_check_both_certificates_of_a_dual_certificate_server()
     );
     drop(dual);
 }
+
+/// A domain without MX RRset is its own mail host (the implicit MX, RFC 5321 5.1); with no
+/// TLSA record there, mail to it goes without DANE: WARNING. posttls-finger on the domain
+/// gets TLS, not DANE-verified.
+#[test]
+fn lab_mx_implicit_mx_without_tlsa_is_a_warning_and_posttls_finger_agrees() {
+    let Some(lab) =
+        Lab::get("lab_mx_implicit_mx_without_tlsa_is_a_warning_and_posttls_finger_agrees")
+    else {
+        return;
+    };
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let host = lab.var("LAB_MAIL_HOST");
+    let owner = format!("_25._tcp.{host}.");
+    // Whatever another test left there is back when this ends.
+    let old = pdns.rrset(&owner, "TLSA");
+    if old.is_some() {
+        pdns.delete(&owner, "TLSA");
+    }
+    let _restore = Published {
+        pdns: &pdns,
+        name: owner.clone(),
+        rtype: "TLSA",
+        old,
+    };
+    let _no_mx = {
+        let old = pdns.rrset(&format!("{host}."), "MX");
+        if old.is_some() {
+            pdns.delete(&format!("{host}."), "MX");
+        }
+        Published {
+            pdns: &pdns,
+            name: format!("{host}."),
+            rtype: "MX",
+            old,
+        }
+    };
+    let cfg = configs(&lab);
+    let (code, v) = check_mx_until(&cfg.resolver, &["--mx", host], |v| {
+        mx_host(mx_domain(v, host), host)["tlsa"]["records"] == json!([])
+    });
+    assert_eq!(code, 1, "{v:#}");
+    let d = mx_domain(&v, host);
+    assert_eq!(d["mx"]["implicit"], true);
+    let h = mx_host(d, host);
+    assert_eq!(h["preference"], Value::Null);
+    assert_eq!(h["tlsa"]["validation"], "secure");
+    assert!(
+        h["reasons"][0].as_str().unwrap().contains("no TLSA record"),
+        "{h:#}"
+    );
+    assert_eq!(
+        mx_probes(h)[&pair(lab.var("LAB_MAIL_ADDR"), "all")],
+        pair("no_dane", "OK")
+    );
+    let (code, _) = check_json(&cfg.anchors, &["--mx", host]);
+    assert_eq!(code, 1);
+
+    let (pf, out) = posttls_finger_to(&lab, host, &[]);
+    assert_eq!(pf, PostTls::Untrusted, "{out}");
+}
