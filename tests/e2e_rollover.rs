@@ -199,16 +199,13 @@ fn story(backend: Backend, test: &str, prefix: &str, newest: bool) {
     let next2 = rec(&st["next"]);
     assert!(next2 != next && next2 != current);
     // The old record stays until its retire wait is over.
-    wait_served(
-        &s,
-        &[
-            current.clone(),
-            next.clone(),
-            next2.clone(),
-            foreign.clone(),
-        ],
-        Duration::from_secs(20),
-    );
+    let all_four = [
+        current.clone(),
+        next.clone(),
+        next2.clone(),
+        foreign.clone(),
+    ];
+    wait_served(&s, &all_four, Duration::from_secs(20));
 
     // Renewals (certbot's timer, or ARI / short-lived profiles every few days) keep the key,
     // and the hook they run changes no record.
@@ -223,16 +220,7 @@ fn story(backend: Backend, test: &str, prefix: &str, newest: bool) {
             "a renewal changed the next key"
         );
     }
-    wait_served(
-        &s,
-        &[
-            current.clone(),
-            next.clone(),
-            next2.clone(),
-            foreign.clone(),
-        ],
-        Duration::from_secs(20),
-    );
+    wait_served(&s, &all_four, Duration::from_secs(20));
 
     // run after the retire wait removes the old record; the foreign one stays.
     let start = Instant::now();
