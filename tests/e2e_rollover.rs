@@ -6,6 +6,12 @@
 //! a new next key is published, `run` retires the old record after its wait, `check` sees
 //! the next key published, and a record someone else put at the owner survives it all.
 //!
+//! The PowerDNS story runs twice: with Debian's certbot 2.1 and with the newest certbot
+//! from PyPI (the lab's `LAB_CERTBOT_LATEST`); both also renew twice after the switch
+//! and must keep the key and every record. `e2e_certbot_surprises` makes certbot do
+//! what the switch did not ask (exit 0 without renewing, renew with a key of its own) and
+//! kills danerollover while a slowed-down real certbot runs.
+//!
 //! Lab settings: record TTL 5 s, ttl_factor 2, margin 1 s; each owner is new, so the
 //! zone's negative TTL (60 s in the lab) counts once: a test takes about a minute and a half.
 
@@ -70,9 +76,38 @@ fn wait_served(s: &Setup, want: &[String], limit: Duration) {
     }
 }
 
-fn story(backend: Backend, test: &str, prefix: &str) {
+/// The lab's newest certbot from PyPI (`LAB_CERTBOT_LATEST`, installed by
+/// tests/lab/install); None outside CI when the lab has none (under CI that is a failure).
+fn newest_certbot(lab: &Lab, test: &str) -> Option<String> {
+    match lab.vars().get("LAB_CERTBOT_LATEST") {
+        Some(p) => Some(p.clone()),
+        None if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
+            panic!(
+                "{test}: the lab has no LAB_CERTBOT_LATEST: run tests/lab/install, then tests/lab/up"
+            )
+        }
+        None => {
+            eprintln!("{test}: skipped: the lab has no newest certbot (tests/lab/install)");
+            None
+        }
+    }
+}
+
+fn story(backend: Backend, test: &str, prefix: &str, newest: bool) {
     let Some(lab) = Lab::get(test) else { return };
+    let certbot = if newest {
+        match newest_certbot(&lab, test) {
+            Some(p) => Some(p),
+            None => return,
+        }
+    } else {
+        None
+    };
     let mut s = Setup::new(lab, backend, prefix, &[&["true"]]);
+    if let Some(p) = certbot {
+        s = s.with_certbot(&p);
+    }
+    eprintln!("{test}: {}", s.certbot_version());
 
     // Someone else's record at the owner, before danerollover comes.
     let foreign = foreign_record();
@@ -164,16 +199,28 @@ fn story(backend: Backend, test: &str, prefix: &str) {
     let next2 = rec(&st["next"]);
     assert!(next2 != next && next2 != current);
     // The old record stays until its retire wait is over.
-    wait_served(
-        &s,
-        &[
-            current.clone(),
-            next.clone(),
-            next2.clone(),
-            foreign.clone(),
-        ],
-        Duration::from_secs(20),
-    );
+    let all_four = [
+        current.clone(),
+        next.clone(),
+        next2.clone(),
+        foreign.clone(),
+    ];
+    wait_served(&s, &all_four, Duration::from_secs(20));
+
+    // Renewals (certbot's timer, or ARI / short-lived profiles every few days) keep the key,
+    // and the hook they run changes no record.
+    for _ in 0..2 {
+        let out = s.certbot(&["renew", "--force-renewal", "--cert-name", &s.name]);
+        assert_ok(&out, "certbot renew");
+        assert_eq!(s.live_record(), next, "a renewal changed the key");
+        assert_eq!(s.live_key_record(), next);
+        assert_eq!(
+            rec(&status(&s)["next"]),
+            next2,
+            "a renewal changed the next key"
+        );
+    }
+    wait_served(&s, &all_four, Duration::from_secs(20));
 
     // run after the retire wait removes the old record; the foreign one stays.
     let start = Instant::now();
@@ -214,10 +261,211 @@ fn story(backend: Backend, test: &str, prefix: &str) {
 
 #[test]
 fn e2e_powerdns_issue_prepublish_switch_retire() {
-    story(Backend::Pdns, "e2e_powerdns", "e2e-pdns");
+    story(Backend::Pdns, "e2e_powerdns", "e2e-pdns", false);
+}
+
+#[test]
+fn e2e_powerdns_newest_certbot_from_pypi() {
+    story(Backend::Pdns, "e2e_newest_certbot", "e2e-new", true);
 }
 
 #[test]
 fn e2e_bind_rfc2136_issue_prepublish_switch_retire() {
-    story(Backend::Bind, "e2e_bind", "e2e-bind");
+    story(Backend::Bind, "e2e_bind", "e2e-bind", false);
+}
+
+/// `run` (which records what the servers serve) and `rollover --dry-run` until the switch
+/// is safe (exit 0).
+fn wait_until_safe(s: &Setup) {
+    let start = Instant::now();
+    loop {
+        s.dr(&["run"]);
+        let out = s.dr(&["rollover", &s.name, "--dry-run"]);
+        match out.status.code() {
+            Some(0) => return,
+            Some(75) => {}
+            _ => panic!("rollover --dry-run: {}", text(&out)),
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "never safe: {}",
+            text(&out)
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn e2e_certbot_surprises_and_a_kill_while_certbot_runs() {
+    let Some(lab) = Lab::get("e2e_certbot_surprises") else {
+        return;
+    };
+    let mut s = Setup::new(lab, Backend::Pdns, "e2e-surprise", &[&["true"]]);
+    assert_ok(&s.issue(), "certbot certonly");
+    let old = s.live_record();
+    let next = rec(&status(&s)["next"]);
+    wait_until_safe(&s);
+    let real = s.certbot_prefix();
+
+    // 1. A certbot command that exits 0 and renews nothing.
+    s.set_certbot(&strs(&["true"]));
+    let out = s.dr(&["rollover", &s.name]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("did not renew"), "{}", text(&out));
+    assert_eq!(s.live_record(), old);
+    assert_eq!(
+        s.live_key_record(),
+        old,
+        "privkey.pem does not match cert.pem"
+    );
+    let out = s.dr(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "run: {}", text(&out));
+    assert_eq!(s.live_key_record(), old);
+
+    // 1b. The real certbot, but a dry run: it talks to the CA and saves nothing.
+    let mut dry = strs(&["sh", "-c", "exec \"$0\" \"$@\" --dry-run"]);
+    dry.extend(real.iter().cloned());
+    s.set_certbot(&dry);
+    let out = s.dr(&["rollover", &s.name]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("did not renew"), "{}", text(&out));
+    assert_eq!(s.live_record(), old);
+    assert_eq!(
+        s.live_key_record(),
+        old,
+        "privkey.pem does not match cert.pem"
+    );
+
+    // 1c. certbot dying after writing the new archive version, before relinking live/:
+    // the real certbot runs, then the wrapper puts every live link back as it was.
+    let live = s.lab.path("LAB_LETSENCRYPT_DIR").join("live").join(&s.name);
+    let script = format!(
+        "l={live}; c=$(readlink $l/cert.pem); k=$(readlink $l/privkey.pem); \
+         h=$(readlink $l/chain.pem); f=$(readlink $l/fullchain.pem); \"$@\" || exit; \
+         ln -sfn $c $l/cert.pem; ln -sfn $k $l/privkey.pem; ln -sfn $h $l/chain.pem; \
+         ln -sfn $f $l/fullchain.pem; echo 'certbot: killed' >&2; exit 137",
+        live = live.display()
+    );
+    let mut crash = strs(&["sh", "-c", &script, "crashing-certbot"]);
+    crash.extend(real.iter().cloned());
+    s.set_certbot(&crash);
+    let out = s.dr(&["rollover", &s.name]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("certbot renew failed") && text(&out).contains("killed"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(s.live_record(), old);
+    assert_eq!(
+        s.live_key_record(),
+        old,
+        "privkey.pem does not match cert.pem"
+    );
+
+    // 2. certbot renewing with a key of its own (--new-key added by a wrapper).
+    let mut own = strs(&["sh", "-c", "exec \"$0\" \"$@\" --new-key"]);
+    own.extend(real.iter().cloned());
+    s.set_certbot(&own);
+    let out = s.dr(&["rollover", &s.name]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("a key of its own"), "{}", text(&out));
+    let theirs = s.live_record();
+    assert!(theirs != old && theirs != next, "{theirs}");
+    assert_eq!(
+        s.live_key_record(),
+        theirs,
+        "privkey.pem does not match cert.pem"
+    );
+    wait_served(
+        &s,
+        &[old.clone(), next.clone(), theirs.clone()],
+        Duration::from_secs(20),
+    );
+    assert_eq!(rec(&status(&s)["next"]), next, "the next key stays");
+
+    // 3. kill -9 of danerollover while a slowed-down real certbot runs: a run meanwhile
+    // touches nothing, and the switch certbot completes afterwards is kept.
+    let mut slow = strs(&["sh", "-c", "sleep 8; exec \"$@\"", "slow-certbot"]);
+    slow.extend(real.iter().cloned());
+    s.set_certbot(&slow);
+    wait_until_safe(&s);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_danerollover"))
+        .env("DANEROLLOVER_CONFIG", &s.cfg)
+        .env_remove("DANEROLLOVER_SWITCHING")
+        .args(["rollover", &s.name])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let state_file = s.state_dir().join("state.json");
+    let start = Instant::now();
+    let pid = loop {
+        let state: Value = std::fs::read(&state_file)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(Value::Null);
+        if let Some(pid) = find(&state, "certbot").and_then(|c| c["pid"].as_u64()) {
+            break pid;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no certbot pid in the intent: {state}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
+    assert!(
+        proc_dir.exists(),
+        "certbot (pid {pid}) died with danerollover"
+    );
+    let key_before = s.live_key_record();
+    let out = s.dr(&["run"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "run while certbot runs: {}",
+        text(&out)
+    );
+    assert!(text(&out).contains("still runs"), "{}", text(&out));
+    assert_eq!(s.live_key_record(), key_before, "a run touched privkey.pem");
+    let start = Instant::now();
+    while proc_dir.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "certbot never finished"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // Other tests' certbots share the lab's letsencrypt directory: while one holds its
+    // lock, the pass still holds off (certbot may be at work on this lineage).
+    let start = Instant::now();
+    let out = loop {
+        let out = s.dr(&["run"]);
+        if !text(&out).contains("still runs") || start.elapsed() > Duration::from_secs(120) {
+            break out;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "run after certbot: {}",
+        text(&out)
+    );
+    assert!(text(&out).contains("CompleteSwitch"), "{}", text(&out));
+    assert_eq!(
+        s.live_record(),
+        next,
+        "the switch certbot completed was undone"
+    );
+    assert_eq!(s.live_key_record(), next);
+    assert_eq!(rec(&status(&s)["current"]), next);
+    s.set_certbot(&real);
 }

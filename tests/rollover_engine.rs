@@ -9,9 +9,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use danerollover::config::Config;
 use danerollover::dns::Validation;
-use danerollover::engine::memory::{CrashAfter, MemoryWorld, spki_of_pem};
+use danerollover::engine::memory::{CertbotBehaviour, CrashAfter, MemoryWorld, spki_of_pem};
 use danerollover::engine::{
-    Certbot, Engine, FailPoint, HookReport, Io, Options, RolloverOutcome, Step,
+    Certbot, CertbotRun, Engine, FailPoint, HookReport, Io, Options, RolloverOutcome, Step,
 };
 use danerollover::error::Error;
 use danerollover::rollover::{Intent, KeyInfo};
@@ -435,6 +435,215 @@ fn renewal_with_reuse_key_keeps_everything() {
     assert_eq!(f.next(), Some(next));
 }
 
+/// What every certbot surprise must end with: privkey.pem matching cert.pem, the live
+/// key's record served everywhere, no intent left, the next key kept, and the next
+/// rollover switching to it.
+fn after_surprise(f: &Fixture, label: &str, next: &KeyInfo) {
+    assert!(
+        f.world.world().consistent(NAME),
+        "privkey.pem does not match cert.pem"
+    );
+    let s = f.store().read().unwrap();
+    assert!(s.lineages[NAME].intent.is_none(), "intent left");
+    drop(s);
+    assert!(
+        f.served_everywhere(&f.live()),
+        "the live key's record is not served"
+    );
+    assert_eq!(f.next(), Some(next.clone()), "the next key changed");
+    // The next rollover works (after a wait when the live key changed under us).
+    f.world.advance(WAIT + 10);
+    f.run();
+    let again = f.rollover();
+    assert_eq!(
+        again.outcome,
+        RolloverOutcome::Switched,
+        "{label}: {again:#?}"
+    );
+    assert_eq!(f.live(), *next);
+    assert!(f.world.world().consistent(NAME));
+}
+
+#[test]
+fn certbot_exiting_0_without_renewing_is_undone_and_loud() {
+    let f = Fixture::new(&[0, 0], "");
+    let next = f.ready();
+    let old = f.live();
+    f.world.world().certbot_next = Some(CertbotBehaviour::NoOp);
+    let r = f.rollover();
+    assert_eq!(r.exit_code(), 1, "{r:#?}");
+    let RolloverOutcome::Failed { error } = &r.outcome else {
+        panic!("{r:#?}")
+    };
+    assert!(
+        error.contains("did not renew") && error.contains("--force-renewal --reuse-key"),
+        "{error}"
+    );
+    assert_eq!(f.live(), old);
+    // The planted key is gone from the archive again: only version 1 is left.
+    assert_eq!(f.world.world().lineages[NAME].privkeys.len(), 1);
+    after_surprise(&f, &format!("{r:?}"), &next);
+}
+
+#[test]
+fn certbot_renewing_with_its_own_key_is_published_and_loud() {
+    let f = Fixture::new(&[0, 0], "");
+    let next = f.ready();
+    let old = f.live();
+    f.world.world().certbot_next = Some(CertbotBehaviour::OwnKey);
+    let r = f.rollover();
+    assert_eq!(r.exit_code(), 1, "{r:#?}");
+    let RolloverOutcome::Failed { error } = &r.outcome else {
+        panic!("{r:#?}")
+    };
+    assert!(error.contains("a key of its own"), "{error}");
+    let own = f.live();
+    assert!(own != old && own != next);
+    assert!(
+        f.served_everywhere(&own),
+        "certbot's own key must be published at once"
+    );
+    after_surprise(&f, &format!("{r:?}"), &next);
+}
+
+#[test]
+fn certbot_crashing_after_writing_the_archive_is_undone() {
+    let f = Fixture::new(&[0, 0], "");
+    let next = f.ready();
+    let old = f.live();
+    f.world.world().certbot_next = Some(CertbotBehaviour::FailAfterArchive);
+    let r = f.rollover();
+    assert_eq!(r.exit_code(), 1, "{r:#?}");
+    assert!(
+        matches!(&r.outcome, RolloverOutcome::Failed { error } if error.contains("certbot renew failed")),
+        "{r:#?}"
+    );
+    assert_eq!(f.live(), old);
+    after_surprise(&f, &format!("{r:?}"), &next);
+}
+
+#[test]
+fn certbot_failing_after_installing_the_certificate_still_switches() {
+    let f = Fixture::new(&[0, 0], "");
+    let next = f.ready();
+    f.world.world().certbot_next = Some(CertbotBehaviour::FailAfterLinks);
+    let r = f.rollover();
+    assert_eq!(r.outcome, RolloverOutcome::Switched, "{r:#?}");
+    assert_eq!(f.live(), next);
+    assert!(f.world.world().consistent(NAME));
+    assert!(
+        r.lineage
+            .failures
+            .iter()
+            .any(|e| e.contains("certbot reported a failure")),
+        "{r:#?}"
+    );
+    // The switch's other steps still happened: a new next key, the reload.
+    assert!(f.next().is_some_and(|n| n != next));
+    assert_eq!(f.world.world().reloads.len(), 1);
+}
+
+#[test]
+fn kill_while_certbot_runs_leaves_the_switch_to_certbot() {
+    for behaviour in [
+        CertbotBehaviour::Renew,
+        CertbotBehaviour::NoOp,
+        CertbotBehaviour::OwnKey,
+        CertbotBehaviour::FailAfterArchive,
+    ] {
+        let counting = Fixture::new(&[0, 0], "");
+        counting.ready();
+        // Killed right after certbot started (its pid saved in the intent).
+        let counter = CrashAfter::never();
+        let _ = block(counting.engine(&counter).rollover(NAME, false, None, false));
+        let k = counter
+            .steps()
+            .iter()
+            .position(|s| *s == Step::CertbotStarted)
+            .expect("CertbotStarted step");
+        let f = Fixture::new(&[0, 0], "");
+        let next2 = f.ready();
+        f.world.world().certbot_next = Some(behaviour);
+        assert!(
+            block(
+                f.engine(&CrashAfter::at(k))
+                    .rollover(NAME, false, None, false)
+            )
+            .is_err()
+        );
+        let intent = f.store().read().unwrap().lineages[NAME].intent.clone();
+        let Some(Intent::Switch {
+            certbot: Some(run), ..
+        }) = intent
+        else {
+            panic!("{behaviour:?}: no certbot pid in the intent: {intent:?}")
+        };
+        assert!(
+            f.world
+                .world()
+                .certbot_pending
+                .as_ref()
+                .is_some_and(|p| p.pid == run.pid)
+        );
+        // Runs while certbot still works change nothing and say why.
+        let links = {
+            let w = f.world.world();
+            (
+                w.lineages[NAME].privkey_link,
+                w.lineages[NAME].privkeys.len(),
+            )
+        };
+        let r = f.run();
+        assert_eq!(r.exit_code(), 1, "{behaviour:?}");
+        let text = format!("{r:?}");
+        assert!(text.contains("still runs"), "{behaviour:?}: {text}");
+        assert!(f.store().read().unwrap().lineages[NAME].intent.is_some());
+        {
+            let w = f.world.world();
+            assert_eq!(
+                (
+                    w.lineages[NAME].privkey_link,
+                    w.lineages[NAME].privkeys.len()
+                ),
+                links,
+                "{behaviour:?}: a run touched the lineage while certbot ran"
+            );
+        }
+        // certbot completes (or not) on its own; the next run settles it.
+        let _ = f.world.world().finish_certbot();
+        f.run();
+        assert!(f.world.world().consistent(NAME), "{behaviour:?}");
+        assert!(f.store().read().unwrap().lineages[NAME].intent.is_none());
+        if behaviour == CertbotBehaviour::Renew {
+            assert_eq!(f.live(), next2, "the switch certbot completed was kept");
+            let s = f.store().read().unwrap();
+            assert_eq!(s.lineages[NAME].current.as_ref().unwrap().key, next2);
+        } else {
+            after_surprise(&f, &format!("{behaviour:?}"), &next2);
+        }
+    }
+}
+
+#[test]
+fn privkey_not_matching_the_certificate_is_reported_with_the_fix() {
+    // As an older danerollover left it after a certbot that exited 0 without renewing.
+    let f = Fixture::new(&[0, 0], "");
+    f.ready();
+    {
+        let mut w = f.world.world();
+        let l = w.lineages.get_mut(NAME).unwrap();
+        l.privkeys.insert(2, b"PEM-999".to_vec());
+        l.privkey_link = 2;
+    }
+    let r = f.run();
+    assert_eq!(r.exit_code(), 1);
+    let text = format!("{r:?}");
+    assert!(
+        text.contains("privkey.pem does not match cert.pem") && text.contains("privkeyN.pem"),
+        "{text}"
+    );
+}
+
 /// certbot that runs danerollover's deploy hook (a second engine, as a separate process
 /// would) in the middle of its renewal, with the switching marker set.
 struct NestedHookCertbot<'a> {
@@ -444,8 +653,16 @@ struct NestedHookCertbot<'a> {
 
 #[async_trait]
 impl Certbot for NestedHookCertbot<'_> {
-    async fn renew(&self, lineage: &str) -> Result<(), Error> {
-        self.fixture.world.renew(lineage).await?;
+    async fn start(&self, lineage: &str) -> Result<CertbotRun, Error> {
+        self.fixture.world.start(lineage).await
+    }
+
+    fn running(&self, run: Option<&CertbotRun>) -> bool {
+        self.fixture.world.running(run)
+    }
+
+    async fn wait(&self, lineage: &str, run: &CertbotRun) -> Result<(), Error> {
+        self.fixture.world.wait(lineage, run).await?;
         let never = CrashAfter::never();
         let mut hook_engine = self.fixture.engine(&never);
         hook_engine.options.switching = Some(lineage.to_string());
@@ -698,6 +915,18 @@ fn crash_everywhere(
         let label = format!("{name}: crash after step {k} ({step:?})");
         assert!(r.is_err(), "{label}: did not stop");
         check_after_crash(&f, &label);
+        // Killed while certbot ran: certbot goes on; a run meanwhile touches nothing.
+        if f.world.world().certbot_pending.is_some() {
+            let before = format!("{:?}", f.world.world().lineages[NAME]);
+            let held = f.run();
+            assert_eq!(held.exit_code(), 1, "{label}: {held:#?}");
+            assert_eq!(
+                format!("{:?}", f.world.world().lineages[NAME]),
+                before,
+                "{label}"
+            );
+            let _ = f.world.world().finish_certbot();
+        }
         recover(&f);
         check_after_crash(&f, &format!("{label}, recovered"));
         check_converged(&f, &label);
@@ -836,6 +1065,7 @@ fn crash_steps_cover_every_kind_of_step() {
         Step::SwitchIntent,
         Step::Planted,
         Step::Repointed,
+        Step::CertbotStarted,
         Step::Renewed,
         Step::SwitchSaved,
         Step::Reloaded,

@@ -1,5 +1,7 @@
 //! Property tests: random sequences of events (renewals with and without reuse_key,
-//! crashes after any step, servers lagging, frozen or down, validation failing, provider
+//! crashes after any step, certbot surprising a switch (exit 0 without renewing, a key of
+//! its own, a crash after writing the archive, a failure after installing), danerollover
+//! killed while certbot runs and certbot completing afterwards, servers lagging, frozen or down, validation failing, provider
 //! and certbot failures, the clock jumping back, foreign and hand-made records, drift)
 //! against the engine and the in-memory world. After every step the safety invariants are
 //! checked against the world's own history (not the engine's beliefs); at the end the
@@ -14,7 +16,9 @@
 //!    or removed by the engine.
 //! 4. After a crash: the next key's file exists, no key file was deleted before being
 //!    planted, the lineage is consistent or a switch intent is recorded; after a pass that
-//!    did not crash, no intent is left and the lineage is consistent.
+//!    did not crash, no intent is left and the lineage is consistent (privkey.pem matches
+//!    cert.pem), unless certbot of a killed switch still runs: then the intent stays
+//!    recorded whatever runs meanwhile.
 //! 5. Once the world is healed, the lineage converges: the live key's record is served by
 //!    every server and Secure, the next key is published, status reports no danger.
 
@@ -23,8 +27,11 @@ use std::time::Duration;
 
 use danerollover::config::Config;
 use danerollover::dns::{Validation, absolute};
-use danerollover::engine::memory::{CrashAfter, MemoryWorld, RrsetVersion, World, spki_of_pem};
-use danerollover::engine::{Engine, FailPoint, Io, Options};
+use danerollover::engine::memory::{
+    CertbotBehaviour, CrashAfter, MemoryWorld, RrsetVersion, World, spki_of_pem,
+};
+use danerollover::engine::{Engine, FailPoint, Io, Options, Step};
+use danerollover::error::Error;
 use danerollover::rollover::{Intent, KeyInfo};
 use danerollover::store::Store;
 use danerollover::tlsa::{Matching, TlsaRecord};
@@ -72,6 +79,14 @@ enum Event {
     Validation(Validation),
     ProviderFails(u32),
     CertbotFails,
+    /// The next certbot run of a switch does something else than asked: exits 0 without
+    /// renewing, renews with a key of its own, crashes after writing the archive, or
+    /// fails after installing the certificate.
+    CertbotSurprise(CertbotBehaviour),
+    /// `rollover --wait` killed (kill -9) while certbot runs; certbot goes on.
+    KilledDuringCertbot,
+    /// The certbot left running by a killed switch finishes.
+    CertbotCompletes,
     /// The next reload command fails.
     ReloadFails,
     /// Someone adds a record of another lineage (0), a DANE-TA record (1), or a hand-made
@@ -123,6 +138,15 @@ fn event() -> impl Strategy<Value = Event> {
         .prop_map(Event::Validation),
         1 => (1u32..3).prop_map(Event::ProviderFails),
         1 => Just(Event::CertbotFails),
+        2 => prop_oneof![
+            Just(CertbotBehaviour::NoOp),
+            Just(CertbotBehaviour::OwnKey),
+            Just(CertbotBehaviour::FailAfterArchive),
+            Just(CertbotBehaviour::FailAfterLinks),
+        ]
+        .prop_map(Event::CertbotSurprise),
+        1 => Just(Event::KilledDuringCertbot),
+        2 => Just(Event::CertbotCompletes),
         1 => Just(Event::ReloadFails),
         1 => (0u8..3, 0usize..2).prop_map(|(k, o)| Event::Foreign(k, o)),
         1 => (any::<bool>(), 0usize..2).prop_map(|(n, o)| Event::Drift(n, o)),
@@ -175,6 +199,23 @@ fn direct_change(w: &mut World, owner: &str, add: &[TlsaRecord], remove: &[TlsaR
     });
 }
 
+/// Kills the operation at the first `CertbotStarted` step: danerollover dies while certbot
+/// runs on.
+#[derive(Default)]
+struct KillInCertbot {
+    killed: std::sync::atomic::AtomicBool,
+}
+
+impl FailPoint for KillInCertbot {
+    fn after(&self, step: Step) -> Result<(), Error> {
+        if step == Step::CertbotStarted {
+            self.killed.store(true, std::sync::atomic::Ordering::SeqCst);
+            return Err(Error::Failed("killed while certbot runs".into()));
+        }
+        Ok(())
+    }
+}
+
 struct Sim {
     world: MemoryWorld,
     config: Config,
@@ -187,6 +228,10 @@ struct Sim {
     steps: usize,
     /// Operations killed by an injected crash.
     crashes: usize,
+    /// Switches killed while certbot ran, and certbot runs that finished after that.
+    killed_in_certbot: usize,
+    /// Passes that found certbot still running and held off.
+    held: usize,
     rt: tokio::runtime::Runtime,
 }
 
@@ -246,6 +291,8 @@ matching = {}
             checked_switches: 0,
             steps: 0,
             crashes: 0,
+            killed_in_certbot: 0,
+            held: 0,
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -337,6 +384,9 @@ matching = {}
             eprintln!("== {op:?} crash {crash:?} at {}", self.world.world().now);
         }
         let crashed = crash.is_some_and(|k| fail.steps().len() > k);
+        if self.world.world().certbot_pending.is_some() && !crashed {
+            self.held += 1;
+        }
         self.crashes += usize::from(crashed);
         match result {
             Ok(()) => prop_assert!(!crashed, "{op:?} went on after its crash"),
@@ -353,8 +403,12 @@ matching = {}
             .lineages
             .get(NAME)
             .is_some_and(|l| l.intent.is_some());
+        let certbot_running = self.world.world().certbot_pending.is_some();
         let ev = match ev {
+            // certbot's own timer cannot renew while certbot runs (certbot's lock).
+            Event::Renew { .. } if certbot_running => Event::CertbotCompletes,
             Event::Op { .. } | Event::Renew { .. } => ev.clone(),
+            Event::CertbotCompletes | Event::KilledDuringCertbot => ev.clone(),
             _ if pending => Event::Op {
                 op: Op::Run,
                 crash: None,
@@ -390,6 +444,27 @@ matching = {}
             Event::Validation(v) => self.world.world().validation = *v,
             Event::ProviderFails(n) => self.world.world().provider_failures = *n,
             Event::CertbotFails => self.world.world().certbot_failures = 1,
+            Event::CertbotSurprise(b) => self.world.world().certbot_next = Some(*b),
+            Event::KilledDuringCertbot => {
+                let kill = KillInCertbot::default();
+                let e = self.engine(&kill);
+                let r = self.rt.block_on(e.rollover(
+                    NAME,
+                    true,
+                    Some(Duration::from_secs(7200)),
+                    false,
+                ));
+                let killed = kill.killed.load(std::sync::atomic::Ordering::SeqCst);
+                prop_assert_eq!(r.is_err(), killed, "{:?}", r.map(|r| r.outcome));
+                if killed {
+                    self.killed_in_certbot += 1;
+                    self.crashes += 1;
+                }
+                crashed = Some(killed);
+            }
+            Event::CertbotCompletes => {
+                let _ = self.world.world().finish_certbot();
+            }
             Event::ReloadFails => self.world.world().reload_failures = 1,
             Event::Foreign(kind, o) => {
                 let live = self.live();
@@ -530,7 +605,17 @@ matching = {}
                 ev,
                 w.lineages[NAME]
             );
+            // While certbot of a killed switch runs, the switch stays recorded, whatever
+            // runs meanwhile (nothing may undo or complete it).
+            if w.certbot_pending.is_some() {
+                prop_assert!(
+                    switching,
+                    "certbot runs without a switch intent after {:?}",
+                    ev
+                );
+            }
             if crashed == Some(false)
+                && w.certbot_pending.is_none()
                 && !matches!(
                     ev,
                     Event::Op {
@@ -540,7 +625,12 @@ matching = {}
                 )
             {
                 prop_assert!(l.intent.is_none(), "intent left after {:?}", ev);
-                prop_assert!(w.consistent(NAME));
+                prop_assert!(
+                    w.consistent(NAME),
+                    "privkey.pem does not match cert.pem after {:?}: {:?}",
+                    ev,
+                    w.lineages[NAME]
+                );
             }
         }
         for (path, content) in &w.removed_key_files {
@@ -567,6 +657,8 @@ matching = {}
             w.validation = Validation::Secure;
             w.provider_failures = 0;
             w.certbot_failures = 0;
+            w.certbot_next = None;
+            let _ = w.finish_certbot();
             w.reload_failures = 0;
         }
         let lag = self
@@ -683,6 +775,7 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     );
     let (mut cases, mut switched, mut planned_switches, mut crashed, mut outages) = (0, 0, 0, 0, 0);
     let mut generated = 0;
+    let (mut killed_in_certbot, mut held) = (0, 0);
     for _ in 0..120 {
         let c = case().new_tree(&mut runner).unwrap().current();
         let mut sim = Sim::new(&c);
@@ -699,11 +792,19 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         crashed += usize::from(sim.crashes > 0);
         outages += usize::from(log.iter().skip(1).any(|e| !e.2));
         generated += w.key_files.len() + w.removed_key_files.len();
+        killed_in_certbot += usize::from(sim.killed_in_certbot > 0);
+        held += usize::from(sim.held > 0);
     }
     eprintln!(
         "{cases} histories: {switched} with a danerollover switch ({planned_switches} switches), \
-         {crashed} with a crash, {outages} with a renewal by certbot itself, {generated} next keys made"
+         {crashed} with a crash, {outages} with a renewal by certbot itself, {generated} next keys made, \
+         {killed_in_certbot} with a switch killed while certbot ran, {held} with a pass held off by it"
     );
+    assert!(
+        killed_in_certbot * 10 >= cases,
+        "too few kills in certbot: {killed_in_certbot}/{cases}"
+    );
+    assert!(held * 20 >= cases, "too few held passes: {held}/{cases}");
     assert!(
         switched * 5 >= cases,
         "too few switches: {switched}/{cases}"

@@ -85,13 +85,15 @@ impl Wired {
         }
         let observer = LiveObserver::from_config(&config)?;
         Ok(Wired {
-            state_dir,
+            state_dir: state_dir.clone(),
             files: CertbotFiles::new(&letsencrypt_dir),
             keygen: RenewalKeyGen::new(&letsencrypt_dir),
             next_keys: NextKeyDir::new(Box::new(spki_of_private_pem)),
             providers,
             observer,
-            certbot: CommandCertbot::new(&config.certbot),
+            certbot: CommandCertbot::new(&config.certbot)
+                .watching(&letsencrypt_dir)
+                .logging_to(&state_dir),
             reloader: CommandReloader::default(),
             config,
         })

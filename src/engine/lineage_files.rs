@@ -113,6 +113,7 @@ impl LineageFiles for CertbotFiles {
         Ok(LineageFacts {
             live_spki,
             reuse_key: l.reuse_key().is_on(),
+            key_spki: l.key_spki.clone(),
         })
     }
 

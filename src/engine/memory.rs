@@ -18,8 +18,8 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 
 use super::traits::{
-    Certbot, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey, NextKeyFiles, PlantPlan,
-    PrivateKeyPem, Reloader, Step,
+    Certbot, CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey,
+    NextKeyFiles, PlantPlan, PrivateKeyPem, Reloader, Step,
 };
 use crate::dns::{
     DnsError, Observe, OwnerObservation, OwnerQuery, Served, ServerAnswer, ServerOutcome,
@@ -98,6 +98,38 @@ impl MemLineage {
     }
 }
 
+/// What the next certbot run does (certbot surprising the switch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertbotBehaviour {
+    /// Renews with the key `privkey.pem` points at (what `--reuse-key` asks).
+    Renew,
+    /// Fails without writing anything.
+    Fail,
+    /// Exits 0 and changes nothing (a wrapper, a dry run).
+    NoOp,
+    /// Renews with a key of its own (`--new-key`, a key-type mismatch).
+    OwnKey,
+    /// Writes the next archive version (key and certificate), then fails before
+    /// relinking `live/`.
+    FailAfterArchive,
+    /// Renews and relinks, then fails (exit 1 after the certificate is installed).
+    FailAfterLinks,
+}
+
+/// A certbot run that was started and has not finished (danerollover may have been
+/// killed meanwhile: the run finishes with [`World::finish_certbot`]).
+#[derive(Debug, Clone)]
+pub struct PendingCertbot {
+    /// The lineage it renews.
+    pub lineage: String,
+    /// Its pid.
+    pub pid: u32,
+    /// The key it read through `privkey.pem` when it started.
+    pub pem: Option<Vec<u8>>,
+    /// What it does.
+    pub behaviour: CertbotBehaviour,
+}
+
 /// Everything in the world. Public so that tests can arrange and inspect it.
 #[derive(Debug, Clone)]
 pub struct World {
@@ -131,6 +163,12 @@ pub struct World {
     pub keys_made: u64,
     /// The next this many certbot runs fail.
     pub certbot_failures: u32,
+    /// What the next certbot run does (when it does not fail); then back to renewing.
+    pub certbot_next: Option<CertbotBehaviour>,
+    /// A certbot run still in progress.
+    pub certbot_pending: Option<PendingCertbot>,
+    /// certbot runs started so far (their pids are 1000 + n).
+    pub certbot_runs: u32,
     /// The next this many reloads fail.
     pub reload_failures: u32,
     /// Reloads run: (true time, lineage).
@@ -250,28 +288,62 @@ impl World {
         }
     }
 
-    fn renew_with_link(&mut self, lineage: &str) -> Result<(), Error> {
+    /// Finish the certbot run in progress (one started by a switch whose danerollover was
+    /// killed): None when there is none, else its result.
+    pub fn finish_certbot(&mut self) -> Option<Result<(), Error>> {
+        let p = self.certbot_pending.take()?;
+        Some(self.complete(p))
+    }
+
+    fn complete(&mut self, p: PendingCertbot) -> Result<(), Error> {
         let now = self.now;
+        let own = match p.behaviour {
+            CertbotBehaviour::OwnKey => Some(pem_of(self.new_key())),
+            _ => None,
+        };
         let l = self
             .lineages
-            .get_mut(lineage)
+            .get_mut(&p.lineage)
             .ok_or_else(|| failed("no such lineage"))?;
-        let pem = l
-            .privkeys
-            .get(&l.privkey_link)
-            .cloned()
-            .ok_or_else(|| failed("privkey.pem points at nothing"))?;
-        let spki = spki_of_pem(&pem).ok_or_else(|| failed("privkey.pem is not a key"))?;
-        let v = l.highest() + 1;
-        let changed = l.certs.get(&l.cert_link) != Some(&spki);
-        l.privkeys.insert(v, pem);
-        l.certs.insert(v, spki.clone());
-        l.privkey_link = v;
-        l.cert_link = v;
-        if changed {
-            l.live_log.push((now, spki, true));
+        let write = |l: &mut MemLineage, pem: Vec<u8>, link: bool, by_switch: bool| {
+            let spki = spki_of_pem(&pem).unwrap_or_default();
+            let v = l.highest() + 1;
+            l.privkeys.insert(v, pem);
+            l.certs.insert(v, spki.clone());
+            if link {
+                let changed = l.certs.get(&l.cert_link) != Some(&spki);
+                l.privkey_link = v;
+                l.cert_link = v;
+                if changed {
+                    l.live_log.push((now, spki, by_switch));
+                }
+            }
+        };
+        let read = || {
+            p.pem
+                .clone()
+                .ok_or_else(|| failed("privkey.pem points at nothing"))
+        };
+        match p.behaviour {
+            CertbotBehaviour::Fail => Err(failed("certbot: the ACME server said no")),
+            CertbotBehaviour::NoOp => Ok(()),
+            CertbotBehaviour::Renew => {
+                write(l, read()?, true, true);
+                Ok(())
+            }
+            CertbotBehaviour::OwnKey => {
+                write(l, own.unwrap_or_default(), true, false);
+                Ok(())
+            }
+            CertbotBehaviour::FailAfterArchive => {
+                write(l, read()?, false, true);
+                Err(failed("certbot: crashed after writing the archive"))
+            }
+            CertbotBehaviour::FailAfterLinks => {
+                write(l, read()?, true, true);
+                Err(failed("certbot: failed after installing the certificate"))
+            }
         }
-        Ok(())
     }
 }
 
@@ -308,6 +380,9 @@ impl MemoryWorld {
                 removed_key_files: Vec::new(),
                 keys_made: 0,
                 certbot_failures: 0,
+                certbot_next: None,
+                certbot_pending: None,
+                certbot_runs: 0,
                 reload_failures: 0,
                 reloads: Vec::new(),
             }),
@@ -410,6 +485,7 @@ impl LineageFiles for MemoryWorld {
                 .cloned()
                 .ok_or_else(|| failed("cert.pem points at nothing"))?,
             reuse_key: l.reuse_key,
+            key_spki: l.privkeys.get(&l.privkey_link).and_then(|p| spki_of_pem(p)),
         })
     }
 
@@ -486,13 +562,51 @@ impl LineageFiles for MemoryWorld {
 
 #[async_trait]
 impl Certbot for MemoryWorld {
-    async fn renew(&self, lineage: &str) -> Result<(), Error> {
+    async fn start(&self, lineage: &str) -> Result<CertbotRun, Error> {
         let mut w = self.world();
-        if w.certbot_failures > 0 {
-            w.certbot_failures -= 1;
-            return Err(failed("certbot: the ACME server said no"));
+        if w.certbot_pending.is_some() {
+            return Err(failed(
+                "certbot: another instance of certbot is already running",
+            ));
         }
-        w.renew_with_link(lineage)
+        let behaviour = if w.certbot_failures > 0 {
+            w.certbot_failures -= 1;
+            CertbotBehaviour::Fail
+        } else {
+            w.certbot_next.take().unwrap_or(CertbotBehaviour::Renew)
+        };
+        let pem = w
+            .lineages
+            .get(lineage)
+            .and_then(|l| l.privkeys.get(&l.privkey_link).cloned());
+        w.certbot_runs += 1;
+        let pid = 1000 + w.certbot_runs;
+        w.certbot_pending = Some(PendingCertbot {
+            lineage: lineage.to_string(),
+            pid,
+            pem,
+            behaviour,
+        });
+        Ok(CertbotRun {
+            pid,
+            start: Some(u64::from(pid)),
+        })
+    }
+
+    async fn wait(&self, _lineage: &str, run: &CertbotRun) -> Result<(), Error> {
+        let mut w = self.world();
+        match w.certbot_pending.take() {
+            Some(p) if p.pid == run.pid => w.complete(p),
+            other => {
+                w.certbot_pending = other;
+                Err(failed("certbot: no such run"))
+            }
+        }
+    }
+
+    fn running(&self, _run: Option<&CertbotRun>) -> bool {
+        // The one certbot of this world holds the lock while it runs.
+        self.world().certbot_pending.is_some()
     }
 }
 

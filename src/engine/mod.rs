@@ -84,8 +84,8 @@ pub use report::{
     RolloverReport, RunReport, StatusReport,
 };
 pub use traits::{
-    Certbot, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey, NextKeyFiles,
-    NoFailures, PlantPlan, PrivateKeyPem, Reloader, Step,
+    Certbot, CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey,
+    NextKeyFiles, NoFailures, PlantPlan, PrivateKeyPem, Reloader, Step,
 };
 
 /// The environment variable a switch passes to certbot (and so to the deploy hook): the

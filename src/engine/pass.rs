@@ -3,6 +3,7 @@
 
 use super::switch::SwitchOutcome;
 use super::*;
+use crate::rollover::Repair;
 
 impl Engine<'_> {
     pub(super) async fn locked_pass(
@@ -43,28 +44,45 @@ impl Engine<'_> {
         let mut failures = Vec::new();
         let mut switched = false;
         let mut switch_failure = None;
+        // Reported as failures at the end, without stopping the pass (a switch that went
+        // through although certbot failed still needs its new next key and reload).
+        let mut warnings = Vec::new();
 
         // 1. Repair an interrupted step before anything else.
         let mut repaired = None;
+        // certbot started by an interrupted switch still runs: touch nothing until it is done.
+        let mut hold = false;
         if let Some(intent) = lineage(state, name).intent.clone() {
             if dry_run {
                 planned.push("repair an interrupted step".to_string());
             } else {
                 let live = KeyInfo::from_spki(&facts.live_spki);
                 let r = self.repair(lock, state, name, &intent, &live, now)?;
-                done.push(format!("repaired an interrupted step: {r:?}"));
+                if r == Repair::CertbotRunning {
+                    hold = true;
+                    failures.push(held_message(&intent));
+                } else {
+                    done.push(format!("repaired an interrupted step: {r:?}"));
+                }
                 repaired = Some(r);
             }
         }
-        if !dry_run {
+        if !dry_run && !hold {
             self.cleanup(lock, state, name)?;
+        }
+        if !hold && facts.key_spki.as_deref() != Some(facts.live_spki.as_slice()) {
+            warnings.push(mismatch(name));
         }
 
         // 2. Observe and fold in.
         let observations = self.io.observer.observe(&self.queries(lc)?).await;
         let live_change = {
             let ls = lineage(state, name);
-            let change = reconcile_live(ls, &KeyInfo::from_spki(&facts.live_spki), now);
+            let change = if hold {
+                LiveChange::Unchanged
+            } else {
+                reconcile_live(ls, &KeyInfo::from_spki(&facts.live_spki), now)
+            };
             update_observations(ls, &owners, &observations, now, &policy);
             change
         };
@@ -81,7 +99,7 @@ impl Engine<'_> {
         }
 
         // 3. Plan and act, one action at a time; plan again after a new key or a switch.
-        for _round in 0..6 {
+        for _round in 0..if hold { 0 } else { 6 } {
             let p = plan(
                 lineage(state, name),
                 &observations,
@@ -129,9 +147,10 @@ impl Engine<'_> {
                     Action::Switch { .. } => {
                         goal = Goal::Maintain;
                         match self.switch(lock, state, name).await? {
-                            SwitchOutcome::Switched => {
+                            SwitchOutcome::Switched { warning } => {
                                 switched = true;
                                 done.push(action.to_string());
+                                warnings.extend(warning);
                             }
                             SwitchOutcome::Failed(e) => switch_failure = Some(e),
                         }
@@ -167,6 +186,7 @@ impl Engine<'_> {
         }
 
         // 4. Report.
+        failures.extend(warnings);
         let ls = lineage(state, name);
         let final_plan: Plan = plan(ls, &observations, facts.reuse_key, now, &policy, goal);
         let status = lineage_status(name, ls, &observations, &final_plan, now, &policy);
@@ -266,4 +286,29 @@ impl Engine<'_> {
         };
         provider.apply(&change).await.map_err(|e| e.to_string())
     }
+}
+
+/// Why a pass did nothing while the certbot of an interrupted switch still runs.
+fn held_message(intent: &Intent) -> String {
+    let (at, pid) = match intent {
+        Intent::Switch { at, certbot, .. } => (
+            at.to_string(),
+            certbot
+                .as_ref()
+                .map_or("its pid was not recorded".to_string(), |c| {
+                    format!("pid {}", c.pid)
+                }),
+        ),
+        Intent::NewNextKey { at, .. } => (at.to_string(), String::new()),
+    };
+    format!(
+        "the switch started at {at} was interrupted while certbot ({pid}) still runs: nothing was changed; run again once certbot has finished (it may still complete the switch)"
+    )
+}
+
+/// What to say when `live/NAME/privkey.pem` does not hold the key of `cert.pem`.
+pub(super) fn mismatch(name: &str) -> String {
+    format!(
+        "live/{name}/privkey.pem does not match cert.pem (a server that reloads now cannot use the pair): point privkey.pem at the archive/{name}/privkeyN.pem with the N of cert.pem's target (certbot 2.x: `certbot update_symlinks`), then run `danerollover run`"
+    )
 }

@@ -3,18 +3,20 @@
 //! state directory. (Lineage files, key generation, providers and DNS observation come from
 //! their own modules.)
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::SWITCHING_ENV;
-use super::traits::{Certbot, Clock, NextKeyFiles, PrivateKeyPem, Reloader};
+use super::traits::{Certbot, CertbotRun, Clock, NextKeyFiles, PrivateKeyPem, Reloader};
 use crate::error::Error;
 
 /// The machine's clock. Its sleep ends early on SIGTERM or SIGINT once
@@ -106,6 +108,14 @@ pub struct CommandCertbot {
     pub prefix: Vec<String>,
     /// How long the renewal may take (ACME validation can be slow).
     pub timeout: Duration,
+    /// certbot's lock file of the letsencrypt directory (`DIR/.certbot.lock`): held by
+    /// every certbot that is running there.
+    pub lock_file: Option<PathBuf>,
+    /// Where certbot's output goes (`DIR/certbot-LINEAGE.log`, 0600, replaced by each run):
+    /// a file rather than a pipe, so that certbot finishes its work even when danerollover
+    /// is killed while it runs (a pipe without reader would break it at its next line).
+    pub log_dir: Option<PathBuf>,
+    children: Mutex<HashMap<u32, tokio::process::Child>>,
 }
 
 impl CommandCertbot {
@@ -114,7 +124,28 @@ impl CommandCertbot {
         CommandCertbot {
             prefix: prefix.to_vec(),
             timeout: Duration::from_secs(900),
+            lock_file: None,
+            log_dir: None,
+            children: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Send certbot's output to `DIR/certbot-LINEAGE.log` instead of a pipe.
+    pub fn logging_to(mut self, dir: &Path) -> CommandCertbot {
+        self.log_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    fn log_path(&self, lineage: &str) -> Option<PathBuf> {
+        self.log_dir
+            .as_ref()
+            .map(|d| d.join(format!("certbot-{lineage}.log")))
+    }
+
+    /// Also take a certbot holding `letsencrypt_dir/.certbot.lock` for a running one.
+    pub fn watching(mut self, letsencrypt_dir: &Path) -> CommandCertbot {
+        self.lock_file = Some(letsencrypt_dir.join(".certbot.lock"));
+        self
     }
 
     /// The full argv for `lineage`.
@@ -137,14 +168,85 @@ impl CommandCertbot {
 
 #[async_trait]
 impl Certbot for CommandCertbot {
-    async fn renew(&self, lineage: &str) -> Result<(), Error> {
-        run(
-            &self.argv(lineage),
-            &[(SWITCHING_ENV, lineage)],
-            self.timeout,
-        )
-        .await
+    async fn start(&self, lineage: &str) -> Result<CertbotRun, Error> {
+        let argv = self.argv(lineage);
+        let log = match self.log_path(lineage) {
+            Some(path) => Some((open_log(&path)?, path)),
+            None => None,
+        };
+        let child = spawn(&argv, &[(SWITCHING_ENV, lineage)], log.map(|l| l.0))?;
+        let pid = child
+            .id()
+            .ok_or_else(|| Error::Failed(format!("`{}` exited at once", shown(&argv))))?;
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pid, child);
+        Ok(CertbotRun {
+            pid,
+            start: process_start(pid),
+        })
     }
+
+    async fn wait(&self, lineage: &str, run: &CertbotRun) -> Result<(), Error> {
+        let child = self
+            .children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&run.pid)
+            .ok_or_else(|| {
+                Error::Failed(format!("certbot (pid {}) was not started here", run.pid))
+            })?;
+        let log = self.log_path(lineage);
+        finish(&self.argv(lineage), child, self.timeout, log.as_deref()).await
+    }
+
+    fn running(&self, run: Option<&CertbotRun>) -> bool {
+        run.is_some_and(alive) || self.lock_file.as_deref().is_some_and(lock_held)
+    }
+}
+
+/// The start time of process `pid` (field 22 of `/proc/PID/stat`, clock ticks after boot).
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // fields[0] is field 3 (the state); field 22 is fields[19].
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+/// Whether the process of `run` is alive (and not a zombie), and is the same process
+/// (same start time) when the start time was recorded.
+fn alive(run: &CertbotRun) -> bool {
+    match (process_start(run.pid), run.start) {
+        (Some(now), Some(then)) => now == then,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// Whether some process holds a lock on `path` (certbot takes a POSIX `lockf` lock on its
+/// lock files and removes them when it exits; one killed leaves the file, unlocked).
+/// Read from `/proc/locks`, matched by inode.
+fn lock_held(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = fs::metadata(path) else {
+        return false;
+    };
+    let Ok(locks) = fs::read_to_string("/proc/locks") else {
+        return false;
+    };
+    let ino = meta.ino().to_string();
+    locks.lines().any(|line| {
+        line.split_whitespace()
+            .find(|f| f.matches(':').count() == 2)
+            .and_then(|dev_ino| dev_ino.rsplit(':').next())
+            .is_some_and(|i| i == ino)
+    })
 }
 
 /// How to get a private key's SPKI (DER) from its PEM: provided by the key module.
@@ -242,24 +344,55 @@ fn tail(bytes: &[u8]) -> String {
     lines[start..].join(" | ")
 }
 
-/// Run `argv` (no shell), stdin closed, with `env` added; fail with the program, its exit
-/// status and the end of its output when it does not succeed within `timeout`.
-async fn run(argv: &[String], env: &[(&str, &str)], timeout: Duration) -> Result<(), Error> {
+/// A fresh log file for a program's output (0600), for stdout and stderr.
+fn open_log(path: &Path) -> Result<(fs::File, fs::File), Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    }
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| io_err(path, e))?;
+    let g = f.try_clone().map_err(|e| io_err(path, e))?;
+    Ok((f, g))
+}
+
+/// Start `argv` (no shell), stdin closed, with `env` added; output captured through pipes,
+/// or into `log` (stdout, stderr) when given.
+fn spawn(
+    argv: &[String],
+    env: &[(&str, &str)],
+    log: Option<(fs::File, fs::File)>,
+) -> Result<tokio::process::Child, Error> {
     let Some((program, args)) = argv.split_first() else {
         return Err(Error::Usage("an empty command was configured".into()));
     };
     let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    cmd.args(args).stdin(Stdio::null()).kill_on_drop(true);
+    match log {
+        Some((out, err)) => cmd.stdout(Stdio::from(out)).stderr(Stdio::from(err)),
+        None => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
+    };
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let child = cmd
-        .spawn()
-        .map_err(|e| Error::Failed(format!("cannot run `{}`: {e}", shown(argv))))?;
+    cmd.spawn()
+        .map_err(|e| Error::Failed(format!("cannot run `{}`: {e}", shown(argv))))
+}
+
+/// Wait for `child` (started from `argv`); fail with the program, its exit status and the
+/// end of its output (from `log` when it wrote there) when it does not succeed within
+/// `timeout`.
+async fn finish(
+    argv: &[String],
+    child: tokio::process::Child,
+    timeout: Duration,
+    log: Option<&Path>,
+) -> Result<(), Error> {
     let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => return Err(Error::Failed(format!("`{}`: {e}", shown(argv)))),
@@ -278,6 +411,12 @@ async fn run(argv: &[String], env: &[(&str, &str)], timeout: Duration) -> Result
     if detail.is_empty() {
         detail = tail(&output.stdout);
     }
+    if let Some(path) = log {
+        detail = tail(&fs::read(path).unwrap_or_default());
+        if !detail.is_empty() {
+            detail = format!("{detail} (all of it in {})", path.display());
+        }
+    }
     Err(Error::Failed(format!(
         "`{}` failed ({}){}",
         shown(argv),
@@ -288,6 +427,12 @@ async fn run(argv: &[String], env: &[(&str, &str)], timeout: Duration) -> Result
             format!(": {detail}")
         }
     )))
+}
+
+/// Run `argv` (no shell), stdin closed, with `env` added; fail with the program, its exit
+/// status and the end of its output when it does not succeed within `timeout`.
+async fn run(argv: &[String], env: &[(&str, &str)], timeout: Duration) -> Result<(), Error> {
+    finish(argv, spawn(argv, env, None)?, timeout, None).await
 }
 
 #[cfg(test)]
@@ -371,6 +516,66 @@ mod tests {
             err.contains("Challenge failed") && err.contains("--reuse-key"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn certbot_runs_are_seen_by_pid_and_by_lock_and_log_to_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = CommandCertbot::new(&argv(&[
+            "sh",
+            "-c",
+            "echo working; sleep 1; echo 'rate limited' >&2; exit 1",
+            "certbot",
+        ]))
+        .watching(dir.path())
+        .logging_to(dir.path());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let run = rt.block_on(c.start("m")).unwrap();
+        assert!(run.start.is_some());
+        assert!(c.running(Some(&run)), "a live pid is running");
+        // Another process with the same pid but another start time is not it.
+        let other = CertbotRun {
+            pid: run.pid,
+            start: run.start.map(|s| s + 1),
+        };
+        assert!(!c.running(Some(&other)));
+        let err = rt.block_on(c.wait("m", &run)).unwrap_err().to_string();
+        assert!(
+            err.contains("rate limited") && err.contains("certbot-m.log"),
+            "{err}"
+        );
+        assert!(!c.running(Some(&run)), "an exited pid is not running");
+        let log = dir.path().join("certbot-m.log");
+        assert_eq!(
+            fs::metadata(&log).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(fs::read_to_string(&log).unwrap().contains("working"));
+        // Any certbot holding the letsencrypt directory's lock is running.
+        let lock = dir.path().join(".certbot.lock");
+        fs::write(&lock, b"").unwrap();
+        assert!(
+            !c.running(None),
+            "an unlocked lock file left by a killed certbot"
+        );
+        // -o: flock itself holds the lock (not the sleep it runs), so killing it frees it.
+        let mut holder = std::process::Command::new("flock")
+            .arg("-o")
+            .arg(&lock)
+            .args(["sleep", "30"])
+            .spawn()
+            .unwrap();
+        let t0 = std::time::Instant::now();
+        while !c.running(None) && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(c.running(None), "the held lock is not seen");
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        assert!(!c.running(None));
     }
 
     fn rcgen_spki(pem: &[u8]) -> Result<Vec<u8>, Error> {

@@ -13,17 +13,21 @@ impl Engine<'_> {
         live: &KeyInfo,
         now: Timestamp,
     ) -> R<Repair> {
-        let key_file_spki = match intent {
-            Intent::NewNextKey { path, .. } => self.io.next_keys.spki(path)?,
-            Intent::Switch { .. } => None,
+        let (key_file_spki, certbot_running) = match intent {
+            Intent::NewNextKey { path, .. } => (self.io.next_keys.spki(path)?, false),
+            Intent::Switch { certbot, .. } => (None, self.io.certbot.running(certbot.as_ref())),
         };
         let decision = decide::repair(
             intent,
             &RepairFacts {
                 live: live.clone(),
                 key_file_spki,
+                certbot_running,
             },
         );
+        if decision == Repair::CertbotRunning {
+            return Ok(decision);
+        }
         if let (
             Repair::UndoSwitch,
             Intent::Switch {

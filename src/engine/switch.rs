@@ -5,7 +5,10 @@ use super::*;
 
 /// How a switch attempt ended.
 pub(super) enum SwitchOutcome {
-    Switched,
+    /// The certificate carries the next key (a warning when certbot failed all the same).
+    Switched {
+        warning: Option<String>,
+    },
     Failed(String),
 }
 impl Engine<'_> {
@@ -21,12 +24,14 @@ impl Engine<'_> {
             return Ok(SwitchOutcome::Failed("there is no next key".into()));
         };
         let pp = self.io.files.plant_plan(name)?;
+        let before = self.io.files.facts(name)?.live_spki;
         lineage(state, name).intent = Some(Intent::Switch {
             key: next.key.clone(),
             key_path: next.path.clone(),
             archive_path: pp.archive_path.clone(),
             previous_target: pp.previous_target.clone(),
             at: self.io.clock.now(),
+            certbot: None,
         });
         self.save(lock, state, Step::SwitchIntent)?;
         if let Err(e) = self.io.files.plant(name, &pp, &next.path) {
@@ -42,27 +47,82 @@ impl Engine<'_> {
             return self.undo_switch(lock, state, name, &pp, &next.key, why);
         }
         self.step(Step::Repointed)?;
-        let renewed = self.io.certbot.renew(name).await;
+        let renewed = match self.io.certbot.start(name).await {
+            Ok(run) => {
+                if let Some(Intent::Switch { certbot, .. }) = &mut lineage(state, name).intent {
+                    *certbot = Some(run.clone());
+                }
+                self.save(lock, state, Step::CertbotStarted)?;
+                self.io.certbot.wait(name, &run).await
+            }
+            Err(e) => Err(e),
+        };
         self.step(Step::Renewed)?;
-        if let Err(e) = renewed {
-            let why = format!("certbot renew failed: {}", crate::error::render(&e));
-            return self.undo_switch(lock, state, name, &pp, &next.key, why);
-        }
+        self.settle(lock, state, name, &pp, &next.key, &before, renewed)
+    }
+
+    /// After certbot: whatever it did, end with `privkey.pem` matching `cert.pem`. The
+    /// certificate carries the next key: the switch went through (even when certbot then
+    /// failed). Otherwise what is ours is undone (the planted key, the link, when certbot
+    /// did not move it) and the reason says what certbot did: failed, did nothing, or
+    /// renewed with a key of its own (whose record is then published at once).
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &self,
+        lock: &Locked,
+        state: &mut State,
+        name: &str,
+        pp: &PlantPlan,
+        next: &KeyInfo,
+        before: &[u8],
+        renewed: Result<(), Error>,
+    ) -> R<SwitchOutcome> {
         let facts = self.io.files.facts(name)?;
-        let ls = lineage(state, name);
-        if facts.live_spki == next.key.spki {
-            ls.promote(self.io.clock.now());
+        if facts.live_spki == next.spki {
+            lineage(state, name).promote(self.io.clock.now());
             self.save(lock, state, Step::SwitchSaved)?;
-            Ok(SwitchOutcome::Switched)
-        } else {
-            ls.intent = None;
-            self.save(lock, state, Step::SwitchSaved)?;
-            let got = KeyInfo::from_spki(&facts.live_spki);
-            Ok(SwitchOutcome::Failed(format!(
-                "certbot renewed, but the new certificate carries the key 3 1 1 {} instead of the next key 3 1 1 {}; its record is being published now",
-                got.id, next.key.id
-            )))
+            return Ok(match renewed {
+                Ok(()) => SwitchOutcome::Switched { warning: None },
+                Err(e) => SwitchOutcome::Switched {
+                    warning: Some(format!(
+                        "certbot reported a failure after installing the certificate for the next key ({}); the switch went through: look at certbot's log",
+                        crate::error::render(&e)
+                    )),
+                },
+            });
         }
+        self.io.files.restore(name, pp, &next.spki)?;
+        self.step(Step::Restored)?;
+        lineage(state, name).intent = None;
+        self.save(lock, state, Step::SwitchSaved)?;
+        let after = self.io.files.facts(name)?;
+        let got = KeyInfo::from_spki(&after.live_spki);
+        let unchanged = after.live_spki == before;
+        let mut why = match (&renewed, unchanged) {
+            (Err(e), true) => format!(
+                "certbot renew failed: {}; the lineage was left as it was",
+                crate::error::render(e)
+            ),
+            (Ok(()), true) => format!(
+                "certbot exited 0 but did not renew: the certificate still carries the old key 3 1 1 {} (a wrapper that does nothing, a --dry-run, or a renewal certbot skipped); the lineage was left as it was; check the configuration's `certbot` command: `{} renew --cert-name {name} --force-renewal --reuse-key` must issue a certificate",
+                got.id,
+                self.config.certbot.join(" ")
+            ),
+            (result, false) => format!(
+                "certbot {}renewed with a key of its own (3 1 1 {}) instead of the next key 3 1 1 {} (--new-key in the certbot command, or a key type renewal/{name}.conf does not ask for): its record is published now; the next key stays for the next rollover",
+                match result {
+                    Err(_) => "failed, but first ",
+                    Ok(()) => "",
+                },
+                got.id,
+                next.id
+            ),
+        };
+        if after.key_spki.as_deref() != Some(after.live_spki.as_slice()) {
+            why.push_str("; ");
+            why.push_str(&super::pass::mismatch(name));
+        }
+        Ok(SwitchOutcome::Failed(why))
     }
 
     pub(super) fn undo_switch(

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::error::Error;
+pub use crate::rollover::CertbotRun;
 
 /// A private key in PEM. Its Debug output never shows the key.
 #[derive(Clone, PartialEq, Eq)]
@@ -58,6 +59,9 @@ pub struct LineageFacts {
     pub live_spki: Vec<u8>,
     /// Whether `renewal/NAME.conf` says `reuse_key = True`.
     pub reuse_key: bool,
+    /// The SPKI (DER) of the key in `live/NAME/privkey.pem` (None when it cannot be read):
+    /// a server can use the pair only when it is `live_spki`.
+    pub key_spki: Option<Vec<u8>>,
 }
 
 /// Where a key switch plants the next key.
@@ -94,11 +98,23 @@ pub trait LineageFiles: Send + Sync {
 /// Running certbot for the switch.
 #[async_trait]
 pub trait Certbot: Send + Sync {
-    /// `CERTBOT renew --cert-name LINEAGE --force-renewal --reuse-key`, with
+    /// Start `CERTBOT renew --cert-name LINEAGE --force-renewal --reuse-key`, with
     /// `DANEROLLOVER_SWITCHING=LINEAGE` in its environment (see [`super::SWITCHING_ENV`]), so
     /// that the deploy hook it runs (danerollover hook) knows the switch is in progress and
-    /// leaves the promotion to the rollover instead of waiting for the lock.
-    async fn renew(&self, lineage: &str) -> Result<(), Error>;
+    /// leaves the promotion to the rollover instead of waiting for the lock. Returns the
+    /// process, which the engine records in the switch intent before waiting for it.
+    async fn start(&self, lineage: &str) -> Result<CertbotRun, Error>;
+    /// Wait for the run [`start`](Self::start) returned: Ok when certbot exited 0.
+    async fn wait(&self, lineage: &str, run: &CertbotRun) -> Result<(), Error>;
+    /// Whether certbot may still be at work on the lineage: the process `run` (when known)
+    /// is alive, or some certbot holds the letsencrypt directory's lock. A danerollover
+    /// killed while certbot ran asks this before repairing the switch.
+    fn running(&self, run: Option<&CertbotRun>) -> bool;
+    /// Start and wait.
+    async fn renew(&self, lineage: &str) -> Result<(), Error> {
+        let run = self.start(lineage).await?;
+        self.wait(lineage, &run).await
+    }
 }
 
 /// Running a lineage's reload commands after a switch.
@@ -154,6 +170,9 @@ pub enum Step {
     Planted,
     /// The privkey link was repointed.
     Repointed,
+    /// certbot was started and its pid saved in the intent (a crash here is danerollover
+    /// killed while certbot runs on).
+    CertbotStarted,
     /// certbot ran (successfully or not).
     Renewed,
     /// A failed switch was undone on disk.

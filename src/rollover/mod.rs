@@ -39,7 +39,7 @@ pub use plan::{Action, Danger, Goal, Plan, Problem, plan};
 pub use policy::Policy;
 pub use repair::{Repair, RepairFacts, repair};
 pub use state::{
-    CurrentKey, Intent, LineageState, NextKey, OwnedRecord, OwnerState, Propagation, RetiredKey,
-    Sighting,
+    CertbotRun, CurrentKey, Intent, LineageState, NextKey, OwnedRecord, OwnerState, Propagation,
+    RetiredKey, Sighting,
 };
 pub use verdict::{Reason, Verdict, switch_verdict};

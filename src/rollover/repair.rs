@@ -16,6 +16,10 @@ pub struct RepairFacts {
     /// For a [`Intent::NewNextKey`]: the SPKI of the private key file at the intent's path
     /// (None when there is no such file).
     pub key_file_spki: Option<Vec<u8>>,
+    /// For a [`Intent::Switch`]: certbot is still running (the process the switch started,
+    /// or any certbot holding the letsencrypt directory's lock). A danerollover killed
+    /// while certbot ran leaves certbot running; it may still complete the switch.
+    pub certbot_running: bool,
 }
 
 /// The repair of one interrupted step.
@@ -34,6 +38,9 @@ pub enum Repair {
     /// The certificate does not carry the next key: restore `live/NAME/privkey.pem` to its
     /// previous target and remove the planted copy, leaving the lineage as it was.
     UndoSwitch,
+    /// certbot is still running the switch: touch nothing (neither undo nor complete it),
+    /// keep the intent, and look again on the next run.
+    CertbotRunning,
 }
 
 /// Decide how to repair `intent` given what is on disk now.
@@ -44,6 +51,7 @@ pub fn repair(intent: &Intent, facts: &RepairFacts) -> Repair {
             Some(spki) if *spki == key.spki => Repair::AdoptNextKey,
             Some(_) => Repair::StrayKeyFile,
         },
+        Intent::Switch { .. } if facts.certbot_running => Repair::CertbotRunning,
         Intent::Switch { key, .. } => {
             if facts.live.id == key.id {
                 Repair::CompleteSwitch
@@ -57,6 +65,9 @@ pub fn repair(intent: &Intent, facts: &RepairFacts) -> Repair {
 /// The state after `repair` has been carried out on disk (for [`Repair::UndoSwitch`]:
 /// after the link was restored). Clears the intent.
 pub fn apply(state: &mut super::state::LineageState, repair: &Repair, now: jiff::Timestamp) {
+    if *repair == Repair::CertbotRunning {
+        return;
+    }
     let intent = state.intent.take();
     match (repair, intent) {
         (Repair::AdoptNextKey, Some(Intent::NewNextKey { key, path, .. })) => {
@@ -95,6 +106,7 @@ mod tests {
         let facts = |live: &KeyInfo, file: Option<&[u8]>| RepairFacts {
             live: live.clone(),
             key_file_spki: file.map(<[u8]>::to_vec),
+            certbot_running: false,
         };
         assert_eq!(
             repair(&new_key, &facts(&other, None)),
@@ -114,8 +126,23 @@ mod tests {
             archive_path: "/le/archive/x/privkey3.pem".into(),
             previous_target: "../../archive/x/privkey2.pem".into(),
             at,
+            certbot: None,
         };
         assert_eq!(repair(&switch, &facts(&k, None)), Repair::CompleteSwitch);
         assert_eq!(repair(&switch, &facts(&other, None)), Repair::UndoSwitch);
+        // certbot still running: neither undo nor complete, whatever the certificate says.
+        for live in [&k, &other] {
+            let running = RepairFacts {
+                certbot_running: true,
+                ..facts(live, None)
+            };
+            assert_eq!(repair(&switch, &running), Repair::CertbotRunning);
+            let mut s = crate::rollover::LineageState {
+                intent: Some(switch.clone()),
+                ..Default::default()
+            };
+            apply(&mut s, &Repair::CertbotRunning, at);
+            assert_eq!(s.intent, Some(switch.clone()), "the intent stays");
+        }
     }
 }

@@ -169,7 +169,23 @@ pub enum Intent {
         previous_target: PathBuf,
         /// When the switch began.
         at: Timestamp,
+        /// The certbot process the switch started (saved once it runs): while it is still
+        /// running, the next run must neither undo nor complete the switch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        certbot: Option<CertbotRun>,
     },
+}
+
+/// A certbot process started by a switch: its pid and its start time (clock ticks after
+/// boot, `/proc/PID/stat` field 22), so that a reused pid is not taken for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertbotRun {
+    /// Its process id.
+    pub pid: u32,
+    /// Its start time, when known.
+    #[serde(default)]
+    pub start: Option<u64>,
 }
 
 impl LineageState {

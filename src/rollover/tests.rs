@@ -485,6 +485,7 @@ fn phase_transitions_through_a_whole_cycle() {
         archive_path: "/le/archive/x/privkey2.pem".into(),
         previous_target: "../../archive/x/privkey1.pem".into(),
         at: t(760),
+        certbot: None,
     });
     assert_eq!(ph(&l, &both, t(760)), Phase::Switching);
     // The switch went through: the certificate carries b.

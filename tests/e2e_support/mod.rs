@@ -31,6 +31,8 @@ pub struct Setup {
     pub owner: String,
     pub zone: String,
     issued: bool,
+    /// The certbot the lab wrapper runs (`LAB_CERTBOT`), None: Debian's.
+    pub certbot_program: Option<String>,
 }
 
 fn unique() -> String {
@@ -109,7 +111,65 @@ reload = [{reload_toml}]
             owner,
             zone,
             issued: false,
+            certbot_program: None,
         }
+    }
+
+    /// Use another certbot (e.g. the lab's `LAB_CERTBOT_LATEST`) for issuing and for the
+    /// configuration's `certbot` command.
+    pub fn with_certbot(mut self, program: &str) -> Setup {
+        self.certbot_program = Some(program.to_string());
+        let prefix = self.certbot_prefix();
+        self.set_certbot(&prefix);
+        self
+    }
+
+    /// The configuration's `certbot` command that runs the lab's certbot.
+    pub fn certbot_prefix(&self) -> Vec<String> {
+        let lab_dir = self.lab.var("LAB_DIR");
+        let mut prefix = Vec::new();
+        if let Some(p) = &self.certbot_program {
+            prefix.push("env".to_string());
+            prefix.push(format!("LAB_CERTBOT={p}"));
+        }
+        prefix.extend([
+            "flock".to_string(),
+            format!("{lab_dir}/certbot.lock"),
+            self.lab
+                .path("LAB_BIN")
+                .join("certbot")
+                .display()
+                .to_string(),
+            lab_dir.to_string(),
+        ]);
+        prefix
+    }
+
+    /// Replace the configuration's `certbot` command.
+    pub fn set_certbot(&self, argv: &[String]) {
+        let text = std::fs::read_to_string(&self.cfg).expect("read config");
+        let items: Vec<String> = argv.iter().map(|a| format!("{a:?}")).collect();
+        let line = format!("certbot = [{}]", items.join(", "));
+        let text: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("certbot = ") {
+                    line.clone()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        std::fs::write(&self.cfg, text.join("\n") + "\n").expect("write config");
+    }
+
+    /// `certbot --version` of the certbot this setup uses.
+    pub fn certbot_version(&self) -> String {
+        let out = Command::new(self.certbot_program.as_deref().unwrap_or("certbot"))
+            .arg("--version")
+            .output()
+            .expect("run certbot --version");
+        text(&out).trim().to_string()
     }
 
     pub fn state_dir(&self) -> PathBuf {
@@ -119,13 +179,15 @@ reload = [{reload_toml}]
     /// The lab's certbot, serialised across test binaries by a lock file.
     pub fn certbot(&self, args: &[&str]) -> Output {
         let lab_dir = self.lab.var("LAB_DIR");
-        Command::new("flock")
-            .arg(format!("{lab_dir}/certbot.lock"))
+        let mut cmd = Command::new("flock");
+        cmd.arg(format!("{lab_dir}/certbot.lock"))
             .arg(self.lab.path("LAB_BIN").join("certbot"))
             .arg(lab_dir)
-            .args(args)
-            .output()
-            .expect("run certbot")
+            .args(args);
+        if let Some(p) = &self.certbot_program {
+            cmd.env("LAB_CERTBOT", p);
+        }
+        cmd.output().expect("run certbot")
     }
 
     /// Issue the lineage with `danerollover hook` as certbot's deploy hook.
