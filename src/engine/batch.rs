@@ -27,6 +27,7 @@ struct Entry<'c> {
     lc: &'c LineageConfig,
     policy: Policy,
     owners: Vec<String>,
+    queries: Vec<OwnerQuery>,
     reuse_key: bool,
     live_spki: Vec<u8>,
     observations: Vec<OwnerObservation>,
@@ -51,7 +52,12 @@ impl<'a> Engine<'a> {
         let mut entries = Vec::with_capacity(names.len());
         for name in names {
             let lc = self.lineage_config(name)?;
-            let facts = match self.io.files.facts(name) {
+            let found = self
+                .io
+                .files
+                .facts(name)
+                .and_then(|f| Ok((f, self.queries(lc)?)));
+            let (facts, queries) = match found {
                 Ok(f) => f,
                 Err(e) => {
                     errors.push(LineageError {
@@ -66,6 +72,7 @@ impl<'a> Engine<'a> {
                 lc,
                 policy: Policy::of(self.config, lc),
                 owners: owner_names(lc),
+                queries,
                 reuse_key: facts.reuse_key,
                 live_spki: facts.live_spki,
                 observations: Vec::new(),
@@ -81,14 +88,14 @@ impl<'a> Engine<'a> {
 
     /// Observe every entry's owners in one call (each distinct query once) and hand each
     /// entry its own observations.
-    async fn observe_entries(&self, entries: &mut [Entry<'_>]) -> R<()> {
+    async fn observe_entries(&self, entries: &mut [Entry<'_>]) {
         let mut unique: Vec<OwnerQuery> = Vec::new();
         let mut index: BTreeMap<(String, Option<String>, Vec<std::net::SocketAddr>), usize> =
             BTreeMap::new();
         let mut wanted: Vec<Vec<usize>> = Vec::with_capacity(entries.len());
         for e in entries.iter() {
             let mut mine = Vec::new();
-            for q in self.queries(e.lc)? {
+            for q in e.queries.iter().cloned() {
                 let key = (q.owner.clone(), q.zone.clone(), q.nameservers.clone());
                 let i = *index.entry(key).or_insert_with(|| {
                     unique.push(q);
@@ -105,7 +112,6 @@ impl<'a> Engine<'a> {
                 .filter_map(|i| seen.get(i).cloned())
                 .collect();
         }
-        Ok(())
     }
 
     /// Fold each entry's observations into its state.
@@ -160,7 +166,7 @@ impl<'a> Engine<'a> {
                 });
             alone.extend(repairs);
             let mut entries = self.entries(&batched, &mut errors)?;
-            self.observe_entries(&mut entries).await?;
+            self.observe_entries(&mut entries).await;
             Self::fold(&mut state, &mut entries, now);
             if !dry_run && !entries.is_empty() {
                 self.save(&lock, &state, Step::Observed)?;
@@ -419,7 +425,7 @@ impl<'a> Engine<'a> {
         };
         let mut entries = self.entries(names, &mut report.errors)?;
         let now = self.io.clock.now();
-        self.observe_entries(&mut entries).await?;
+        self.observe_entries(&mut entries).await;
         let mut copy = State::default();
         for e in &entries {
             if let Some(ls) = state.lineages.get(&e.name) {

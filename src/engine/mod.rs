@@ -20,8 +20,13 @@
 //!   planted, link repointed, certbot run, state promoted; the next run completes the
 //!   switch if the certificate carries the next key, and otherwise restores the link.
 //!
+//! Many lineages: `run` and `status` go over every lineage at once ([`batch`]): one
+//! observation of every owner, and `run` batches the next keys and provider changes of all
+//! lineages with one save per kind of step; switches, reloads and repairs still get a pass
+//! of their own.
+//!
 //! Locking: one lock for the state directory ([`crate::store`]), held for one lineage's
-//! pass. certbot runs danerollover's deploy hook *inside* a switch while the rollover holds
+//! pass (or for `run`'s batch). certbot runs danerollover's deploy hook *inside* a switch while the rollover holds
 //! the lock; the rollover passes `DANEROLLOVER_SWITCHING=NAME` ([`SWITCHING_ENV`]) to
 //! certbot, and a hook that finds it (and the switch intent in the state) returns at once,
 //! leaving promotion, publication and reload to the rollover.
