@@ -275,6 +275,19 @@ pub struct CheckArgs {
     /// Lineages to check (all configured lineages when none and no --target)
     #[arg(value_name = "NAME", conflicts_with = "targets")]
     pub names: Vec<String>,
+    /// Check mail domains as a DANE-validating sender sees them: the MX RRset, every MX
+    /// host's TLSA records and every address (STARTTLS on port 25)
+    #[arg(long = "mx", value_name = "DOMAIN", num_args = 1.., conflicts_with_all = ["names", "targets", "starttls"])]
+    pub mx: Vec<String>,
+    /// With --mx: CRITICAL when a certificate of a served chain is not valid N days from now
+    #[arg(long, value_name = "N", requires = "mx")]
+    pub days: Option<u32>,
+    /// With --mx: probe every address twice, offering only ECDSA and only RSA signatures
+    #[arg(long, requires = "mx")]
+    pub both_algorithms: bool,
+    /// With --mx: WARNING when a host's TLSA RRset has no second record to roll to
+    #[arg(long, requires = "mx")]
+    pub rollover_scheme: bool,
     /// Check this service instead (HOST:PORT; TLSA owner _PORT._tcp.HOST)
     #[arg(long = "target", value_name = "HOST:PORT")]
     pub targets: Vec<String>,

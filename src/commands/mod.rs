@@ -8,6 +8,7 @@ use crate::config::{self, Config};
 use crate::error::Error;
 
 pub mod check;
+pub mod check_mx;
 pub mod config_cmd;
 pub mod dns;
 pub mod doctor;
