@@ -435,3 +435,95 @@ async fn rfc2136_zone_the_server_does_not_serve_is_refused_clearly() {
     assert!(err.contains("NOTAUTH") || err.contains("REFUSED"), "{err}");
     assert!(err.contains(zone), "{err}");
 }
+
+/// Several changes in one call (`run` batches a zone's changes): each owner's foreign and
+/// DANE-TA records stay, two changes at the same owner apply in order, an owner outside
+/// the zone fails alone, and a repeat changes nothing.
+async fn batch_of_changes(p: &dyn Provider, server: SocketAddr, zone: &str, tag: &str) {
+    let owners: Vec<String> = (0..3)
+        .map(|i| format!("_25._tcp.{tag}-{i}.{zone}."))
+        .collect();
+    let (foreign, ta) = (rec(tag, 100), dane_ta(tag));
+    p.apply(&change(
+        zone,
+        &owners[0],
+        vec![foreign.clone(), ta.clone()],
+        vec![],
+    ))
+    .await
+    .unwrap();
+    let (old, next) = (rec(tag, 1), rec(tag, 2));
+    let batch = vec![
+        change(zone, &owners[0], vec![old.clone(), next.clone()], vec![]),
+        change(zone, &owners[1], vec![old.clone()], vec![]),
+        change(zone, &owners[1], vec![next.clone()], vec![old.clone()]),
+        change(
+            zone,
+            &format!("_25._tcp.{tag}.example.invalid."),
+            vec![old.clone()],
+            vec![],
+        ),
+        change(zone, &owners[2], vec![next.clone()], vec![]),
+    ];
+    let results = p.apply_all(&batch).await;
+    assert_eq!(results.len(), batch.len());
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r.is_err(), i == 3, "change {i}: {r:?}");
+    }
+    expect_served(server, &owners[0], set(&[&foreign, &ta, &old, &next])).await;
+    expect_served(server, &owners[1], set(&[&next])).await;
+    expect_served(server, &owners[2], set(&[&next])).await;
+    let again: Vec<Change> = batch
+        .into_iter()
+        .filter(|c| !c.owner.contains(".invalid."))
+        .collect();
+    assert!(p.apply_all(&again).await.iter().all(Result::is_ok));
+    expect_served(server, &owners[1], set(&[&next])).await;
+
+    // Retire ours everywhere in one call; the others stay.
+    let retire: Vec<Change> = owners
+        .iter()
+        .map(|o| change(zone, o, vec![], vec![old.clone(), next.clone()]))
+        .collect();
+    assert!(p.apply_all(&retire).await.iter().all(Result::is_ok));
+    expect_served(server, &owners[0], set(&[&foreign, &ta])).await;
+    for o in &owners[1..] {
+        expect_served(server, o, BTreeSet::new()).await;
+    }
+    p.apply(&change(zone, &owners[0], vec![], vec![foreign, ta]))
+        .await
+        .unwrap();
+    expect_served(server, &owners[0], BTreeSet::new()).await;
+}
+
+#[tokio::test]
+async fn powerdns_applies_a_batch_per_zone_leaving_foreign_records() {
+    let Some(lab) = Lab::get("powerdns_applies_a_batch_per_zone_leaving_foreign_records") else {
+        return;
+    };
+    let zone = lab.var("LAB_PDNS_ZONE");
+    let p = lab_pdns(&lab);
+    batch_of_changes(
+        p.as_ref(),
+        lab.addr("LAB_PDNS_DNS"),
+        zone,
+        &unique("pdns-batch"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn rfc2136_applies_a_batch_leaving_foreign_records() {
+    let Some(lab) = Lab::get("rfc2136_applies_a_batch_leaving_foreign_records") else {
+        return;
+    };
+    let zone = lab.var("LAB_BIND_ZONE");
+    let p = lab_bind(&lab);
+    batch_of_changes(
+        p.as_ref(),
+        lab.addr("LAB_BIND_DNS"),
+        zone,
+        &unique("bind-batch"),
+    )
+    .await;
+}

@@ -1076,3 +1076,128 @@ fn crash_steps_cover_every_kind_of_step() {
         assert!(seen.contains(&step), "{step:?} never seen: {seen:?}");
     }
 }
+
+/// Lineages that share `run`'s batches with [`NAME`] in the batched-run tests.
+const OTHERS: [&str; 2] = ["mx1.example.test", "mx2.example.test"];
+
+fn several() -> Fixture {
+    let extra: String = OTHERS
+        .iter()
+        .map(|n| {
+            format!(
+                "[lineages.\"{n}\"]\nprovider = \"mem\"\ntlsa = [\"_25._tcp.{n}\"]\nttl = 300\n"
+            )
+        })
+        .collect();
+    let f = Fixture::new(&[0, 0], &extra);
+    for n in OTHERS {
+        f.world.add_lineage(n, true);
+    }
+    f
+}
+
+/// Every lineage of a [`several`] fixture: no lost next key, no intent left, current and
+/// next records served by every server at each owner.
+fn check_all_converged(f: &Fixture, label: &str) {
+    let s = f.store().read().unwrap();
+    let w = f.world.world();
+    for name in std::iter::once(NAME).chain(OTHERS) {
+        let ls = &s.lineages[name];
+        assert!(ls.intent.is_none(), "{label}: {name}: intent left");
+        assert!(w.consistent(name), "{label}: {name}: inconsistent");
+        let next = ls.next.as_ref().expect("a next key");
+        assert_eq!(
+            w.key_files.get(&next.path).and_then(|p| spki_of_pem(p)),
+            Some(next.key.spki.clone()),
+            "{label}: {name}: next key file"
+        );
+        let live = KeyInfo::from_spki(&w.live_spki(name).unwrap());
+        let owners: Vec<String> = if name == NAME {
+            vec![OWNER.into(), OWNER2.into()]
+        } else {
+            vec![format!("_25._tcp.{name}.")]
+        };
+        for o in &owners {
+            for i in 0..w.servers.len() {
+                let served = w.served(i, o);
+                assert!(
+                    served.contains(&r311(&live)),
+                    "{label}: {name}: live at {o}"
+                );
+                assert!(
+                    served.contains(&r311(&next.key)),
+                    "{label}: {name}: next at {o}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_run_over_several_lineages_batches_its_saves_and_survives_a_kill_after_every_step() {
+    // One clean first run over three lineages: one observation save, the three next keys'
+    // intents in one save, three files, one save, one provider batch, one save.
+    let clean = several();
+    let counter = CrashAfter::never();
+    let r = block(clean.engine(&counter).run(false)).unwrap();
+    assert!(r.errors.is_empty(), "{r:#?}");
+    assert_eq!(r.lineages.len(), 3);
+    assert_eq!(
+        counter.steps(),
+        vec![
+            Step::Observed,
+            Step::NextKeyIntent,
+            Step::NextKeyWritten,
+            Step::NextKeyWritten,
+            Step::NextKeyWritten,
+            Step::NextKeySaved,
+            Step::Published,
+            Step::PublishSaved,
+        ]
+    );
+    clean.world.advance(30);
+    clean.run();
+    check_all_converged(&clean, "no crash");
+    // Killed after each step in turn: the next run (a hook of one lineage first, then a
+    // run) converges every lineage.
+    for (k, step) in counter.steps().iter().enumerate() {
+        let f = several();
+        let crash = CrashAfter::at(k);
+        let label = format!("crash after step {k} ({step:?})");
+        assert!(block(f.engine(&crash).run(false)).is_err(), "{label}");
+        check_after_crash(&f, &label);
+        f.hook();
+        f.world.advance(30);
+        let r = f.run();
+        assert!(r.errors.is_empty(), "{label}: {r:#?}");
+        assert!(
+            r.lineages.iter().all(|l| l.failures.is_empty()),
+            "{label}: {r:#?}"
+        );
+        f.world.advance(30);
+        f.run();
+        check_all_converged(&f, &label);
+    }
+}
+
+#[test]
+fn a_provider_failure_in_a_batch_fails_only_its_change() {
+    let f = several();
+    // The first change of the batch fails; the others go through.
+    f.world.world().provider_failures = 1;
+    let r = f.run();
+    let failed: Vec<&str> = r
+        .lineages
+        .iter()
+        .filter(|l| !l.failures.is_empty())
+        .map(|l| l.status.name.as_str())
+        .collect();
+    assert_eq!(failed.len(), 1, "{r:#?}");
+    assert!(r.exit_code() != 0);
+    f.world.advance(30);
+    let r = f.run();
+    assert!(r.lineages.iter().all(|l| l.failures.is_empty()), "{r:#?}");
+    f.world.advance(30);
+    f.run();
+    check_all_converged(&f, "after a provider failure");
+}

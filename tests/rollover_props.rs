@@ -7,6 +7,11 @@
 //! checked against the world's own history (not the engine's beliefs); at the end the
 //! world is healed and the lineage must converge.
 //!
+//! A case may add up to two more lineages (`mx1.example.test`, `mx2.example.test`, two
+//! owners each) that `run` handles in the same batch as the first (one observation, next
+//! keys and provider changes batched across lineages, crashes between the batched steps),
+//! renewed now and then by certbot's own timer; the invariants hold for each lineage.
+//!
 //! Invariants:
 //! 1. No record of a key that is live, or was live within the wait, is ever removed.
 //! 2. When the live key becomes a pre-generated next key, no resolver can still hold an
@@ -95,6 +100,12 @@ enum Event {
     /// Someone deletes the live (false) or next (true) key's record at the provider.
     Drift(bool, usize),
     ReuseKey(bool),
+    /// certbot's own timer renews one of the other lineages (index modulo their number;
+    /// nothing when there are none), then runs its deploy hook.
+    RenewOther {
+        which: usize,
+        new_key: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +118,8 @@ struct Case {
     /// Publish `3 1 2` records too.
     sha512: bool,
     events: Vec<Event>,
+    /// How many more lineages share the world (and `run`'s batches) with the first.
+    others: usize,
 }
 
 fn crash() -> impl Strategy<Value = Option<usize>> {
@@ -151,6 +164,8 @@ fn event() -> impl Strategy<Value = Event> {
         1 => (0u8..3, 0usize..2).prop_map(|(k, o)| Event::Foreign(k, o)),
         1 => (any::<bool>(), 0usize..2).prop_map(|(n, o)| Event::Drift(n, o)),
         1 => prop_oneof![4 => Just(true), 1 => Just(false)].prop_map(Event::ReuseKey),
+        1 => (0usize..2, any::<bool>())
+            .prop_map(|(which, new_key)| Event::RenewOther { which, new_key }),
     ]
 }
 
@@ -162,15 +177,17 @@ fn case() -> impl Strategy<Value = Case> {
         prop_oneof![3 => Just(false), 1 => Just(true)],
         prop_oneof![3 => Just(false), 1 => Just(true)],
         prop::collection::vec(event(), 5..60),
+        prop_oneof![1 => Just(0usize), 1 => 1usize..=2],
     )
         .prop_map(
-            |(lags, initial, negative_ttl, every, sha512, events)| Case {
+            |(lags, initial, negative_ttl, every, sha512, events, others)| Case {
                 lags,
                 initial,
                 negative_ttl,
                 every,
                 sha512,
                 events,
+                others,
             },
         )
 }
@@ -218,13 +235,16 @@ impl FailPoint for KillInCertbot {
 
 struct Sim {
     world: MemoryWorld,
+    /// Every lineage (the first is [`NAME`]) with its two owners.
+    lineages: Vec<(String, [String; 2])>,
     config: Config,
     dir: tempfile::TempDir,
     /// Records of no key of the lineage, added by others.
     foreign: Vec<TlsaRecord>,
     /// How many engine changes were already checked.
     checked_changes: usize,
-    checked_switches: usize,
+    /// Per lineage: how many live-log entries were already checked.
+    checked_switches: Vec<usize>,
     steps: usize,
     /// Operations killed by an injected crash.
     crashes: usize,
@@ -232,6 +252,8 @@ struct Sim {
     killed_in_certbot: usize,
     /// Passes that found certbot still running and held off.
     held: usize,
+    /// `run`s over several lineages killed between two of their batched steps.
+    batched_crashes: usize,
     rt: tokio::runtime::Runtime,
 }
 
@@ -255,11 +277,20 @@ impl Sim {
             }
             _ => {}
         }
-        let text = format!(
-            r#"
-[providers.mem]
-type = "manual"
-[lineages."{NAME}"]
+        let mut lineages = vec![(NAME.to_string(), OWNERS.map(String::from))];
+        for i in 1..=c.others {
+            let name = format!("mx{i}.example.test");
+            world.add_lineage(&name, true);
+            lineages.push((
+                name.clone(),
+                [format!("_25._tcp.{name}."), format!("_465._tcp.{name}.")],
+            ));
+        }
+        let mut text = "[providers.mem]\ntype = \"manual\"\n".to_string();
+        for (name, owners) in &lineages {
+            text.push_str(&format!(
+                r#"
+[lineages."{name}"]
 provider = "mem"
 tlsa = ["{}", "{}"]
 ttl = 300
@@ -267,15 +298,16 @@ reload = [["true"]]
 matching = {}
 {}
 "#,
-            OWNERS[0],
-            OWNERS[1],
-            if c.sha512 { "[1, 2]" } else { "[1]" },
-            if c.every {
-                "rollover_every = \"1d\""
-            } else {
-                ""
-            }
-        );
+                owners[0],
+                owners[1],
+                if c.sha512 { "[1, 2]" } else { "[1]" },
+                if c.every {
+                    "rollover_every = \"1d\""
+                } else {
+                    ""
+                }
+            ));
+        }
         let shm = Path::new("/dev/shm");
         let dir = if shm.is_dir() {
             tempfile::tempdir_in(shm).unwrap()
@@ -284,15 +316,17 @@ matching = {}
         };
         Sim {
             world,
+            lineages,
             config: Config::parse(&text, Path::new("sim.toml")).unwrap(),
             dir,
             foreign,
             checked_changes: 0,
-            checked_switches: 0,
+            checked_switches: Vec::new(),
             steps: 0,
             crashes: 0,
             killed_in_certbot: 0,
             held: 0,
+            batched_crashes: 0,
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -388,6 +422,8 @@ matching = {}
             self.held += 1;
         }
         self.crashes += usize::from(crashed);
+        self.batched_crashes +=
+            usize::from(crashed && matches!(op, Op::Run) && self.lineages.len() > 1);
         match result {
             Ok(()) => prop_assert!(!crashed, "{op:?} went on after its crash"),
             Err(err) => prop_assert!(crashed, "{op:?} failed: {err}"),
@@ -398,16 +434,14 @@ matching = {}
     fn apply(&mut self, ev: &Event) -> Result<(), TestCaseError> {
         self.steps += 1;
         // After a crash that left an intent, the next thing to happen is a command.
-        let pending = self
-            .state()
-            .lineages
-            .get(NAME)
-            .is_some_and(|l| l.intent.is_some());
+        let pending = self.state().lineages.values().any(|l| l.intent.is_some());
         let certbot_running = self.world.world().certbot_pending.is_some();
         let ev = match ev {
             // certbot's own timer cannot renew while certbot runs (certbot's lock).
-            Event::Renew { .. } if certbot_running => Event::CertbotCompletes,
-            Event::Op { .. } | Event::Renew { .. } => ev.clone(),
+            Event::Renew { .. } | Event::RenewOther { .. } if certbot_running => {
+                Event::CertbotCompletes
+            }
+            Event::Op { .. } | Event::Renew { .. } | Event::RenewOther { .. } => ev.clone(),
             Event::CertbotCompletes | Event::KilledDuringCertbot => ev.clone(),
             _ if pending => Event::Op {
                 op: Op::Run,
@@ -496,15 +530,26 @@ matching = {}
             Event::ReuseKey(on) => {
                 self.world.world().lineages.get_mut(NAME).unwrap().reuse_key = *on
             }
+            Event::RenewOther { which, new_key } => {
+                if self.lineages.len() > 1 {
+                    let name = self.lineages[1 + which % (self.lineages.len() - 1)]
+                        .0
+                        .clone();
+                    self.world.world().external_renew(&name, *new_key);
+                    let never = CrashAfter::never();
+                    let e = self.engine(&never);
+                    let r = self.rt.block_on(e.hook(&name, false));
+                    prop_assert!(r.is_ok(), "hook of {name} failed: {:?}", r.err());
+                }
+            }
         }
         self.check(crashed, &ev)
     }
 
-    /// The invariants, after every step.
+    /// The invariants, after every step, for every lineage.
     fn check(&mut self, crashed: Option<bool>, ev: &Event) -> Result<(), TestCaseError> {
         let state = self.state();
         let w = self.world.world();
-        let lineage = state.lineages.get(NAME);
         let generated: Vec<Vec<u8>> = w
             .key_files
             .values()
@@ -514,7 +559,6 @@ matching = {}
         let keys_ever: Vec<KeyInfo> = (1..=w.keys_made)
             .map(|n| KeyInfo::from_spki(&danerollover::engine::memory::spki_of(n)))
             .collect();
-        let log = &w.lineages[NAME].live_log;
 
         // 1 and 3: the engine's changes.
         for (t, change) in &w.changes[self.checked_changes..] {
@@ -523,91 +567,108 @@ matching = {}
                 prop_assert!(keys_ever.iter().any(|k| k.matches(r)), "engine touched {r}");
             }
             for r in &change.remove {
-                for (i, (from, spki, _)) in log.iter().enumerate() {
-                    if !KeyInfo::from_spki(spki).matches(r) || from > t {
-                        continue;
-                    }
-                    let until = log.get(i + 1).map(|e| e.0);
-                    let Some(until) = until else {
-                        return Err(TestCaseError::fail(format!(
-                            "removed the live key's record {r} at {t}"
-                        )));
-                    };
-                    let ago = t.duration_since(until).as_secs();
-                    prop_assert!(
-                        ago >= MIN_WAIT || until > *t,
-                        "removed {r} at {t}, {ago}s after its key stopped being live"
-                    );
-                }
-            }
-        }
-        self.checked_changes = w.changes.len();
-
-        // 2: every change of the live key to a generated next key was safe for resolvers.
-        for (at, spki, _) in &log[self.checked_switches..] {
-            if !generated.contains(spki) {
-                continue;
-            }
-            let k = KeyInfo::from_spki(spki);
-            let rec = r311(&k);
-            for owner in OWNERS {
-                let history = w.rrsets.get(owner).cloned().unwrap_or_default();
-                for s in &w.servers {
-                    for (i, v) in history.iter().enumerate() {
-                        if v.records.contains(&rec) {
+                for (name, _) in &self.lineages {
+                    let log = &w.lineages[name].live_log;
+                    for (i, (from, spki, _)) in log.iter().enumerate() {
+                        if !KeyInfo::from_spki(spki).matches(r) || from > t {
                             continue;
                         }
-                        let start = served_from(s, v.at);
-                        if start.is_none_or(|t| t > *at) {
-                            continue;
-                        }
-                        let end = history.get(i + 1).and_then(|n| served_from(s, n.at));
-                        if end.is_some_and(|e| e <= start.unwrap_or(e)) {
-                            // Replaced before this server ever served it.
-                            continue;
-                        }
-                        let ttl = if v.records.is_empty() {
-                            w.negative_ttl
-                        } else {
-                            v.ttl
+                        let until = log.get(i + 1).map(|e| e.0);
+                        let Some(until) = until else {
+                            return Err(TestCaseError::fail(format!(
+                                "removed the live key's record {r} of {name} at {t}"
+                            )));
                         };
-                        let safe = end
-                            .is_some_and(|e| e + SignedDuration::from_secs(i64::from(ttl)) <= *at);
+                        let ago = t.duration_since(until).as_secs();
                         prop_assert!(
-                            safe,
-                            "switched to {} at {at} while {} could still be cached from {} \
-                             ({owner}, RRset of {} without it, served until {end:?}, TTL {ttl})",
-                            k.id.short(),
-                            s.name,
-                            s.name,
-                            v.at
+                            ago >= MIN_WAIT || until > *t,
+                            "removed {r} of {name} at {t}, {ago}s after its key stopped being live"
                         );
                     }
                 }
             }
         }
-        self.checked_switches = log.len();
+        self.checked_changes = w.changes.len();
+
+        // 2: every change of a live key to a generated next key was safe for resolvers.
+        for (li, (name, owners)) in self.lineages.iter().enumerate() {
+            let log = &w.lineages[name].live_log;
+            let from = self.checked_switches.get(li).copied().unwrap_or(0);
+            for (at, spki, _) in &log[from..] {
+                if !generated.contains(spki) {
+                    continue;
+                }
+                let k = KeyInfo::from_spki(spki);
+                let rec = r311(&k);
+                for owner in owners {
+                    let history = w.rrsets.get(owner).cloned().unwrap_or_default();
+                    for s in &w.servers {
+                        for (i, v) in history.iter().enumerate() {
+                            if v.records.contains(&rec) {
+                                continue;
+                            }
+                            let start = served_from(s, v.at);
+                            if start.is_none_or(|t| t > *at) {
+                                continue;
+                            }
+                            let end = history.get(i + 1).and_then(|n| served_from(s, n.at));
+                            if end.is_some_and(|e| e <= start.unwrap_or(e)) {
+                                // Replaced before this server ever served it.
+                                continue;
+                            }
+                            let ttl = if v.records.is_empty() {
+                                w.negative_ttl
+                            } else {
+                                v.ttl
+                            };
+                            let safe = end.is_some_and(|e| {
+                                e + SignedDuration::from_secs(i64::from(ttl)) <= *at
+                            });
+                            prop_assert!(
+                                safe,
+                                "switched to {} at {at} while {} could still be cached from {} \
+                                 ({owner}, RRset of {} without it, served until {end:?}, TTL {ttl})",
+                                k.id.short(),
+                                s.name,
+                                s.name,
+                                v.at
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        self.checked_switches = self
+            .lineages
+            .iter()
+            .map(|(name, _)| w.lineages[name].live_log.len())
+            .collect();
 
         // 4: no lost next key, no half switch.
-        if let Some(l) = lineage {
+        for (name, _) in &self.lineages {
+            let Some(l) = state.lineages.get(name) else {
+                continue;
+            };
             if let Some(next) = &l.next {
                 prop_assert_eq!(
                     w.key_files.get(&next.path).and_then(|p| spki_of_pem(p)),
                     Some(next.key.spki.clone()),
-                    "the next key's file is lost after {:?}",
+                    "the next key's file of {} is lost after {:?}",
+                    name,
                     ev
                 );
             }
             let switching = matches!(l.intent, Some(Intent::Switch { .. }));
             prop_assert!(
-                w.consistent(NAME) || switching,
-                "half-switched lineage without an intent after {:?}: {:?}",
+                w.consistent(name) || switching,
+                "half-switched lineage {} without an intent after {:?}: {:?}",
+                name,
                 ev,
-                w.lineages[NAME]
+                w.lineages[name]
             );
             // While certbot of a killed switch runs, the switch stays recorded, whatever
             // runs meanwhile (nothing may undo or complete it).
-            if w.certbot_pending.is_some() {
+            if w.certbot_pending.is_some() && name == NAME {
                 prop_assert!(
                     switching,
                     "certbot runs without a switch intent after {:?}",
@@ -624,18 +685,25 @@ matching = {}
                     }
                 )
             {
-                prop_assert!(l.intent.is_none(), "intent left after {:?}", ev);
-                prop_assert!(
-                    w.consistent(NAME),
-                    "privkey.pem does not match cert.pem after {:?}: {:?}",
-                    ev,
-                    w.lineages[NAME]
-                );
+                // Every lineage goes through `run`; other commands only touch the first.
+                let touched = name == NAME || matches!(ev, Event::Op { op: Op::Run, .. });
+                if touched {
+                    prop_assert!(l.intent.is_none(), "intent of {} left after {:?}", name, ev);
+                    prop_assert!(
+                        w.consistent(name),
+                        "privkey.pem does not match cert.pem of {} after {:?}: {:?}",
+                        name,
+                        ev,
+                        w.lineages[name]
+                    );
+                }
             }
         }
         for (path, content) in &w.removed_key_files {
             prop_assert!(
-                w.lineages[NAME].privkeys.values().any(|p| p == content),
+                w.lineages
+                    .values()
+                    .any(|l| l.privkeys.values().any(|p| p == content)),
                 "{} removed before it was planted",
                 path.display()
             );
@@ -681,25 +749,27 @@ matching = {}
             )?;
         }
         let state = self.state();
-        let l = &state.lineages[NAME];
-        let live = self.live();
-        prop_assert_eq!(&l.current.as_ref().unwrap().key, &live);
-        prop_assert!(!l.reload_pending);
-        let next = l.next.as_ref().expect("a next key");
         let w = self.world.world();
-        for owner in OWNERS {
-            for (i, s) in w.servers.iter().enumerate() {
-                let served = w.served(i, owner);
-                prop_assert!(
-                    served.contains(&r311(&live)),
-                    "{}: live key not served at {owner}",
-                    s.name
-                );
-                prop_assert!(
-                    served.contains(&r311(&next.key)),
-                    "{}: next key not served",
-                    s.name
-                );
+        for (name, owners) in &self.lineages {
+            let l = &state.lineages[name];
+            let live = KeyInfo::from_spki(&w.live_spki(name).unwrap());
+            prop_assert_eq!(&l.current.as_ref().unwrap().key, &live);
+            prop_assert!(!l.reload_pending);
+            let next = l.next.as_ref().expect("a next key");
+            for owner in owners {
+                for (i, s) in w.servers.iter().enumerate() {
+                    let served = w.served(i, owner);
+                    prop_assert!(
+                        served.contains(&r311(&live)),
+                        "{}: live key of {name} not served at {owner}",
+                        s.name
+                    );
+                    prop_assert!(
+                        served.contains(&r311(&next.key)),
+                        "{}: next key of {name} not served at {owner}",
+                        s.name
+                    );
+                }
             }
         }
         drop(w);
@@ -774,6 +844,7 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
     );
     let (mut cases, mut switched, mut planned_switches, mut crashed, mut outages) = (0, 0, 0, 0, 0);
+    let mut batched_crashes = 0;
     let mut generated = 0;
     let (mut killed_in_certbot, mut held) = (0, 0);
     for _ in 0..120 {
@@ -790,6 +861,7 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         switched += usize::from(by_switch > 0);
         planned_switches += by_switch;
         crashed += usize::from(sim.crashes > 0);
+        batched_crashes += usize::from(sim.batched_crashes > 0);
         outages += usize::from(log.iter().skip(1).any(|e| !e.2));
         generated += w.key_files.len() + w.removed_key_files.len();
         killed_in_certbot += usize::from(sim.killed_in_certbot > 0);
@@ -798,7 +870,12 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     eprintln!(
         "{cases} histories: {switched} with a danerollover switch ({planned_switches} switches), \
          {crashed} with a crash, {outages} with a renewal by certbot itself, {generated} next keys made, \
-         {killed_in_certbot} with a switch killed while certbot ran, {held} with a pass held off by it"
+         {killed_in_certbot} with a switch killed while certbot ran, {held} with a pass held off by it, \
+         {batched_crashes} with a batched run over several lineages killed"
+    );
+    assert!(
+        batched_crashes * 6 >= cases,
+        "too few batched runs killed: {batched_crashes}/{cases}"
     );
     assert!(
         killed_in_certbot * 10 >= cases,
@@ -833,6 +910,7 @@ fn replay_drift_of_the_next_record_just_before_the_switch() {
         negative_ttl: 3600,
         every: false,
         sha512: false,
+        others: 0,
         events: vec![
             Event::Op {
                 op: Op::Run,
@@ -866,6 +944,7 @@ fn replay_external_renewal_after_an_interrupted_switch() {
         negative_ttl: 60,
         every: false,
         sha512: false,
+        others: 0,
         events: vec![
             Event::Op {
                 op: Op::Run,
@@ -897,6 +976,7 @@ fn replay_first_pass_without_any_answer() {
         negative_ttl: 60,
         every: false,
         sha512: false,
+        others: 0,
         events: vec![
             Event::ServerDown(0, true),
             Event::Op {
@@ -921,6 +1001,7 @@ fn the_resolver_cache_check_catches_an_early_switch() {
         negative_ttl: 300,
         every: false,
         sha512: false,
+        others: 0,
         events: Vec::new(),
     };
     let mut sim = Sim::new(&c);

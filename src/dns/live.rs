@@ -42,6 +42,11 @@ pub enum Found {
 /// The server lists of the zones, keyed by absolute lowercase zone name.
 type Discovered = BTreeMap<String, Result<Vec<Found>, String>>;
 
+/// How many queries (direct or through the resolver) one observer has in flight at most:
+/// a pass over a thousand owners must not open thousands of sockets at once, nor flood a
+/// server's receive queue.
+pub const MAX_IN_FLIGHT: usize = 64;
+
 /// The [`Observe`] implementation that asks real servers.
 #[derive(Clone)]
 pub struct LiveObserver {
@@ -49,6 +54,12 @@ pub struct LiveObserver {
     timeout: Duration,
     /// `[zones."NAME"] nameservers`, keyed by absolute zone name.
     zone_servers: BTreeMap<String, Vec<SocketAddr>>,
+    /// Bounds the queries in flight ([`MAX_IN_FLIGHT`]).
+    in_flight: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+fn in_flight() -> std::sync::Arc<tokio::sync::Semaphore> {
+    std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT))
 }
 
 impl LiveObserver {
@@ -70,6 +81,7 @@ impl LiveObserver {
             resolver: Resolver::from_config(cfg)?,
             timeout: cfg.timeout,
             zone_servers,
+            in_flight: in_flight(),
         })
     }
 
@@ -84,7 +96,14 @@ impl LiveObserver {
             resolver,
             timeout,
             zone_servers: BTreeMap::new(),
+            in_flight: in_flight(),
         }
+    }
+
+    /// Run `f` once one of the [`MAX_IN_FLIGHT`] slots is free.
+    async fn bounded<F: std::future::Future>(&self, f: F) -> F::Output {
+        let _slot = self.in_flight.acquire().await;
+        f.await
     }
 
     pub fn resolver(&self) -> &Resolver {
@@ -154,7 +173,7 @@ impl LiveObserver {
     /// Every owner's servers and validated read; the validated reads do not depend on the
     /// zones and servers, so they run alongside all the phases.
     async fn observe_all(&self, owners: &[OwnerQuery]) -> Vec<OwnerObservation> {
-        let validations = join_all(owners.iter().map(|q| self.validate(&q.owner)));
+        let validations = join_all(owners.iter().map(|q| self.bounded(self.validate(&q.owner))));
         let (validated, mut observations) =
             join(validations, self.observe_servers(owners, 0)).await;
         for (o, v) in observations.iter_mut().zip(validated) {
@@ -184,7 +203,7 @@ impl LiveObserver {
         async move {
             // Phase 1: zones.
             let zones: Vec<Result<Name, String>> =
-                join_all(owners.iter().map(|q| self.zone_of(q))).await;
+                join_all(owners.iter().map(|q| self.bounded(self.zone_of(q)))).await;
 
             // Phase 2: the servers of each distinct (zone, explicit servers) pair.
             let mut wanted: BTreeSet<(String, Vec<SocketAddr>)> = BTreeSet::new();
@@ -223,7 +242,11 @@ impl LiveObserver {
                 }
             }
             let soa_pairs: Vec<(String, SocketAddr)> = soa_pairs.into_iter().collect();
-            let soa_queries = join_all(soa_pairs.iter().map(|(z, addr)| self.serial(z, *addr)));
+            let soa_queries = join_all(
+                soa_pairs
+                    .iter()
+                    .map(|(z, addr)| self.bounded(self.serial(z, *addr))),
+            );
             let owner_queries = join_all(plans.iter().map(|p| self.observe_planned(p)));
             let (serials, mut observations) = join(soa_queries, owner_queries).await;
             let serials: BTreeMap<(String, SocketAddr), u32> = soa_pairs
@@ -301,7 +324,7 @@ impl LiveObserver {
                             Target::Ask(spec) => ServerAnswer {
                                 server: spec.addr,
                                 name: spec.name.clone(),
-                                outcome: self.ask_server(owner, spec.addr).await,
+                                outcome: self.bounded(self.ask_server(owner, spec.addr)).await,
                             },
                             Target::Failed(entry) => (**entry).clone(),
                         }

@@ -20,8 +20,13 @@
 //!   planted, link repointed, certbot run, state promoted; the next run completes the
 //!   switch if the certificate carries the next key, and otherwise restores the link.
 //!
+//! Many lineages: `run` and `status` go over every lineage at once ([`batch`]): one
+//! observation of every owner, and `run` batches the next keys and provider changes of all
+//! lineages with one save per kind of step; switches, reloads and repairs still get a pass
+//! of their own.
+//!
 //! Locking: one lock for the state directory ([`crate::store`]), held for one lineage's
-//! pass. certbot runs danerollover's deploy hook *inside* a switch while the rollover holds
+//! pass (or for `run`'s batch). certbot runs danerollover's deploy hook *inside* a switch while the rollover holds
 //! the lock; the rollover passes `DANEROLLOVER_SWITCHING=NAME` ([`SWITCHING_ENV`]) to
 //! certbot, and a hook that finds it (and the switch intent in the state) returns at once,
 //! leaving promotion, publication and reload to the rollover.
@@ -52,6 +57,7 @@
 //! Ok(report.exit_code())
 //! ```
 
+mod batch;
 pub mod lineage_files;
 pub mod memory;
 mod pass;
@@ -336,63 +342,14 @@ impl<'a> Engine<'a> {
             }
             None => self.config.lineages.keys().cloned().collect(),
         };
-        let state = self.store.read()?;
-        let mut report = StatusReport {
-            lineages: Vec::new(),
-            errors: Vec::new(),
-        };
-        for name in names {
-            let lc = self.lineage_config(&name)?;
-            let policy = Policy::of(self.config, lc);
-            let mut ls = state.lineages.get(&name).cloned().unwrap_or_default();
-            let facts = match self.io.files.facts(&name) {
-                Ok(f) => f,
-                Err(e) => {
-                    report.errors.push(LineageError {
-                        name,
-                        error: crate::error::render(&e),
-                    });
-                    continue;
-                }
-            };
-            let now = self.io.clock.now();
-            let observations = self.io.observer.observe(&self.queries(lc)?).await;
-            reconcile_live(&mut ls, &KeyInfo::from_spki(&facts.live_spki), now);
-            update_observations(&mut ls, &owner_names(lc), &observations, now, &policy);
-            let p = plan(
-                &ls,
-                &observations,
-                facts.reuse_key,
-                now,
-                &policy,
-                Goal::Scheduled,
-            );
-            report
-                .lineages
-                .push(lineage_status(&name, &ls, &observations, &p, now, &policy));
-        }
-        Ok(report)
+        self.status_all(&names).await
     }
 
     /// The periodic job: one pass over every configured lineage (observe, record
     /// first-seen times, republish drift, retire what is due, scheduled rollovers that are
     /// due and safe). A lineage that fails does not stop the others.
     pub async fn run(&self, dry_run: bool) -> Result<RunReport, Error> {
-        let mut report = RunReport {
-            lineages: Vec::new(),
-            errors: Vec::new(),
-        };
-        for name in self.config.lineages.keys() {
-            match self.try_locked_pass(name, Goal::Scheduled, dry_run).await {
-                Ok(r) => report.lineages.push(r),
-                Err(Stop::Crash(step)) => return Err(Stop::Crash(step).into()),
-                Err(Stop::Failed(e)) => report.errors.push(LineageError {
-                    name: name.clone(),
-                    error: crate::error::render(&e),
-                }),
-            }
-        }
-        Ok(report)
+        Ok(self.run_all(dry_run).await?)
     }
 
     // ----------------------------------------------------------------------------------

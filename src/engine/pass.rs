@@ -187,26 +187,18 @@ impl Engine<'_> {
 
         // 4. Report.
         failures.extend(warnings);
-        let ls = lineage(state, name);
-        let final_plan: Plan = plan(ls, &observations, facts.reuse_key, now, &policy, goal);
-        let status = lineage_status(name, ls, &observations, &final_plan, now, &policy);
-        let records = owners
-            .iter()
-            .map(|o| OwnerRecords {
-                owner: o.clone(),
-                ttl: lc.ttl,
-                records: [
-                    ls.current.as_ref().map(|c| &c.key),
-                    ls.next.as_ref().map(|n| &n.key),
-                ]
-                .into_iter()
-                .flatten()
-                .flat_map(|k| k.records(&policy.matching))
-                .collect(),
-            })
-            .collect();
+        let (status, outage, records) = report_parts(
+            name,
+            lc,
+            &policy,
+            lineage(state, name),
+            &observations,
+            facts.reuse_key,
+            now,
+            goal,
+        );
         Ok(LineageReport {
-            outage: has_outage(&final_plan.dangers),
+            outage,
             status,
             live_change,
             repaired,
@@ -258,7 +250,22 @@ impl Engine<'_> {
         add: bool,
         observations: &[OwnerObservation],
     ) -> Result<(), String> {
-        let provider = self
+        let (provider, change) = self
+            .change_of(lc, owner, records, add, observations)
+            .await?;
+        provider.apply(&change).await.map_err(|e| e.to_string())
+    }
+
+    /// The change that adds (or removes) `records` at `owner`, and the lineage's provider.
+    pub(super) async fn change_of(
+        &self,
+        lc: &LineageConfig,
+        owner: &str,
+        records: &[crate::tlsa::TlsaRecord],
+        add: bool,
+        observations: &[OwnerObservation],
+    ) -> Result<(&'_ dyn Provider, Change), String> {
+        let provider = *self
             .io
             .providers
             .iter()
@@ -284,7 +291,7 @@ impl Engine<'_> {
             add: if add { records.to_vec() } else { Vec::new() },
             remove: if add { Vec::new() } else { records.to_vec() },
         };
-        provider.apply(&change).await.map_err(|e| e.to_string())
+        Ok((provider, change))
     }
 }
 
@@ -311,4 +318,37 @@ pub(super) fn mismatch(name: &str) -> String {
     format!(
         "live/{name}/privkey.pem does not match cert.pem (a server that reloads now cannot use the pair): point privkey.pem at the archive/{name}/privkeyN.pem with the N of cert.pem's target (certbot 2.x: `certbot update_symlinks`), then run `danerollover run`"
     )
+}
+
+/// The end of a pass over one lineage: its status, whether DANE clients fail now, and the
+/// records each owner must carry.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn report_parts(
+    name: &str,
+    lc: &LineageConfig,
+    policy: &Policy,
+    ls: &LineageState,
+    observations: &[OwnerObservation],
+    reuse_key: bool,
+    now: Timestamp,
+    goal: Goal,
+) -> (crate::status::LineageStatus, bool, Vec<OwnerRecords>) {
+    let final_plan: Plan = plan(ls, observations, reuse_key, now, policy, goal);
+    let status = lineage_status(name, ls, observations, &final_plan, now, policy);
+    let records = owner_names(lc)
+        .iter()
+        .map(|o| OwnerRecords {
+            owner: o.clone(),
+            ttl: lc.ttl,
+            records: [
+                ls.current.as_ref().map(|c| &c.key),
+                ls.next.as_ref().map(|n| &n.key),
+            ]
+            .into_iter()
+            .flatten()
+            .flat_map(|k| k.records(&policy.matching))
+            .collect(),
+        })
+        .collect();
+    (status, has_outage(&final_plan.dangers), records)
 }

@@ -112,6 +112,18 @@ pub trait Provider: Send + Sync {
     fn kind(&self) -> &'static str;
     /// Apply one change. Records not named in the change are left alone.
     async fn apply(&self, change: &Change) -> Result<(), ProviderError>;
+    /// Apply several changes (at different owners), one result per change in the same
+    /// order. The same rule as [`Provider::apply`] holds for each: records a change does
+    /// not name are left alone. Back ends whose API takes many RRsets in one request
+    /// (PowerDNS) override this to send one request per zone; the default applies the
+    /// changes one after the other.
+    async fn apply_all(&self, changes: &[Change]) -> Vec<Result<(), ProviderError>> {
+        let mut out = Vec::with_capacity(changes.len());
+        for c in changes {
+            out.push(self.apply(c).await);
+        }
+        out
+    }
     /// The TLSA records the provider's API holds at `owner`, where the API can tell
     /// (`Ok(None)` where it cannot: RFC 2136, exec, manual).
     async fn read(&self, zone: &str, owner: &str) -> Result<Option<ProviderView>, ProviderError>;

@@ -143,6 +143,126 @@ pub fn parse_zone_answer(body: &str, owner: &str) -> Result<Option<Existing>, St
     Ok(find_tlsa(parsed.rrsets, owner))
 }
 
+impl PowerDns {
+    /// Every TLSA RRset of `zone`, by owner (absolute, lowercase).
+    async fn fetch_zone(
+        &self,
+        zone: &str,
+    ) -> Result<std::collections::BTreeMap<String, Existing>, ProviderError> {
+        let mut url = self.zone_url(zone);
+        url.query_pairs_mut().append_pair("rrsets", "true");
+        let key = self.api.secret().expose().to_string();
+        let reply = self
+            .api
+            .send(&[], |c| {
+                c.get(url.clone())
+                    .header("X-API-Key", &key)
+                    .header("Accept", "application/json")
+            })
+            .await
+            .map_err(|e| self.http_fail(zone, zone, &format!("GET zone {zone}"), e))?;
+        let parsed: Zone = serde_json::from_str(&reply.body).map_err(|e| {
+            self.fail(
+                zone,
+                format!("GET zone {zone}: the answer is not a PowerDNS zone: {e}"),
+            )
+        })?;
+        Ok(parsed
+            .rrsets
+            .into_iter()
+            .filter(|r| r.rtype.eq_ignore_ascii_case("TLSA"))
+            .map(|r| {
+                (
+                    fqdn(&r.name).to_ascii_lowercase(),
+                    Existing {
+                        records: r.records,
+                        ttl: r.ttl,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Several changes in one zone: one GET, one PATCH (see [`Provider::apply_all`]).
+    async fn apply_zone(&self, zone: &str, changes: &[&Change]) -> Vec<Result<(), ProviderError>> {
+        let mut rrsets = match self.fetch_zone(zone).await {
+            Ok(r) => r,
+            Err(e) => {
+                let text = match e {
+                    ProviderError::Failed { cause, .. } => cause,
+                    other => other.to_string(),
+                };
+                return changes
+                    .iter()
+                    .map(|c| Err(self.fail(&c.owner, text.clone())))
+                    .collect();
+            }
+        };
+        // Merge change after change (two changes may name the same owner), then send the
+        // final RRset of every owner whose RRset changed.
+        let mut touched: Vec<(String, u32)> = Vec::new();
+        for c in changes {
+            let key = fqdn(&c.owner).to_ascii_lowercase();
+            match plan(rrsets.get(&key), c) {
+                Plan::Nothing => continue,
+                Plan::Delete => {
+                    rrsets.remove(&key);
+                }
+                Plan::Replace(records) => {
+                    rrsets.insert(
+                        key.clone(),
+                        Existing {
+                            records,
+                            ttl: Some(c.ttl),
+                        },
+                    );
+                }
+            }
+            touched.retain(|(o, _)| *o != key);
+            touched.push((key, c.ttl));
+        }
+        if touched.is_empty() {
+            return changes.iter().map(|_| Ok(())).collect();
+        }
+        let body: Vec<serde_json::Value> = touched
+            .iter()
+            .map(|(owner, ttl)| match rrsets.get(owner) {
+                None => serde_json::json!({"name": owner, "type": "TLSA", "changetype": "DELETE"}),
+                Some(e) => serde_json::json!({
+                    "name": owner,
+                    "type": "TLSA",
+                    "ttl": ttl,
+                    "changetype": "REPLACE",
+                    "records": e.records,
+                }),
+            })
+            .collect();
+        let body = serde_json::json!({ "rrsets": body });
+        let url = self.zone_url(zone);
+        let key = self.api.secret().expose().to_string();
+        match self
+            .api
+            .send(&[], |c| {
+                c.patch(url.clone()).header("X-API-Key", &key).json(&body)
+            })
+            .await
+        {
+            Ok(_) => changes.iter().map(|_| Ok(())).collect(),
+            Err(e) => {
+                let what = format!("PATCH zone {zone} ({} RRsets)", touched.len());
+                let text = match self.http_fail(zone, zone, &what, e) {
+                    ProviderError::Failed { cause, .. } => cause,
+                    other => other.to_string(),
+                };
+                changes
+                    .iter()
+                    .map(|c| Err(self.fail(&c.owner, text.clone())))
+                    .collect()
+            }
+        }
+    }
+}
+
 fn zone_url(base: &Url, server_id: &str, zone: &str) -> Url {
     let mut url = base.clone();
     url.set_query(None);
@@ -263,6 +383,45 @@ impl Provider for PowerDns {
                 )
             })?;
         Ok(())
+    }
+
+    /// One GET of each zone's RRsets and one PATCH per zone carrying every changed TLSA
+    /// RRset (PowerDNS applies a PATCH atomically). Each RRset is merged exactly as
+    /// [`Provider::apply`] merges it: records a change does not name stay. A zone with a
+    /// single change takes the per-owner path.
+    async fn apply_all(&self, changes: &[Change]) -> Vec<Result<(), ProviderError>> {
+        let mut out: Vec<Option<Result<(), ProviderError>>> =
+            changes.iter().map(|_| None).collect();
+        let mut zones: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, c) in changes.iter().enumerate() {
+            if relative_name(&c.owner, &c.zone).is_none() {
+                out[i] = Some(Err(
+                    self.fail(&c.owner, format!("the owner is not in zone {}", c.zone))
+                ));
+                continue;
+            }
+            if c.is_empty() {
+                out[i] = Some(Ok(()));
+                continue;
+            }
+            match zones.iter_mut().find(|(z, _)| same_name(z, &c.zone)) {
+                Some((_, v)) => v.push(i),
+                None => zones.push((c.zone.clone(), vec![i])),
+            }
+        }
+        for (zone, idx) in zones {
+            if idx.len() == 1 {
+                out[idx[0]] = Some(self.apply(&changes[idx[0]]).await);
+                continue;
+            }
+            let results = self
+                .apply_zone(&zone, &idx.iter().map(|&i| &changes[i]).collect::<Vec<_>>())
+                .await;
+            for (i, r) in idx.into_iter().zip(results) {
+                out[i] = Some(r);
+            }
+        }
+        out.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
     }
 
     async fn read(&self, zone: &str, owner: &str) -> Result<Option<ProviderView>, ProviderError> {

@@ -1,0 +1,457 @@
+//! `run` and `status` over many lineages at once: one lock, one load of the state, one
+//! observation of every owner (each distinct owner once, the observer bounding the queries
+//! in flight), and the cheap, reversible steps of every lineage batched together:
+//!
+//! 1. observe everything, fold it in, save once ([`Step::Observed`]);
+//! 2. next keys: every intent saved at once ([`Step::NextKeyIntent`]), the files written
+//!    ([`Step::NextKeyWritten`] after each), the keys saved at once ([`Step::NextKeySaved`]);
+//! 3. publications and retirements: one [`Provider::apply_all`] per provider (PowerDNS: one
+//!    PATCH per zone), then one save ([`Step::PublishSaved`] / [`Step::RetireSaved`]).
+//!
+//! The write-ahead rules of the engine hold for each lineage exactly as in a pass of its
+//! own (an intent is on disk before its file is written; a provider change is followed by
+//! a save, and a crash in between is caught by the next observation). The rare, dangerous
+//! or slow steps are not batched: a lineage with an interrupted step to repair, planted
+//! copies to clean up, a switch that is due or a reload pending gets its own pass
+//! afterwards ([`Engine::try_locked_pass`]), with the lock released in between so that
+//! certbot's deploy hooks are not held up by a run over every lineage.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::rollover::LiveChange;
+
+/// One lineage in a batch.
+struct Entry<'c> {
+    name: String,
+    lc: &'c LineageConfig,
+    policy: Policy,
+    owners: Vec<String>,
+    queries: Vec<OwnerQuery>,
+    reuse_key: bool,
+    live_spki: Vec<u8>,
+    observations: Vec<OwnerObservation>,
+    live_change: LiveChange,
+    done: Vec<String>,
+    planned: Vec<String>,
+    failures: Vec<String>,
+    /// Left to a pass of its own (switch, reload, repair).
+    alone: bool,
+}
+
+/// What a batched change is for.
+struct Pending {
+    entry: usize,
+    action: Action,
+    add: bool,
+}
+
+impl<'a> Engine<'a> {
+    /// Every lineage's facts and queries; lineages whose files cannot be read become errors.
+    fn entries(&self, names: &[String], errors: &mut Vec<LineageError>) -> R<Vec<Entry<'a>>> {
+        let mut entries = Vec::with_capacity(names.len());
+        for name in names {
+            let lc = self.lineage_config(name)?;
+            let found = self
+                .io
+                .files
+                .facts(name)
+                .and_then(|f| Ok((f, self.queries(lc)?)));
+            let (facts, queries) = match found {
+                Ok(f) => f,
+                Err(e) => {
+                    errors.push(LineageError {
+                        name: name.clone(),
+                        error: crate::error::render(&e),
+                    });
+                    continue;
+                }
+            };
+            entries.push(Entry {
+                name: name.clone(),
+                lc,
+                policy: Policy::of(self.config, lc),
+                owners: owner_names(lc),
+                queries,
+                reuse_key: facts.reuse_key,
+                live_spki: facts.live_spki,
+                observations: Vec::new(),
+                live_change: LiveChange::Unchanged,
+                done: Vec::new(),
+                planned: Vec::new(),
+                failures: Vec::new(),
+                alone: false,
+            });
+        }
+        Ok(entries)
+    }
+
+    /// Observe every entry's owners in one call (each distinct query once) and hand each
+    /// entry its own observations.
+    async fn observe_entries(&self, entries: &mut [Entry<'_>]) {
+        let mut unique: Vec<OwnerQuery> = Vec::new();
+        let mut index: BTreeMap<(String, Option<String>, Vec<std::net::SocketAddr>), usize> =
+            BTreeMap::new();
+        let mut wanted: Vec<Vec<usize>> = Vec::with_capacity(entries.len());
+        for e in entries.iter() {
+            let mut mine = Vec::new();
+            for q in e.queries.iter().cloned() {
+                let key = (q.owner.clone(), q.zone.clone(), q.nameservers.clone());
+                let i = *index.entry(key).or_insert_with(|| {
+                    unique.push(q);
+                    unique.len() - 1
+                });
+                mine.push(i);
+            }
+            wanted.push(mine);
+        }
+        let seen = self.io.observer.observe(&unique).await;
+        for (e, mine) in entries.iter_mut().zip(wanted) {
+            e.observations = mine
+                .into_iter()
+                .filter_map(|i| seen.get(i).cloned())
+                .collect();
+        }
+    }
+
+    /// Fold each entry's observations into its state.
+    fn fold(state: &mut State, entries: &mut [Entry<'_>], now: Timestamp) {
+        for e in entries.iter_mut() {
+            let ls = lineage(state, &e.name);
+            e.live_change = reconcile_live(ls, &KeyInfo::from_spki(&e.live_spki), now);
+            update_observations(ls, &e.owners, &e.observations, now, &e.policy);
+            match e.live_change {
+                LiveChange::Promoted => e
+                    .done
+                    .push("the certificate carries the next key: promoted it".into()),
+                LiveChange::Unknown => e.done.push(
+                    "the certificate was renewed with a key that was never published (reuse_key off or --new-key)".into(),
+                ),
+                LiveChange::Restored => e
+                    .done
+                    .push("the certificate carries a retired key again: it is current".into()),
+                LiveChange::Adopted | LiveChange::Unchanged => {}
+            }
+        }
+    }
+
+    fn plan_of(state: &mut State, e: &Entry<'_>, now: Timestamp, goal: Goal) -> Plan {
+        plan(
+            lineage(state, &e.name),
+            &e.observations,
+            e.reuse_key,
+            now,
+            &e.policy,
+            goal,
+        )
+    }
+
+    /// `run` over every configured lineage (see the module documentation).
+    pub(super) async fn run_all(&self, dry_run: bool) -> R<RunReport> {
+        let names: Vec<String> = self.config.lineages.keys().cloned().collect();
+        let mut errors = Vec::new();
+        let mut reports: BTreeMap<String, LineageReport> = BTreeMap::new();
+        let mut alone: Vec<String> = Vec::new();
+        {
+            let lock = self.store.lock(self.options.lock_wait)?;
+            let mut state = lock.load()?;
+            let now = self.io.clock.now();
+            // Interrupted steps and planted copies: a pass of their own.
+            let (batched, repairs): (Vec<String>, Vec<String>) =
+                names.iter().cloned().partition(|n| {
+                    state
+                        .lineages
+                        .get(n)
+                        .is_none_or(|l| l.intent.is_none() && l.cleanup.is_empty())
+                });
+            alone.extend(repairs);
+            let mut entries = self.entries(&batched, &mut errors)?;
+            self.observe_entries(&mut entries).await;
+            Self::fold(&mut state, &mut entries, now);
+            if !dry_run && !entries.is_empty() {
+                self.save(&lock, &state, Step::Observed)?;
+            }
+            if dry_run {
+                for e in &mut entries {
+                    let p = Self::plan_of(&mut state, e, now, Goal::Scheduled);
+                    e.planned.extend(p.actions.iter().map(ToString::to_string));
+                }
+            } else {
+                self.batch_keys(&lock, &mut state, &mut entries, now)?;
+                self.batch_changes(&lock, &mut state, &mut entries, now)
+                    .await?;
+            }
+            for e in entries {
+                if e.alone {
+                    alone.push(e.name);
+                    continue;
+                }
+                let (status, outage, records) = pass::report_parts(
+                    &e.name,
+                    e.lc,
+                    &e.policy,
+                    lineage(&mut state, &e.name),
+                    &e.observations,
+                    e.reuse_key,
+                    now,
+                    Goal::Scheduled,
+                );
+                reports.insert(
+                    e.name.clone(),
+                    LineageReport {
+                        outage,
+                        status,
+                        live_change: e.live_change,
+                        repaired: None,
+                        done: e.done,
+                        planned: e.planned,
+                        failures: e.failures,
+                        records,
+                        switched: false,
+                        switch_failure: None,
+                    },
+                );
+            }
+        }
+        for name in alone {
+            match self.try_locked_pass(&name, Goal::Scheduled, dry_run).await {
+                Ok(r) => {
+                    reports.insert(name, r);
+                }
+                Err(Stop::Crash(step)) => return Err(Stop::Crash(step)),
+                Err(Stop::Failed(e)) => errors.push(LineageError {
+                    name,
+                    error: crate::error::render(&e),
+                }),
+            }
+        }
+        let mut report = RunReport {
+            lineages: Vec::new(),
+            errors: Vec::new(),
+        };
+        let mut errors: BTreeMap<String, LineageError> =
+            errors.into_iter().map(|e| (e.name.clone(), e)).collect();
+        for name in names {
+            if let Some(r) = reports.remove(&name) {
+                report.lineages.push(r);
+            }
+            if let Some(e) = errors.remove(&name) {
+                report.errors.push(e);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Next keys for every entry that needs one: intents, files, keys (three saves in all).
+    /// Entries whose plan is a switch or a reload are marked `alone`.
+    fn batch_keys(
+        &self,
+        lock: &Locked,
+        state: &mut State,
+        entries: &mut [Entry<'_>],
+        now: Timestamp,
+    ) -> R<()> {
+        let mut made: Vec<(usize, KeyInfo, PathBuf, PrivateKeyPem)> = Vec::new();
+        for (i, e) in entries.iter_mut().enumerate() {
+            let p = Self::plan_of(state, e, now, Goal::Scheduled);
+            if p.actions
+                .iter()
+                .any(|a| matches!(a, Action::Switch { .. } | Action::Reload))
+            {
+                e.alone = true;
+                continue;
+            }
+            if !p.actions.contains(&Action::GenerateNextKey) {
+                continue;
+            }
+            let new = match self.io.keygen.generate(&e.name) {
+                Ok(n) => n,
+                Err(err) => {
+                    e.failures.push(format!(
+                        "generate a next key: {}",
+                        crate::error::render(&err)
+                    ));
+                    continue;
+                }
+            };
+            let key = KeyInfo::from_spki(&new.spki_der);
+            let path = self.next_key_path(&e.name, &key)?;
+            lineage(state, &e.name).intent = Some(Intent::NewNextKey {
+                key: key.clone(),
+                path: path.clone(),
+                at: now,
+            });
+            made.push((i, key, path, new.pem));
+        }
+        if made.is_empty() {
+            return Ok(());
+        }
+        self.save(lock, state, Step::NextKeyIntent)?;
+        let mut written = Vec::with_capacity(made.len());
+        for (i, key, path, pem) in made {
+            match self.io.next_keys.write(&path, &pem) {
+                Ok(()) => {
+                    self.step(Step::NextKeyWritten)?;
+                    written.push((i, key, path));
+                }
+                // The intent stays: the next run resolves it from the file (or its absence).
+                Err(err) => entries[i].failures.push(format!(
+                    "write the next key {}: {}",
+                    path.display(),
+                    crate::error::render(&err)
+                )),
+            }
+        }
+        for (i, key, path) in &written {
+            let e = &mut entries[*i];
+            lineage(state, &e.name).set_next(key.clone(), path.clone(), now);
+            e.done
+                .push(format!("generated the next key 3 1 1 {}", key.id));
+        }
+        self.save(lock, state, Step::NextKeySaved)?;
+        // A new next key changes the plan: a switch or reload now means a pass of its own.
+        for (i, _, _) in written {
+            let e = &mut entries[i];
+            let p = Self::plan_of(state, e, now, Goal::Scheduled);
+            if p.actions
+                .iter()
+                .any(|a| matches!(a, Action::Switch { .. } | Action::Reload))
+            {
+                e.alone = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every entry's publications and retirements, one [`Provider::apply_all`] per
+    /// provider, then one save.
+    async fn batch_changes(
+        &self,
+        lock: &Locked,
+        state: &mut State,
+        entries: &mut [Entry<'_>],
+        now: Timestamp,
+    ) -> R<()> {
+        // Per provider (by index in `self.io.providers`): the changes and what they are for.
+        let mut by_provider: BTreeMap<usize, Vec<(Pending, Change)>> = BTreeMap::new();
+        for (i, e) in entries.iter_mut().enumerate() {
+            if e.alone {
+                continue;
+            }
+            let p = Self::plan_of(state, e, now, Goal::Scheduled);
+            for action in p.actions {
+                let (owner, records, add) = match &action {
+                    Action::Publish { owner, records } => (owner, records, true),
+                    Action::Retire { owner, records } => (owner, records, false),
+                    Action::Wait { .. } => {
+                        e.planned.push(action.to_string());
+                        continue;
+                    }
+                    _ => continue,
+                };
+                match self
+                    .change_of(e.lc, owner, records, add, &e.observations)
+                    .await
+                {
+                    Ok((provider, change)) => {
+                        let at = self
+                            .io
+                            .providers
+                            .iter()
+                            .position(|p| p.name() == provider.name())
+                            .unwrap_or(0);
+                        by_provider.entry(at).or_default().push((
+                            Pending {
+                                entry: i,
+                                action: action.clone(),
+                                add,
+                            },
+                            change,
+                        ));
+                    }
+                    Err(err) => e.failures.push(format!("{action}: {err}")),
+                }
+            }
+        }
+        let (mut published, mut retired) = (false, false);
+        let mut applied: Vec<Pending> = Vec::new();
+        for (at, batch) in by_provider {
+            let (pending, changes): (Vec<Pending>, Vec<Change>) = batch.into_iter().unzip();
+            let results = self.io.providers[at].apply_all(&changes).await;
+            for (p, result) in pending.into_iter().zip(results) {
+                match result {
+                    Ok(()) => {
+                        published |= p.add;
+                        retired |= !p.add;
+                        applied.push(p);
+                    }
+                    Err(err) => entries[p.entry]
+                        .failures
+                        .push(format!("{}: {err}", p.action)),
+                }
+            }
+        }
+        if published {
+            self.step(Step::Published)?;
+        }
+        if retired {
+            self.step(Step::Retired)?;
+        }
+        for p in &applied {
+            let e = &mut entries[p.entry];
+            let ls = lineage(state, &e.name);
+            match &p.action {
+                Action::Publish { owner, records } => ls.record_published(owner, records, now),
+                Action::Retire { owner, records } => ls.record_retired(owner, records, now),
+                _ => {}
+            }
+            e.done.push(p.action.to_string());
+        }
+        if published {
+            self.save(lock, state, Step::PublishSaved)?;
+        }
+        if retired {
+            self.save(lock, state, Step::RetireSaved)?;
+        }
+        Ok(())
+    }
+
+    /// `status` over `names`: read-only, one observation of every owner.
+    pub(super) async fn status_all(&self, names: &[String]) -> Result<StatusReport, Error> {
+        let state = self.store.read()?;
+        let mut report = StatusReport {
+            lineages: Vec::new(),
+            errors: Vec::new(),
+        };
+        let mut entries = self.entries(names, &mut report.errors)?;
+        let now = self.io.clock.now();
+        self.observe_entries(&mut entries).await;
+        let mut copy = State::default();
+        for e in &entries {
+            if let Some(ls) = state.lineages.get(&e.name) {
+                copy.lineages.insert(e.name.clone(), ls.clone());
+            }
+        }
+        Self::fold(&mut copy, &mut entries, now);
+        for e in &entries {
+            let ls = lineage(&mut copy, &e.name);
+            let p = plan(
+                ls,
+                &e.observations,
+                e.reuse_key,
+                now,
+                &e.policy,
+                Goal::Scheduled,
+            );
+            report.lineages.push(lineage_status(
+                &e.name,
+                ls,
+                &e.observations,
+                &p,
+                now,
+                &e.policy,
+            ));
+        }
+        Ok(report)
+    }
+}
