@@ -77,7 +77,10 @@ pub struct ServerStatus {
     pub ttl: Option<u32>,
     /// Why it gave no answer.
     pub error: Option<String>,
-    /// Whether it serves a record of the current key.
+    /// The CNAME target it answered with (the owner is an alias, RFC 7671 7).
+    pub cname: Option<String>,
+    /// Whether it serves a record of the current key (an alias whose chain leaves the
+    /// zone counts through the target's servers, listed after it).
     pub serves_current: bool,
     /// Whether it serves a record of the next key.
     pub serves_next: bool,
@@ -103,24 +106,30 @@ pub fn lineage_status(
             let obs = find(observations, owner);
             let servers = obs
                 .map(|o| {
+                    let lacking_current =
+                        o.lacking(|rs| current.is_some_and(|k| rs.iter().any(|r| k.matches(r))));
+                    let lacking_next =
+                        o.lacking(|rs| next.is_some_and(|k| rs.iter().any(|r| k.matches(r))));
                     o.servers
                         .iter()
                         .map(|s| {
-                            let (records, ttl, error) = match &s.outcome {
-                                ServerOutcome::Answer(a) => (a.records.clone(), a.ttl, None),
+                            let label = server_label(s);
+                            let (records, ttl, error, cname) = match &s.outcome {
+                                ServerOutcome::Answer(a) => {
+                                    (a.records.clone(), a.ttl, None, a.cname.clone())
+                                }
                                 ServerOutcome::Error { error } => {
-                                    (Vec::new(), None, Some(error.clone()))
+                                    (Vec::new(), None, Some(error.clone()), None)
                                 }
                             };
                             ServerStatus {
-                                server: server_label(s),
-                                serves_current: current
-                                    .is_some_and(|k| records.iter().any(|r| k.matches(r))),
-                                serves_next: next
-                                    .is_some_and(|k| records.iter().any(|r| k.matches(r))),
+                                serves_current: !lacking_current.contains(&label),
+                                serves_next: !lacking_next.contains(&label),
+                                server: label,
                                 records,
                                 ttl,
                                 error,
+                                cname,
                             }
                         })
                         .collect()
@@ -211,7 +220,18 @@ pub fn render_text(s: &LineageStatus) -> String {
                 Some(e) => {
                     let _ = writeln!(out, "    {}: error: {e}", srv.server);
                 }
+                None if srv.records.is_empty() && srv.cname.is_some() => {
+                    let _ = writeln!(
+                        out,
+                        "    {}: CNAME -> {} (records at the target's servers)",
+                        srv.server,
+                        srv.cname.as_deref().unwrap_or_default()
+                    );
+                }
                 None => {
+                    if let Some(c) = &srv.cname {
+                        let _ = writeln!(out, "    {}: CNAME -> {c}", srv.server);
+                    }
                     let _ = writeln!(
                         out,
                         "    {}: current {}, next {} ({} records)",

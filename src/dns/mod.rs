@@ -144,22 +144,67 @@ impl Served {
     }
 }
 
+impl ServerAnswer {
+    /// The name of the server for messages: its host name and address when known.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n} ({})", self.server),
+            None => self.server.to_string(),
+        }
+    }
+}
+
 impl OwnerObservation {
-    /// Whether every authoritative server answered, with AA, an RRset containing every
-    /// record of `want`. False when there is no server at all. An answer that is a CNAME
-    /// leaving the zone counts through the answers of the target's servers, which must then
-    /// be present (and serve `want`).
-    pub fn all_servers_serve(&self, want: &[TlsaRecord]) -> bool {
+    /// The one answer to "which servers lack the wanted records" (every caller asks
+    /// through here: the switch verdict, the dangers, drift, `status`, `dns add`).
+    ///
+    /// `holds` says whether an RRset is what is wanted. Returns the labels of the servers
+    /// that do not hold it: errors (timeouts, refusals, NS names without an address), answers
+    /// without AA, and answers whose RRset fails `holds`. An answer that is a CNAME leaving
+    /// the zone counts through the answers of the target's servers (RFC 7671 7), which then
+    /// follow in `servers`. When no server holds an RRset at all (no server, or only
+    /// aliases whose target's servers are missing), one entry says so: never an empty list
+    /// for an owner nobody was able to ask.
+    pub fn lacking(&self, holds: impl Fn(&[TlsaRecord]) -> bool) -> Vec<String> {
         let mut holding = 0;
-        let all = self.servers.iter().all(|s| match &s.outcome {
-            ServerOutcome::Answer(a) if a.leaves_zone() => true,
-            ServerOutcome::Answer(a) => {
-                holding += 1;
-                a.authoritative && want.iter().all(|w| a.records.contains(w))
-            }
-            ServerOutcome::Error { .. } => false,
-        });
-        all && holding > 0
+        let mut out: Vec<String> = self
+            .servers
+            .iter()
+            .filter(|s| match &s.outcome {
+                ServerOutcome::Answer(a) if a.leaves_zone() => false,
+                ServerOutcome::Answer(a) => {
+                    holding += 1;
+                    !a.authoritative || !holds(&a.records)
+                }
+                ServerOutcome::Error { .. } => true,
+            })
+            .map(ServerAnswer::label)
+            .collect();
+        if holding == 0 && out.is_empty() {
+            out.push(if self.servers.is_empty() {
+                "(no authoritative server found)".to_string()
+            } else {
+                "(no server of the CNAME target answered)".to_string()
+            });
+        }
+        out
+    }
+
+    /// [`OwnerObservation::lacking`] for "contains every record of `want`".
+    pub fn lacking_all(&self, want: &[TlsaRecord]) -> Vec<String> {
+        self.lacking(|records| want.iter().all(|w| records.contains(w)))
+    }
+
+    /// Whether no server holds `want` ([`OwnerObservation::lacking`] names every server).
+    pub fn held_nowhere(&self, want: &[TlsaRecord]) -> bool {
+        self.lacking_all(want).len() >= self.lacking(|_| false).len()
+    }
+
+    /// Whether every authoritative server answered, with AA, an RRset containing every
+    /// record of `want` (see [`OwnerObservation::lacking`]). False when there is no server
+    /// at all.
+    pub fn all_servers_serve(&self, want: &[TlsaRecord]) -> bool {
+        self.lacking_all(want).is_empty()
     }
 
     /// Whether the validated read is Secure and contains every record of `want`.

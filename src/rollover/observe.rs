@@ -137,9 +137,6 @@ pub fn update_observations(
                 p.since = None;
                 p.served_ttl = None;
             }
-            for owned in &mut entry.records {
-                owned.seen_everywhere = None;
-            }
             continue;
         };
         // Adopt records of our live and next keys found in DNS.
@@ -154,17 +151,8 @@ pub fn update_observations(
                     key: key.id.clone(),
                     since: now,
                     adopted: true,
-                    seen_everywhere: None,
                 });
             }
-        }
-        for owned in &mut entry.records {
-            let one = std::slice::from_ref(&owned.record);
-            owned.seen_everywhere = if obs.all_servers_serve(one) && obs.secure_with(one) {
-                Some(owned.seen_everywhere.filter(|s| *s <= now).unwrap_or(now))
-            } else {
-                None
-            };
         }
         if let (Some(n), Some(p)) = (&next, &mut entry.propagation) {
             let want = n.records(&policy.matching);
@@ -183,15 +171,10 @@ pub fn update_observations(
             }
         }
         if any_answer(obs) {
-            let had_tlsa = obs.servers.iter().any(|s| match &s.outcome {
-                ServerOutcome::Answer(a) => !a.records.is_empty(),
-                ServerOutcome::Error { .. } => false,
-            });
             entry.last = Some(Sighting {
                 at: now,
                 ttl: obs.max_ttl(),
                 negative_ttl: obs.max_negative_ttl(),
-                had_tlsa,
             });
         }
     }

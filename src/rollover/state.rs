@@ -103,10 +103,6 @@ pub struct OwnedRecord {
     /// True when danerollover found it in DNS rather than published it.
     #[serde(default)]
     pub adopted: bool,
-    /// The first observation of the current unbroken run where every server served it and
-    /// the validated read was Secure with it (None: not so at the last observation).
-    #[serde(default)]
-    pub seen_everywhere: Option<Timestamp>,
 }
 
 /// A summary of one observation of an owner.
@@ -119,8 +115,6 @@ pub struct Sighting {
     pub ttl: Option<u32>,
     /// The largest negative TTL, when some server had no TLSA RRset here.
     pub negative_ttl: Option<u32>,
-    /// Whether any server served TLSA records here.
-    pub had_tlsa: bool,
 }
 
 /// The propagation of the next key's records at one owner (RFC 7671 8.1).
@@ -207,7 +201,6 @@ impl LineageState {
                     key,
                     since: now,
                     adopted: false,
-                    seen_everywhere: None,
                 });
             }
         }
