@@ -353,7 +353,11 @@ mod tests {
         let record = key.records(&[crate::tlsa::Matching::Sha256]).remove(0);
         let t = jiff::Timestamp::from_second(1_700_000_000).unwrap();
         let lineage = state.lineages.get_mut("mail.example.test").unwrap();
-        lineage.record_published("_25._tcp.mail.example.test.", &[record.clone()], t);
+        lineage.record_published(
+            "_25._tcp.mail.example.test.",
+            std::slice::from_ref(&record),
+            t,
+        );
         lineage
             .owners
             .get_mut("_25._tcp.mail.example.test.")
