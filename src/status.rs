@@ -50,6 +50,9 @@ pub struct LineageStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OwnerStatus {
     pub owner: String,
+    /// The CNAME chain from the owner (RFC 7671 7), each target with its zone; records are
+    /// published at the last one. Empty when the owner is not an alias.
+    pub chain: Vec<crate::dns::ChainLink>,
     /// Every authoritative server's answer.
     pub servers: Vec<ServerStatus>,
     /// The validating read: `secure`, `insecure`, `bogus`, `indeterminate`; null when not
@@ -143,6 +146,7 @@ pub fn lineage_status(
                 .collect();
             OwnerStatus {
                 owner: owner.clone(),
+                chain: obs.map(|o| o.chain.clone()).unwrap_or_default(),
                 servers,
                 validation: obs.map(|o| o.validated.state),
                 validated_records: obs.map(|o| o.validated.records.clone()).unwrap_or_default(),
@@ -215,6 +219,17 @@ pub fn render_text(s: &LineageStatus) -> String {
             .map(|v| format!("{v:?}").to_lowercase())
             .unwrap_or_else(|| "not observed".into());
         let _ = writeln!(out, "  {} (validation: {v})", o.owner);
+        for link in &o.chain {
+            let _ = writeln!(
+                out,
+                "    CNAME -> {} (zone {})",
+                link.target,
+                link.zone.as_deref().unwrap_or("unknown")
+            );
+        }
+        if let Some(last) = o.chain.last() {
+            let _ = writeln!(out, "    records are published at {}", last.target);
+        }
         for srv in &o.servers {
             match &srv.error {
                 Some(e) => {

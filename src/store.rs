@@ -79,6 +79,10 @@ pub struct State {
     /// Per lineage (certbot certificate name).
     #[serde(default)]
     pub lineages: BTreeMap<String, LineageState>,
+    /// The last time handed to the core and the monotonic clock then: a wall clock
+    /// stepped forward never shortens a wait ([`crate::rollover::clock`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<crate::rollover::clock::ClockAnchor>,
 }
 
 impl Default for State {
@@ -86,6 +90,7 @@ impl Default for State {
         State {
             version: VERSION,
             lineages: BTreeMap::new(),
+            clock: None,
         }
     }
 }

@@ -291,6 +291,7 @@ async fn ns_discovery_matches_the_explicit_servers() {
         zone.clone(),
         danerollover::config::ZoneConfig {
             nameservers: vec![primary.to_string()],
+            provider: None,
         },
     );
     let configured = LiveObserver::new(&ad_config(&lab, Duration::from_secs(3)), &zones).unwrap();

@@ -133,6 +133,69 @@ pub struct OwnerObservation {
     pub zone: Option<String>,
     pub servers: Vec<ServerAnswer>,
     pub validated: Validated,
+    /// When the owner is an alias (RFC 7671 7): the CNAME chain every server agreed on,
+    /// one link per target, the last one where the TLSA RRset is (and where records are
+    /// published and retired). Empty when the owner is not an alias, or when its servers
+    /// disagree on the chain (they are then error entries in `servers`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<ChainLink>,
+}
+
+/// One target of a CNAME chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainLink {
+    /// The target name (absolute, lowercase).
+    pub target: String,
+    /// The zone holding it, when known.
+    pub zone: Option<String>,
+}
+
+/// Where records for an owner go: the final target of its CNAME chain, or the owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishAt {
+    pub name: String,
+    /// The zone holding `name`, when the observation knows it.
+    pub zone: Option<String>,
+    /// Whether `name` is a CNAME target (not the owner itself).
+    pub via_cname: bool,
+}
+
+/// Make the servers of one zone that disagree on the CNAME chain error entries, each named
+/// with what it answered: a chain some servers do not serve is not published everywhere,
+/// and nobody can tell where records belong. Returns whether they agreed.
+pub fn mark_chain_disagreement(servers: &mut [ServerAnswer]) -> bool {
+    let targets: Vec<Option<String>> = servers
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            ServerOutcome::Answer(a) => Some(a.cname.clone()),
+            ServerOutcome::Error { .. } => None,
+        })
+        .collect();
+    if targets.windows(2).all(|w| w[0] == w[1]) {
+        return true;
+    }
+    let said: Vec<String> = servers
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            ServerOutcome::Answer(a) => Some(format!(
+                "{}: {}",
+                s.label(),
+                a.cname
+                    .as_deref()
+                    .map_or("no CNAME".to_string(), |c| format!("CNAME -> {c}"))
+            )),
+            ServerOutcome::Error { .. } => None,
+        })
+        .collect();
+    let said = said.join("; ");
+    for s in servers.iter_mut() {
+        if matches!(s.outcome, ServerOutcome::Answer(_)) {
+            s.outcome = ServerOutcome::Error {
+                error: format!("the servers disagree on the CNAME chain ({said})"),
+            };
+        }
+    }
+    false
 }
 
 impl Served {
@@ -205,6 +268,36 @@ impl OwnerObservation {
     /// at all.
     pub fn all_servers_serve(&self, want: &[TlsaRecord]) -> bool {
         self.lacking_all(want).is_empty()
+    }
+
+    /// Where records for this owner are published and retired: the final target of the
+    /// chain when the owner is an alias (never beside a CNAME, RFC 7671 7), else the owner.
+    /// Err when a server answers with a CNAME but no chain is agreed (the servers disagree:
+    /// nothing may be published until they agree).
+    pub fn publish_at(&self) -> Result<PublishAt, String> {
+        if let Some(last) = self.chain.last() {
+            return Ok(PublishAt {
+                name: last.target.clone(),
+                zone: last.zone.clone(),
+                via_cname: true,
+            });
+        }
+        let alias = self.servers.iter().any(|s| {
+            matches!(&s.outcome, ServerOutcome::Answer(a) if a.cname.is_some())
+                || matches!(&s.outcome, ServerOutcome::Error { error } if error.contains("CNAME chain"))
+        });
+        if alias {
+            return Err(format!(
+                "{}: the authoritative servers do not agree on its CNAME chain: {}",
+                self.owner,
+                self.lacking(|_| false).join(", ")
+            ));
+        }
+        Ok(PublishAt {
+            name: self.owner.clone(),
+            zone: self.zone.clone(),
+            via_cname: false,
+        })
     }
 
     /// Whether the validated read is Secure and contains every record of `want`.
@@ -340,6 +433,7 @@ mod tests {
     fn obs(servers: Vec<ServerAnswer>) -> OwnerObservation {
         OwnerObservation {
             owner: "_25._tcp.mail.example.test.".into(),
+            chain: Vec::new(),
             zone: Some("example.test.".into()),
             servers,
             validated: Validated {

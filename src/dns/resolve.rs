@@ -236,7 +236,7 @@ impl Resolver {
         if !out.is_empty() {
             return Ok(out);
         }
-        if let Some(e) = errors.into_iter().next() {
+        if let Some((_, e)) = errors.into_iter().next() {
             return Err(e);
         }
         Err(self.no_address(host, nxdomain))
@@ -259,7 +259,7 @@ impl Resolver {
         &self,
         host: &Name,
         flags: Flags,
-    ) -> Result<(Vec<IpAddr>, Vec<DnsError>, bool), DnsError> {
+    ) -> Result<(Vec<IpAddr>, Vec<(&'static str, DnsError)>, bool), DnsError> {
         let (a, aaaa) = futures_util::join!(
             self.ask_ok(host, RecordType::A, flags),
             self.ask_ok(host, RecordType::AAAA, flags)
@@ -288,10 +288,7 @@ impl Resolver {
                         }
                     }
                 }
-                Err(e) => errors.push(DnsError::Other(format!(
-                    "the {family} lookup of {} failed: {e}",
-                    super::absolute(&host.to_ascii())
-                ))),
+                Err(e) => errors.push((family, e)),
             }
         }
         Ok((out, errors, nxdomain))
@@ -369,7 +366,18 @@ impl Resolver {
         .await;
         let mut out = Vec::new();
         for (n, f) in names.into_iter().zip(found) {
-            let f = f.map(|(ips, errors, nx)| (ips, errors, self.no_address(&n, nx)));
+            let f = f.map(|(ips, errors, nx)| {
+                let errors = errors
+                    .into_iter()
+                    .map(|(family, e)| {
+                        DnsError::Other(format!(
+                            "the {family} lookup of {} failed: {e}",
+                            super::absolute(&n.to_ascii())
+                        ))
+                    })
+                    .collect();
+                (ips, errors, self.no_address(&n, nx))
+            });
             out.extend(ns_entries(&n, f));
         }
         Ok(out)

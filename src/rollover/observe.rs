@@ -123,7 +123,8 @@ pub fn update_observations(
                 let last = entry.last.as_ref();
                 entry.propagation = Some(Propagation {
                     key: n.id.clone(),
-                    previous_ttl: last.and_then(|l| l.ttl),
+                    // The last TTL seen, or a larger one resolvers may still hold.
+                    previous_ttl: last.and_then(|l| l.ttl).max(entry.cached_ttl(now)),
                     negative_ttl: last.and_then(|l| l.negative_ttl),
                     served_ttl: None,
                     since: None,
@@ -171,6 +172,7 @@ pub fn update_observations(
             }
         }
         if any_answer(obs) {
+            entry.remember_ttl(obs.max_ttl(), now);
             entry.last = Some(Sighting {
                 at: now,
                 ttl: obs.max_ttl(),

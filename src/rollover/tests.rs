@@ -56,6 +56,7 @@ fn observation(servers: &[Srv], ttl: u32, neg: u32, v: Validation) -> OwnerObser
     let validated_records = servers.iter().flatten().next().cloned().unwrap_or_default();
     OwnerObservation {
         owner: OWNER.into(),
+        chain: Vec::new(),
         zone: Some("example.test.".into()),
         servers: answers,
         validated: Validated {
