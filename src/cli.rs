@@ -56,6 +56,11 @@ pub enum Command {
     Run(RunArgs),
     /// Probe live servers and prove they match DNSSEC-validated TLSA records
     Check(CheckArgs),
+    /// Read-only health check of the setup, one line per item with its fix
+    Doctor(DoctorArgs),
+    /// Write man pages or print shell completions (generated from this command line)
+    #[command(subcommand)]
+    Generate(GenerateCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -118,6 +123,23 @@ pub struct LineagesArgs {
 pub struct InitArgs {
     /// The certbot lineage (certificate name)
     pub name: String,
+    /// Also add [lineages."NAME"] to the configuration, published through this provider
+    #[arg(long, value_name = "PROVIDER")]
+    pub provider: Option<String>,
+    /// TLSA owner names [default: _PORT._tcp. + each DNS name of the certificate]
+    #[arg(long = "owner", value_name = "OWNER", requires = "provider")]
+    pub owners: Vec<String>,
+    /// Ports for the default owners [default: 25]
+    #[arg(
+        long = "port",
+        value_name = "N",
+        requires = "provider",
+        conflicts_with = "owners"
+    )]
+    pub ports: Vec<u16>,
+    /// TTL of the lineage's records [default: the configuration's default]
+    #[arg(long, value_name = "N", requires = "provider")]
+    pub ttl: Option<u32>,
     /// Show the change without writing anything
     #[arg(long)]
     pub dry_run: bool,
@@ -253,6 +275,19 @@ pub struct CheckArgs {
     /// Lineages to check (all configured lineages when none and no --target)
     #[arg(value_name = "NAME", conflicts_with = "targets")]
     pub names: Vec<String>,
+    /// Check mail domains as a DANE-validating sender sees them: the MX RRset, every MX
+    /// host's TLSA records and every address (STARTTLS on port 25)
+    #[arg(long = "mx", value_name = "DOMAIN", num_args = 1.., conflicts_with_all = ["names", "targets", "starttls"])]
+    pub mx: Vec<String>,
+    /// With --mx: CRITICAL when a certificate of a served chain is not valid N days from now
+    #[arg(long, value_name = "N", requires = "mx")]
+    pub days: Option<u32>,
+    /// With --mx: probe every address twice, offering only ECDSA and only RSA signatures
+    #[arg(long, requires = "mx")]
+    pub both_algorithms: bool,
+    /// With --mx: WARNING when a host's TLSA RRset has no second record to roll to
+    #[arg(long, requires = "mx")]
+    pub rollover_scheme: bool,
     /// Check this service instead (HOST:PORT; TLSA owner _PORT._tcp.HOST)
     #[arg(long = "target", value_name = "HOST:PORT")]
     pub targets: Vec<String>,
@@ -271,6 +306,33 @@ pub struct CheckArgs {
     /// Timeout of each connection and DNS query
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Only this lineage [default: every configured lineage]
+    pub name: Option<String>,
+    /// The systemd unit directory where the timer's enablement symlink is looked for
+    #[arg(long, value_name = "DIR", default_value = "/etc/systemd/system")]
+    pub systemd_dir: PathBuf,
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Write danerollover.1 and one page per command (danerollover-rollover.1, ...) into DIR
+    Man {
+        /// Output directory (created if needed)
+        dir: PathBuf,
+    },
+    /// Print the bash completion script
+    CompleteBash,
+    /// Print the zsh completion script
+    CompleteZsh,
+    /// Print the fish completion script
+    CompleteFish,
 }
 
 /// Durations as people write them: `5s`, `90s`, `2h`, `365d`.

@@ -12,7 +12,8 @@
 //!
 //! Leaves (I/O behind small traits):
 //! - [`certbot`]: lineages on disk, `renewal/NAME.conf` (ConfigObj) parsing and editing.
-//! - [`config`]: the TOML configuration, with documented defaults; [`secrets`] reads secret files.
+//! - [`config`]: the TOML configuration, with documented defaults; [`secrets`] reads secret files;
+//!   [`config_edit`] adds sections to the file keeping its comments (toml_edit).
 //! - [`keys`]: generating next keys to match a lineage's renewal.conf.
 //! - [`provider`]: the DNS provider trait and its back ends (PowerDNS, RFC 2136, deSEC, ...).
 //! - [`dns`]: observation of every authoritative server and DNSSEC validation.
@@ -31,6 +32,7 @@ pub mod certbot;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod config_edit;
 pub mod dane;
 pub mod dns;
 pub mod engine;

@@ -296,12 +296,13 @@ impl Locked {
         self.store.read()
     }
 
-    /// Write the state atomically (0600).
+    /// Write the state atomically (0640: the state holds no secret; the directory decides who
+    /// may read it, see the README on the danerollover group).
     pub fn save(&self, state: &State) -> Result<(), StoreError> {
         let path = self.store.state_path();
         let mut state = state.clone();
         state.version = VERSION;
-        crate::fsutil::write_atomic(&path, render(&state).as_bytes(), 0o600, false)
+        crate::fsutil::write_atomic(&path, render(&state).as_bytes(), 0o640, false)
             .map_err(|source| StoreError::Write { path, source })
     }
 }
@@ -345,7 +346,7 @@ mod tests {
             .permissions()
             .mode()
             & 0o777;
-        assert_eq!(mode, 0o600);
+        assert_eq!(mode, 0o640);
         let dmode = fs::metadata(store.dir()).unwrap().permissions().mode() & 0o777;
         assert_eq!(dmode, 0o700);
     }

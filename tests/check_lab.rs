@@ -328,11 +328,17 @@ fn posttls_finger(lab: &Lab, host: &str, port: u16) -> (PostTls, String) {
 }
 
 fn posttls_finger_with(lab: &Lab, host: &str, port: u16, extra: &[&str]) -> (PostTls, String) {
+    posttls_finger_to(lab, &format!("[{host}]:{port}"), extra)
+}
+
+/// posttls-finger to `destination`: `[host]:port`, or a mail domain (it resolves the MX
+/// RRset itself and tries the hosts in preference order).
+fn posttls_finger_to(lab: &Lab, destination: &str, extra: &[&str]) -> (PostTls, String) {
     let out = Process::new(lab.path("LAB_BIN").join("with-resolver"))
         .arg(lab.var("LAB_DIR"))
         .args(["posttls-finger", "-c", "-l", "dane"])
         .args(extra)
-        .arg(format!("[{host}]:{port}"))
+        .arg(destination)
         .env("MAIL_CONFIG", lab.var("LAB_POSTFIX_CONFIG_DIR"))
         .output()
         .expect("posttls-finger (tests/lab/install) runs");
@@ -798,4 +804,859 @@ fn lab_silent_address_is_unknown_within_the_timeout_and_the_reference_clients_ag
     let (ok, out) = ldns_dane(&lab, &lone, 25, None);
     assert!(!ok, "ldns-dane {lone} 25: {out}");
     drop(silent);
+}
+
+// ---------------------------------------------------------------------------------------
+// check --mx: whole mail domains, each verdict cross-checked with posttls-finger on the
+// domain (it resolves the MX RRset itself) or on the MX host.
+
+/// `check --mx` until `done` holds for its JSON report (the resolver caches up to 5 s).
+fn check_mx_until(cfg: &Path, args: &[&str], done: impl Fn(&Value) -> bool) -> (i32, Value) {
+    let started = Instant::now();
+    loop {
+        let (code, v) = check_json(cfg, args);
+        if done(&v) || started.elapsed() > Duration::from_secs(30) {
+            return (code, v);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn mx_domain<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["domain"] == name)
+        .unwrap_or_else(|| panic!("no domain {name} in {v:#}"))
+}
+
+fn mx_host<'a>(d: &'a Value, name: &str) -> &'a Value {
+    d["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["host"] == name)
+        .unwrap_or_else(|| panic!("no MX host {name} in {d:#}"))
+}
+
+/// (address, algorithms) -> (verdict, status) of an MX host's probes.
+fn mx_probes(h: &Value) -> std::collections::BTreeMap<(String, String), (String, String)> {
+    h["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                (
+                    a["address"].as_str().unwrap().to_string(),
+                    a["algorithms"].as_str().unwrap().to_string(),
+                ),
+                (
+                    a["verdict"].as_str().unwrap().to_string(),
+                    a["status"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn pair(a: &str, b: &str) -> (String, String) {
+    (a.to_string(), b.to_string())
+}
+
+/// Two MX hosts: the first with a matching record, an A where Postfix listens and an AAAA
+/// (::1) where nothing does; the second with a record for no key. Then `--days`,
+/// `--both-algorithms`, `--rollover-scheme`, the metrics, the text form.
+#[test]
+fn lab_mx_two_hosts_one_wrong_and_a_dead_aaaa_and_posttls_finger_agrees() {
+    let Some(lab) =
+        Lab::get("lab_mx_two_hosts_one_wrong_and_a_dead_aaaa_and_posttls_finger_agrees")
+    else {
+        return;
+    };
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let (_, right) = lab_key(&lab);
+    let wrong = random_record("mx-wrong");
+    let standby = random_record("mx-next");
+    let zone = lab.var("LAB_PDNS_ZONE");
+    let domain = format!("checkmx.{zone}");
+    let mx_a = format!("mx-a.{domain}");
+    let mx_b = format!("mx-b.{domain}");
+    let mail_addr = lab.var("LAB_MAIL_ADDR");
+    let _mx = publish(
+        &pdns,
+        &format!("{domain}."),
+        "MX",
+        &[format!("10 {mx_a}."), format!("20 {mx_b}.")],
+    );
+    let _a1 = publish(&pdns, &format!("{mx_a}."), "A", &[mail_addr.to_string()]);
+    let _a6 = publish(&pdns, &format!("{mx_a}."), "AAAA", &["::1".to_string()]);
+    let _b1 = publish(&pdns, &format!("{mx_b}."), "A", &[mail_addr.to_string()]);
+    let _ta = publish(
+        &pdns,
+        &format!("_25._tcp.{mx_a}."),
+        "TLSA",
+        &[right.to_string()],
+    );
+    let _tb = publish(
+        &pdns,
+        &format!("_25._tcp.{mx_b}."),
+        "TLSA",
+        &[wrong.to_string()],
+    );
+    let cfg = configs(&lab);
+    let dir = cfg._dir.path();
+    let metrics = dir.join("mx.prom");
+
+    let started = Instant::now();
+    let (code, v) = check_mx_until(
+        &cfg.resolver,
+        &["--mx", &domain, "--metrics", metrics.to_str().unwrap()],
+        |v| {
+            v["domains"][0]["hosts"].as_array().is_some_and(|h| {
+                h.len() == 2
+                    && h.iter().all(|h| {
+                        h["addresses"].as_array().is_some_and(|a| !a.is_empty())
+                            && h["tlsa"]["records"]
+                                .as_array()
+                                .is_some_and(|r| !r.is_empty())
+                    })
+                    && h[0]["addresses"].as_array().unwrap().len() == 2
+            })
+        },
+    );
+    eprintln!("check --mx {domain}: {:?}", started.elapsed());
+    assert_eq!(code, 2, "{v:#}");
+    assert_eq!(v["status"], "CRITICAL");
+    let d = mx_domain(&v, &domain);
+    assert_eq!(d["mx"]["validation"], "secure");
+    assert_eq!(d["mx"]["implicit"], false);
+    let hosts: Vec<(&str, u64)> = d["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["host"].as_str().unwrap(),
+                h["preference"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(hosts, vec![(mx_a.as_str(), 10), (mx_b.as_str(), 20)]);
+    let a = mx_host(d, &mx_a);
+    assert_eq!(a["status"], "WARNING", "{a:#}");
+    assert_eq!(a["tlsa"]["validation"], "secure");
+    assert_eq!(a["tlsa"]["owner"], format!("_25._tcp.{mx_a}."));
+    let pa = mx_probes(a);
+    assert_eq!(pa[&pair(mail_addr, "all")], pair("match", "OK"), "{a:#}");
+    assert_eq!(
+        pa[&pair("::1", "all")],
+        pair("unreachable", "WARNING"),
+        "{a:#}"
+    );
+    let b = mx_host(d, &mx_b);
+    assert_eq!(b["status"], "CRITICAL");
+    assert_eq!(
+        mx_probes(b)[&pair(mail_addr, "all")],
+        pair("no_match", "CRITICAL"),
+        "{b:#}"
+    );
+    // The chain's expiry is reported (pebble: 5 years).
+    let days_left = a["addresses"][0]["days_left"].as_i64().unwrap();
+    assert!(days_left > 365, "{a:#}");
+
+    // posttls-finger on the domain, IPv6 first (the lab's main.cf says inet_protocols =
+    // ipv4): ::1 of mx-a is refused, then mx-a's IPv4 address is Verified (it stops at the
+    // first session); on mx-b alone: not Verified.
+    let (pf, out) = posttls_finger_to(&lab, &domain, &["-a", "ipv6", "-o", "inet_protocols=all"]);
+    assert_eq!(pf, PostTls::Verified, "{out}");
+    assert!(
+        out.contains(&format!("{mx_a}[::1]:25")) && out.contains("Connection refused"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "Verified TLS connection established to {mx_a}[{mail_addr}]:25"
+        )),
+        "{out}"
+    );
+    let (pf, out) = posttls_finger(&lab, &mx_b, 25);
+    assert_eq!(pf, PostTls::Untrusted, "{out}");
+
+    // The metrics: labelled by domain, MX host and address; promtool accepts them.
+    let m = std::fs::read_to_string(&metrics).unwrap();
+    assert!(m.contains("danerollover_mx_check_status 2\n"), "{m}");
+    assert!(
+        m.contains(&format!(
+            "danerollover_mx_address_match{{domain=\"{domain}\",mx_host=\"{mx_a}\",address=\"{mail_addr}\",algorithms=\"all\"}} 1\n"
+        )),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!(
+            "danerollover_mx_address_reachable{{domain=\"{domain}\",mx_host=\"{mx_a}\",address=\"::1\",algorithms=\"all\"}} 0\n"
+        )),
+        "{m}"
+    );
+    promtool_check_metrics(&m);
+
+    // In-process validation from the trust anchors agrees.
+    let (code, v2) = check_json(&cfg.anchors, &["--mx", &domain]);
+    assert_eq!(code, 2, "{v2:#}");
+    let d2 = mx_domain(&v2, &domain);
+    assert_eq!(mx_probes(mx_host(d2, &mx_a)), pa);
+
+    // The text form: the Nagios line with perfdata, then domain, host and address lines.
+    let (code, text) = check_text(&cfg.resolver, &["--mx", &domain]);
+    assert_eq!(code, 2, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!(
+            "DANE CRITICAL - {domain}: 2 MX hosts (MX Secure), 1/3 addresses authenticated; {mail_addr} of {mx_b}: no TLSA record authenticates the served chain"
+        )),
+        "{text}"
+    );
+    assert!(
+        lines[0].ends_with(&format!(
+            " | days_left={days_left};14: mx_hosts=2 addresses=3 authenticated=1"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "  {mx_a} (MX 10): WARNING: addresses Secure, TLSA _25._tcp.{mx_a} Secure: 3 1 1 "
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("    ::1: WARNING: UNREACHABLE: ::1 of "),
+        "{text}"
+    );
+
+    // --days beyond the certificate's life: CRITICAL on the matching address too.
+    let (code, v) = check_json(
+        &cfg.resolver,
+        &["--mx", &domain, "--days", &(days_left + 1).to_string()],
+    );
+    assert_eq!(code, 2);
+    let pa = mx_probes(mx_host(mx_domain(&v, &domain), &mx_a));
+    assert_eq!(
+        pa[&pair(mail_addr, "all")],
+        pair("match", "CRITICAL"),
+        "{v:#}"
+    );
+    let (_, v) = check_json(
+        &cfg.resolver,
+        &["--mx", &domain, "--days", &days_left.to_string()],
+    );
+    let pa = mx_probes(mx_host(mx_domain(&v, &domain), &mx_a));
+    assert_eq!(pa[&pair(mail_addr, "all")], pair("match", "OK"), "{v:#}");
+
+    // --both-algorithms: the lab's Postfix has an ECDSA certificate only. openssl offering
+    // only RSA signature algorithms gets no session either.
+    let (_, v) = check_json(&cfg.resolver, &["--mx", &domain, "--both-algorithms"]);
+    let pa = mx_probes(mx_host(mx_domain(&v, &domain), &mx_a));
+    assert_eq!(pa[&pair(mail_addr, "ecdsa")], pair("match", "OK"), "{v:#}");
+    assert_eq!(
+        pa[&pair(mail_addr, "rsa")],
+        pair("no_certificate", "OK"),
+        "{v:#}"
+    );
+    for (sigalgs, works) in [
+        ("ECDSA+SHA256:ECDSA+SHA384", true),
+        ("RSA-PSS+SHA256:RSA+SHA256:rsa_pss_pss_sha256", false),
+    ] {
+        let out = Process::new("timeout")
+            .args(["10", "openssl", "s_client", "-brief", "-starttls", "smtp"])
+            .args(["-connect", &format!("{mail_addr}:25"), "-sigalgs", sigalgs])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("openssl runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            text.contains("CONNECTION ESTABLISHED"),
+            works,
+            "openssl -sigalgs {sigalgs}: {text}"
+        );
+    }
+
+    // --rollover-scheme: one record is no scheme (WARNING); with a standby key's record
+    // beside it, "3 1 1 + 3 1 1" is.
+    let (_, v) = check_json(&cfg.resolver, &["--mx", &domain, "--rollover-scheme"]);
+    let a = mx_host(mx_domain(&v, &domain), &mx_a);
+    assert_eq!(a["rollover_scheme"]["ready"], false, "{a:#}");
+    let _ta2 = publish(
+        &pdns,
+        &format!("_25._tcp.{mx_a}."),
+        "TLSA",
+        &[right.to_string(), standby.to_string()],
+    );
+    let (_, v) = check_mx_until(
+        &cfg.resolver,
+        &["--mx", &domain, "--rollover-scheme"],
+        |v| {
+            mx_host(mx_domain(v, &domain), &mx_a)["tlsa"]["records"]
+                .as_array()
+                .is_some_and(|r| r.len() == 2)
+        },
+    );
+    let a = mx_host(mx_domain(&v, &domain), &mx_a);
+    assert_eq!(a["rollover_scheme"]["ready"], true, "{a:#}");
+    assert_eq!(a["rollover_scheme"]["scheme"], "3 1 1 + 3 1 1");
+}
+
+/// `promtool check metrics` on a metrics text (the Prometheus package's linter).
+fn promtool_check_metrics(text: &str) {
+    use std::io::Write;
+    let mut child = Process::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (tests/lab/install: prometheus) runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// RRsets added to the BIND zone with RFC 2136 (nsupdate, TSIG); deleted when dropped.
+struct BindRecords<'a> {
+    lab: &'a Lab,
+    rrsets: Vec<(String, &'static str)>,
+}
+
+fn nsupdate(lab: &Lab, commands: &str) {
+    use std::io::Write;
+    let (host, port) = lab.var("LAB_BIND_DNS").rsplit_once(':').unwrap();
+    let script = format!(
+        "server {host} {port}\nzone {}\n{commands}send\n",
+        lab.var("LAB_BIND_ZONE")
+    );
+    let mut child = Process::new("nsupdate")
+        .arg("-k")
+        .arg(lab.path("LAB_TSIG_KEY_FILE"))
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("nsupdate (bind9-dnsutils) runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "nsupdate: {}\n{script}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn bind_add<'a>(lab: &'a Lab, records: &[(&str, &'static str, String)]) -> BindRecords<'a> {
+    let mut cmds = String::new();
+    for (name, rtype, _) in records {
+        cmds.push_str(&format!("update delete {name} {rtype}\n"));
+    }
+    for (name, rtype, data) in records {
+        cmds.push_str(&format!("update add {name} 60 {rtype} {data}\n"));
+    }
+    nsupdate(lab, &cmds);
+    BindRecords {
+        lab,
+        rrsets: records
+            .iter()
+            .map(|(n, t, _)| (n.to_string(), *t))
+            .collect(),
+    }
+}
+
+impl Drop for BindRecords<'_> {
+    fn drop(&mut self) {
+        let cmds: String = self
+            .rrsets
+            .iter()
+            .map(|(n, t)| format!("update delete {n} {t}\n"))
+            .collect();
+        nsupdate(self.lab, &cmds);
+    }
+}
+
+/// The BIND-served domain (records added with RFC 2136): one MX host whose record matches:
+/// OK, and posttls-finger verifies the domain.
+#[test]
+fn lab_mx_bind_domain_is_ok_and_posttls_finger_agrees() {
+    let Some(lab) = Lab::get("lab_mx_bind_domain_is_ok_and_posttls_finger_agrees") else {
+        return;
+    };
+    let _l = lock();
+    let (_, right) = lab_key(&lab);
+    let domain = lab.var("LAB_BIND_ZONE").trim_end_matches('.').to_string();
+    let mail = format!("mail.{domain}");
+    let _r = bind_add(
+        &lab,
+        &[
+            (&format!("{domain}."), "MX", format!("10 {mail}.")),
+            (&format!("_25._tcp.{mail}."), "TLSA", right.to_string()),
+        ],
+    );
+    let cfg = configs(&lab);
+    // BIND signs the new records a moment later; the resolver caches up to 5 s.
+    let (code, v) = check_mx_until(&cfg.resolver, &["--mx", &domain], |v| v["status"] == "OK");
+    assert_eq!(code, 0, "{v:#}");
+    let d = mx_domain(&v, &domain);
+    assert_eq!(d["mx"]["validation"], "secure");
+    let h = mx_host(d, &mail);
+    assert_eq!(h["preference"], 10);
+    assert_eq!(h["tlsa"]["records"], json!([right.to_string()]));
+    assert_eq!(
+        mx_probes(h)[&pair(lab.var("LAB_MAIL_ADDR"), "all")],
+        pair("match", "OK")
+    );
+    assert!(
+        v["summary"].as_str().unwrap().starts_with(&format!(
+            "DANE OK - {domain}: 1 MX host (MX Secure), 1/1 addresses authenticated |"
+        )),
+        "{v:#}"
+    );
+    let (code, _) = check_json(&cfg.anchors, &["--mx", &domain]);
+    assert_eq!(code, 0);
+
+    let (pf, out) = posttls_finger_to(&lab, &domain, &[]);
+    assert_eq!(pf, PostTls::Verified, "{out}");
+    assert!(out.contains(&format!("to {mail}[")), "{out}");
+}
+
+/// The insecure child (MX RRset without DNSSEC: DANE cannot apply) and the bogus child
+/// (MX RRset fails validation): both CRITICAL; posttls-finger does not verify either.
+#[test]
+fn lab_mx_insecure_and_bogus_children_are_critical_and_posttls_finger_agrees() {
+    let Some(lab) =
+        Lab::get("lab_mx_insecure_and_bogus_children_are_critical_and_posttls_finger_agrees")
+    else {
+        return;
+    };
+    let _l = lock();
+    let insecure = lab.var("LAB_INSECURE_ZONE").to_string();
+    let bogus = lab.var("LAB_BOGUS_ZONE").to_string();
+    let ci = Pdns::for_zone(&lab, &insecure);
+    let cb = Pdns::for_zone(&lab, &bogus);
+    let _mi = publish(
+        &ci,
+        &format!("{insecure}."),
+        "MX",
+        &[format!("10 mail.{insecure}.")],
+    );
+    let _mb = publish(
+        &cb,
+        &format!("{bogus}."),
+        "MX",
+        &[format!("10 mail.{bogus}.")],
+    );
+    let cfg = configs(&lab);
+    let (code, v) = check_mx_until(&cfg.resolver, &["--mx", &insecure, &bogus], |v| {
+        mx_domain(v, &insecure)["hosts"][0]["host"] == format!("mail.{insecure}")
+    });
+    assert_eq!(code, 2, "{v:#}");
+    let di = mx_domain(&v, &insecure);
+    assert_eq!(di["status"], "CRITICAL");
+    assert_eq!(di["mx"]["validation"], "insecure");
+    assert!(
+        di["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("DANE cannot apply"),
+        "{di:#}"
+    );
+    // Behind an insecure MX RRset the host's addresses are insecure too: no TLSA lookup,
+    // but the address is still probed.
+    let h = &di["hosts"][0];
+    assert_eq!(h["address_validation"], "insecure");
+    assert_eq!(h["tlsa"], Value::Null);
+    assert_eq!(
+        mx_probes(h)[&pair(lab.var("LAB_MAIL_ADDR"), "all")],
+        pair("no_dane", "OK")
+    );
+    let db = mx_domain(&v, &bogus);
+    assert_eq!(db["status"], "CRITICAL");
+    assert_eq!(db["mx"]["validation"], "bogus");
+    assert_eq!(db["hosts"], json!([]));
+    let first = v["summary"].as_str().unwrap();
+    assert!(first.starts_with("DANE CRITICAL - "), "{first}");
+    assert!(
+        first.contains("(MX Insecure)") && first.contains("(MX Bogus)"),
+        "{first}"
+    );
+
+    // In-process validation agrees.
+    let (code, v) = check_json(&cfg.anchors, &["--mx", &insecure, &bogus]);
+    assert_eq!(code, 2, "{v:#}");
+    assert_eq!(mx_domain(&v, &insecure)["mx"]["validation"], "insecure");
+    assert_eq!(mx_domain(&v, &bogus)["mx"]["validation"], "bogus");
+
+    // posttls-finger: TLS without DANE authentication to the insecure domain's host; no
+    // connection at all for the bogus one (the MX lookup fails).
+    let (pf, out) = posttls_finger_to(&lab, &insecure, &[]);
+    assert_eq!(pf, PostTls::Untrusted, "{out}");
+    let (pf, out) = posttls_finger_to(&lab, &bogus, &[]);
+    assert_eq!(pf, PostTls::NoTls, "{out}");
+}
+
+/// An MX host that is an alias (RFC 7672 2.2.2): the TLSA RRset at the CNAME-expanded name
+/// wins and becomes the TLSA base domain; without one there, the MX host name's is used.
+/// posttls-finger, applying the same rule, verifies both.
+#[test]
+fn lab_mx_cnamed_host_uses_the_expanded_name_then_the_mx_name_and_posttls_finger_agrees() {
+    let Some(lab) = Lab::get(
+        "lab_mx_cnamed_host_uses_the_expanded_name_then_the_mx_name_and_posttls_finger_agrees",
+    ) else {
+        return;
+    };
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let (_, right) = lab_key(&lab);
+    let zone = lab.var("LAB_PDNS_ZONE");
+    let domain = format!("cnamemx.{zone}");
+    let alias = format!("alias.{domain}");
+    let real = format!("real.{domain}");
+    let _mx = publish(
+        &pdns,
+        &format!("{domain}."),
+        "MX",
+        &[format!("10 {alias}.")],
+    );
+    let _c = publish(&pdns, &format!("{alias}."), "CNAME", &[format!("{real}.")]);
+    let _a = publish(
+        &pdns,
+        &format!("{real}."),
+        "A",
+        &[lab.var("LAB_MAIL_ADDR").to_string()],
+    );
+    let cfg = configs(&lab);
+    {
+        let _t = publish(
+            &pdns,
+            &format!("_25._tcp.{real}."),
+            "TLSA",
+            &[right.to_string()],
+        );
+        let (code, v) = check_mx_until(&cfg.resolver, &["--mx", &domain], |v| v["status"] == "OK");
+        assert_eq!(code, 0, "{v:#}");
+        let h = mx_host(mx_domain(&v, &domain), &alias);
+        assert_eq!(h["cnames"], json!([format!("{real}.")]));
+        assert_eq!(h["tlsa"]["base"], real.as_str());
+        assert_eq!(h["tlsa"]["owner"], format!("_25._tcp.{real}."));
+        assert_eq!(h["tlsa"]["tried"], json!([]));
+        let (code, v) = check_json(&cfg.anchors, &["--mx", &domain]);
+        assert_eq!(code, 0, "{v:#}");
+        let (pf, out) = posttls_finger_to(&lab, &domain, &[]);
+        assert_eq!(pf, PostTls::Verified, "{out}");
+    }
+    // No TLSA at the expanded name: the MX host name's RRset is used.
+    let _t = publish(
+        &pdns,
+        &format!("_25._tcp.{alias}."),
+        "TLSA",
+        &[right.to_string()],
+    );
+    let (code, v) = check_mx_until(&cfg.resolver, &["--mx", &domain], |v| {
+        v["status"] == "OK"
+            && mx_host(mx_domain(v, &domain), &alias)["tlsa"]["base"] == alias.as_str()
+    });
+    assert_eq!(code, 0, "{v:#}");
+    let h = mx_host(mx_domain(&v, &domain), &alias);
+    assert_eq!(h["tlsa"]["owner"], format!("_25._tcp.{alias}."));
+    assert_eq!(
+        h["tlsa"]["tried"],
+        json!([{ "owner": format!("_25._tcp.{real}."), "validation": "secure" }])
+    );
+    let (pf, out) = posttls_finger_to(&lab, &domain, &[]);
+    assert_eq!(pf, PostTls::Verified, "{out}");
+}
+
+/// The lab's Postfix with a second, RSA certificate (30 days) beside its ECDSA one, for as
+/// long as this lives; the original configuration comes back (and Postfix reloads) on drop.
+struct DualCertPostfix<'a> {
+    lab: &'a Lab,
+    original: String,
+    _dir: tempfile::TempDir,
+    /// The RSA certificate's `3 1 1` record.
+    rsa: TlsaRecord,
+}
+
+fn postconf(lab: &Lab, args: &[&str]) -> String {
+    let out = Process::new("postconf")
+        .arg("-c")
+        .arg(lab.var("LAB_POSTFIX_CONFIG_DIR"))
+        .args(args)
+        .output()
+        .expect("postconf runs");
+    assert!(
+        out.status.success(),
+        "postconf {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn postfix_reload(lab: &Lab) {
+    let out = Process::new(lab.path("LAB_BIN").join("postfix-reload"))
+        .arg(lab.var("LAB_DIR"))
+        .output()
+        .expect("postfix-reload runs");
+    assert!(
+        out.status.success(),
+        "postfix-reload: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The SPKI `3 1 1` of the certificate `openssl s_client` gets offering only `sigalgs`.
+fn served_key_with(lab: &Lab, sigalgs: &str) -> Option<TlsaRecord> {
+    let out = Process::new("timeout")
+        .args([
+            "10",
+            "openssl",
+            "s_client",
+            "-starttls",
+            "smtp",
+            "-sigalgs",
+            sigalgs,
+        ])
+        .args(["-connect", &format!("{}:25", lab.var("LAB_MAIL_ADDR"))])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (_, pem) = x509_parser::pem::parse_x509_pem(text.as_bytes()).ok()?;
+    let cert = pem.parse_x509().ok()?;
+    Some(TlsaRecord::dane_ee_spki(
+        Matching::Sha256,
+        cert.public_key().raw,
+    ))
+}
+
+impl<'a> DualCertPostfix<'a> {
+    fn start(lab: &'a Lab) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("rsa.key");
+        let cert = dir.path().join("rsa.pem");
+        let out = Process::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+            ])
+            .args(["-subj", &format!("/CN={}", lab.var("LAB_MAIL_HOST"))])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pem = std::fs::read(&cert).unwrap();
+        let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+        let rsa =
+            TlsaRecord::dane_ee_spki(Matching::Sha256, pem.parse_x509().unwrap().public_key().raw);
+        let original = postconf(lab, &["-h", "smtpd_tls_chain_files"]);
+        let dual = format!("{original}, {}, {}", key.display(), cert.display());
+        postconf(lab, &["-e", &format!("smtpd_tls_chain_files = {dual}")]);
+        postfix_reload(lab);
+        let this = DualCertPostfix {
+            lab,
+            original,
+            _dir: dir,
+            rsa,
+        };
+        // New smtpd processes take the new configuration.
+        let started = Instant::now();
+        while served_key_with(lab, "RSA-PSS+SHA256:RSA+SHA256").as_ref() != Some(&this.rsa) {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "Postfix does not serve the RSA certificate"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        this
+    }
+}
+
+impl Drop for DualCertPostfix<'_> {
+    fn drop(&mut self) {
+        postconf(
+            self.lab,
+            &["-e", &format!("smtpd_tls_chain_files = {}", self.original)],
+        );
+        postfix_reload(self.lab);
+    }
+}
+
+/// A dual-certificate Postfix (ECDSA + RSA): `--both-algorithms` checks both; with only the
+/// ECDSA key's record the RSA probe is CRITICAL, which a client negotiating ECDSA
+/// (posttls-finger) never sees; openssl offering only RSA gets exactly that certificate.
+#[test]
+fn lab_mx_both_algorithms_check_both_certificates_of_a_dual_certificate_server() {
+    let Some(lab) =
+        Lab::get("lab_mx_both_algorithms_check_both_certificates_of_a_dual_certificate_server")
+    else {
+        return;
+    };
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let (_, ecdsa) = lab_key(&lab);
+    let zone = lab.var("LAB_PDNS_ZONE");
+    let domain = format!("dualmx.{zone}");
+    let host = format!("mx.{domain}");
+    let addr = lab.var("LAB_MAIL_ADDR");
+    let _mx = publish(&pdns, &format!("{domain}."), "MX", &[format!("10 {host}.")]);
+    let _a = publish(&pdns, &format!("{host}."), "A", &[addr.to_string()]);
+    let dual = DualCertPostfix::start(&lab);
+    assert_eq!(
+        served_key_with(&lab, "ECDSA+SHA256"),
+        Some(ecdsa.clone()),
+        "openssl offering ECDSA gets the ECDSA certificate"
+    );
+    let cfg = configs(&lab);
+    let owner = format!("_25._tcp.{host}.");
+    {
+        let _t = publish(
+            &pdns,
+            &owner,
+            "TLSA",
+            &[ecdsa.to_string(), dual.rsa.to_string()],
+        );
+        let (code, v) = check_mx_until(
+            &cfg.resolver,
+            &["--mx", &domain, "--both-algorithms"],
+            |v| v["status"] == "OK",
+        );
+        assert_eq!(code, 0, "{v:#}");
+        let p = mx_probes(mx_host(mx_domain(&v, &domain), &host));
+        assert_eq!(p[&pair(addr, "ecdsa")], pair("match", "OK"));
+        assert_eq!(p[&pair(addr, "rsa")], pair("match", "OK"));
+        let h = mx_host(mx_domain(&v, &domain), &host);
+        let rsa_probe = h["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["algorithms"] == "rsa")
+            .unwrap();
+        assert_eq!(rsa_probe["matched"], json!([dual.rsa.to_string()]));
+        // The RSA certificate lasts 30 days: --days 60 is CRITICAL for it only.
+        let (code, v) = check_json(
+            &cfg.resolver,
+            &["--mx", &domain, "--both-algorithms", "--days", "60"],
+        );
+        assert_eq!(code, 2, "{v:#}");
+        let p = mx_probes(mx_host(mx_domain(&v, &domain), &host));
+        assert_eq!(p[&pair(addr, "ecdsa")], pair("match", "OK"));
+        assert_eq!(p[&pair(addr, "rsa")], pair("match", "CRITICAL"));
+    }
+    // Only the ECDSA key's record: the RSA certificate is unauthenticated.
+    let _t = publish(&pdns, &owner, "TLSA", &[ecdsa.to_string()]);
+    let (code, v) = check_mx_until(
+        &cfg.resolver,
+        &["--mx", &domain, "--both-algorithms"],
+        |v| {
+            mx_host(mx_domain(v, &domain), &host)["tlsa"]["records"]
+                .as_array()
+                .is_some_and(|r| r.len() == 1)
+        },
+    );
+    assert_eq!(code, 2, "{v:#}");
+    let p = mx_probes(mx_host(mx_domain(&v, &domain), &host));
+    assert_eq!(p[&pair(addr, "ecdsa")], pair("match", "OK"));
+    assert_eq!(p[&pair(addr, "rsa")], pair("no_match", "CRITICAL"));
+    // Without --both-algorithms the check negotiates ECDSA, as posttls-finger does.
+    let (code, v) = check_json(&cfg.resolver, &["--mx", &domain]);
+    assert_eq!(code, 0, "{v:#}");
+    let (pf, out) = posttls_finger_to(&lab, &domain, &[]);
+    assert_eq!(pf, PostTls::Verified, "{out}");
+    assert_eq!(
+        served_key_with(&lab, "RSA-PSS+SHA256:RSA+SHA256"),
+        Some(dual.rsa.clone())
+    );
+    drop(dual);
+}
+
+/// A domain without MX RRset is its own mail host (the implicit MX, RFC 5321 5.1); with no
+/// TLSA record there, mail to it goes without DANE: WARNING. posttls-finger on the domain
+/// gets TLS, not DANE-verified.
+#[test]
+fn lab_mx_implicit_mx_without_tlsa_is_a_warning_and_posttls_finger_agrees() {
+    let Some(lab) =
+        Lab::get("lab_mx_implicit_mx_without_tlsa_is_a_warning_and_posttls_finger_agrees")
+    else {
+        return;
+    };
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let host = lab.var("LAB_MAIL_HOST");
+    let owner = format!("_25._tcp.{host}.");
+    // Whatever another test left there is back when this ends.
+    let old = pdns.rrset(&owner, "TLSA");
+    if old.is_some() {
+        pdns.delete(&owner, "TLSA");
+    }
+    let _restore = Published {
+        pdns: &pdns,
+        name: owner.clone(),
+        rtype: "TLSA",
+        old,
+    };
+    let _no_mx = {
+        let old = pdns.rrset(&format!("{host}."), "MX");
+        if old.is_some() {
+            pdns.delete(&format!("{host}."), "MX");
+        }
+        Published {
+            pdns: &pdns,
+            name: format!("{host}."),
+            rtype: "MX",
+            old,
+        }
+    };
+    let cfg = configs(&lab);
+    let (code, v) = check_mx_until(&cfg.resolver, &["--mx", host], |v| {
+        mx_host(mx_domain(v, host), host)["tlsa"]["records"] == json!([])
+    });
+    assert_eq!(code, 1, "{v:#}");
+    let d = mx_domain(&v, host);
+    assert_eq!(d["mx"]["implicit"], true);
+    let h = mx_host(d, host);
+    assert_eq!(h["preference"], Value::Null);
+    assert_eq!(h["tlsa"]["validation"], "secure");
+    assert!(
+        h["reasons"][0].as_str().unwrap().contains("no TLSA record"),
+        "{h:#}"
+    );
+    assert_eq!(
+        mx_probes(h)[&pair(lab.var("LAB_MAIL_ADDR"), "all")],
+        pair("no_dane", "OK")
+    );
+    let (code, _) = check_json(&cfg.anchors, &["--mx", host]);
+    assert_eq!(code, 1);
+
+    let (pf, out) = posttls_finger_to(&lab, host, &[]);
+    assert_eq!(pf, PostTls::Untrusted, "{out}");
 }

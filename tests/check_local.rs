@@ -366,3 +366,35 @@ fn cli_dead_resolver_is_unknown_with_json_and_metrics() {
         "{m}"
     );
 }
+
+/// `check --mx` refuses what is not a mail domain and options that need --mx, before any
+/// lookup (exit 2, the option named).
+#[test]
+fn check_mx_usage_errors_name_the_option() {
+    for (args, says) in [
+        (vec!["check", "--mx", "192.0.2.1"], "--mx"),
+        (vec!["check", "--mx", "a..b"], "--mx"),
+        (vec!["check", "--days", "30"], "--days"),
+        (vec!["check", "--both-algorithms"], "--both-algorithms"),
+        (
+            vec![
+                "check",
+                "--mx",
+                "example.com",
+                "--target",
+                "mail.example.com:25",
+            ],
+            "--target",
+        ),
+    ] {
+        let out = assert_cmd::Command::cargo_bin("danerollover")
+            .unwrap()
+            .args(["--config", "/nonexistent/danerollover.toml"])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

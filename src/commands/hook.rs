@@ -4,7 +4,7 @@
 //! that ran certbot does the rest, and the hook returns at once.
 
 use super::Context;
-use super::wire::Wired;
+use super::wire::{Providers, Wired};
 use crate::certbot;
 use crate::cli::HookArgs;
 use crate::error::Error;
@@ -26,7 +26,7 @@ pub fn run(ctx: &Context, args: &HookArgs) -> Result<u8, Error> {
         println!("{name}: not in the configuration, left alone");
         return Ok(crate::error::exit::OK);
     }
-    let wired = Wired::new(ctx, config, le_dir)?;
+    let wired = Wired::with_providers(ctx, config, le_dir, Providers::Of(&name))?;
     let engine = wired.engine();
     let report = super::runtime()?.block_on(engine.hook(&name, args.dry_run))?;
     print!("{}", report.text());

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::Context;
 use crate::certbot::{self, CertbotError, RenewalConf, check_name};
 use crate::cli::InitArgs;
+use crate::config_edit::{Edit, NewLineage, add_lineage, default_owners, line_diff};
 use crate::error::{Error, exit};
 use crate::fsutil;
 
@@ -17,12 +18,91 @@ pub fn backup_path(conf: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Turn on reuse_key for one lineage (or say it is on already).
+/// Turn on reuse_key for one lineage (or say it is on already); with `--provider`, also
+/// add the lineage to the configuration.
 pub fn run(ctx: &Context, args: &InitArgs) -> Result<u8, Error> {
     check_name(&args.name)?;
-    let config = ctx.config_if_any()?;
+    let config = if args.provider.is_some() {
+        Some(ctx.config()?)
+    } else {
+        ctx.config_if_any()?
+    };
     let dir = ctx.letsencrypt_dir(config.as_ref());
-    let path = certbot::renewal_conf_path(&dir, &args.name);
+    // Refuse a bad provider before changing anything.
+    let config_edit = match &args.provider {
+        Some(provider) => Some(plan_config(ctx, args, provider, &dir)?),
+        None => None,
+    };
+    enable_reuse_key(args, &dir)?;
+    if let Some((path, old, edit)) = config_edit {
+        write_config(&path, &old, edit, args.dry_run)?;
+    }
+    Ok(exit::OK)
+}
+
+/// The configuration's text before and after adding `[lineages."NAME"]`.
+fn plan_config(
+    ctx: &Context,
+    args: &InitArgs,
+    provider: &str,
+    le_dir: &Path,
+) -> Result<(PathBuf, String, Edit), Error> {
+    let path = ctx.config_path();
+    let old = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let owners = if args.owners.is_empty() {
+        let lineage = certbot::load(le_dir, &args.name)?;
+        let domains = lineage
+            .live_cert
+            .as_ref()
+            .map(|c| c.domains.clone())
+            .unwrap_or_default();
+        let owners = default_owners(&domains, &args.ports);
+        if owners.is_empty() {
+            return Err(Error::Usage(format!(
+                "{}: the certificate names no host a TLSA owner can be made of (only wildcards, or no readable cert.pem): give --owner _25._tcp.HOST",
+                lineage.live_dir().display()
+            )));
+        }
+        owners
+    } else {
+        args.owners.clone()
+    };
+    let new = NewLineage {
+        name: args.name.clone(),
+        provider: provider.to_string(),
+        owners,
+        ttl: args.ttl,
+    };
+    let edit = add_lineage(&old, &path, &new).map_err(Error::Usage)?;
+    if let Edit::Changed(text) = &edit {
+        // What we write must load.
+        crate::config::Config::parse(text, &path)?;
+    }
+    Ok((path, old, edit))
+}
+
+fn write_config(path: &Path, old: &str, edit: Edit, dry_run: bool) -> Result<(), Error> {
+    let Edit::Changed(text) = edit else {
+        println!(
+            "{}: the lineage is configured already: nothing to change",
+            path.display()
+        );
+        return Ok(());
+    };
+    println!("{}:", path.display());
+    print!("{}", line_diff(old, &text));
+    if dry_run {
+        println!("dry run: nothing written");
+        return Ok(());
+    }
+    let mode = fsutil::mode_of(path).map_err(|e| Error::io(path, e))?;
+    fsutil::write_atomic(path, text.as_bytes(), mode, true).map_err(|e| Error::io(path, e))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+fn enable_reuse_key(args: &InitArgs, dir: &Path) -> Result<(), Error> {
+    let path = certbot::renewal_conf_path(dir, &args.name);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -53,13 +133,13 @@ pub fn run(ctx: &Context, args: &InitArgs) -> Result<u8, Error> {
             "{}: reuse_key is already True: nothing to change",
             path.display()
         );
-        return Ok(exit::OK);
+        return Ok(());
     };
     println!("{}:", path.display());
     println!("{edit}");
     if args.dry_run {
         println!("dry run: nothing written");
-        return Ok(exit::OK);
+        return Ok(());
     }
     let mode = fsutil::mode_of(&path).map_err(|e| Error::io(&path, e))?;
     let backup = backup_path(&path);
@@ -72,5 +152,5 @@ pub fn run(ctx: &Context, args: &InitArgs) -> Result<u8, Error> {
         path.display(),
         backup.display()
     );
-    Ok(exit::OK)
+    Ok(())
 }

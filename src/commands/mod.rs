@@ -8,8 +8,11 @@ use crate::config::{self, Config};
 use crate::error::Error;
 
 pub mod check;
+pub mod check_mx;
 pub mod config_cmd;
 pub mod dns;
+pub mod doctor;
+pub mod generate;
 pub mod hook;
 pub mod init;
 pub mod lineages;
@@ -102,6 +105,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Status(args) => status::run(&ctx, &args),
         Command::Run(args) => periodic::run(&ctx, &args),
         Command::Check(args) => check::run(&ctx, &args),
+        Command::Doctor(args) => doctor::run(&ctx, &args),
+        Command::Generate(cmd) => generate::run(&cmd),
     }
 }
 

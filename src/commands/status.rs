@@ -2,12 +2,12 @@
 //! and whether a switch is safe. Read-only. Exit 1 when a lineage is in danger.
 
 use super::Context;
-use super::wire::{Wired, print};
+use super::wire::{Providers, Wired, print};
 use crate::cli::StatusArgs;
 use crate::error::Error;
 
 pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Error> {
-    let wired = Wired::from_ctx(ctx)?;
+    let wired = Wired::from_ctx_with(ctx, Providers::None)?;
     let engine = wired.engine();
     let report = super::runtime()?.block_on(engine.status(args.name.as_deref()))?;
     print(args.json, &report, || report.text())?;

@@ -14,6 +14,17 @@ use crate::error::Error;
 use crate::provider::{self, Provider};
 use crate::store::Store;
 
+/// Which providers (and so which secrets) a command needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Providers<'a> {
+    /// Every lineage's provider (`run`).
+    All,
+    /// None: read-only commands.
+    None,
+    /// The provider of this lineage only (none when it is not configured).
+    Of(&'a str),
+}
+
 /// Everything the engine acts through, owned.
 pub struct Wired {
     pub config: Config,
@@ -31,12 +42,30 @@ impl Wired {
     /// The real I/O for `config`, with certbot's files under `letsencrypt_dir`. Builds
     /// the providers the lineages use (their secrets are read here).
     pub fn new(ctx: &Context, config: Config, letsencrypt_dir: PathBuf) -> Result<Wired, Error> {
+        Wired::with_providers(ctx, config, letsencrypt_dir, Providers::All)
+    }
+
+    /// Like [`Wired::new`], building only the providers `which` asks for: read-only
+    /// commands (`status`) build none and so never read a secret; a command about one
+    /// lineage reads only that lineage's provider's secret (none for an unknown lineage,
+    /// which the engine then refuses by name).
+    pub fn with_providers(
+        ctx: &Context,
+        config: Config,
+        letsencrypt_dir: PathBuf,
+        which: Providers<'_>,
+    ) -> Result<Wired, Error> {
         let state_dir = ctx.state_dir(Some(&config));
         let mut providers = Vec::new();
         let mut used: Vec<&str> = config
             .lineages
-            .values()
-            .map(|l| l.provider.as_str())
+            .iter()
+            .filter(|(name, _)| match which {
+                Providers::All => true,
+                Providers::None => false,
+                Providers::Of(only) => name.as_str() == only,
+            })
+            .map(|(_, l)| l.provider.as_str())
             .collect();
         used.sort_unstable();
         used.dedup();
@@ -65,9 +94,14 @@ impl Wired {
 
     /// From the command line's context: configuration and letsencrypt directory.
     pub fn from_ctx(ctx: &Context) -> Result<Wired, Error> {
+        Wired::from_ctx_with(ctx, Providers::All)
+    }
+
+    /// [`Wired::from_ctx`] with only the providers `which` asks for.
+    pub fn from_ctx_with(ctx: &Context, which: Providers<'_>) -> Result<Wired, Error> {
         let config = ctx.config()?;
         let le = ctx.letsencrypt_dir(Some(&config));
-        Wired::new(ctx, config, le)
+        Wired::with_providers(ctx, config, le, which)
     }
 
     /// The engine over this I/O.

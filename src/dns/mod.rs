@@ -5,12 +5,14 @@
 //! - [`wire`]: one exchange with one server (UDP, TCP on truncation, bounded by a timeout);
 //! - [`interpret`]: pure functions from DNS messages to [`Served`] / [`Validated`];
 //! - [`resolve`]: reads through the configured resolver (zone, NS, addresses, validated TLSA);
+//! - [`rrset`]: validated reads of other RRsets (MX, A, AAAA) for `check --mx`;
 //! - [`validate`]: in-process DNSSEC validation (hickory) from trust anchors;
 //! - [`live`]: [`live::LiveObserver`], the [`Observe`] implementation used by the commands.
 
 pub mod interpret;
 pub mod live;
 pub mod resolve;
+pub mod rrset;
 pub mod validate;
 pub mod wire;
 

@@ -17,6 +17,7 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::interpret::{self, ResolverStep};
+use super::rrset::{self, ValidatedRrset};
 use super::validate::{self, InProcess};
 use super::wire::{self, Flags};
 use super::{DnsError, Validated, Validation};
@@ -200,6 +201,33 @@ impl Resolver {
                             .await;
                         interpret::read_checking_disabled(
                             owner,
+                            second.as_ref().map_err(|e| e.to_string()),
+                        )
+                    }
+                }
+            }
+        }
+    }
+
+    /// The validated RRset `name`/`rtype` (MX, A, AAAA, ...), CNAMEs followed: in process
+    /// from the trust anchors, or from the resolver's AD bit (SERVFAIL asked again with CD to
+    /// tell Bogus from unreachable).
+    pub async fn validated_rrset(&self, name: &Name, rtype: RecordType) -> ValidatedRrset {
+        match &self.validation {
+            Mode::InProcess(v) => {
+                let outcome = v.lookup(name, rtype).await;
+                rrset::read_in_process(name, rtype, outcome.as_ref().map_err(Clone::clone))
+            }
+            Mode::AdBit => {
+                let first = self.ask(name, rtype, Flags::VALIDATING).await;
+                match rrset::read_validating(name, rtype, first.as_ref().map_err(|e| e.to_string()))
+                {
+                    Some(v) => v,
+                    None => {
+                        let second = self.ask(name, rtype, Flags::CHECKING_DISABLED).await;
+                        rrset::read_checking_disabled(
+                            name,
+                            rtype,
                             second.as_ref().map_err(|e| e.to_string()),
                         )
                     }

@@ -126,24 +126,30 @@ impl InProcess {
 
     /// The validated TLSA RRset at `owner`.
     pub async fn validated_tlsa(&self, owner: &Name) -> Validated {
+        let outcome = self.lookup(owner, RecordType::TLSA).await;
+        match outcome {
+            Ok(m) => interpret::read_in_process(owner, Ok(&m)),
+            Err(e) => interpret::read_in_process(owner, Err(e)),
+        }
+    }
+
+    /// `name`/`rtype` through the validator: the answer, each record carrying its proof, or
+    /// the proof an error stands for and why.
+    pub async fn lookup(&self, name: &Name, rtype: RecordType) -> Result<Message, (Proof, String)> {
         let mut options = DnsRequestOptions::default();
         options.recursion_desired = true;
         options.use_edns = true;
         options.edns_set_dnssec_ok = true;
         let mut responses = self
             .handle
-            .lookup(Query::query(owner.clone(), RecordType::TLSA), options);
-        let outcome = match responses.next().await {
+            .lookup(Query::query(name.clone(), rtype), options);
+        match responses.next().await {
             Some(Ok(response)) => Ok(response.into_message()),
             Some(Err(e)) => Err(proof_of_error(&e, self.upstream)),
             None => Err((
                 Proof::Indeterminate,
                 format!("{}: no answer from the upstream resolver", self.upstream),
             )),
-        };
-        match outcome {
-            Ok(m) => interpret::read_in_process(owner, Ok(&m)),
-            Err(e) => interpret::read_in_process(owner, Err(e)),
         }
     }
 }

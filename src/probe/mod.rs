@@ -5,6 +5,8 @@
 //!   ([`starttls`]), a TLS handshake that records the served chain without PKIX verification
 //!   ([`tls`]), all within one timeout.
 //! - [`check`]: every owner x address concurrently, behind the [`check::CheckDns`] trait.
+//! - [`mx`], [`mx_report`]: `check --mx`: a mail domain as a DANE-validating sender sees it
+//!   (RFC 7672 section 2.2), observation and the pure report.
 //! - [`report`]: the pure part of `check`: verdicts, the exit status, text, JSON and
 //!   Prometheus metrics.
 //! - [`testserver`]: a tiny TLS / STARTTLS server on loopback, for tests.
@@ -20,6 +22,8 @@ use tokio::time::Instant;
 use crate::cli::StartTls;
 
 pub mod check;
+pub mod mx;
+pub mod mx_report;
 pub mod report;
 pub mod starttls;
 pub mod testserver;
@@ -113,6 +117,50 @@ impl Protocol {
     }
 }
 
+/// Which signature algorithms the client offers in its TLS handshake: all of them, or only
+/// one family, so that a server with an ECDSA and an RSA certificate shows each in turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Algorithms {
+    /// Every scheme the crypto provider can verify.
+    All,
+    /// ECDSA only (P-256, P-384, P-521).
+    Ecdsa,
+    /// RSA only (PKCS#1 v1.5 and PSS).
+    Rsa,
+}
+
+impl Algorithms {
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithms::All => "all",
+            Algorithms::Ecdsa => "ecdsa",
+            Algorithms::Rsa => "rsa",
+        }
+    }
+
+    /// Whether a signature scheme is offered.
+    pub fn offers(self, scheme: rustls::SignatureScheme) -> bool {
+        use rustls::SignatureScheme as S;
+        match self {
+            Algorithms::All => true,
+            Algorithms::Ecdsa => matches!(
+                scheme,
+                S::ECDSA_NISTP256_SHA256 | S::ECDSA_NISTP384_SHA384 | S::ECDSA_NISTP521_SHA512
+            ),
+            Algorithms::Rsa => matches!(
+                scheme,
+                S::RSA_PKCS1_SHA256
+                    | S::RSA_PKCS1_SHA384
+                    | S::RSA_PKCS1_SHA512
+                    | S::RSA_PSS_SHA256
+                    | S::RSA_PSS_SHA384
+                    | S::RSA_PSS_SHA512
+            ),
+        }
+    }
+}
+
 /// How to probe.
 #[derive(Debug, Clone)]
 pub struct ProbeOptions {
@@ -120,6 +168,8 @@ pub struct ProbeOptions {
     pub timeout: Duration,
     /// The name given in SMTP EHLO.
     pub helo: String,
+    /// The signature algorithms offered in the handshake.
+    pub algorithms: Algorithms,
 }
 
 impl ProbeOptions {
@@ -127,6 +177,7 @@ impl ProbeOptions {
         ProbeOptions {
             timeout,
             helo: "localhost".to_string(),
+            algorithms: Algorithms::All,
         }
     }
 }
@@ -161,7 +212,7 @@ pub async fn probe(
             .await
             .map_err(|e| e.at(addr))?;
         set_stage(&stage, "TLS handshake");
-        tls::handshake(tcp, host, addr).await
+        tls::handshake_offering(tcp, host, addr, opts.algorithms).await
     };
     let (probed, stream) = match tokio::time::timeout_at(deadline, work).await {
         Ok(result) => result?,

@@ -44,7 +44,7 @@ impl Status {
     }
 
     /// Severity for aggregation (monitoring-plugins `max_state_alt`).
-    fn severity(self) -> u8 {
+    pub(crate) fn severity(self) -> u8 {
         match self {
             Status::Ok => 0,
             Status::Unknown => 1,
@@ -257,7 +257,7 @@ pub fn build(observed: &[Observed], warn_days: u32, now: i64) -> Report {
     }
 }
 
-fn rfc3339(secs: i64) -> String {
+pub(crate) fn rfc3339(secs: i64) -> String {
     jiff::Timestamp::from_second(secs)
         .map(|t| t.to_string())
         .unwrap_or_else(|_| secs.to_string())
@@ -422,7 +422,7 @@ pub fn short(r: &TlsaRecord) -> String {
     )
 }
 
-fn validation_name(v: Validation) -> &'static str {
+pub(crate) fn validation_name(v: Validation) -> &'static str {
     match v {
         Validation::Secure => "Secure",
         Validation::Insecure => "Insecure",
@@ -622,25 +622,36 @@ pub fn render_json(report: &Report) -> String {
     })
 }
 
-fn label(v: &str) -> String {
+pub(crate) fn label(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+/// One gauge family in the Prometheus text format: HELP, TYPE, then each sample (labels
+/// already rendered, e.g. `owner="x"`; empty for none).
+pub(crate) fn metric_family(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    samples: Vec<(String, String)>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    for (labels, value) in samples {
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name} {value}");
+        } else {
+            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        }
+    }
 }
 
 /// Prometheus text-file-collector metrics; `now` in Unix seconds.
 pub fn render_metrics(report: &Report, now: i64) -> String {
     let mut out = String::new();
     let mut family = |name: &str, help: &str, samples: Vec<(String, String)>| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} gauge");
-        for (labels, value) in samples {
-            if labels.is_empty() {
-                let _ = writeln!(out, "{name} {value}");
-            } else {
-                let _ = writeln!(out, "{name}{{{labels}}} {value}");
-            }
-        }
+        metric_family(&mut out, name, help, samples)
     };
     family(
         "danerollover_check_status",

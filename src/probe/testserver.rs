@@ -35,6 +35,28 @@ pub struct TestCert {
 impl TestCert {
     /// A leaf for `names`, valid from a day ago for `valid_for`.
     pub fn new(names: &[&str], valid_for: Duration) -> Self {
+        Self::with_key(
+            names,
+            valid_for,
+            KeyPair::generate().expect("key generation"),
+        )
+    }
+
+    /// The same with an RSA 2048 leaf key (for dual-certificate servers).
+    pub fn new_rsa(names: &[&str], valid_for: Duration) -> Self {
+        use aws_lc_rs::encoding::AsDer;
+        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+            .expect("RSA key generation");
+        let der = pair.as_der().expect("RSA key to PKCS#8");
+        let key = KeyPair::from_pkcs8_der_and_sign_algo(
+            &PrivatePkcs8KeyDer::from(der.as_ref().to_vec()),
+            &rcgen::PKCS_RSA_SHA256,
+        )
+        .expect("rcgen takes the RSA key");
+        Self::with_key(names, valid_for, key)
+    }
+
+    fn with_key(names: &[&str], valid_for: Duration, key: KeyPair) -> Self {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -45,7 +67,6 @@ impl TestCert {
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("key generation"))
             .expect("self-signed CA");
-        let key = KeyPair::generate().expect("key generation");
         let mut leaf =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
                 .expect("leaf names");
@@ -96,6 +117,51 @@ impl ResolvesServerCert for Fixed {
     }
 }
 
+/// An ECDSA and an RSA certificate, chosen by the signature schemes the client offers (RSA
+/// only when it offers no ECDSA scheme), as a dual-certificate MTA does.
+#[derive(Debug)]
+struct Dual {
+    ecdsa: Arc<CertifiedKey>,
+    rsa: Arc<CertifiedKey>,
+}
+
+impl ResolvesServerCert for Dual {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let ecdsa = hello.signature_schemes().iter().any(|s| {
+            matches!(
+                s,
+                rustls::SignatureScheme::ECDSA_NISTP256_SHA256
+                    | rustls::SignatureScheme::ECDSA_NISTP384_SHA384
+            )
+        });
+        Some(if ecdsa {
+            self.ecdsa.clone()
+        } else {
+            self.rsa.clone()
+        })
+    }
+}
+
+fn certified(
+    provider: &rustls::crypto::CryptoProvider,
+    shown: &TestCert,
+    key_of: &TestCert,
+) -> std::io::Result<Arc<CertifiedKey>> {
+    let chain: Vec<CertificateDer<'static>> = shown
+        .chain
+        .iter()
+        .map(|c| CertificateDer::from(c.clone()))
+        .collect();
+    let key = provider
+        .key_provider
+        .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+            key_of.key_pkcs8.clone(),
+        )))
+        .map_err(std::io::Error::other)?;
+    // CertifiedKey::new does not check that the key matches the certificate.
+    Ok(Arc::new(CertifiedKey::new(chain, key)))
+}
+
 /// A running server; stops when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -117,27 +183,39 @@ impl TestServer {
         shown: &TestCert,
         key_of: &TestCert,
     ) -> std::io::Result<Self> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let resolver = Fixed(certified(&provider, shown, key_of)?);
+        Self::serve_with(bind, behaviour, provider, Arc::new(resolver)).await
+    }
+
+    /// Serve `ecdsa` to clients offering ECDSA signatures and `rsa` to the others.
+    pub async fn start_dual(
+        bind: &str,
+        behaviour: Behaviour,
+        ecdsa: &TestCert,
+        rsa: &TestCert,
+    ) -> std::io::Result<Self> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let resolver = Dual {
+            ecdsa: certified(&provider, ecdsa, ecdsa)?,
+            rsa: certified(&provider, rsa, rsa)?,
+        };
+        Self::serve_with(bind, behaviour, provider, Arc::new(resolver)).await
+    }
+
+    async fn serve_with(
+        bind: &str,
+        behaviour: Behaviour,
+        provider: Arc<rustls::crypto::CryptoProvider>,
+        resolver: Arc<dyn ResolvesServerCert>,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
-        let chain: Vec<CertificateDer<'static>> = shown
-            .chain
-            .iter()
-            .map(|c| CertificateDer::from(c.clone()))
-            .collect();
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let key = provider
-            .key_provider
-            .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-                key_of.key_pkcs8.clone(),
-            )))
-            .map_err(std::io::Error::other)?;
-        // CertifiedKey::new does not check that the key matches the certificate.
-        let resolver = Fixed(Arc::new(CertifiedKey::new(chain, key)));
         let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(std::io::Error::other)?
             .with_no_client_auth()
-            .with_cert_resolver(Arc::new(resolver));
+            .with_cert_resolver(resolver);
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let sni = Arc::new(Mutex::new(Vec::new()));
         let seen = sni.clone();

@@ -14,20 +14,28 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use super::{ProbeError, Probed, Protocol};
+use super::{Algorithms, ProbeError, Probed, Protocol};
 
 /// A verifier that records the chain it is shown and accepts it.
 #[derive(Debug)]
 pub struct RecordingVerifier {
     chain: Mutex<Option<Vec<Vec<u8>>>>,
     algorithms: WebPkiSupportedAlgorithms,
+    /// The schemes offered to the server (the ClientHello's signature_algorithms).
+    offer: Algorithms,
 }
 
 impl RecordingVerifier {
     pub fn new(provider: &CryptoProvider) -> Self {
+        Self::offering(provider, Algorithms::All)
+    }
+
+    /// A verifier offering only the schemes of `offer`.
+    pub fn offering(provider: &CryptoProvider, offer: Algorithms) -> Self {
         RecordingVerifier {
             chain: Mutex::new(None),
             algorithms: provider.signature_verification_algorithms,
+            offer,
         }
     }
 
@@ -73,7 +81,9 @@ impl ServerCertVerifier for RecordingVerifier {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
+        let mut schemes = self.algorithms.supported_schemes();
+        schemes.retain(|s| self.offer.offers(*s));
+        schemes
     }
 }
 
@@ -95,10 +105,20 @@ pub async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     host: &str,
     addr: SocketAddr,
 ) -> Result<(Probed, TlsStream<S>), ProbeError> {
+    handshake_offering(stream, host, addr, Algorithms::All).await
+}
+
+/// [`handshake`], offering only the signature schemes of `offer`.
+pub async fn handshake_offering<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    host: &str,
+    addr: SocketAddr,
+    offer: Algorithms,
+) -> Result<(Probed, TlsStream<S>), ProbeError> {
     let name = ServerName::try_from(host.trim_end_matches('.').to_string())
         .map_err(|_| ProbeError::ServerName(host.to_string()))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = Arc::new(RecordingVerifier::new(&provider));
+    let verifier = Arc::new(RecordingVerifier::offering(&provider, offer));
     let config = client_config(verifier.clone(), provider).map_err(|e| ProbeError::Tls {
         addr,
         message: e.to_string(),
