@@ -16,6 +16,8 @@
 //!
 //! [zones."example.com"]                  # optional per-zone overrides
 //! nameservers = ["192.0.2.1:53"]
+//! [zones."example.net"]                  # where CNAME'd owners point (RFC 7671 7)
+//! provider = "home"                      # the provider that writes this zone
 //!
 //! [providers.home]
 //! type = "powerdns"
@@ -147,6 +149,11 @@ pub struct ZoneConfig {
     /// The zone's authoritative servers ("address:port"), instead of its NS records.
     #[serde(default)]
     pub nameservers: Vec<String>,
+    /// The provider (a key of `[providers]`) that writes this zone: needed when a
+    /// lineage's owner is a CNAME whose target lies in this zone, another zone than the
+    /// owner's (records are published at the target, RFC 7671 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 /// `[providers.NAME]`: one DNS provider account. The `type` key picks the back end.
@@ -614,6 +621,15 @@ impl Config {
             }
             if lineage.reload.iter().any(Vec::is_empty) {
                 return Err(format!("lineages.\"{name}\".reload has an empty command"));
+            }
+        }
+        for (zone, zc) in &self.zones {
+            if let Some(p) = &zc.provider
+                && !self.providers.contains_key(p)
+            {
+                return Err(format!(
+                    "zones.\"{zone}\".provider = {p:?} names no [providers.{p}] section"
+                ));
             }
         }
         for (name, provider) in &self.providers {

@@ -50,6 +50,9 @@ pub struct LineageStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OwnerStatus {
     pub owner: String,
+    /// The CNAME chain from the owner (RFC 7671 7), each target with its zone; records are
+    /// published at the last one. Empty when the owner is not an alias.
+    pub chain: Vec<crate::dns::ChainLink>,
     /// Every authoritative server's answer.
     pub servers: Vec<ServerStatus>,
     /// The validating read: `secure`, `insecure`, `bogus`, `indeterminate`; null when not
@@ -77,7 +80,10 @@ pub struct ServerStatus {
     pub ttl: Option<u32>,
     /// Why it gave no answer.
     pub error: Option<String>,
-    /// Whether it serves a record of the current key.
+    /// The CNAME target it answered with (the owner is an alias, RFC 7671 7).
+    pub cname: Option<String>,
+    /// Whether it serves a record of the current key (an alias whose chain leaves the
+    /// zone counts through the target's servers, listed after it).
     pub serves_current: bool,
     /// Whether it serves a record of the next key.
     pub serves_next: bool,
@@ -103,24 +109,30 @@ pub fn lineage_status(
             let obs = find(observations, owner);
             let servers = obs
                 .map(|o| {
+                    let lacking_current =
+                        o.lacking(|rs| current.is_some_and(|k| rs.iter().any(|r| k.matches(r))));
+                    let lacking_next =
+                        o.lacking(|rs| next.is_some_and(|k| rs.iter().any(|r| k.matches(r))));
                     o.servers
                         .iter()
                         .map(|s| {
-                            let (records, ttl, error) = match &s.outcome {
-                                ServerOutcome::Answer(a) => (a.records.clone(), a.ttl, None),
+                            let label = server_label(s);
+                            let (records, ttl, error, cname) = match &s.outcome {
+                                ServerOutcome::Answer(a) => {
+                                    (a.records.clone(), a.ttl, None, a.cname.clone())
+                                }
                                 ServerOutcome::Error { error } => {
-                                    (Vec::new(), None, Some(error.clone()))
+                                    (Vec::new(), None, Some(error.clone()), None)
                                 }
                             };
                             ServerStatus {
-                                server: server_label(s),
-                                serves_current: current
-                                    .is_some_and(|k| records.iter().any(|r| k.matches(r))),
-                                serves_next: next
-                                    .is_some_and(|k| records.iter().any(|r| k.matches(r))),
+                                serves_current: !lacking_current.contains(&label),
+                                serves_next: !lacking_next.contains(&label),
+                                server: label,
                                 records,
                                 ttl,
                                 error,
+                                cname,
                             }
                         })
                         .collect()
@@ -134,6 +146,7 @@ pub fn lineage_status(
                 .collect();
             OwnerStatus {
                 owner: owner.clone(),
+                chain: obs.map(|o| o.chain.clone()).unwrap_or_default(),
                 servers,
                 validation: obs.map(|o| o.validated.state),
                 validated_records: obs.map(|o| o.validated.records.clone()).unwrap_or_default(),
@@ -206,12 +219,34 @@ pub fn render_text(s: &LineageStatus) -> String {
             .map(|v| format!("{v:?}").to_lowercase())
             .unwrap_or_else(|| "not observed".into());
         let _ = writeln!(out, "  {} (validation: {v})", o.owner);
+        for link in &o.chain {
+            let _ = writeln!(
+                out,
+                "    CNAME -> {} (zone {})",
+                link.target,
+                link.zone.as_deref().unwrap_or("unknown")
+            );
+        }
+        if let Some(last) = o.chain.last() {
+            let _ = writeln!(out, "    records are published at {}", last.target);
+        }
         for srv in &o.servers {
             match &srv.error {
                 Some(e) => {
                     let _ = writeln!(out, "    {}: error: {e}", srv.server);
                 }
+                None if srv.records.is_empty() && srv.cname.is_some() => {
+                    let _ = writeln!(
+                        out,
+                        "    {}: CNAME -> {} (records at the target's servers)",
+                        srv.server,
+                        srv.cname.as_deref().unwrap_or_default()
+                    );
+                }
                 None => {
+                    if let Some(c) = &srv.cname {
+                        let _ = writeln!(out, "    {}: CNAME -> {c}", srv.server);
+                    }
                     let _ = writeln!(
                         out,
                         "    {}: current {}, next {} ({} records)",

@@ -23,7 +23,7 @@ pub const STATE_FILE: &str = "state.json";
 /// The lock file's name under the state directory.
 pub const LOCK_FILE: &str = "lock";
 /// The state file format this build reads and writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 /// Errors of the state file and the lock; each names the file and the fix.
@@ -79,6 +79,10 @@ pub struct State {
     /// Per lineage (certbot certificate name).
     #[serde(default)]
     pub lineages: BTreeMap<String, LineageState>,
+    /// The last time handed to the core and the monotonic clock then: a wall clock
+    /// stepped forward never shortens a wait ([`crate::rollover::clock`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<crate::rollover::clock::ClockAnchor>,
 }
 
 impl Default for State {
@@ -86,6 +90,7 @@ impl Default for State {
         State {
             version: VERSION,
             lineages: BTreeMap::new(),
+            clock: None,
         }
     }
 }
@@ -118,7 +123,50 @@ pub fn parse(text: &str, path: &Path) -> Result<State, StoreError> {
     if version < 1 {
         return Err(bad(format!("unknown format version {version}")));
     }
+    if version == 1 {
+        // Older files are small: through a JSON value, migrated, then into the types.
+        let mut value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        migrate_v1(&mut value);
+        return serde_json::from_value(value).map_err(|e| bad(e.to_string()));
+    }
     serde_json::from_str(text).map_err(|e| bad(e.to_string()))
+}
+
+/// Version 1 to 2: the per-record `seen_everywhere` and the per-sighting `had_tlsa` were
+/// written but never read (the switch verdict counts from the next key's propagation);
+/// they are dropped. Everything else carries over unchanged.
+fn migrate_v1(value: &mut serde_json::Value) {
+    if let Some(lineages) = value
+        .get_mut("lineages")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        for lineage in lineages.values_mut() {
+            let Some(owners) = lineage
+                .get_mut("owners")
+                .and_then(serde_json::Value::as_object_mut)
+            else {
+                continue;
+            };
+            for owner in owners.values_mut() {
+                if let Some(records) = owner
+                    .get_mut("records")
+                    .and_then(serde_json::Value::as_array_mut)
+                {
+                    for r in records.iter_mut().filter_map(|r| r.as_object_mut()) {
+                        r.remove("seen_everywhere");
+                    }
+                }
+                if let Some(last) = owner
+                    .get_mut("last")
+                    .and_then(serde_json::Value::as_object_mut)
+                {
+                    last.remove("had_tlsa");
+                }
+            }
+        }
+    }
+    value["version"] = serde_json::Value::from(VERSION);
 }
 
 /// The state file's text: pretty-printed JSON with a final newline.
@@ -306,7 +354,7 @@ mod tests {
         let locked = store.lock(Duration::from_secs(1)).unwrap();
         locked.save(&sample()).unwrap();
         let text = fs::read_to_string(store.state_path()).unwrap();
-        assert!(text.starts_with("{\n  \"version\": 1,"), "{text}");
+        assert!(text.starts_with("{\n  \"version\": 2,"), "{text}");
         assert!(
             text.contains("\"since\": \"2023-11-14T22:13:20Z\""),
             "{text}"
@@ -323,13 +371,63 @@ mod tests {
     }
 
     #[test]
+    fn version_1_files_migrate_without_their_unread_fields() {
+        // A version 1 file: today's shape plus the two fields nothing read.
+        let mut state = sample();
+        let key = KeyInfo::from_spki(b"spki");
+        let record = key.records(&[crate::tlsa::Matching::Sha256]).remove(0);
+        let t = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+        let lineage = state.lineages.get_mut("mail.example.test").unwrap();
+        lineage.record_published(
+            "_25._tcp.mail.example.test.",
+            std::slice::from_ref(&record),
+            t,
+        );
+        lineage
+            .owners
+            .get_mut("_25._tcp.mail.example.test.")
+            .unwrap()
+            .last = Some(crate::rollover::Sighting {
+            at: t,
+            ttl: Some(3600),
+            negative_ttl: None,
+        });
+        let mut v1: serde_json::Value = serde_json::from_str(&render(&state)).unwrap();
+        v1["version"] = 1.into();
+        let owner =
+            &mut v1["lineages"]["mail.example.test"]["owners"]["_25._tcp.mail.example.test."];
+        owner["records"][0]["seen_everywhere"] = "2023-11-14T22:13:20Z".into();
+        owner["last"]["had_tlsa"] = true.into();
+        let v1 = serde_json::to_string(&v1).unwrap();
+
+        let migrated = parse(&v1, Path::new("state.json")).unwrap();
+        assert_eq!(migrated.version, VERSION);
+        assert_eq!(migrated, state, "everything else carries over");
+        let text = render(&migrated);
+        assert!(
+            !text.contains("seen_everywhere") && !text.contains("had_tlsa"),
+            "{text}"
+        );
+        // A version 2 file with the old fields is refused (they are unknown there).
+        let bad = v1.replacen("\"version\":1", "\"version\":2", 1);
+        assert!(bad.contains("\"version\":2"), "{bad}");
+        let e = parse(&bad, Path::new("state.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("seen_everywhere") || e.contains("had_tlsa"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn future_version_is_refused_clearly() {
-        let text = r#"{"version": 2, "lineages": {}, "something_new": true}"#;
+        let text = r#"{"version": 3, "lineages": {}, "something_new": true}"#;
         let err = parse(text, Path::new("/var/lib/danerollover/state.json")).unwrap_err();
-        assert!(matches!(err, StoreError::FutureVersion { version: 2, .. }));
+        assert!(matches!(err, StoreError::FutureVersion { version: 3, .. }));
         let msg = err.to_string();
         assert!(
-            msg.contains("version 2") && msg.contains("upgrade"),
+            msg.contains("version 3") && msg.contains("upgrade"),
             "{msg}"
         );
         assert!(msg.contains("/var/lib/danerollover/state.json"), "{msg}");

@@ -217,7 +217,11 @@ fn show_reports_servers_validation_and_exit_status() {
         out.contains(&format!("ns2.{zone}. {}", lab.var("LAB_PDNS2_DNS"))),
         "{out}"
     );
-    assert_eq!(out.matches(&r.to_string()).count(), 2, "{out}");
+    assert_eq!(
+        out.matches(&r.to_string()).count(),
+        3,
+        "ns1 (A, AAAA), ns2: {out}"
+    );
     assert!(
         out.contains("DNSSEC: secure") && out.contains("all servers agree"),
         "{out}"
@@ -242,7 +246,7 @@ fn show_reports_servers_validation_and_exit_status() {
     assert_eq!(arr.len(), 2);
     assert_eq!(arr[0]["owner"], abs(&owner));
     assert_eq!(arr[0]["validated"]["state"], "secure");
-    assert_eq!(arr[0]["servers"].as_array().unwrap().len(), 2);
+    assert_eq!(arr[0]["servers"].as_array().unwrap().len(), 3);
     assert_eq!(arr[0]["servers"][0]["records"][0], r.to_string());
     assert_eq!(arr[1]["validated"]["state"], "bogus");
 
@@ -313,8 +317,8 @@ fn add_and_remove_through_the_provider() {
     assert!(out.contains("applied through provider lab"), "{out}");
     assert_eq!(
         out.matches(&r1.to_string()).count(),
-        1 + 2,
-        "the change and both servers: {out}"
+        1 + 3,
+        "the change and every server address (ns1 A and AAAA, ns2): {out}"
     );
 
     let o = bin()

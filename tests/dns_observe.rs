@@ -90,7 +90,17 @@ async fn published_records_are_secure_through_ad_and_in_process() {
             .await;
         let o = &obs[0];
         assert_eq!(o.zone.as_deref(), Some(abs(&zone).as_str()));
-        assert_eq!(o.servers.len(), 2, "{o:#?}");
+        // Every address of every NS name: ns1 (A and AAAA) and ns2.
+        assert_eq!(o.servers.len(), 3, "{o:#?}");
+        let v6: std::net::SocketAddr = "[::1]:53".parse().unwrap();
+        let ns1: Vec<_> = o
+            .servers
+            .iter()
+            .filter(|s| s.name.as_deref() == Some(abs(&format!("ns1.{zone}")).as_str()))
+            .map(|s| s.server)
+            .collect();
+        assert_eq!(ns1.len(), 2, "{o:#?}");
+        assert!(ns1.contains(&v6), "ns1's IPv6 address is asked too: {o:#?}");
         assert!(o.all_servers_serve(&[r1.clone(), r2.clone()]), "{o:#?}");
         assert!(o.servers_agree());
         assert!(
@@ -247,7 +257,8 @@ async fn ns_discovery_matches_the_explicit_servers() {
     };
     let o = observer(&lab, false, Duration::from_secs(3));
     let found = o.observe(&[query(&owner, &[])]).await;
-    let explicit = o.observe(&[query(&owner, &[primary, secondary])]).await;
+    let v6: SocketAddr = "[::1]:53".parse().unwrap();
+    let explicit = o.observe(&[query(&owner, &[primary, v6, secondary])]).await;
     let mut discovered: Vec<(SocketAddr, Option<String>)> = found[0]
         .servers
         .iter()
@@ -259,6 +270,7 @@ async fn ns_discovery_matches_the_explicit_servers() {
         vec![
             (primary, Some(format!("ns1.{zone}."))),
             (secondary, Some(format!("ns2.{zone}."))),
+            (v6, Some(format!("ns1.{zone}."))),
         ]
     );
     let strip = |o: &OwnerObservation| {
@@ -279,6 +291,7 @@ async fn ns_discovery_matches_the_explicit_servers() {
         zone.clone(),
         danerollover::config::ZoneConfig {
             nameservers: vec![primary.to_string()],
+            provider: None,
         },
     );
     let configured = LiveObserver::new(&ad_config(&lab, Duration::from_secs(3)), &zones).unwrap();
@@ -344,7 +357,7 @@ async fn a_cname_is_followed_within_and_across_zones() {
         .await;
         // Within the zone: each server answers the chain and the target's records.
         let near = &obs[0];
-        assert_eq!(near.servers.len(), 2);
+        assert_eq!(near.servers.len(), 3, "ns1 (A, AAAA) and ns2: {near:#?}");
         for (_, a) in answers(near) {
             assert_eq!(a.cname.as_deref(), Some(abs(&target).as_str()));
             assert_eq!(a.records, vec![r.clone()]);
@@ -353,13 +366,13 @@ async fn a_cname_is_followed_within_and_across_zones() {
         // Across zones: the owner's servers answer the CNAME, the target's server the records.
         let far_obs = &obs[1];
         let list = answers(far_obs);
-        assert_eq!(list.len(), 3, "{far_obs:#?}");
+        assert_eq!(list.len(), 4, "{far_obs:#?}");
         let aliases: Vec<&Served> = list
             .iter()
             .filter(|(_, a)| a.leaves_zone())
             .map(|x| x.1)
             .collect();
-        assert_eq!(aliases.len(), 2, "{far_obs:#?}");
+        assert_eq!(aliases.len(), 3, "{far_obs:#?}");
         assert!(
             aliases
                 .iter()
@@ -405,7 +418,7 @@ async fn no_tlsa_gives_the_negative_ttl() {
         .observe(&[query(&owner, &[])])
         .await;
     let o = &obs[0];
-    assert_eq!(answers(o).len(), 2, "{o:#?}");
+    assert_eq!(answers(o).len(), 3, "{o:#?}");
     for (_, a) in answers(o) {
         assert!(a.records.is_empty());
         assert_eq!(a.negative_ttl, Some(ttl.min(minimum)), "{a:?}");

@@ -803,6 +803,206 @@ fn foreign_records_survive_a_whole_cycle() {
     );
 }
 
+const TARGET: &str = "_dane.example.test.";
+
+#[test]
+fn a_cnamed_owner_is_published_and_retired_at_its_target_through_a_whole_cycle() {
+    // _465 is an alias of _dane (RFC 7671 7), which already serves the live key's record.
+    let f = Fixture::new(&[0, 20], "");
+    let old = f.live();
+    f.world.seed_rrset(TARGET, vec![r311(&old)], 300);
+    f.world
+        .world()
+        .aliases
+        .insert(OWNER2.to_string(), TARGET.to_string());
+    let r = block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    assert_eq!(r.exit_code(), 0, "{r:#?}");
+    let text = r.text();
+    assert!(
+        text.contains(&format!("at the CNAME target {TARGET}")),
+        "{text}"
+    );
+    let next = f.next().unwrap();
+    // Nothing was ever sent to the alias name; the target got the next key's record.
+    let changed_at = |w: &danerollover::engine::memory::World| -> Vec<String> {
+        w.changes.iter().map(|(_, c)| c.owner.clone()).collect()
+    };
+    assert!(!changed_at(&f.world.world()).contains(&OWNER2.to_string()));
+    assert!(
+        f.world
+            .world()
+            .rrset_at(TARGET, f.world.world().now)
+            .unwrap()
+            .records
+            .contains(&r311(&next))
+    );
+    // Status: healthy, shows the chain, and the alias's servers count through the CNAME.
+    f.world.advance(30);
+    let st = block(f.engine(&CrashAfter::never()).status(Some(NAME))).unwrap();
+    assert_eq!(st.exit_code(), 0, "{st:#?}");
+    assert!(!st.lineages[0].in_danger, "{:?}", st.lineages[0].dangers);
+    let text = st.text();
+    assert!(text.contains(&format!("CNAME -> {TARGET}")), "{text}");
+    assert!(
+        text.contains(&format!("records are published at {TARGET}")),
+        "{text}"
+    );
+    // The whole cycle: wait, switch, retire (at the target).
+    f.run();
+    f.world.advance(FIRST_WAIT);
+    let r = f.rollover();
+    assert_eq!(r.outcome, RolloverOutcome::Switched, "{r:#?}");
+    f.world.advance(WAIT + 30);
+    let r = f.run();
+    assert_eq!(r.exit_code(), 0, "{r:#?}");
+    f.world.advance(30);
+    f.run();
+    let w = f.world.world();
+    assert!(
+        !changed_at(&w).contains(&OWNER2.to_string()),
+        "never beside the CNAME"
+    );
+    for i in 0..2 {
+        let at_target = w.served(i, OWNER2);
+        assert!(at_target.contains(&r311(&next)), "{at_target:?}");
+        assert!(
+            !at_target.contains(&r311(&old)),
+            "retired at the target: {at_target:?}"
+        );
+    }
+    assert!(w.rrsets.get(OWNER2).is_none());
+}
+
+#[test]
+fn a_cname_into_a_zone_no_provider_manages_is_a_clear_error() {
+    // The memory world reports one zone for everything; name the owner's zone otherwise.
+    let f = Fixture::new(&[0, 0], "zone = \"mail.example.test\"");
+    f.world
+        .world()
+        .aliases
+        .insert(OWNER2.to_string(), TARGET.to_string());
+    let r = block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    assert_eq!(r.exit_code(), 1, "{r:#?}");
+    let text = format!("{r:?}");
+    assert!(
+        text.contains("zone example.test")
+            && text.contains("[zones.\\\"example.test\\\"] provider"),
+        "{text}"
+    );
+    assert!(f.world.world().rrsets.get(OWNER2).is_none());
+    // Saying which provider writes the target's zone fixes it.
+    let mut f2 = f;
+    f2.config =
+        config("zone = \"mail.example.test\"\n[zones.\"example.test\"]\nprovider = \"mem\"");
+    let r = block(f2.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    assert_eq!(r.exit_code(), 0, "{r:#?}");
+    assert!(
+        f2.world
+            .world()
+            .rrset_at(TARGET, f2.world.world().now)
+            .is_some()
+    );
+}
+
+#[test]
+fn two_lineages_at_one_owner_roll_over_on_their_own_schedules() {
+    const RSA: &str = "rsa.mail.example.test";
+    let mut f = Fixture::new(&[0, 0], "");
+    let rsa_old = f.world.add_lineage(RSA, true);
+    let ecdsa_old = f.live();
+    f.config = Config::parse(
+        &format!(
+            r#"
+[dns]
+margin = "60s"
+[providers.mem]
+type = "manual"
+[lineages."{NAME}"]
+provider = "mem"
+tlsa = ["_25._tcp.mail.example.test"]
+ttl = 300
+[lineages."{RSA}"]
+provider = "mem"
+tlsa = ["_25._tcp.mail.example.test"]
+ttl = 300
+"#
+        ),
+        Path::new("test.toml"),
+    )
+    .unwrap();
+    let next_of = |name: &str| {
+        f.store().read().unwrap().lineages[name]
+            .next
+            .as_ref()
+            .map(|n| n.key.clone())
+            .unwrap()
+    };
+    let served = |k: &KeyInfo| {
+        let w = f.world.world();
+        (0..2).all(|i| w.served(i, OWNER).contains(&r311(k)))
+    };
+    let healthy = || {
+        let st = block(f.engine(&CrashAfter::never()).status(None)).unwrap();
+        assert_eq!(st.exit_code(), 0, "{st:#?}");
+        assert!(st.lineages.iter().all(|l| !l.in_danger), "{st:#?}");
+    };
+    for name in [NAME, RSA] {
+        let r = block(f.engine(&CrashAfter::never()).prepublish(name, false)).unwrap();
+        assert_eq!(r.exit_code(), 0, "{r:#?}");
+    }
+    let (ecdsa_next, rsa_next) = (next_of(NAME), next_of(RSA));
+    for k in [&ecdsa_old, &ecdsa_next, &rsa_old, &rsa_next] {
+        assert!(served(k));
+    }
+    healthy();
+    f.run();
+    f.world.advance(FIRST_WAIT + 10);
+    f.run();
+    // The ECDSA lineage switches first; the RSA lineage's records stay untouched.
+    let r = f.rollover();
+    assert_eq!(r.outcome, RolloverOutcome::Switched, "{r:#?}");
+    healthy();
+    f.world.advance(WAIT + 10);
+    f.run();
+    f.run();
+    assert!(
+        !served(&ecdsa_old),
+        "the ECDSA lineage's old record is retired"
+    );
+    for k in [&ecdsa_next, &next_of(NAME), &rsa_old, &rsa_next] {
+        assert!(served(k), "{k:?}");
+    }
+    healthy();
+    // Then the RSA lineage, days later.
+    f.world.advance(86_400);
+    f.run();
+    let r = block(
+        f.engine(&CrashAfter::never())
+            .rollover(RSA, false, None, false),
+    )
+    .unwrap();
+    assert_eq!(r.outcome, RolloverOutcome::Switched, "{r:#?}");
+    healthy();
+    f.world.advance(WAIT + 10);
+    f.run();
+    f.run();
+    assert!(!served(&rsa_old));
+    for k in [&ecdsa_next, &next_of(NAME), &rsa_next, &next_of(RSA)] {
+        assert!(served(k), "{k:?}");
+    }
+    healthy();
+    // Neither lineage ever removed a record of the other's keys.
+    let w = f.world.world();
+    for (_, c) in &w.changes {
+        for r in &c.remove {
+            assert!(
+                *r == r311(&ecdsa_old) || *r == r311(&rsa_old),
+                "only retired keys' records are removed: {r}"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // kill -9 after every step, then run again.
 

@@ -1,8 +1,11 @@
 //! Property tests: random sequences of events (renewals with and without reuse_key,
 //! crashes after any step, certbot surprising a switch (exit 0 without renewing, a key of
 //! its own, a crash after writing the archive, a failure after installing), danerollover
-//! killed while certbot runs and certbot completing afterwards, servers lagging, frozen or down, validation failing, provider
-//! and certbot failures, the clock jumping back, foreign and hand-made records, drift)
+//! killed while certbot runs and certbot completing afterwards, servers lagging, frozen or
+//! down, validation failing, provider and certbot failures, the clock jumping back or
+//! stepping forward, foreign and hand-made records, drift, an outside TTL change, an NS name
+//! with two addresses whose AAAA lookup fails) in worlds where one owner may be a CNAME
+//! (RFC 7671 7)
 //! against the engine and the in-memory world. After every step the safety invariants are
 //! checked against the world's own history (not the engine's beliefs); at the end the
 //! world is healed and the lineage must converge.
@@ -69,6 +72,13 @@ enum Event {
     Advance(i64),
     /// The machine's clock jumps back.
     ClockBack(i64),
+    /// The machine's clock steps forward (NTP step, VM resume); true time does not move.
+    ClockForward(i64),
+    /// Someone else sets the TTL of an owner's RRset (lowering it shortly before a switch
+    /// must not shorten the next wait).
+    TtlChange(usize, u32),
+    /// The AAAA lookup of the NS name with two addresses fails (true) or works again.
+    LookupFails(bool),
     /// A danerollover command, killed after step k when `crash` is set.
     Op {
         op: Op,
@@ -117,6 +127,10 @@ struct Case {
     every: bool,
     /// Publish `3 1 2` records too.
     sha512: bool,
+    /// The second owner is a CNAME to `_dane.example.test.` (RFC 7671 7).
+    alias: bool,
+    /// ns1 has a second (IPv6) address, which can fail to be looked up.
+    two_addresses: bool,
     events: Vec<Event>,
     /// How many more lineages share the world (and `run`'s batches) with the first.
     others: usize,
@@ -139,6 +153,10 @@ fn event() -> impl Strategy<Value = Event> {
     prop_oneof![
         6 => prop_oneof![1i64..120, 200i64..2000, 3000i64..9000].prop_map(Event::Advance),
         1 => (1i64..3000).prop_map(Event::ClockBack),
+        1 => prop_oneof![1i64..600, 600i64..7200].prop_map(Event::ClockForward),
+        1 => (0usize..2, prop_oneof![Just(60u32), Just(300), Just(3600)])
+            .prop_map(|(o, t)| Event::TtlChange(o, t)),
+        1 => any::<bool>().prop_map(Event::LookupFails),
         10 => (op, crash()).prop_map(|(op, crash)| Event::Op { op, crash }),
         2 => (any::<bool>(), crash()).prop_map(|(new_key, crash)| Event::Renew { new_key, crash }),
         1 => (0usize..3, any::<bool>()).prop_map(|(i, b)| Event::ServerDown(i, b)),
@@ -176,18 +194,24 @@ fn case() -> impl Strategy<Value = Case> {
         prop_oneof![Just(60u32), Just(300), Just(3600)],
         prop_oneof![3 => Just(false), 1 => Just(true)],
         prop_oneof![3 => Just(false), 1 => Just(true)],
+        prop_oneof![2 => Just(false), 1 => Just(true)],
+        prop_oneof![2 => Just(false), 1 => Just(true)],
         prop::collection::vec(event(), 5..60),
         prop_oneof![1 => Just(0usize), 1 => 1usize..=2],
     )
         .prop_map(
-            |(lags, initial, negative_ttl, every, sha512, events, others)| Case {
-                lags,
-                initial,
-                negative_ttl,
-                every,
-                sha512,
-                events,
-                others,
+            |(lags, initial, negative_ttl, every, sha512, alias, two_addresses, events, others)| {
+                Case {
+                    lags,
+                    initial,
+                    negative_ttl,
+                    every,
+                    sha512,
+                    alias,
+                    two_addresses,
+                    events,
+                    others,
+                }
             },
         )
 }
@@ -196,10 +220,24 @@ fn r311(k: &KeyInfo) -> TlsaRecord {
     k.records(&[Matching::Sha256]).remove(0)
 }
 
-/// A record change made by someone else, straight at the provider (not logged as ours).
+/// The CNAME target of the second owner when it is an alias.
+const TARGET: &str = "_dane.example.test.";
+
+/// A record change made by someone else, straight at the provider (not logged as ours),
+/// at the owner's RRset (its CNAME target's, for an alias). `ttl` sets a new TTL.
 fn direct_change(w: &mut World, owner: &str, add: &[TlsaRecord], remove: &[TlsaRecord]) {
+    direct_change_ttl(w, owner, add, remove, None)
+}
+
+fn direct_change_ttl(
+    w: &mut World,
+    owner: &str,
+    add: &[TlsaRecord],
+    remove: &[TlsaRecord],
+    ttl: Option<u32>,
+) {
     let now = w.now;
-    let owner = absolute(owner);
+    let owner = w.resolve(owner);
     let last = w.rrset_at(&owner, now).cloned();
     let mut records = last.as_ref().map(|v| v.records.clone()).unwrap_or_default();
     records.retain(|r| !remove.contains(r));
@@ -208,7 +246,7 @@ fn direct_change(w: &mut World, owner: &str, add: &[TlsaRecord], remove: &[TlsaR
             records.push(r.clone());
         }
     }
-    let ttl = last.map_or(300, |v| v.ttl);
+    let ttl = ttl.unwrap_or(last.map_or(300, |v| v.ttl));
     w.rrsets.entry(owner).or_default().push(RrsetVersion {
         at: now,
         records,
@@ -263,16 +301,29 @@ impl Sim {
         let world = MemoryWorld::new(start, &c.lags, "mem");
         let live = world.add_lineage(NAME, true);
         world.world().negative_ttl = c.negative_ttl;
+        if c.alias {
+            world
+                .world()
+                .aliases
+                .insert(OWNERS[1].to_string(), TARGET.to_string());
+        }
+        if c.two_addresses {
+            let mut w = world.world();
+            let mut v6 = w.servers[0].clone();
+            v6.addr = "[::1]:53".parse().unwrap();
+            w.servers.push(v6);
+        }
+        let seed_at = |o: &'static str| if c.alias && o == OWNERS[1] { TARGET } else { o };
         let mut foreign = Vec::new();
         match c.initial {
             1 => {
                 for o in OWNERS {
-                    world.seed_rrset(o, vec![r311(&live)], 3600);
+                    world.seed_rrset(seed_at(o), vec![r311(&live)], 3600);
                 }
             }
             2 => {
                 let other = r311(&KeyInfo::from_spki(b"initial other lineage"));
-                world.seed_rrset(OWNERS[0], vec![other.clone()], 300);
+                world.seed_rrset(seed_at(OWNERS[0]), vec![other.clone()], 300);
                 foreign.push(other);
             }
             _ => {}
@@ -453,6 +504,18 @@ matching = {}
         match &ev {
             Event::Advance(s) => self.world.advance(*s),
             Event::ClockBack(s) => self.world.world().clock_offset -= s,
+            Event::ClockForward(s) => self.world.world().clock_offset += s,
+            Event::TtlChange(o, ttl) => {
+                direct_change_ttl(&mut self.world.world(), OWNERS[o % 2], &[], &[], Some(*ttl))
+            }
+            Event::LookupFails(on) => {
+                let mut w = self.world.world();
+                let n = w.servers.len();
+                let v6: std::net::SocketAddr = "[::1]:53".parse().unwrap();
+                if let Some(s) = w.servers[..n].iter_mut().find(|s| s.addr == v6) {
+                    s.lookup_fails = *on;
+                }
+            }
             Event::Op { op, crash } => crashed = Some(self.op(*op, *crash)?),
             Event::Renew { new_key, crash } => {
                 self.world.world().external_renew(NAME, *new_key);
@@ -601,7 +664,7 @@ matching = {}
                 let k = KeyInfo::from_spki(spki);
                 let rec = r311(&k);
                 for owner in owners {
-                    let history = w.rrsets.get(owner).cloned().unwrap_or_default();
+                    let history = w.rrsets.get(&w.resolve(owner)).cloned().unwrap_or_default();
                     for s in &w.servers {
                         for (i, v) in history.iter().enumerate() {
                             if v.records.contains(&rec) {
@@ -718,6 +781,7 @@ matching = {}
             let now = w.now;
             for s in &mut w.servers {
                 s.down = false;
+                s.lookup_fails = false;
                 if let Some(f) = s.freezes.last_mut().filter(|f| f.1.is_none()) {
                     f.1 = Some(now);
                 }
@@ -750,6 +814,12 @@ matching = {}
         }
         let state = self.state();
         let w = self.world.world();
+        for alias in w.aliases.keys() {
+            prop_assert!(
+                !w.rrsets.contains_key(alias),
+                "records beside the CNAME at {alias}"
+            );
+        }
         for (name, owners) in &self.lineages {
             let l = &state.lineages[name];
             let live = KeyInfo::from_spki(&w.live_spki(name).unwrap());
@@ -911,6 +981,8 @@ fn replay_drift_of_the_next_record_just_before_the_switch() {
         every: false,
         sha512: false,
         others: 0,
+        alias: false,
+        two_addresses: false,
         events: vec![
             Event::Op {
                 op: Op::Run,
@@ -945,6 +1017,8 @@ fn replay_external_renewal_after_an_interrupted_switch() {
         every: false,
         sha512: false,
         others: 0,
+        alias: false,
+        two_addresses: false,
         events: vec![
             Event::Op {
                 op: Op::Run,
@@ -977,6 +1051,8 @@ fn replay_first_pass_without_any_answer() {
         every: false,
         sha512: false,
         others: 0,
+        alias: false,
+        two_addresses: false,
         events: vec![
             Event::ServerDown(0, true),
             Event::Op {
@@ -1002,6 +1078,8 @@ fn the_resolver_cache_check_catches_an_early_switch() {
         every: false,
         sha512: false,
         others: 0,
+        alias: false,
+        two_addresses: false,
         events: Vec::new(),
     };
     let mut sim = Sim::new(&c);

@@ -343,6 +343,7 @@ mod tests {
     fn obs(second: ServerOutcome, state: Validation) -> OwnerObservation {
         OwnerObservation {
             owner: "_25._tcp.mail.example.test.".into(),
+            chain: Vec::new(),
             zone: Some("example.test.".into()),
             servers: vec![
                 ServerAnswer {

@@ -18,8 +18,8 @@ use hickory_proto::rr::{Name, RecordType};
 use super::resolve::{Resolver, parse_name, parse_server};
 use super::wire::{self, Flags};
 use super::{
-    DnsError, Observe, OwnerObservation, OwnerQuery, ServerAnswer, ServerOutcome, Validated,
-    Validation, absolute, interpret,
+    ChainLink, DnsError, Observe, OwnerObservation, OwnerQuery, ServerAnswer, ServerOutcome,
+    Validated, Validation, absolute, interpret, mark_chain_disagreement,
 };
 use crate::config::{Config, DnsConfig, ZoneConfig};
 
@@ -266,6 +266,24 @@ impl LiveObserver {
                 }
             }
 
+            // The owner's servers must agree on the chain (else each is an error entry);
+            // a chain that stays in the zone ends here.
+            for obs in observations.iter_mut() {
+                if !mark_chain_disagreement(&mut obs.servers) {
+                    continue;
+                }
+                let target = obs.servers.iter().find_map(|s| match &s.outcome {
+                    ServerOutcome::Answer(a) => a.cname.clone(),
+                    ServerOutcome::Error { .. } => None,
+                });
+                if let Some(target) = target {
+                    obs.chain = vec![ChainLink {
+                        target,
+                        zone: obs.zone.clone(),
+                    }];
+                }
+            }
+
             // Phase 4: CNAMEs leaving the zone: observe the targets, append their servers.
             if depth < interpret::MAX_CNAME_CHAIN {
                 let mut follow: Vec<(usize, String)> = Vec::new();
@@ -286,6 +304,13 @@ impl LiveObserver {
                     let seen = self.observe_servers(&targets, depth + 1).await;
                     for ((i, target), t_obs) in follow.into_iter().zip(seen) {
                         let obs = &mut observations[i];
+                        // The target's zone is the one its own servers were found for.
+                        obs.chain = std::iter::once(ChainLink {
+                            target: target.clone(),
+                            zone: t_obs.zone.clone(),
+                        })
+                        .chain(t_obs.chain.iter().cloned())
+                        .collect();
                         obs.servers.extend(t_obs.servers.into_iter().map(|mut s| {
                             s.name = Some(match s.name {
                                 Some(n) => format!("{n} (CNAME target {target})"),
@@ -335,6 +360,7 @@ impl LiveObserver {
         };
         OwnerObservation {
             owner: p.owner.clone(),
+            chain: Vec::new(),
             zone: p.zone.as_ref().map(|z| absolute(&z.to_ascii())),
             servers,
             // Filled in by `observe_all`.
@@ -506,6 +532,7 @@ mod tests {
     fn obs(servers: Vec<ServerAnswer>) -> OwnerObservation {
         OwnerObservation {
             owner: "_25._tcp.mail.example.test.".into(),
+            chain: Vec::new(),
             zone: Some("example.test.".into()),
             servers,
             validated: Validated {
@@ -601,6 +628,7 @@ mod tests {
             "Example.Test".to_string(),
             ZoneConfig {
                 nameservers: vec!["127.0.0.1:5301".into()],
+                provider: None,
             },
         );
         let cfg = DnsConfig {
@@ -616,6 +644,7 @@ mod tests {
             "bad.test".to_string(),
             ZoneConfig {
                 nameservers: vec!["ns1.bad.test".into()],
+                provider: None,
             },
         );
         let e = LiveObserver::new(&cfg, &zones).err().unwrap().to_string();

@@ -135,6 +135,69 @@ pub struct OwnerObservation {
     pub zone: Option<String>,
     pub servers: Vec<ServerAnswer>,
     pub validated: Validated,
+    /// When the owner is an alias (RFC 7671 7): the CNAME chain every server agreed on,
+    /// one link per target, the last one where the TLSA RRset is (and where records are
+    /// published and retired). Empty when the owner is not an alias, or when its servers
+    /// disagree on the chain (they are then error entries in `servers`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<ChainLink>,
+}
+
+/// One target of a CNAME chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainLink {
+    /// The target name (absolute, lowercase).
+    pub target: String,
+    /// The zone holding it, when known.
+    pub zone: Option<String>,
+}
+
+/// Where records for an owner go: the final target of its CNAME chain, or the owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishAt {
+    pub name: String,
+    /// The zone holding `name`, when the observation knows it.
+    pub zone: Option<String>,
+    /// Whether `name` is a CNAME target (not the owner itself).
+    pub via_cname: bool,
+}
+
+/// Make the servers of one zone that disagree on the CNAME chain error entries, each named
+/// with what it answered: a chain some servers do not serve is not published everywhere,
+/// and nobody can tell where records belong. Returns whether they agreed.
+pub fn mark_chain_disagreement(servers: &mut [ServerAnswer]) -> bool {
+    let targets: Vec<Option<String>> = servers
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            ServerOutcome::Answer(a) => Some(a.cname.clone()),
+            ServerOutcome::Error { .. } => None,
+        })
+        .collect();
+    if targets.windows(2).all(|w| w[0] == w[1]) {
+        return true;
+    }
+    let said: Vec<String> = servers
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            ServerOutcome::Answer(a) => Some(format!(
+                "{}: {}",
+                s.label(),
+                a.cname
+                    .as_deref()
+                    .map_or("no CNAME".to_string(), |c| format!("CNAME -> {c}"))
+            )),
+            ServerOutcome::Error { .. } => None,
+        })
+        .collect();
+    let said = said.join("; ");
+    for s in servers.iter_mut() {
+        if matches!(s.outcome, ServerOutcome::Answer(_)) {
+            s.outcome = ServerOutcome::Error {
+                error: format!("the servers disagree on the CNAME chain ({said})"),
+            };
+        }
+    }
+    false
 }
 
 impl Served {
@@ -146,22 +209,97 @@ impl Served {
     }
 }
 
+impl ServerAnswer {
+    /// The name of the server for messages: its host name and address when known.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n} ({})", self.server),
+            None => self.server.to_string(),
+        }
+    }
+}
+
 impl OwnerObservation {
-    /// Whether every authoritative server answered, with AA, an RRset containing every
-    /// record of `want`. False when there is no server at all. An answer that is a CNAME
-    /// leaving the zone counts through the answers of the target's servers, which must then
-    /// be present (and serve `want`).
-    pub fn all_servers_serve(&self, want: &[TlsaRecord]) -> bool {
+    /// The one answer to "which servers lack the wanted records" (every caller asks
+    /// through here: the switch verdict, the dangers, drift, `status`, `dns add`).
+    ///
+    /// `holds` says whether an RRset is what is wanted. Returns the labels of the servers
+    /// that do not hold it: errors (timeouts, refusals, NS names without an address), answers
+    /// without AA, and answers whose RRset fails `holds`. An answer that is a CNAME leaving
+    /// the zone counts through the answers of the target's servers (RFC 7671 7), which then
+    /// follow in `servers`. When no server holds an RRset at all (no server, or only
+    /// aliases whose target's servers are missing), one entry says so: never an empty list
+    /// for an owner nobody was able to ask.
+    pub fn lacking(&self, holds: impl Fn(&[TlsaRecord]) -> bool) -> Vec<String> {
         let mut holding = 0;
-        let all = self.servers.iter().all(|s| match &s.outcome {
-            ServerOutcome::Answer(a) if a.leaves_zone() => true,
-            ServerOutcome::Answer(a) => {
-                holding += 1;
-                a.authoritative && want.iter().all(|w| a.records.contains(w))
-            }
-            ServerOutcome::Error { .. } => false,
+        let mut out: Vec<String> = self
+            .servers
+            .iter()
+            .filter(|s| match &s.outcome {
+                ServerOutcome::Answer(a) if a.leaves_zone() => false,
+                ServerOutcome::Answer(a) => {
+                    holding += 1;
+                    !a.authoritative || !holds(&a.records)
+                }
+                ServerOutcome::Error { .. } => true,
+            })
+            .map(ServerAnswer::label)
+            .collect();
+        if holding == 0 && out.is_empty() {
+            out.push(if self.servers.is_empty() {
+                "(no authoritative server found)".to_string()
+            } else {
+                "(no server of the CNAME target answered)".to_string()
+            });
+        }
+        out
+    }
+
+    /// [`OwnerObservation::lacking`] for "contains every record of `want`".
+    pub fn lacking_all(&self, want: &[TlsaRecord]) -> Vec<String> {
+        self.lacking(|records| want.iter().all(|w| records.contains(w)))
+    }
+
+    /// Whether no server holds `want` ([`OwnerObservation::lacking`] names every server).
+    pub fn held_nowhere(&self, want: &[TlsaRecord]) -> bool {
+        self.lacking_all(want).len() >= self.lacking(|_| false).len()
+    }
+
+    /// Whether every authoritative server answered, with AA, an RRset containing every
+    /// record of `want` (see [`OwnerObservation::lacking`]). False when there is no server
+    /// at all.
+    pub fn all_servers_serve(&self, want: &[TlsaRecord]) -> bool {
+        self.lacking_all(want).is_empty()
+    }
+
+    /// Where records for this owner are published and retired: the final target of the
+    /// chain when the owner is an alias (never beside a CNAME, RFC 7671 7), else the owner.
+    /// Err when a server answers with a CNAME but no chain is agreed (the servers disagree:
+    /// nothing may be published until they agree).
+    pub fn publish_at(&self) -> Result<PublishAt, String> {
+        if let Some(last) = self.chain.last() {
+            return Ok(PublishAt {
+                name: last.target.clone(),
+                zone: last.zone.clone(),
+                via_cname: true,
+            });
+        }
+        let alias = self.servers.iter().any(|s| {
+            matches!(&s.outcome, ServerOutcome::Answer(a) if a.cname.is_some())
+                || matches!(&s.outcome, ServerOutcome::Error { error } if error.contains("CNAME chain"))
         });
-        all && holding > 0
+        if alias {
+            return Err(format!(
+                "{}: the authoritative servers do not agree on its CNAME chain: {}",
+                self.owner,
+                self.lacking(|_| false).join(", ")
+            ));
+        }
+        Ok(PublishAt {
+            name: self.owner.clone(),
+            zone: self.zone.clone(),
+            via_cname: false,
+        })
     }
 
     /// Whether the validated read is Secure and contains every record of `want`.
@@ -297,6 +435,7 @@ mod tests {
     fn obs(servers: Vec<ServerAnswer>) -> OwnerObservation {
         OwnerObservation {
             owner: "_25._tcp.mail.example.test.".into(),
+            chain: Vec::new(),
             zone: Some("example.test.".into()),
             servers,
             validated: Validated {

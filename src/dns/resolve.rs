@@ -260,6 +260,34 @@ impl Resolver {
     }
 
     async fn addresses_with(&self, host: &Name, flags: Flags) -> Result<Vec<IpAddr>, DnsError> {
+        let (out, errors, nxdomain) = self.address_families(host, flags).await?;
+        if !out.is_empty() {
+            return Ok(out);
+        }
+        if let Some((_, e)) = errors.into_iter().next() {
+            return Err(e);
+        }
+        Err(self.no_address(host, nxdomain))
+    }
+
+    fn no_address(&self, host: &Name, nxdomain: bool) -> DnsError {
+        DnsError::NoAddress {
+            host: super::absolute(&host.to_ascii()),
+            detail: if nxdomain {
+                format!("NXDOMAIN from {}", self.server)
+            } else {
+                format!("no A or AAAA records, asked {}", self.server)
+            },
+        }
+    }
+
+    /// A and AAAA of `host`, asked apart: the addresses found, the error of each family
+    /// that could not be read (named "A" or "AAAA"), and whether the name does not exist.
+    async fn address_families(
+        &self,
+        host: &Name,
+        flags: Flags,
+    ) -> Result<(Vec<IpAddr>, Vec<(&'static str, DnsError)>, bool), DnsError> {
         let (a, aaaa) = futures_util::join!(
             self.ask_ok(host, RecordType::A, flags),
             self.ask_ok(host, RecordType::AAAA, flags)
@@ -267,7 +295,7 @@ impl Resolver {
         let mut out = Vec::new();
         let mut nxdomain = false;
         let mut errors = Vec::new();
-        for answer in [a, aaaa] {
+        for (family, answer) in [("A", a), ("AAAA", aaaa)] {
             match answer {
                 Ok(m) => {
                     nxdomain |= m.metadata.response_code == ResponseCode::NXDomain;
@@ -288,23 +316,10 @@ impl Resolver {
                         }
                     }
                 }
-                Err(e) => errors.push(e),
+                Err(e) => errors.push((family, e)),
             }
         }
-        if !out.is_empty() {
-            return Ok(out);
-        }
-        if let Some(e) = errors.into_iter().next() {
-            return Err(e);
-        }
-        Err(DnsError::NoAddress {
-            host: super::absolute(&host.to_ascii()),
-            detail: if nxdomain {
-                format!("NXDOMAIN from {}", self.server)
-            } else {
-                format!("no A or AAAA records, asked {}", self.server)
-            },
-        })
+        Ok((out, errors, nxdomain))
     }
 
     /// The zone holding `owner`: the closest enclosing SOA.
@@ -363,27 +378,63 @@ impl Resolver {
     }
 
     /// The authoritative servers of `zone`: every address of every NS name (port 53), each
-    /// with its NS name; an NS name whose addresses cannot be found comes with the error.
+    /// with its NS name. An NS name whose A or AAAA lookup failed comes with an error entry
+    /// for that lookup, besides the addresses the other lookup found: a server that could
+    /// not be asked is never just left out of the list.
     pub async fn nameservers(
         &self,
         zone: &Name,
     ) -> Result<Vec<(Name, Result<Vec<SocketAddr>, DnsError>)>, DnsError> {
         let names = self.ns_names(zone).await?;
-        let addrs = join_all(
+        let found = join_all(
             names
                 .iter()
-                .map(|n| self.addresses_with(n, Flags::DISCOVERY)),
+                .map(|n| self.address_families(n, Flags::DISCOVERY)),
         )
         .await;
-        Ok(names
-            .into_iter()
-            .zip(addrs)
-            .map(|(n, a)| {
-                let a = a.map(|ips| ips.into_iter().map(|ip| SocketAddr::new(ip, 53)).collect());
-                (n, a)
-            })
-            .collect())
+        let mut out = Vec::new();
+        for (n, f) in names.into_iter().zip(found) {
+            let f = f.map(|(ips, errors, nx)| {
+                let errors = errors
+                    .into_iter()
+                    .map(|(family, e)| {
+                        DnsError::Other(format!(
+                            "the {family} lookup of {} failed: {e}",
+                            super::absolute(&n.to_ascii())
+                        ))
+                    })
+                    .collect();
+                (ips, errors, self.no_address(&n, nx))
+            });
+            out.extend(ns_entries(&n, f));
+        }
+        Ok(out)
     }
+}
+
+/// The server list entries of one NS name from its A and AAAA lookups (addresses found,
+/// one error per failed lookup, the error to give when there is neither): the addresses
+/// (port 53), then one error entry per failed lookup.
+type Families = (Vec<IpAddr>, Vec<DnsError>, DnsError);
+
+fn ns_entries(
+    name: &Name,
+    found: Result<Families, DnsError>,
+) -> Vec<(Name, Result<Vec<SocketAddr>, DnsError>)> {
+    let (ips, errors, none) = match found {
+        Ok(f) => f,
+        Err(e) => return vec![(name.clone(), Err(e))],
+    };
+    let mut out = Vec::new();
+    if !ips.is_empty() {
+        let addrs = ips.into_iter().map(|ip| SocketAddr::new(ip, 53)).collect();
+        out.push((name.clone(), Ok(addrs)));
+    }
+    out.extend(errors.into_iter().map(|e| (name.clone(), Err(e))));
+    if out.is_empty() {
+        out.push((name.clone(), Err(none)));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -418,6 +469,38 @@ mod tests {
         assert!(parse_name("").is_err());
         assert!(parse_name("a..b").is_err());
         assert!(parse_name("a b.example").is_err());
+    }
+
+    #[test]
+    fn a_failed_address_lookup_is_an_entry_not_a_shorter_list() {
+        let ns = Name::from_ascii("ns1.example.test.").unwrap();
+        let none = || DnsError::NoAddress {
+            host: "ns1.example.test.".into(),
+            detail: "no A or AAAA records".into(),
+        };
+        let v4: IpAddr = "127.0.10.1".parse().unwrap();
+        let v6: IpAddr = "::1".parse().unwrap();
+        // Both families answered: one entry with both addresses.
+        let e = ns_entries(&ns, Ok((vec![v4, v6], vec![], none())));
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            e[0].1.as_ref().unwrap(),
+            &vec![SocketAddr::new(v4, 53), SocketAddr::new(v6, 53)]
+        );
+        // The AAAA lookup failed: the A address, and an error entry naming the lookup.
+        let failed = DnsError::Other("the AAAA lookup of ns1.example.test. failed: timeout".into());
+        let e = ns_entries(&ns, Ok((vec![v4], vec![failed], none())));
+        assert_eq!(e.len(), 2);
+        assert!(e[0].1.is_ok());
+        let err = e[1].1.as_ref().unwrap_err().to_string();
+        assert!(
+            err.contains("AAAA") && err.contains("ns1.example.test."),
+            "{err}"
+        );
+        // Neither: the "no address" error.
+        let e = ns_entries(&ns, Ok((vec![], vec![], none())));
+        assert_eq!(e.len(), 1);
+        assert!(matches!(e[0].1, Err(DnsError::NoAddress { .. })));
     }
 
     #[test]

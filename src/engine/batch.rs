@@ -353,7 +353,7 @@ impl<'a> Engine<'a> {
                     .change_of(e.lc, owner, records, add, &e.observations)
                     .await
                 {
-                    Ok((provider, change)) => {
+                    Ok((provider, change, _target)) => {
                         let at = self
                             .io
                             .providers

@@ -44,6 +44,8 @@ pub struct MemServer {
     pub freezes: Vec<(Timestamp, Option<Timestamp>)>,
     /// It answers nothing (timeout).
     pub down: bool,
+    /// The lookup of its address (its NS name's A or AAAA) fails: it cannot be asked.
+    pub lookup_fails: bool,
 }
 
 impl MemServer {
@@ -137,12 +139,19 @@ pub struct World {
     pub now: Timestamp,
     /// Seconds the machine's clock is off from true time (jumps change it).
     pub clock_offset: i64,
+    /// True time of the last boot, and which boot it is (the monotonic clock counts true
+    /// time since then); None: the machine has no monotonic clock.
+    pub boot: Option<(Timestamp, u32)>,
     /// The zone holding every owner (absolute).
     pub zone: String,
     /// The authoritative servers.
     pub servers: Vec<MemServer>,
     /// The provider's RRset history per owner (absolute names).
     pub rrsets: BTreeMap<String, Vec<RrsetVersion>>,
+    /// Owners that are CNAMEs (absolute owner -> absolute target in the same zone, RFC 7671
+    /// 7): servers answer the CNAME with the target's records, and the provider refuses
+    /// TLSA records beside a CNAME.
+    pub aliases: BTreeMap<String, String>,
     /// The negative TTL (SOA minimum) servers give with NODATA answers.
     pub negative_ttl: u32,
     /// What the validating resolver concludes about every owner.
@@ -231,10 +240,16 @@ impl World {
             .find(|v| v.at <= t)
     }
 
-    /// What server `i` serves at `owner` now.
+    /// Where `owner`'s TLSA RRset is: the CNAME target when it is an alias.
+    pub fn resolve(&self, owner: &str) -> String {
+        let owner = absolute(owner);
+        self.aliases.get(&owner).cloned().unwrap_or(owner)
+    }
+
+    /// What server `i` serves at `owner` now (through its CNAME, if any).
     pub fn served(&self, i: usize, owner: &str) -> Vec<TlsaRecord> {
         let t = self.servers[i].view_time(self.now);
-        self.rrset_at(owner, t)
+        self.rrset_at(&self.resolve(owner), t)
             .map(|v| v.records.clone())
             .unwrap_or_default()
     }
@@ -360,6 +375,7 @@ impl MemoryWorld {
                 lag: *lag,
                 freezes: Vec::new(),
                 down: false,
+                lookup_fails: false,
             })
             .collect();
         MemoryWorld {
@@ -367,9 +383,11 @@ impl MemoryWorld {
             inner: Mutex::new(World {
                 now,
                 clock_offset: 0,
+                boot: Some((now, 1)),
                 zone: "example.test.".into(),
                 servers,
                 rrsets: BTreeMap::new(),
+                aliases: BTreeMap::new(),
                 negative_ttl: 300,
                 validation: Validation::Secure,
                 provider_name: provider.into(),
@@ -631,6 +649,16 @@ impl Clock for MemoryWorld {
         w.now + SignedDuration::from_secs(w.clock_offset)
     }
 
+    fn monotonic(&self) -> Option<crate::rollover::clock::Monotonic> {
+        let w = self.world();
+        let (booted, n) = w.boot?;
+        let ms = w.now.duration_since(booted).as_millis().max(0);
+        Some(crate::rollover::clock::Monotonic {
+            boot_id: format!("memory-boot-{n}"),
+            since_boot_ms: u64::try_from(ms).unwrap_or(0),
+        })
+    }
+
     async fn sleep(&self, d: Duration) {
         let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4).max(1);
         self.advance(secs);
@@ -660,6 +688,14 @@ impl Provider for MemoryWorld {
         }
         let now = w.now;
         let owner = absolute(&change.owner);
+        if let Some(target) = w.aliases.get(&owner) {
+            return Err(ProviderError::Failed {
+                provider: w.provider_name.clone(),
+                kind: "memory",
+                owner: change.owner.clone(),
+                cause: format!("{owner} is a CNAME (to {target}): no other data may sit beside it"),
+            });
+        }
         let mut records = w
             .rrset_at(&owner, now)
             .map(|v| v.records.clone())
@@ -707,10 +743,12 @@ impl Observe for MemoryWorld {
             .iter()
             .map(|q| {
                 let owner = absolute(&q.owner);
+                let target = w.aliases.get(&owner).cloned();
+                let at = target.clone().unwrap_or_else(|| owner.clone());
                 let views: Vec<Option<&RrsetVersion>> = w
                     .servers
                     .iter()
-                    .map(|s| w.rrset_at(&owner, s.view_time(w.now)))
+                    .map(|s| w.rrset_at(&at, s.view_time(w.now)))
                     .collect();
                 let servers: Vec<ServerAnswer> = w
                     .servers
@@ -719,7 +757,14 @@ impl Observe for MemoryWorld {
                     .map(|(s, v)| ServerAnswer {
                         server: s.addr,
                         name: Some(s.name.clone()),
-                        outcome: if s.down {
+                        outcome: if s.lookup_fails {
+                            ServerOutcome::Error {
+                                error: format!(
+                                    "cannot find the address of {}: the AAAA lookup failed: timed out",
+                                    s.name
+                                ),
+                            }
+                        } else if s.down {
                             ServerOutcome::Error {
                                 error: "timed out".into(),
                             }
@@ -731,13 +776,17 @@ impl Observe for MemoryWorld {
                                 records,
                                 serial: None,
                                 authoritative: true,
-                                cname: None,
+                                cname: target.clone(),
                             })
                         },
                     })
                     .collect();
                 // The validating resolver asks the first server that is up.
-                let first = w.servers.iter().zip(&views).find(|(s, _)| !s.down);
+                let first = w
+                    .servers
+                    .iter()
+                    .zip(&views)
+                    .find(|(s, _)| !s.down && !s.lookup_fails);
                 let (records, ttl) = match first {
                     Some((_, Some(v))) if !v.records.is_empty() => (v.records.clone(), Some(v.ttl)),
                     _ => (Vec::new(), None),
@@ -745,6 +794,13 @@ impl Observe for MemoryWorld {
                 let shown = matches!(w.validation, Validation::Secure | Validation::Insecure);
                 OwnerObservation {
                     owner,
+                    chain: target
+                        .iter()
+                        .map(|t| crate::dns::ChainLink {
+                            target: t.clone(),
+                            zone: Some(w.zone.clone()),
+                        })
+                        .collect(),
                     zone: Some(w.zone.clone()),
                     servers,
                     validated: Validated {

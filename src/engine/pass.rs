@@ -37,7 +37,7 @@ impl Engine<'_> {
         let lc = self.lineage_config(name)?;
         let policy = Policy::of(self.config, lc);
         let owners = owner_names(lc);
-        let now = self.io.clock.now();
+        let now = self.steady_now(state);
         let mut facts = self.io.files.facts(name)?;
         let mut planned = Vec::new();
         let mut done = Vec::new();
@@ -124,22 +124,22 @@ impl Engine<'_> {
                     }
                     Action::Publish { owner, records } => {
                         match self.change(lc, owner, records, true, &observations).await {
-                            Ok(()) => {
+                            Ok(target) => {
                                 self.step(Step::Published)?;
                                 lineage(state, name).record_published(owner, records, now);
                                 self.save(lock, state, Step::PublishSaved)?;
-                                done.push(action.to_string());
+                                done.push(at_target(action, target));
                             }
                             Err(e) => failures.push(format!("{action}: {e}")),
                         }
                     }
                     Action::Retire { owner, records } => {
                         match self.change(lc, owner, records, false, &observations).await {
-                            Ok(()) => {
+                            Ok(target) => {
                                 self.step(Step::Retired)?;
                                 lineage(state, name).record_retired(owner, records, now);
                                 self.save(lock, state, Step::RetireSaved)?;
-                                done.push(action.to_string());
+                                done.push(at_target(action, target));
                             }
                             Err(e) => failures.push(format!("{action}: {e}")),
                         }
@@ -211,6 +211,24 @@ impl Engine<'_> {
         })
     }
 
+    /// The time for the core: the wall clock, bounded by the monotonic time that passed
+    /// since the last pass ([`crate::rollover::clock`]); after a reboot every propagation
+    /// clock restarts.
+    pub(super) fn steady_now(&self, state: &mut State) -> Timestamp {
+        let (now, anchor, rebooted) = crate::rollover::clock::steady_now(
+            state.clock.as_ref(),
+            self.io.clock.now(),
+            self.io.clock.monotonic(),
+        );
+        state.clock = anchor;
+        if rebooted {
+            for l in state.lineages.values_mut() {
+                l.clock_restarted();
+            }
+        }
+        now
+    }
+
     pub(super) fn step(&self, step: Step) -> R<()> {
         self.io.fail.after(step).map_err(|_| Stop::Crash(step))
     }
@@ -241,7 +259,10 @@ impl Engine<'_> {
         self.save(lock, state, Step::NextKeySaved)?;
         Ok(key)
     }
-    /// Apply one change at one owner through the lineage's provider.
+    /// Apply one change at one owner through the lineage's provider. When the owner is an
+    /// alias, the change goes to the final target of its CNAME chain (never beside the
+    /// CNAME, RFC 7671 7), through the provider that writes the target's zone. Returns the
+    /// target, when it is not the owner.
     pub(super) async fn change(
         &self,
         lc: &LineageConfig,
@@ -249,14 +270,16 @@ impl Engine<'_> {
         records: &[crate::tlsa::TlsaRecord],
         add: bool,
         observations: &[OwnerObservation],
-    ) -> Result<(), String> {
-        let (provider, change) = self
+    ) -> Result<Option<String>, String> {
+        let (provider, change, target) = self
             .change_of(lc, owner, records, add, observations)
             .await?;
-        provider.apply(&change).await.map_err(|e| e.to_string())
+        provider.apply(&change).await.map_err(|e| e.to_string())?;
+        Ok(target)
     }
 
-    /// The change that adds (or removes) `records` at `owner`, and the lineage's provider.
+    /// The change that adds (or removes) `records` for `owner`, at the final target of its
+    /// CNAME chain, the provider that writes there, and the target when it is not the owner.
     pub(super) async fn change_of(
         &self,
         lc: &LineageConfig,
@@ -264,34 +287,82 @@ impl Engine<'_> {
         records: &[crate::tlsa::TlsaRecord],
         add: bool,
         observations: &[OwnerObservation],
-    ) -> Result<(&'_ dyn Provider, Change), String> {
+    ) -> Result<(&'_ dyn Provider, Change, Option<String>), String> {
+        let obs = find(observations, owner);
+        let at = match obs {
+            Some(o) => o.publish_at()?,
+            None => crate::dns::PublishAt {
+                name: owner.to_string(),
+                zone: None,
+                via_cname: false,
+            },
+        };
+        let owner_zone = lc
+            .zone
+            .as_deref()
+            .map(absolute)
+            .or_else(|| obs.and_then(|o| o.zone.clone()).map(|z| absolute(&z)));
+        let zone = match (at.via_cname, &owner_zone, &at.zone) {
+            (false, Some(z), _) | (true, _, Some(z)) => absolute(z),
+            _ => self
+                .io
+                .observer
+                .find_zone(&at.name)
+                .await
+                .map_err(|e| format!("cannot find the zone of {}: {e}", at.name))?,
+        };
+        let provider_name = provider_for_zone(self.config, lc, owner, &at, &zone, owner_zone)?;
         let provider = *self
             .io
             .providers
             .iter()
-            .find(|p| p.name() == lc.provider)
-            .ok_or_else(|| format!("provider {} is not available", lc.provider))?;
-        let zone = match (
-            &lc.zone,
-            find(observations, owner).and_then(|o| o.zone.clone()),
-        ) {
-            (Some(z), _) => absolute(z),
-            (None, Some(z)) => absolute(&z),
-            (None, None) => self
-                .io
-                .observer
-                .find_zone(owner)
-                .await
-                .map_err(|e| format!("cannot find the zone of {owner}: {e}"))?,
-        };
+            .find(|p| p.name() == provider_name)
+            .ok_or_else(|| format!("provider {provider_name} is not available"))?;
         let change = Change {
             zone,
-            owner: owner.to_string(),
+            owner: at.name.clone(),
             ttl: lc.ttl,
             add: if add { records.to_vec() } else { Vec::new() },
             remove: if add { Vec::new() } else { records.to_vec() },
         };
-        Ok((provider, change))
+        Ok((provider, change, at.via_cname.then_some(at.name)))
+    }
+}
+
+/// The provider that writes `zone`, where records for `owner` go (`at`): the lineage's
+/// provider for the owner's own zone, `[zones."ZONE"] provider` for a CNAME target in
+/// another zone; a target zone no provider manages is an error naming the zone and the fix.
+pub fn provider_for_zone<'a>(
+    config: &'a crate::config::Config,
+    lc: &'a LineageConfig,
+    owner: &str,
+    at: &crate::dns::PublishAt,
+    zone: &str,
+    owner_zone: Option<String>,
+) -> Result<&'a str, String> {
+    let configured = config
+        .zones
+        .iter()
+        .find(|(z, _)| absolute(z) == absolute(zone))
+        .and_then(|(_, zc)| zc.provider.as_deref());
+    if !at.via_cname || owner_zone.as_deref().map(absolute) == Some(absolute(zone)) {
+        return Ok(&lc.provider);
+    }
+    configured.ok_or_else(|| {
+        format!(
+            "{owner} is a CNAME to {} in zone {zone}, which no provider manages: records go to the \
+             CNAME target (RFC 7671 7); add [zones.\"{}\"] provider = \"NAME\" to the configuration",
+            at.name,
+            zone.trim_end_matches('.')
+        )
+    })
+}
+
+/// An action's text, with the CNAME target it went to.
+fn at_target(action: &Action, target: Option<String>) -> String {
+    match target {
+        Some(t) => format!("{action} (at the CNAME target {t})"),
+        None => action.to_string(),
     }
 }
 

@@ -60,6 +60,17 @@ impl Clock for SystemClock {
         Timestamp::now()
     }
 
+    /// Linux: the boot id and `/proc/uptime` (`CLOCK_BOOTTIME`, suspend included).
+    fn monotonic(&self) -> Option<crate::rollover::clock::Monotonic> {
+        let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+        let uptime = std::fs::read_to_string("/proc/uptime").ok()?;
+        let secs: f64 = uptime.split_whitespace().next()?.parse().ok()?;
+        Some(crate::rollover::clock::Monotonic {
+            boot_id: boot_id.trim().to_string(),
+            since_boot_ms: (secs * 1000.0) as u64,
+        })
+    }
+
     async fn sleep(&self, d: Duration) {
         if STOP.get().is_some() {
             return;

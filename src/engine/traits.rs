@@ -129,6 +129,11 @@ pub trait Reloader: Send + Sync {
 pub trait Clock: Send + Sync {
     /// The current time.
     fn now(&self) -> Timestamp;
+    /// The monotonic clock (boot id, time since boot counting suspend), when the system
+    /// has one: it bounds how far a stepped wall clock may move a wait.
+    fn monotonic(&self) -> Option<crate::rollover::clock::Monotonic> {
+        None
+    }
     /// Let `d` pass (the `--wait` poll); may return early when a stop was requested.
     async fn sleep(&self, d: Duration);
     /// A request to stop waiting (the name of the signal that asked), if any: `--wait`

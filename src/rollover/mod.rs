@@ -15,11 +15,12 @@
 //! 4. The switch plants the next key and renews with it; the old key is retired and its
 //!    records removed one full wait later ([`plan()`]).
 //!
-//! Modules: [`key`] (keys by SPKI), [`state`] (the saved model and its transitions),
+//! Modules: [`clock`] (a clock stepped forward never shortens a wait), [`key`] (keys by SPKI), [`state`] (the saved model and its transitions),
 //! [`policy`] (settings and wait formulas), [`observe`] (folding observations in),
 //! [`verdict`] (is the switch safe), [`mod@plan`] (what to do), [`mod@phase`] (for people),
 //! [`mod@repair`] (interrupted steps).
 
+pub mod clock;
 pub mod key;
 pub mod observe;
 pub mod phase;
@@ -40,6 +41,6 @@ pub use policy::Policy;
 pub use repair::{Repair, RepairFacts, repair};
 pub use state::{
     CertbotRun, CurrentKey, Intent, LineageState, NextKey, OwnedRecord, OwnerState, Propagation,
-    RetiredKey, Sighting,
+    RetiredKey, Sighting, TtlSeen,
 };
 pub use verdict::{Reason, Verdict, switch_verdict};

@@ -123,7 +123,8 @@ pub fn update_observations(
                 let last = entry.last.as_ref();
                 entry.propagation = Some(Propagation {
                     key: n.id.clone(),
-                    previous_ttl: last.and_then(|l| l.ttl),
+                    // The last TTL seen, or a larger one resolvers may still hold.
+                    previous_ttl: last.and_then(|l| l.ttl).max(entry.cached_ttl(now)),
                     negative_ttl: last.and_then(|l| l.negative_ttl),
                     served_ttl: None,
                     since: None,
@@ -136,9 +137,6 @@ pub fn update_observations(
             if let Some(p) = &mut entry.propagation {
                 p.since = None;
                 p.served_ttl = None;
-            }
-            for owned in &mut entry.records {
-                owned.seen_everywhere = None;
             }
             continue;
         };
@@ -154,17 +152,8 @@ pub fn update_observations(
                     key: key.id.clone(),
                     since: now,
                     adopted: true,
-                    seen_everywhere: None,
                 });
             }
-        }
-        for owned in &mut entry.records {
-            let one = std::slice::from_ref(&owned.record);
-            owned.seen_everywhere = if obs.all_servers_serve(one) && obs.secure_with(one) {
-                Some(owned.seen_everywhere.filter(|s| *s <= now).unwrap_or(now))
-            } else {
-                None
-            };
         }
         if let (Some(n), Some(p)) = (&next, &mut entry.propagation) {
             let want = n.records(&policy.matching);
@@ -183,15 +172,11 @@ pub fn update_observations(
             }
         }
         if any_answer(obs) {
-            let had_tlsa = obs.servers.iter().any(|s| match &s.outcome {
-                ServerOutcome::Answer(a) => !a.records.is_empty(),
-                ServerOutcome::Error { .. } => false,
-            });
+            entry.remember_ttl(obs.max_ttl(), now);
             entry.last = Some(Sighting {
                 at: now,
                 ttl: obs.max_ttl(),
                 negative_ttl: obs.max_negative_ttl(),
-                had_tlsa,
             });
         }
     }

@@ -21,7 +21,7 @@ use super::key::KeyId;
 use super::observe::{any_answer, find, observed_records};
 use super::policy::{Policy, after};
 use super::state::LineageState;
-use super::verdict::{Verdict, server_label, switch_verdict};
+use super::verdict::{Verdict, switch_verdict};
 use crate::dns::{OwnerObservation, ServerOutcome, Validation};
 use crate::tlsa::TlsaRecord;
 
@@ -219,18 +219,7 @@ pub fn dangers(
                 live: live.id.clone(),
             });
         }
-        let mut lacking: Vec<String> = obs
-            .servers
-            .iter()
-            .filter(|s| match &s.outcome {
-                ServerOutcome::Answer(a) => !a.authoritative || !has_live(&a.records),
-                ServerOutcome::Error { .. } => true,
-            })
-            .map(server_label)
-            .collect();
-        if obs.servers.is_empty() {
-            lacking.push("(no authoritative server found)".into());
-        }
+        let mut lacking = obs.lacking(has_live);
         if obs.validated.state == Validation::Secure && !has_live(&obs.validated.records) {
             lacking.push("the validating resolver".into());
         }
@@ -321,12 +310,7 @@ pub fn plan(
                 // (drift). Adding a record that is there already changes nothing, so no
                 // grace period: the live key's record must come back at once.
                 !owner.records.iter().any(|x| &x.record == r)
-                    || obs.is_some_and(|o| {
-                        o.servers.iter().all(|s| match &s.outcome {
-                            ServerOutcome::Answer(a) => !a.records.contains(r),
-                            ServerOutcome::Error { .. } => true,
-                        })
-                    })
+                    || obs.is_some_and(|o| o.held_nowhere(std::slice::from_ref(r)))
             })
             .collect();
         if !missing.is_empty() {

@@ -88,6 +88,68 @@ pub struct OwnerState {
     pub last: Option<Sighting>,
     /// How far the next key's records have got here.
     pub propagation: Option<Propagation>,
+    /// TTLs the RRset was served with that resolvers may still hold, remembered across
+    /// switches (RFC 7671 8.1): someone lowering the TTL shortly before a switch must not
+    /// shorten the next key's wait. Each is forgotten once its TTL has passed since it was
+    /// last served.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ttl_history: Vec<TtlSeen>,
+}
+
+/// A TTL the RRset at an owner was served with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TtlSeen {
+    pub ttl: u32,
+    /// The last observation that showed it, or the first one that no longer did (a resolver
+    /// may have fetched it just before): it may be cached until `until + ttl`.
+    pub until: Timestamp,
+    /// Whether the last observation still showed it.
+    #[serde(default)]
+    pub current: bool,
+}
+
+impl OwnerState {
+    /// Fold the TTL an observation at `now` showed (None: no RRset or nothing answered)
+    /// into the history, and forget TTLs no resolver can hold any more.
+    pub fn remember_ttl(&mut self, ttl: Option<u32>, now: Timestamp) {
+        for t in &mut self.ttl_history {
+            if t.current && Some(t.ttl) != ttl {
+                t.current = false;
+                t.until = t.until.max(now);
+            }
+        }
+        if let Some(ttl) = ttl {
+            match self.ttl_history.iter_mut().find(|t| t.ttl == ttl) {
+                Some(t) => {
+                    t.until = t.until.max(now);
+                    t.current = true;
+                }
+                None => self.ttl_history.push(TtlSeen {
+                    ttl,
+                    until: now,
+                    current: true,
+                }),
+            }
+        }
+        self.ttl_history.retain(|t| {
+            t.current
+                || super::policy::after(t.until, std::time::Duration::from_secs(t.ttl.into())) > now
+        });
+    }
+
+    /// The largest TTL a resolver may still hold at `now` (None: none remembered).
+    pub fn cached_ttl(&self, now: Timestamp) -> Option<u32> {
+        self.ttl_history
+            .iter()
+            .filter(|t| {
+                t.current
+                    || super::policy::after(t.until, std::time::Duration::from_secs(t.ttl.into()))
+                        > now
+            })
+            .map(|t| t.ttl)
+            .max()
+    }
 }
 
 /// A record this lineage owns.
@@ -103,10 +165,6 @@ pub struct OwnedRecord {
     /// True when danerollover found it in DNS rather than published it.
     #[serde(default)]
     pub adopted: bool,
-    /// The first observation of the current unbroken run where every server served it and
-    /// the validated read was Secure with it (None: not so at the last observation).
-    #[serde(default)]
-    pub seen_everywhere: Option<Timestamp>,
 }
 
 /// A summary of one observation of an owner.
@@ -119,8 +177,6 @@ pub struct Sighting {
     pub ttl: Option<u32>,
     /// The largest negative TTL, when some server had no TLSA RRset here.
     pub negative_ttl: Option<u32>,
-    /// Whether any server served TLSA records here.
-    pub had_tlsa: bool,
 }
 
 /// The propagation of the next key's records at one owner (RFC 7671 8.1).
@@ -223,7 +279,6 @@ impl LineageState {
                     key,
                     since: now,
                     adopted: false,
-                    seen_everywhere: None,
                 });
             }
         }
@@ -285,6 +340,17 @@ impl LineageState {
         }
     }
 
+    /// The machine rebooted since the last pass: nothing bounds how far the wall clock
+    /// moved meanwhile ([`super::clock`]), so the next key's wait starts again.
+    pub fn clock_restarted(&mut self) {
+        for o in self.owners.values_mut() {
+            if let Some(p) = &mut o.propagation {
+                p.since = None;
+                p.served_ttl = None;
+            }
+        }
+    }
+
     /// `key` stopped being live at `now`.
     pub fn retire(&mut self, key: KeyInfo, now: Timestamp) {
         self.retired.retain(|r| r.key.id != key.id);
@@ -337,6 +403,28 @@ mod tests {
         s.record_retired("_25._tcp.x.", &a.records(&[Matching::Sha256]), t(20));
         assert_eq!(s.owners["_25._tcp.x."].records.len(), 1);
         assert_eq!(s.retired[0].removed_at, Some(t(20)));
+    }
+
+    #[test]
+    fn a_lowered_ttl_is_remembered_until_no_resolver_can_hold_the_old_one() {
+        let mut o = OwnerState::default();
+        o.remember_ttl(Some(3600), t(0));
+        o.remember_ttl(Some(3600), t(100));
+        assert_eq!(o.cached_ttl(t(100)), Some(3600));
+        // Someone lowers the TTL; a resolver may have fetched the 3600 copy up to the first
+        // observation showing 60 (t(200)), and hold it until t(3800).
+        o.remember_ttl(Some(60), t(200));
+        assert_eq!(o.cached_ttl(t(200)), Some(3600));
+        o.remember_ttl(Some(60), t(3799));
+        assert_eq!(o.cached_ttl(t(3799)), Some(3600));
+        o.remember_ttl(Some(60), t(3801));
+        assert_eq!(o.cached_ttl(t(3801)), Some(60));
+        assert_eq!(o.ttl_history.len(), 1);
+        // An observation without records: the 60 is kept for its TTL, then forgotten.
+        o.remember_ttl(None, t(4000));
+        assert_eq!(o.cached_ttl(t(4000)), Some(60));
+        o.remember_ttl(None, t(4061));
+        assert_eq!(o.cached_ttl(t(4061)), None);
     }
 
     #[test]

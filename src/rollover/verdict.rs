@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::observe::{any_answer, find};
 use super::policy::{Policy, after};
 use super::state::LineageState;
-use crate::dns::{OwnerObservation, ServerOutcome, Validation};
+use crate::dns::{OwnerObservation, Validation};
 
 /// The verdict on switching to the next key now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -146,10 +146,7 @@ impl fmt::Display for Reason {
 
 /// The name of a server for messages: its host name and address when known.
 pub fn server_label(answer: &crate::dns::ServerAnswer) -> String {
-    match &answer.name {
-        Some(n) => format!("{n} ({})", answer.server),
-        None => answer.server.to_string(),
-    }
+    answer.label()
 }
 
 /// Decide whether the next key may go live now. `state` must already hold these
@@ -186,18 +183,8 @@ pub fn switch_verdict(
             all_ready = false;
             continue;
         };
-        let lacking: Vec<String> = obs
-            .servers
-            .iter()
-            .filter(|s| match &s.outcome {
-                ServerOutcome::Answer(a) => {
-                    !a.authoritative || !want.iter().all(|w| a.records.contains(w))
-                }
-                ServerOutcome::Error { .. } => true,
-            })
-            .map(server_label)
-            .collect();
-        let served = obs.all_servers_serve(&want);
+        let lacking = obs.lacking_all(&want);
+        let served = lacking.is_empty();
         if !served {
             reasons.push(Reason::NotServed {
                 owner: name.clone(),

@@ -8,6 +8,7 @@
 
 # ---------------------------------------------------------------- addresses --
 LAB_PDNS_ADDR=127.0.10.1        # PowerDNS primary (ns1.example.test)
+LAB_PDNS_ADDR6=::1              # ... also on IPv6 loopback (ns1 AAAA): NS names with two addresses
 LAB_PDNS2_ADDR=127.0.10.2       # second PowerDNS (ns2.example.test), laggable
 LAB_BIND_ADDR=127.0.10.3        # BIND 9 (ns.example2.test)
 LAB_MAIL_ADDR=127.0.10.25       # Postfix (mail.example.test, mail.<child>)
