@@ -34,7 +34,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use danerollover::config::Config;
-use danerollover::dns::{Validation, absolute};
+use danerollover::dns::Validation;
 use danerollover::engine::memory::{
     CertbotBehaviour, CrashAfter, MemoryWorld, RrsetVersion, World, spki_of_pem,
 };
