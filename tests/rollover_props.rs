@@ -944,7 +944,7 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
          {batched_crashes} with a batched run over several lineages killed"
     );
     assert!(
-        batched_crashes * 6 >= cases,
+        batched_crashes * 12 >= cases,
         "too few batched runs killed: {batched_crashes}/{cases}"
     );
     assert!(

@@ -67,6 +67,8 @@ impl<'a> Engine<'a> {
                     continue;
                 }
             };
+            // privkey.pem not matching cert.pem: the lineage's own pass reports it with the fix.
+            let mismatch = facts.key_spki.as_deref() != Some(facts.live_spki.as_slice());
             entries.push(Entry {
                 name: name.clone(),
                 lc,
@@ -80,7 +82,7 @@ impl<'a> Engine<'a> {
                 done: Vec::new(),
                 planned: Vec::new(),
                 failures: Vec::new(),
-                alone: false,
+                alone: mismatch,
             });
         }
         Ok(entries)
@@ -253,6 +255,9 @@ impl<'a> Engine<'a> {
     ) -> R<()> {
         let mut made: Vec<(usize, KeyInfo, PathBuf, PrivateKeyPem)> = Vec::new();
         for (i, e) in entries.iter_mut().enumerate() {
+            if e.alone {
+                continue;
+            }
             let p = Self::plan_of(state, e, now, Goal::Scheduled);
             if p.actions
                 .iter()

@@ -252,11 +252,16 @@ fn lock_held(path: &Path) -> bool {
         return false;
     };
     let ino = meta.ino().to_string();
+    // A lock this process holds is not certbot's (an inode freed by this process and
+    // reused for the lock file could otherwise look held).
+    let me = std::process::id().to_string();
     locks.lines().any(|line| {
-        line.split_whitespace()
-            .find(|f| f.matches(':').count() == 2)
-            .and_then(|dev_ino| dev_ino.rsplit(':').next())
-            .is_some_and(|i| i == ino)
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let Some(at) = fields.iter().position(|f| f.matches(':').count() == 2) else {
+            return false;
+        };
+        let pid = at.checked_sub(1).map(|i| fields[i]);
+        fields[at].rsplit(':').next() == Some(ino.as_str()) && pid != Some(me.as_str())
     })
 }
 
