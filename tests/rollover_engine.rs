@@ -828,14 +828,10 @@ fn a_cnamed_owner_is_published_and_retired_at_its_target_through_a_whole_cycle()
         w.changes.iter().map(|(_, c)| c.owner.clone()).collect()
     };
     assert!(!changed_at(&f.world.world()).contains(&OWNER2.to_string()));
-    assert!(
-        f.world
-            .world()
-            .rrset_at(TARGET, f.world.world().now)
-            .unwrap()
-            .records
-            .contains(&r311(&next))
-    );
+    {
+        let w = f.world.world();
+        assert!(w.rrset_at(TARGET, w.now).unwrap().records.contains(&r311(&next)));
+    }
     // Status: healthy, shows the chain, and the alias's servers count through the CNAME.
     f.world.advance(30);
     let st = block(f.engine(&CrashAfter::never()).status(Some(NAME))).unwrap();
@@ -896,12 +892,8 @@ fn a_cname_into_a_zone_no_provider_manages_is_a_clear_error() {
         config("zone = \"mail.example.test\"\n[zones.\"example.test\"]\nprovider = \"mem\"");
     let r = block(f2.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
     assert_eq!(r.exit_code(), 0, "{r:#?}");
-    assert!(
-        f2.world
-            .world()
-            .rrset_at(TARGET, f2.world.world().now)
-            .is_some()
-    );
+    let w = f2.world.world();
+    assert!(w.rrset_at(TARGET, w.now).is_some());
 }
 
 #[test]

@@ -157,7 +157,7 @@ impl<'a> Engine<'a> {
         {
             let lock = self.store.lock(self.options.lock_wait)?;
             let mut state = lock.load()?;
-            let now = self.io.clock.now();
+            let now = self.steady_now(&mut state);
             // Interrupted steps and planted copies: a pass of their own.
             let (batched, repairs): (Vec<String>, Vec<String>) =
                 names.iter().cloned().partition(|n| {
@@ -423,13 +423,15 @@ impl<'a> Engine<'a> {
 
     /// `status` over `names`: read-only, one observation of every owner.
     pub(super) async fn status_all(&self, names: &[String]) -> Result<StatusReport, Error> {
-        let state = self.store.read()?;
+        let mut state = self.store.read()?;
         let mut report = StatusReport {
             lineages: Vec::new(),
             errors: Vec::new(),
         };
         let mut entries = self.entries(names, &mut report.errors)?;
-        let now = self.io.clock.now();
+        // Bounded like a pass's (a forward step must not make status call a wait over);
+        // the state read here is never saved.
+        let now = self.steady_now(&mut state);
         self.observe_entries(&mut entries).await;
         let mut copy = State::default();
         for e in &entries {

@@ -156,7 +156,7 @@ impl Engine<'_> {
                         }
                         // The certificate may have changed: read it again.
                         facts = self.io.files.facts(name)?;
-                        let t = self.io.clock.now();
+                        let t = self.steady_now(state);
                         let ls = lineage(state, name);
                         reconcile_live(ls, &KeyInfo::from_spki(&facts.live_spki), t);
                         self.save(lock, state, Step::SwitchSaved)?;

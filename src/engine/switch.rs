@@ -25,12 +25,13 @@ impl Engine<'_> {
         };
         let pp = self.io.files.plant_plan(name)?;
         let before = self.io.files.facts(name)?.live_spki;
+        let at = self.steady_now(state);
         lineage(state, name).intent = Some(Intent::Switch {
             key: next.key.clone(),
             key_path: next.path.clone(),
             archive_path: pp.archive_path.clone(),
             previous_target: pp.previous_target.clone(),
-            at: self.io.clock.now(),
+            at,
             certbot: None,
         });
         self.save(lock, state, Step::SwitchIntent)?;
@@ -79,7 +80,8 @@ impl Engine<'_> {
     ) -> R<SwitchOutcome> {
         let facts = self.io.files.facts(name)?;
         if facts.live_spki == next.spki {
-            lineage(state, name).promote(self.io.clock.now());
+            let now = self.steady_now(state);
+            lineage(state, name).promote(now);
             self.save(lock, state, Step::SwitchSaved)?;
             return Ok(match renewed {
                 Ok(()) => SwitchOutcome::Switched { warning: None },
