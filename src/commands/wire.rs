@@ -47,8 +47,8 @@ impl Wired {
 
     /// Like [`Wired::new`], building only the providers `which` asks for: read-only
     /// commands (`status`) build none and so never read a secret; a command about one
-    /// lineage reads only that lineage's provider's secret (none for an unknown lineage,
-    /// which the engine then refuses by name).
+    /// lineage reads only that lineage's provider's secret and those of the providers of
+    /// `[zones]` sections (where a CNAME'd owner's records may go).
     pub fn with_providers(
         ctx: &Context,
         config: Config,
@@ -67,6 +67,16 @@ impl Wired {
             })
             .map(|(_, l)| l.provider.as_str())
             .collect();
+        // Providers writing the zones CNAME'd owners point into ([zones."Z"] provider):
+        // which lineage's chain leads where is only known once observed.
+        let known = match which {
+            Providers::All => true,
+            Providers::None => false,
+            Providers::Of(only) => config.lineages.contains_key(only),
+        };
+        if known {
+            used.extend(config.zones.values().filter_map(|z| z.provider.as_deref()));
+        }
         used.sort_unstable();
         used.dedup();
         for name in used {
