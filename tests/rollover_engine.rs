@@ -830,7 +830,12 @@ fn a_cnamed_owner_is_published_and_retired_at_its_target_through_a_whole_cycle()
     assert!(!changed_at(&f.world.world()).contains(&OWNER2.to_string()));
     {
         let w = f.world.world();
-        assert!(w.rrset_at(TARGET, w.now).unwrap().records.contains(&r311(&next)));
+        assert!(
+            w.rrset_at(TARGET, w.now)
+                .unwrap()
+                .records
+                .contains(&r311(&next))
+        );
     }
     // Status: healthy, shows the chain, and the alias's servers count through the CNAME.
     f.world.advance(30);
