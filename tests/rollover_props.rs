@@ -1356,3 +1356,31 @@ fn the_shared_owner_check_catches_a_removal_of_the_other_lineages_record() {
         "{err}"
     );
 }
+
+#[test]
+fn replay_a_lineage_new_at_an_owner_whose_ttl_another_lineage_lowered() {
+    // The hand-made record has TTL 3600; the RSA lineage's hook publishes at the shared
+    // owners with TTL 300; the ECDSA lineage, new there, must still wait for 3600.
+    let _ = replay(Case {
+        lags: vec![0],
+        initial: 1,
+        negative_ttl: 60,
+        every: false,
+        sha512: false,
+        others: 1,
+        shared: true,
+        alias: false,
+        two_addresses: false,
+        events: vec![
+            Event::RenewOther {
+                which: 0,
+                new_key: false,
+            },
+            Event::Op {
+                op: Op::RolloverWait,
+                crash: None,
+            },
+            Event::Advance(1),
+        ],
+    });
+}

@@ -119,6 +119,7 @@ impl<'a> Engine<'a> {
     /// Fold each entry's observations into its state.
     fn fold(state: &mut State, entries: &mut [Entry<'_>], now: Timestamp) {
         for e in entries.iter_mut() {
+            crate::rollover::share_ttl_history(&mut state.lineages, &e.name, &e.owners);
             let ls = lineage(state, &e.name);
             e.live_change = reconcile_live(ls, &KeyInfo::from_spki(&e.live_spki), now);
             update_observations(ls, &e.owners, &e.observations, now, &e.policy);

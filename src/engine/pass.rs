@@ -76,6 +76,7 @@ impl Engine<'_> {
 
         // 2. Observe and fold in.
         let observations = self.io.observer.observe(&self.queries(lc)?).await;
+        crate::rollover::share_ttl_history(&mut state.lineages, name, &owners);
         let live_change = {
             let ls = lineage(state, name);
             let change = if hold {

@@ -34,7 +34,7 @@ pub mod verdict;
 mod tests;
 
 pub use key::{KeyId, KeyInfo};
-pub use observe::{LiveChange, reconcile_live, update_observations};
+pub use observe::{LiveChange, reconcile_live, share_ttl_history, update_observations};
 pub use phase::{Phase, phase};
 pub use plan::{Action, Danger, Goal, Plan, Problem, plan};
 pub use policy::Policy;

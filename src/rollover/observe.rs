@@ -92,6 +92,44 @@ pub fn find<'a>(observations: &'a [OwnerObservation], owner: &str) -> Option<&'a
     observations.iter().find(|o| absolute(&o.owner) == want)
 }
 
+/// Lineages at one owner share what was seen there: the TTLs other lineages saw the RRset
+/// served with are folded into lineage `name`'s history at the same owners (as seen until
+/// their last sighting), so a lineage new at an owner, or one that did not look while
+/// another lineage's change lowered the TTL, still waits for the largest TTL a resolver may
+/// hold. Call before [`update_observations`].
+pub fn share_ttl_history(
+    lineages: &mut std::collections::BTreeMap<String, LineageState>,
+    name: &str,
+    owners: &[String],
+) {
+    for owner in owners.iter().map(|o| absolute(o)) {
+        let seen: Vec<super::state::TtlSeen> = lineages
+            .iter()
+            .filter(|(n, _)| n.as_str() != name)
+            .filter_map(|(_, l)| l.owners.get(&owner))
+            .flat_map(|o| o.ttl_history.iter().cloned())
+            .collect();
+        if seen.is_empty() {
+            continue;
+        }
+        let entry = lineages
+            .entry(name.to_string())
+            .or_default()
+            .owners
+            .entry(owner)
+            .or_default();
+        for t in seen {
+            match entry.ttl_history.iter_mut().find(|x| x.ttl == t.ttl) {
+                Some(x) => x.until = x.until.max(t.until),
+                None => entry.ttl_history.push(super::state::TtlSeen {
+                    current: false,
+                    ..t
+                }),
+            }
+        }
+    }
+}
+
 /// Fold one round of observations into the state.
 ///
 /// - The owners are made exactly `owners` (absolute names); owners no longer configured
@@ -179,5 +217,67 @@ pub fn update_observations(
                 negative_ttl: obs.max_negative_ttl(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod share_tests {
+    use super::*;
+    use crate::rollover::state::TtlSeen;
+
+    #[test]
+    fn a_lineage_new_at_a_shared_owner_learns_the_ttls_another_saw() {
+        let t = |s: i64| Timestamp::from_second(1_700_000_000 + s).unwrap();
+        let owner = "_25._tcp.mail.example.test.".to_string();
+        let mut lineages = std::collections::BTreeMap::new();
+        let mut rsa = LineageState::default();
+        rsa.owners.entry(owner.clone()).or_default().ttl_history = vec![
+            TtlSeen {
+                ttl: 3600,
+                until: t(0),
+                current: true,
+            },
+            TtlSeen {
+                ttl: 300,
+                until: t(50),
+                current: false,
+            },
+        ];
+        lineages.insert("rsa".to_string(), rsa);
+        let mut ecdsa = LineageState::default();
+        ecdsa.owners.entry(owner.clone()).or_default().ttl_history = vec![TtlSeen {
+            ttl: 300,
+            until: t(10),
+            current: true,
+        }];
+        lineages.insert("ecdsa".to_string(), ecdsa);
+        // Elsewhere: nothing shared.
+        share_ttl_history(
+            &mut lineages,
+            "other",
+            &["_25._tcp.other.example.test".into()],
+        );
+        assert!(!lineages.contains_key("other"));
+        share_ttl_history(
+            &mut lineages,
+            "ecdsa",
+            &["_25._tcp.mail.example.test".into()],
+        );
+        let o = &lineages["ecdsa"].owners[&owner];
+        assert_eq!(o.cached_ttl(t(100)), Some(3600));
+        let h = &o.ttl_history;
+        assert_eq!(h.len(), 2, "{h:?}");
+        assert!(h.contains(&TtlSeen {
+            ttl: 300,
+            until: t(50),
+            current: true
+        }));
+        assert!(h.contains(&TtlSeen {
+            ttl: 3600,
+            until: t(0),
+            current: false
+        }));
+        // The other lineage's history is left as it was.
+        assert_eq!(lineages["rsa"].owners[&owner].ttl_history.len(), 2);
     }
 }
