@@ -16,7 +16,7 @@
 //!    records removed one full wait later ([`plan()`]).
 //!
 //! Modules: [`clock`] (a clock stepped forward never shortens a wait), [`key`] (keys by SPKI), [`state`] (the saved model and its transitions),
-//! [`policy`] (settings and wait formulas), [`observe`] (folding observations in),
+//! [`policy`] (settings and wait formulas), [`observe`] (folding observations in; lineages at one owner share its TTLs),
 //! [`verdict`] (is the switch safe), [`mod@plan`] (what to do), [`mod@phase`] (for people),
 //! [`mod@repair`] (interrupted steps).
 
