@@ -752,10 +752,10 @@ fn lineage_faults_state_disk_servers_concurrency_and_sigterm() {
     // --- The state file corrupt, truncated, from a newer version: exit 2 naming the file,
     // the file left as it is, nothing else touched; the good file back converges.
     let good = std::fs::read(&state_path).unwrap();
-    let newer =
-        String::from_utf8(good.clone())
-            .unwrap()
-            .replacen("\"version\": 1", "\"version\": 7", 1);
+    let version = format!("\"version\": {}", danerollover::store::VERSION);
+    let good_text = String::from_utf8(good.clone()).unwrap();
+    assert!(good_text.contains(&version), "{good_text}");
+    let newer = good_text.replacen(&version, "\"version\": 99", 1);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
             "corrupt",

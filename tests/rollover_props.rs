@@ -565,11 +565,17 @@ matching = {}
             Event::ClockBack(s) => self.world.world().clock_offset -= s,
             Event::ClockForward(s) => self.world.world().clock_offset += s,
             Event::TtlChange(o, ttl) => {
-                direct_change_ttl(&mut self.world.world(), OWNERS[o % 2], &[], &[], Some(*ttl));
+                // Only an RRset that exists has a TTL to change.
+                let mut w = self.world.world();
+                let (owner, now) = (w.resolve(OWNERS[o % 2]), w.now);
+                if w.rrset_at(&owner, now).is_some_and(|v| !v.records.is_empty()) {
+                    direct_change_ttl(&mut w, OWNERS[o % 2], &[], &[], Some(*ttl));
+                }
+                drop(w);
                 // Every server serves it before anything else happens. A change racing
                 // danerollover's own write (made between its look and its write, served by
                 // a lagging server only until the write reaches it) is never seen, and
-                // its TTL cannot count (see the README, "Known limits").
+                // its TTL cannot count (README, `rollover`: the wait).
                 let lag = self.world.world().servers.iter().map(|s| s.lag).max();
                 self.world.advance(lag.unwrap_or(0) + 1);
             }
