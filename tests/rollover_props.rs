@@ -26,6 +26,11 @@
 //!    recorded whatever runs meanwhile.
 //! 5. Once the world is healed, the lineage converges: the live key's record is served by
 //!    every server and Secure, the next key is published, status reports no danger.
+//! 6. No record is retired while an endpoint serves its key. Endpoints follow the switch on
+//!    reload, on their own after a lag, or never (copies: until someone fixes them), and go
+//!    down. The emergency rollover (key compromise) is an event too: its withdrawal of the
+//!    compromised key's records is deliberate and exempt from 1 and 6, and its switch is
+//!    checked against a weaker rule than 2: every server served the new record then.
 
 use std::path::Path;
 use std::time::Duration;
@@ -33,7 +38,7 @@ use std::time::Duration;
 use danerollover::config::Config;
 use danerollover::dns::{Validation, absolute};
 use danerollover::engine::memory::{
-    CertbotBehaviour, CrashAfter, MemoryWorld, RrsetVersion, World, spki_of_pem,
+    CertbotBehaviour, CrashAfter, Follow, MemoryWorld, RrsetVersion, World, spki_of_pem,
 };
 use danerollover::engine::{Engine, FailPoint, Io, Options, Step};
 use danerollover::error::Error;
@@ -61,6 +66,8 @@ enum Op {
     Status,
     /// `run --dry-run` and `rollover --dry-run`: must change nothing at all.
     DryRun,
+    /// `rollover --emergency` (key compromise).
+    Emergency,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +113,11 @@ enum Event {
         which: usize,
         new_key: bool,
     },
+    /// An endpoint goes down (true) or comes back (false; it reloads its files on start,
+    /// except one serving copies).
+    EndpointDown(usize, bool),
+    /// Someone gives an endpoint the live files and reloads it.
+    FixEndpoint(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +129,8 @@ struct Case {
     every: bool,
     /// Publish `3 1 2` records too.
     sha512: bool,
+    /// The endpoints (on port 25, then 465, ...), by how they follow a switch.
+    endpoints: Vec<Follow>,
     events: Vec<Event>,
     /// How many more lineages share the world (and `run`'s batches) with the first.
     others: usize,
@@ -135,6 +149,7 @@ fn event() -> impl Strategy<Value = Event> {
         1 => Just(Op::RolloverWait),
         1 => Just(Op::Status),
         1 => Just(Op::DryRun),
+        1 => Just(Op::Emergency),
     ];
     prop_oneof![
         6 => prop_oneof![1i64..120, 200i64..2000, 3000i64..9000].prop_map(Event::Advance),
@@ -166,6 +181,16 @@ fn event() -> impl Strategy<Value = Event> {
         1 => prop_oneof![4 => Just(true), 1 => Just(false)].prop_map(Event::ReuseKey),
         1 => (0usize..2, any::<bool>())
             .prop_map(|(which, new_key)| Event::RenewOther { which, new_key }),
+        1 => (0usize..3, any::<bool>()).prop_map(|(i, b)| Event::EndpointDown(i, b)),
+        2 => (0usize..3).prop_map(Event::FixEndpoint),
+    ]
+}
+
+fn follow() -> impl Strategy<Value = Follow> {
+    prop_oneof![
+        3 => Just(Follow::Reload),
+        2 => (0i64..100).prop_map(|lag| Follow::Files { lag }),
+        2 => Just(Follow::Copies),
     ]
 }
 
@@ -176,16 +201,18 @@ fn case() -> impl Strategy<Value = Case> {
         prop_oneof![Just(60u32), Just(300), Just(3600)],
         prop_oneof![3 => Just(false), 1 => Just(true)],
         prop_oneof![3 => Just(false), 1 => Just(true)],
+        prop::collection::vec(follow(), 0..=3),
         prop::collection::vec(event(), 5..60),
         prop_oneof![1 => Just(0usize), 1 => 1usize..=2],
     )
         .prop_map(
-            |(lags, initial, negative_ttl, every, sha512, events, others)| Case {
+            |(lags, initial, negative_ttl, every, sha512, endpoints, events, others)| Case {
                 lags,
                 initial,
                 negative_ttl,
                 every,
                 sha512,
+                endpoints,
                 events,
                 others,
             },
@@ -248,6 +275,13 @@ struct Sim {
     steps: usize,
     /// Operations killed by an injected crash.
     crashes: usize,
+    /// Keys an emergency rollover switched away from (their withdrawal is deliberate).
+    compromised: Vec<KeyInfo>,
+    /// Indices in the live log of switches made by an emergency rollover.
+    emergency_switches: Vec<usize>,
+    /// Checks in which an endpoint served a retired key whose record was still served
+    /// (a retirement the endpoints held back).
+    endpoint_held: usize,
     /// Switches killed while certbot ran, and certbot runs that finished after that.
     killed_in_certbot: usize,
     /// Passes that found certbot still running and held off.
@@ -262,6 +296,10 @@ impl Sim {
         let start = Timestamp::from_second(1_700_000_000).unwrap();
         let world = MemoryWorld::new(start, &c.lags, "mem");
         let live = world.add_lineage(NAME, true);
+        for (i, follow) in c.endpoints.iter().enumerate() {
+            let port = if i % 2 == 0 { 25 } else { 465 };
+            world.add_endpoint(NAME, "mail.example.test", port, *follow);
+        }
         world.world().negative_ttl = c.negative_ttl;
         let mut foreign = Vec::new();
         match c.initial {
@@ -324,6 +362,9 @@ matching = {}
             checked_switches: Vec::new(),
             steps: 0,
             crashes: 0,
+            compromised: Vec::new(),
+            emergency_switches: Vec::new(),
+            endpoint_held: 0,
             killed_in_certbot: 0,
             held: 0,
             batched_crashes: 0,
@@ -346,6 +387,7 @@ matching = {}
                 observer: &self.world,
                 certbot: &self.world,
                 reloader: &self.world,
+                prober: &self.world,
                 clock: &self.world,
                 fail,
             },
@@ -395,6 +437,10 @@ matching = {}
                     .await
                     .map(|r| show(format!("{r:#?}"))),
                 Op::Status => e.status(None).await.map(|r| show(format!("{r:#?}"))),
+                Op::Emergency => e
+                    .emergency(NAME, false)
+                    .await
+                    .map(|r| show(format!("{r:#?}"))),
                 Op::DryRun => {
                     let state = std::fs::read(Store::new(self.dir.path()).state_path()).ok();
                     let world = format!("{:?}", self.world.world());
@@ -453,6 +499,24 @@ matching = {}
         match &ev {
             Event::Advance(s) => self.world.advance(*s),
             Event::ClockBack(s) => self.world.world().clock_offset -= s,
+            Event::Op {
+                op: Op::Emergency,
+                crash,
+            } => {
+                let before = self.live();
+                let log_len = self.world.world().lineages[NAME].live_log.len();
+                crashed = Some(self.op(Op::Emergency, *crash)?);
+                let w = self.world.world();
+                let log = &w.lineages[NAME].live_log;
+                for (i, entry) in log.iter().enumerate().skip(log_len) {
+                    if entry.2 {
+                        self.emergency_switches.push(i);
+                    }
+                }
+                if log.len() > log_len {
+                    self.compromised.push(before);
+                }
+            }
             Event::Op { op, crash } => crashed = Some(self.op(*op, *crash)?),
             Event::Renew { new_key, crash } => {
                 self.world.world().external_renew(NAME, *new_key);
@@ -542,6 +606,25 @@ matching = {}
                     prop_assert!(r.is_ok(), "hook of {name} failed: {:?}", r.err());
                 }
             }
+            Event::EndpointDown(i, down) => {
+                let mut w = self.world.world();
+                let n = w.endpoints.len();
+                if n > 0 {
+                    let i = i % n;
+                    let was = w.endpoints[i].down;
+                    w.endpoints[i].down = *down;
+                    if was && !down && w.endpoints[i].follow == Follow::Reload {
+                        w.fix_endpoint(i);
+                    }
+                }
+            }
+            Event::FixEndpoint(i) => {
+                let mut w = self.world.world();
+                let n = w.endpoints.len();
+                if n > 0 {
+                    w.fix_endpoint(i % n);
+                }
+            }
         }
         self.check(crashed, &ev)
     }
@@ -567,6 +650,31 @@ matching = {}
                 prop_assert!(keys_ever.iter().any(|k| k.matches(r)), "engine touched {r}");
             }
             for r in &change.remove {
+                if self.compromised.iter().any(|k| k.matches(r)) {
+                    // An emergency withdrawal: deliberate (the live key's record is still
+                    // never removed: the compromised key is not live any more).
+                    let live_at = w.lineages[NAME]
+                        .live_log
+                        .iter()
+                        .rev()
+                        .find(|e| e.0 <= *t)
+                        .map(|e| &e.1);
+                    prop_assert!(
+                        !live_at.is_some_and(|s| KeyInfo::from_spki(s).matches(r)),
+                        "removed the live key's record {r} at {t}"
+                    );
+                    continue;
+                }
+                // 6: no endpoint serves the key of a retired record.
+                for i in 0..w.endpoints.len() {
+                    let served = w.endpoint_key(i, *t);
+                    prop_assert!(
+                        !served.is_some_and(|s| KeyInfo::from_spki(&s).matches(r)),
+                        "removed {r} at {t} while endpoint {} ({:?}) served its key",
+                        w.endpoints[i].addr,
+                        w.endpoints[i].follow
+                    );
+                }
                 for (name, _) in &self.lineages {
                     let log = &w.lineages[name].live_log;
                     for (i, (from, spki, _)) in log.iter().enumerate() {
@@ -594,12 +702,30 @@ matching = {}
         for (li, (name, owners)) in self.lineages.iter().enumerate() {
             let log = &w.lineages[name].live_log;
             let from = self.checked_switches.get(li).copied().unwrap_or(0);
-            for (at, spki, _) in &log[from..] {
+            for (idx, (at, spki, _)) in log.iter().enumerate().skip(from) {
                 if !generated.contains(spki) {
                     continue;
                 }
                 let k = KeyInfo::from_spki(spki);
                 let rec = r311(&k);
+                if li == 0 && self.emergency_switches.contains(&idx) {
+                    // The emergency switch: every server served the new record at the time.
+                    for owner in owners {
+                        for (i, s) in w.servers.iter().enumerate() {
+                            let view = s.view_time(*at);
+                            let served = w
+                                .rrset_at(owner, view)
+                                .is_some_and(|v| v.records.contains(&rec));
+                            prop_assert!(
+                                served || i >= w.servers.len(),
+                                "emergency switch to {} at {at} while {} did not serve its record at {owner}",
+                                k.id.short(),
+                                s.name
+                            );
+                        }
+                    }
+                    continue;
+                }
                 for owner in owners {
                     let history = w.rrsets.get(owner).cloned().unwrap_or_default();
                     for s in &w.servers {
@@ -644,6 +770,20 @@ matching = {}
             .map(|(name, _)| w.lineages[name].live_log.len())
             .collect();
 
+        // Count the moments an endpoint holds a retirement back (for the coverage test).
+        if let Some(l) = state.lineages.get(NAME) {
+            let held = (0..w.endpoints.len()).any(|i| {
+                w.endpoint_key(i, w.now).is_some_and(|s| {
+                    let k = KeyInfo::from_spki(&s);
+                    l.retired.iter().any(|r| r.key.id == k.id)
+                        && OWNERS.iter().any(|o| {
+                            (0..w.servers.len()).any(|j| w.served(j, o).contains(&r311(&k)))
+                        })
+                })
+            });
+            self.endpoint_held += usize::from(held);
+        }
+
         // 4: no lost next key, no half switch.
         for (name, _) in &self.lineages {
             let Some(l) = state.lineages.get(name) else {
@@ -680,7 +820,9 @@ matching = {}
                 && !matches!(
                     ev,
                     Event::Op {
-                        op: Op::Status | Op::DryRun,
+                        // An emergency refuses, changing nothing, while an interrupted
+                        // step waits for its repair.
+                        op: Op::Status | Op::DryRun | Op::Emergency,
                         ..
                     }
                 )
@@ -723,6 +865,10 @@ matching = {}
                 }
             }
             w.validation = Validation::Secure;
+            for i in 0..w.endpoints.len() {
+                w.endpoints[i].down = false;
+                w.fix_endpoint(i);
+            }
             w.provider_failures = 0;
             w.certbot_failures = 0;
             w.certbot_next = None;
@@ -747,6 +893,14 @@ matching = {}
                     crash: None,
                 },
             )?;
+        }
+        // A renewal that finished during the runs (a certbot killed earlier) may have
+        // changed the key after the endpoints were healed: the operator fixes them again.
+        {
+            let mut w = self.world.world();
+            for i in 0..w.endpoints.len() {
+                w.fix_endpoint(i);
+            }
         }
         let state = self.state();
         let w = self.world.world();
@@ -847,6 +1001,7 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     let mut batched_crashes = 0;
     let mut generated = 0;
     let (mut killed_in_certbot, mut held) = (0, 0);
+    let (mut endpoint_held, mut emergencies) = (0, 0);
     for _ in 0..120 {
         let c = case().new_tree(&mut runner).unwrap().current();
         let mut sim = Sim::new(&c);
@@ -866,16 +1021,27 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         generated += w.key_files.len() + w.removed_key_files.len();
         killed_in_certbot += usize::from(sim.killed_in_certbot > 0);
         held += usize::from(sim.held > 0);
+        endpoint_held += usize::from(sim.endpoint_held > 0);
+        emergencies += usize::from(!sim.emergency_switches.is_empty());
     }
     eprintln!(
         "{cases} histories: {switched} with a danerollover switch ({planned_switches} switches), \
          {crashed} with a crash, {outages} with a renewal by certbot itself, {generated} next keys made, \
          {killed_in_certbot} with a switch killed while certbot ran, {held} with a pass held off by it, \
-         {batched_crashes} with a batched run over several lineages killed"
+         {batched_crashes} with a batched run over several lineages killed, \
+         {endpoint_held} with an endpoint holding a retirement back, {emergencies} with an emergency switch"
     );
     assert!(
         batched_crashes * 12 >= cases,
         "too few batched runs killed: {batched_crashes}/{cases}"
+    );
+    assert!(
+        endpoint_held * 10 >= cases,
+        "too few held retirements: {endpoint_held}/{cases}"
+    );
+    assert!(
+        emergencies * 20 >= cases,
+        "too few emergencies: {emergencies}/{cases}"
     );
     assert!(
         killed_in_certbot * 10 >= cases,
@@ -911,6 +1077,7 @@ fn replay_drift_of_the_next_record_just_before_the_switch() {
         every: false,
         sha512: false,
         others: 0,
+        endpoints: Vec::new(),
         events: vec![
             Event::Op {
                 op: Op::Run,
@@ -945,6 +1112,7 @@ fn replay_external_renewal_after_an_interrupted_switch() {
         every: false,
         sha512: false,
         others: 0,
+        endpoints: Vec::new(),
         events: vec![
             Event::Op {
                 op: Op::Run,
@@ -977,6 +1145,7 @@ fn replay_first_pass_without_any_answer() {
         every: false,
         sha512: false,
         others: 0,
+        endpoints: Vec::new(),
         events: vec![
             Event::ServerDown(0, true),
             Event::Op {
@@ -1002,6 +1171,7 @@ fn the_resolver_cache_check_catches_an_early_switch() {
         every: false,
         sha512: false,
         others: 0,
+        endpoints: Vec::new(),
         events: Vec::new(),
     };
     let mut sim = Sim::new(&c);
@@ -1022,4 +1192,52 @@ fn the_resolver_cache_check_catches_an_early_switch() {
     });
     let err = sim.check(None, &Event::Advance(0)).unwrap_err();
     assert!(err.to_string().contains("could still be cached"), "{err}");
+}
+
+/// Invariant 6 can fail: with probing off (`probe = false`) and an endpoint serving copies,
+/// the engine retires the old key's record after the wait while the endpoint still serves
+/// that key, and the check catches it. The retirement is `run`'s (batched, alone and with
+/// two more lineages in the batch).
+#[test]
+fn the_endpoint_check_catches_a_retirement_without_probes() {
+    for others in [0, 2] {
+        let c = Case {
+            lags: vec![0],
+            initial: 0,
+            negative_ttl: 60,
+            every: false,
+            sha512: false,
+            endpoints: vec![Follow::Copies],
+            events: Vec::new(),
+            others,
+        };
+        let mut sim = Sim::new(&c);
+        sim.config.lineages.get_mut(NAME).unwrap().probe = false;
+        sim.op(Op::Prepublish, None).unwrap();
+        sim.world.advance(10);
+        sim.op(Op::Run, None).unwrap();
+        sim.world.advance(2000);
+        sim.op(Op::Rollover, None).unwrap();
+        assert!(
+            sim.world.world().lineages[NAME].live_log.len() > 1,
+            "no switch"
+        );
+        sim.world.advance(2000);
+        sim.op(Op::Run, None).unwrap();
+        let err = sim.check(Some(false), &Event::Advance(0)).unwrap_err();
+        assert!(
+            err.to_string().contains("while endpoint"),
+            "{others}: {err}"
+        );
+        // With probing on, the same history keeps the record.
+        let mut sim = Sim::new(&c);
+        sim.op(Op::Prepublish, None).unwrap();
+        sim.world.advance(10);
+        sim.op(Op::Run, None).unwrap();
+        sim.world.advance(2000);
+        sim.op(Op::Rollover, None).unwrap();
+        sim.world.advance(2000);
+        sim.op(Op::Run, None).unwrap();
+        sim.check(Some(false), &Event::Advance(0)).unwrap();
+    }
 }

@@ -58,6 +58,7 @@
 //! ```
 
 mod batch;
+mod emergency;
 pub mod lineage_files;
 pub mod memory;
 mod pass;
@@ -75,19 +76,20 @@ use jiff::Timestamp;
 use crate::config::{Config, LineageConfig};
 use crate::dns::{Observe, OwnerObservation, OwnerQuery, absolute};
 use crate::error::Error;
+use crate::probe::endpoint::{EndpointProbe, EndpointProber, lineage_endpoints};
 use crate::provider::{Change, Provider};
 use crate::rollover::observe::find;
 use crate::rollover::policy::after;
 use crate::rollover::{
-    Action, Goal, Intent, KeyInfo, LineageState, LiveChange, Plan, Policy, plan, reconcile_live,
-    update_observations,
+    Action, Goal, Intent, KeyInfo, LineageState, LiveChange, Plan, Policy, plan_probed,
+    reconcile_live, update_observations,
 };
 use crate::status::{has_outage, lineage_status};
 use crate::store::{Locked, State, Store, StoreError};
 
 pub use report::{
-    HookReport, LineageError, LineageReport, OwnerRecords, PrepublishReport, RolloverOutcome,
-    RolloverReport, RunReport, StatusReport,
+    EmergencyOutcome, EmergencyReport, HookReport, LineageError, LineageReport, OwnerRecords,
+    PrepublishReport, RolloverOutcome, RolloverReport, RunReport, StatusReport,
 };
 pub use traits::{
     Certbot, CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey,
@@ -128,6 +130,8 @@ pub struct Io<'a> {
     pub certbot: &'a dyn Certbot,
     /// Runs the reload commands after a switch.
     pub reloader: &'a dyn Reloader,
+    /// Probes the endpoints: what key each one serves.
+    pub prober: &'a dyn EndpointProber,
     /// What time it is (and the `--wait` sleep).
     pub clock: &'a dyn Clock,
     /// Called after every step ([`NoFailures`] in real runs).
@@ -367,6 +371,15 @@ impl<'a> Engine<'a> {
                 }
             ))
         })
+    }
+
+    /// What the lineage's endpoints serve; None when its `probe` is false.
+    async fn probe_endpoints(&self, name: &str, lc: &LineageConfig) -> Option<Vec<EndpointProbe>> {
+        if !lc.probe {
+            return None;
+        }
+        let endpoints = lineage_endpoints(name, lc);
+        Some(self.io.prober.probe(&endpoints).await)
     }
 
     /// What to observe for a lineage: its owners, zone and name servers (the lineage's

@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use crate::cli::StartTls;
 
 pub mod check;
+pub mod endpoint;
 pub mod mx;
 pub mod mx_report;
 pub mod report;
