@@ -1441,3 +1441,98 @@ fn emergency_refuses_and_changes_nothing_without_a_served_next_key() {
     assert_eq!(std::fs::read(f.store().state_path()).unwrap(), state);
     assert_eq!(f.world.world().changes.len(), changes);
 }
+
+/// `run`'s batch holds a retirement back exactly as a pass of its own does (issue 10 with
+/// the batched run): three lineages in one batch; the old record of the one whose endpoint
+/// still serves its old key stays (run exits 1 naming the endpoint) while another
+/// lineage's old record, whose endpoint followed its reload, is retired by the same batch.
+/// Once the endpoint gets the new files, the next batch retires the held record.
+#[test]
+fn a_batched_run_holds_a_retirement_while_an_endpoint_serves_the_old_key() {
+    use danerollover::engine::memory::Follow;
+    let f = several();
+    let mx1 = OTHERS[0];
+    let mx1_owner = format!("_25._tcp.{mx1}.");
+    let copies = f
+        .world
+        .add_endpoint(NAME, "mail.example.test", 25, Follow::Copies);
+    let follows = f.world.add_endpoint(mx1, mx1, 25, Follow::Reload);
+    let live_of = |name: &str| KeyInfo::from_spki(&f.world.world().live_spki(name).unwrap());
+    let served_at = |owner: &str, k: &KeyInfo| {
+        let w = f.world.world();
+        (0..w.servers.len()).any(|i| w.served(i, owner).contains(&r311(k)))
+    };
+    // Next keys for all three, published and waited for.
+    f.run();
+    f.world.advance(10);
+    f.run();
+    f.world.advance(FIRST_WAIT);
+    f.run();
+    let (old, old_mx1) = (f.live(), live_of(mx1));
+    for name in [NAME, mx1] {
+        let r = block(
+            f.engine(&CrashAfter::never())
+                .rollover(name, false, None, false),
+        )
+        .unwrap();
+        assert_eq!(r.outcome, RolloverOutcome::Switched, "{name}: {}", r.text());
+    }
+    assert!(live_of(mx1) != old_mx1 && f.live() != old);
+    {
+        let w = f.world.world();
+        assert_eq!(
+            w.endpoint_key(follows, w.now),
+            w.live_spki(mx1),
+            "mx1's endpoint follows its reload"
+        );
+        assert_eq!(w.endpoint_key(copies, w.now), Some(old.spki.clone()));
+    }
+    // The wait is over: one batch over the three lineages (no pass of its own: no switch,
+    // no reload, no repair is due).
+    f.world.advance(WAIT + 60);
+    let counter = CrashAfter::never();
+    let r = block(f.engine(&counter).run(false)).unwrap();
+    assert_eq!(r.lineages.len(), 3, "{r:#?}");
+    assert!(
+        !counter
+            .steps()
+            .iter()
+            .any(|s| matches!(s, Step::SwitchIntent | Step::Reloaded)),
+        "{:?}",
+        counter.steps()
+    );
+    assert!(
+        counter.steps().contains(&Step::Retired),
+        "{:?}",
+        counter.steps()
+    );
+    assert_eq!(r.exit_code(), 1, "{}", r.text());
+    let text = r.text();
+    assert!(
+        text.contains("127.0.0.1:25 (mail.example.test): still serves the old key 3 1 1")
+            && text.contains("run its reload"),
+        "{text}"
+    );
+    assert!(
+        f.served_everywhere(&old),
+        "retired while 127.0.0.1:25 serves it"
+    );
+    assert!(
+        !served_at(&mx1_owner, &old_mx1),
+        "mx1's old record stays although no endpoint serves its key"
+    );
+    // Another batch an hour later: still held, still exit 1.
+    f.world.advance(3600);
+    let r = f.run();
+    assert_eq!(r.exit_code(), 1, "{}", r.text());
+    assert!(f.served_everywhere(&old));
+    let st = block(f.engine(&CrashAfter::never()).status(None)).unwrap();
+    assert_eq!(st.exit_code(), 1, "{}", st.text());
+    // Someone copies the new files to it and reloads it: the next batch retires.
+    f.world.world().fix_endpoint(copies);
+    let r = f.run();
+    assert_eq!(r.exit_code(), 0, "{}", r.text());
+    assert!(!f.served_anywhere(&old));
+    let st = block(f.engine(&CrashAfter::never()).status(None)).unwrap();
+    assert_eq!(st.exit_code(), 0, "{}", st.text());
+}
