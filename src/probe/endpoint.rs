@@ -227,6 +227,9 @@ pub trait EndpointProber: Send + Sync {
     async fn probe(&self, endpoints: &[Endpoint]) -> Vec<EndpointProbe>;
 }
 
+/// How many endpoints [`LiveProber`] probes at once.
+pub const MAX_PROBES_IN_FLIGHT: usize = 64;
+
 /// The real prober: addresses through the configured resolver, then `check`'s TLS /
 /// STARTTLS probe of each.
 pub struct LiveProber {
@@ -250,11 +253,18 @@ pub fn leaf_spki(chain: &[Vec<u8>]) -> Option<Vec<u8>> {
 #[async_trait]
 impl EndpointProber for LiveProber {
     async fn probe(&self, endpoints: &[Endpoint]) -> Vec<EndpointProbe> {
+        // `run` over many lineages probes all their endpoints in one call: bound how many
+        // are probed at once.
+        let permits = Arc::new(tokio::sync::Semaphore::new(MAX_PROBES_IN_FLIGHT));
         let mut set = JoinSet::new();
         for (i, ep) in endpoints.iter().cloned().enumerate() {
             let dns = self.dns.clone();
             let opts = self.opts.clone();
-            set.spawn(async move { (i, probe_endpoint(dns, ep, opts).await) });
+            let permits = permits.clone();
+            set.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                (i, probe_endpoint(dns, ep, opts).await)
+            });
         }
         let mut done: Vec<Vec<EndpointProbe>> = vec![Vec::new(); endpoints.len()];
         while let Some(joined) = set.join_next().await {
