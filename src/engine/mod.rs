@@ -21,9 +21,10 @@
 //!   switch if the certificate carries the next key, and otherwise restores the link.
 //!
 //! Many lineages: `run` and `status` go over every lineage at once ([`batch`]): one
-//! observation of every owner, and `run` batches the next keys and provider changes of all
-//! lineages with one save per kind of step; switches, reloads and repairs still get a pass
-//! of their own.
+//! observation of every owner and one round of endpoint probes (each lineage planned with
+//! its own, so retirements are gated as in a pass), and `run` batches the next keys and
+//! provider changes of all lineages with one save per kind of step; switches, reloads and
+//! repairs still get a pass of their own.
 //!
 //! Locking: one lock for the state directory ([`crate::store`]), held for one lineage's
 //! pass (or for `run`'s batch). certbot runs danerollover's deploy hook *inside* a switch while the rollover holds
