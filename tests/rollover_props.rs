@@ -10,7 +10,9 @@
 //! A case may add up to two more lineages (`mx1.example.test`, `mx2.example.test`, two
 //! owners each) that `run` handles in the same batch as the first (one observation, next
 //! keys and provider changes batched across lineages, crashes between the batched steps),
-//! renewed now and then by certbot's own timer; the invariants hold for each lineage.
+//! renewed now and then by certbot's own timer, each with an endpoint of its own when the
+//! case has that many (so invariant 6 covers retirements made by batches alone); the
+//! invariants hold for each lineage.
 //!
 //! Invariants:
 //! 1. No record of a key that is live, or was live within the wait, is ever removed.
@@ -282,6 +284,8 @@ struct Sim {
     /// Checks in which an endpoint served a retired key whose record was still served
     /// (a retirement the endpoints held back).
     endpoint_held: usize,
+    /// The same for the other lineages' endpoints.
+    others_endpoint_held: usize,
     /// Switches killed while certbot ran, and certbot runs that finished after that.
     killed_in_certbot: usize,
     /// Passes that found certbot still running and held off.
@@ -319,6 +323,11 @@ impl Sim {
         for i in 1..=c.others {
             let name = format!("mx{i}.example.test");
             world.add_lineage(&name, true);
+            // Its endpoint (if the case has that many) follows a switch as the first
+            // lineage's i-th does: its retirements in `run`'s batches are held back too.
+            if let Some(follow) = c.endpoints.get(i - 1) {
+                world.add_endpoint(&name, &name, 25, *follow);
+            }
             lineages.push((
                 name.clone(),
                 [format!("_25._tcp.{name}."), format!("_465._tcp.{name}.")],
@@ -365,6 +374,7 @@ matching = {}
             compromised: Vec::new(),
             emergency_switches: Vec::new(),
             endpoint_held: 0,
+            others_endpoint_held: 0,
             killed_in_certbot: 0,
             held: 0,
             batched_crashes: 0,
@@ -770,18 +780,28 @@ matching = {}
             .map(|(name, _)| w.lineages[name].live_log.len())
             .collect();
 
-        // Count the moments an endpoint holds a retirement back (for the coverage test).
-        if let Some(l) = state.lineages.get(NAME) {
+        // Count the moments an endpoint holds a retirement back (for the coverage test):
+        // the first lineage's, and the other lineages' (whose retirements only `run`'s
+        // batches make).
+        for (li, (name, owners)) in self.lineages.iter().enumerate() {
+            let Some(l) = state.lineages.get(name) else {
+                continue;
+            };
             let held = (0..w.endpoints.len()).any(|i| {
-                w.endpoint_key(i, w.now).is_some_and(|s| {
-                    let k = KeyInfo::from_spki(&s);
-                    l.retired.iter().any(|r| r.key.id == k.id)
-                        && OWNERS.iter().any(|o| {
-                            (0..w.servers.len()).any(|j| w.served(j, o).contains(&r311(&k)))
-                        })
-                })
+                w.endpoints[i].lineage == *name
+                    && w.endpoint_key(i, w.now).is_some_and(|s| {
+                        let k = KeyInfo::from_spki(&s);
+                        l.retired.iter().any(|r| r.key.id == k.id)
+                            && owners.iter().any(|o| {
+                                (0..w.servers.len()).any(|j| w.served(j, o).contains(&r311(&k)))
+                            })
+                    })
             });
-            self.endpoint_held += usize::from(held);
+            if li == 0 {
+                self.endpoint_held += usize::from(held);
+            } else {
+                self.others_endpoint_held += usize::from(held);
+            }
         }
 
         // 4: no lost next key, no half switch.
@@ -1002,6 +1022,7 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     let mut generated = 0;
     let (mut killed_in_certbot, mut held) = (0, 0);
     let (mut endpoint_held, mut emergencies) = (0, 0);
+    let mut others_endpoint_held = 0;
     for _ in 0..120 {
         let c = case().new_tree(&mut runner).unwrap().current();
         let mut sim = Sim::new(&c);
@@ -1022,6 +1043,7 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         killed_in_certbot += usize::from(sim.killed_in_certbot > 0);
         held += usize::from(sim.held > 0);
         endpoint_held += usize::from(sim.endpoint_held > 0);
+        others_endpoint_held += usize::from(sim.others_endpoint_held > 0);
         emergencies += usize::from(!sim.emergency_switches.is_empty());
     }
     eprintln!(
@@ -1029,7 +1051,8 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
          {crashed} with a crash, {outages} with a renewal by certbot itself, {generated} next keys made, \
          {killed_in_certbot} with a switch killed while certbot ran, {held} with a pass held off by it, \
          {batched_crashes} with a batched run over several lineages killed, \
-         {endpoint_held} with an endpoint holding a retirement back, {emergencies} with an emergency switch"
+         {endpoint_held} with an endpoint holding a retirement back ({others_endpoint_held} with \
+         one of another lineage, retired only by batches), {emergencies} with an emergency switch"
     );
     assert!(
         batched_crashes * 12 >= cases,
@@ -1038,6 +1061,10 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     assert!(
         endpoint_held * 10 >= cases,
         "too few held retirements: {endpoint_held}/{cases}"
+    );
+    assert!(
+        others_endpoint_held * 30 >= cases,
+        "too few retirements held by another lineage's endpoint: {others_endpoint_held}/{cases}"
     );
     assert!(
         emergencies * 20 >= cases,
