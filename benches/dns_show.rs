@@ -12,10 +12,10 @@
 //! (a realistic round trip), where overlapping the waits is what counts. The owners are
 //! created through the PowerDNS API and deleted at the end.
 
-use std::collections::HashMap;
-use std::io::Write;
+mod lab;
+use lab::{lab_env, patch};
+
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use danerollover::config::DnsConfig;
@@ -28,48 +28,6 @@ use sha2::{Digest, Sha256};
 
 const OWNERS: usize = 50;
 const ROUNDS: usize = 5;
-
-fn lab_env() -> Option<HashMap<String, String>> {
-    let path = std::env::var("DANEROLLOVER_LAB").ok()?;
-    let text = std::fs::read_to_string(&path).ok()?;
-    Some(
-        text.lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
-            .collect(),
-    )
-}
-
-fn patch(env: &HashMap<String, String>, zone: &str, rrsets: Vec<serde_json::Value>) {
-    let key = std::fs::read_to_string(&env["LAB_PDNS_API_KEY_FILE"]).expect("API key");
-    let url = format!(
-        "{}/api/v1/servers/{}/zones/{zone}.",
-        env["LAB_PDNS_API"], env["LAB_PDNS_SERVER_ID"]
-    );
-    let body = serde_json::json!({ "rrsets": rrsets }).to_string();
-    let mut child = Command::new("curl")
-        .args([
-            "-sS",
-            "--fail-with-body",
-            "-X",
-            "PATCH",
-            "-H",
-            "@-",
-            "--data-binary",
-        ])
-        .arg(&body)
-        .arg(&url)
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("curl");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("X-API-Key: {}\n", key.trim()).as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success(), "PATCH {url}");
-}
 
 /// A UDP relay to `upstream` that delays every query by `delay` (a simulated round trip).
 async fn delayed_relay(upstream: SocketAddr, delay: Duration) -> SocketAddr {

@@ -235,6 +235,10 @@ pub struct RolloverArgs {
     /// With --wait: how long to wait at most (e.g. 2h)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub max_wait: Option<std::time::Duration>,
+    /// Key compromise: switch now if the next key's record is served everywhere and
+    /// Secure (without the wait), withdraw the old key's records at once
+    #[arg(long, conflicts_with_all = ["wait", "max_wait"])]
+    pub emergency: bool,
     /// Say whether the switch is safe and what it would do, change nothing
     #[arg(long)]
     pub dry_run: bool,

@@ -482,6 +482,27 @@ pub struct LineageConfig {
     /// Switch to a new key this often (done by `run`), e.g. "365d". Default: never.
     #[serde(default, with = "humantime_serde_compat::option")]
     pub rollover_every: Option<Duration>,
+    /// Endpoints to probe besides those derived from `tlsa` (`_PORT._tcp.HOST`: every
+    /// address of HOST on PORT): "host:port", "address:port" or "[v6]:port", each with an
+    /// optional "/smtp", "/imap", "/pop3" or "/tls" (default: from the port). One naming a
+    /// derived endpoint's host and port replaces it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<String>,
+    /// Probe only `endpoints`, not those derived from `tlsa` (e.g. when this host reaches
+    /// its servers by other addresses than the public ones).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub endpoints_only: bool,
+    /// Probe the endpoints before a switch and before retiring the old key's records
+    /// (default true). false: retire after the wait without looking.
+    #[serde(default = "default_true")]
+    pub probe: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn default_ttl() -> u32 {
@@ -621,6 +642,15 @@ impl Config {
             }
             if lineage.reload.iter().any(Vec::is_empty) {
                 return Err(format!("lineages.\"{name}\".reload has an empty command"));
+            }
+            for e in &lineage.endpoints {
+                crate::probe::endpoint::parse_endpoint(e)
+                    .map_err(|why| format!("lineages.\"{name}\".endpoints: {e:?}: {why}"))?;
+            }
+            if lineage.endpoints_only && lineage.endpoints.is_empty() {
+                return Err(format!(
+                    "lineages.\"{name}\".endpoints_only = true needs endpoints = [\"host:port\", ...]"
+                ));
             }
         }
         for (zone, zc) in &self.zones {

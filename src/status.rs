@@ -44,6 +44,19 @@ pub struct LineageStatus {
     pub in_danger: bool,
     /// When the last switch happened.
     pub last_switch: Option<Timestamp>,
+    /// What each endpoint serves; null when probing is off (`probe = false`).
+    pub endpoints: Option<Vec<crate::rollover::EndpointFinding>>,
+    /// Endpoints that need the operator (an old key still served, a key no record
+    /// matches, an endpoint that cannot be probed while the old records wait): `status` and
+    /// `run` exit 1 while there are any.
+    pub endpoint_alerts: Vec<String>,
+}
+
+impl LineageStatus {
+    /// Whether `status` and `run` must exit 1 for this lineage.
+    pub fn needs_attention(&self) -> bool {
+        self.in_danger || !self.endpoint_alerts.is_empty()
+    }
 }
 
 /// One owner's status.
@@ -183,6 +196,8 @@ pub fn lineage_status(
         dangers,
         problems,
         last_switch: state.last_switch,
+        endpoints: plan.endpoints.clone(),
+        endpoint_alerts: plan.endpoint_alerts.clone(),
     }
 }
 
@@ -264,6 +279,25 @@ pub fn render_text(s: &LineageStatus) -> String {
         for r in &o.foreign {
             let _ = writeln!(out, "    left alone (not this lineage's): {r}");
         }
+    }
+    match &s.endpoints {
+        None => {
+            let _ = writeln!(out, "  endpoints: not probed (probe = false)");
+        }
+        Some(list) => {
+            for f in list.iter().filter(|f| {
+                let t = f.to_string();
+                !s.endpoint_alerts
+                    .iter()
+                    .chain(&s.dangers)
+                    .any(|a| a.starts_with(&t))
+            }) {
+                let _ = writeln!(out, "  endpoint {f}");
+            }
+        }
+    }
+    for a in &s.endpoint_alerts {
+        let _ = writeln!(out, "  ENDPOINT: {a}");
     }
     for d in &s.dangers {
         let _ = writeln!(out, "  DANGER: {d}");

@@ -52,6 +52,7 @@ fn target(host: &str, port: u16, protocol: Protocol) -> Target {
         host: host.to_string(),
         port,
         protocol,
+        address: None,
         lineage: None,
         next_key: None,
     }

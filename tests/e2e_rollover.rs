@@ -469,3 +469,183 @@ fn e2e_certbot_surprises_and_a_kill_while_certbot_runs() {
     assert_eq!(rec(&status(&s)["current"]), next);
     s.set_certbot(&real);
 }
+
+/// Postfix (an instance of its own on 127.0.10.26:25) serves copies of the key and
+/// certificate, and the lineage has no reload command: after the switch `run` keeps the
+/// old record past its wait and exits 1 naming the endpoint; once Postfix is given the new
+/// files and reloaded, the next `run` retires the record and exits 0.
+#[test]
+fn e2e_endpoint_serving_copies_holds_the_old_record_until_reloaded() {
+    let Some(lab) = Lab::get("e2e_endpoint_copies") else {
+        return;
+    };
+    let mut s = Setup::new(lab, Backend::Pdns, "e2e-ep", &[]);
+    let addr = "127.0.10.26";
+    let mut cfg = std::fs::read_to_string(&s.cfg).unwrap();
+    cfg.push_str(&format!("endpoints = [\"{addr}:25\"]\n"));
+    std::fs::write(&s.cfg, cfg).unwrap();
+    assert_ok(&s.issue(), "certbot certonly");
+    let live = s.lab.path("LAB_LETSENCRYPT_DIR").join("live").join(&s.name);
+    let host = format!("{}.{}", s.name, s.zone);
+    let pf = OwnPostfix::start(
+        &s.lab,
+        addr,
+        &host,
+        &live.join("privkey.pem"),
+        &live.join("fullchain.pem"),
+    );
+    let old = s.live_record();
+    let st = status(&s);
+    let next = rec(&st["next"]);
+    assert!(
+        st["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("no reload commands")),
+        "{st}"
+    );
+    let ours = st["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["endpoint"].as_str().unwrap().starts_with(addr))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ours["serves"], "current", "the endpoint is probed: {st}");
+
+    let out = s.dr(&["rollover", &s.name, "--wait", "--max-wait", "300s"]);
+    assert_ok(&out, "rollover --wait");
+    let label = format!(
+        "{addr}:25 ({host}): still serves the old key 3 1 1 {}",
+        &old[6..14]
+    );
+    assert!(text(&out).contains(&label), "{}", text(&out));
+    assert_eq!(s.live_record(), next);
+
+    // Past the retire wait (2 x 5 s + 1 s): the record stays, run exits 1 naming Postfix.
+    std::thread::sleep(Duration::from_secs(15));
+    for _ in 0..2 {
+        let out = s.dr(&["run"]);
+        assert_eq!(out.status.code(), Some(1), "run: {}", text(&out));
+        assert!(text(&out).contains(&label), "{}", text(&out));
+        assert!(text(&out).contains("run its reload"), "{}", text(&out));
+        assert!(
+            s.served_primary().contains(&old),
+            "retired while Postfix serves it"
+        );
+        let out = s.dr(&["status", &s.name]);
+        assert_eq!(out.status.code(), Some(1), "status: {}", text(&out));
+        assert!(text(&out).contains(&label), "{}", text(&out));
+        std::thread::sleep(Duration::from_secs(2));
+    }
+
+    // The operator copies the new files and reloads Postfix: the next run retires.
+    pf.install(&live.join("privkey.pem"), &live.join("fullchain.pem"));
+    pf.reload();
+    let start = Instant::now();
+    loop {
+        let out = s.dr(&["run"]);
+        if out.status.code() == Some(0) && !s.served_primary().contains(&old) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "run never retired {old} after the reload: {}",
+            text(&out)
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let st = status(&s);
+    assert!(st["endpoint_alerts"].as_array().unwrap().is_empty(), "{st}");
+    // The endpoint now serves the current key; check probes the same endpoint.
+    let out = s.dr(&["check", &s.name, "--json"]);
+    let v = Setup::json(&out);
+    let probed: Vec<String> = v["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|o| o["addresses"].as_array().cloned().unwrap_or_default())
+        .map(|a| a["address"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(probed.contains(&addr.to_string()), "{v}");
+    drop(pf);
+}
+
+/// With TTL 300 a normal switch waits over ten minutes; an emergency switch goes at once
+/// once the next key's record is served everywhere and Secure, and withdraws the old
+/// record. Without a served next key it refuses and changes nothing.
+#[test]
+fn e2e_emergency_rollover_switches_at_once_and_refuses_without_a_next_record() {
+    let Some(lab) = Lab::get("e2e_emergency") else {
+        return;
+    };
+    let mut s = Setup::new(lab, Backend::Pdns, "e2e-emerg", &[&["true"]]);
+    let cfg = std::fs::read_to_string(&s.cfg)
+        .unwrap()
+        .replace("ttl = 5\n", "ttl = 300\n");
+    std::fs::write(&s.cfg, cfg).unwrap();
+    assert_ok(&s.issue(), "certbot certonly");
+    let old = s.live_record();
+    let next = rec(&status(&s)["next"]);
+    wait_served(&s, &[old.clone(), next.clone()], Duration::from_secs(20));
+
+    // The next key's record withdrawn by hand: refused, nothing changes.
+    s.dns("remove", &next);
+    wait_served(&s, std::slice::from_ref(&old), Duration::from_secs(20));
+    let state_file = s.state_dir().join("state.json");
+    let before = std::fs::read(&state_file).unwrap();
+    let out = s.dr(&["rollover", "--emergency", &s.name]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("REFUSED") && text(&out).contains("not served by"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        std::fs::read(&state_file).unwrap(),
+        before,
+        "the state changed"
+    );
+    assert_eq!(s.live_record(), old);
+    for srv in s.servers() {
+        assert_eq!(s.served(&srv), vec![old.clone()], "DNS changed at {srv}");
+    }
+
+    // Published again: the emergency switch goes as soon as the resolver sees it Secure.
+    assert_ok(&s.dr(&["prepublish", &s.name]), "prepublish");
+    wait_served(&s, &[old.clone(), next.clone()], Duration::from_secs(20));
+    let start = Instant::now();
+    loop {
+        let out = s.dr(&["rollover", "--emergency", "--dry-run", &s.name, "--json"]);
+        if out.status.code() == Some(0) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "never possible: {}",
+            text(&out)
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let t0 = Instant::now();
+    let out = s.dr(&["rollover", "--emergency", &s.name, "--json"]);
+    let took = t0.elapsed();
+    assert_ok(&out, "rollover --emergency");
+    let v = Setup::json(&out);
+    assert_eq!(v["outcome"]["result"], "switched", "{v}");
+    eprintln!("emergency rollover with TTL 300: switched and withdrew in {took:?}");
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    assert_eq!(s.live_record(), next);
+    let until: jiff::Timestamp = v["old_rrset_cached_until"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        until > jiff::Timestamp::now() + jiff::SignedDuration::from_secs(600),
+        "{until}"
+    );
+    let next2 = rec(&status(&s)["next"]);
+    wait_served(&s, &[next.clone(), next2], Duration::from_secs(20));
+}

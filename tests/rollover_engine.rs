@@ -79,6 +79,7 @@ impl Fixture {
                 observer: &self.world,
                 certbot,
                 reloader: &self.world,
+                prober: &self.world,
                 clock: &self.world,
                 fail,
             },
@@ -1377,6 +1378,172 @@ fn a_run_over_several_lineages_batches_its_saves_and_survives_a_kill_after_every
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Endpoints and the emergency rollover.
+
+use danerollover::engine::EmergencyOutcome;
+use danerollover::engine::memory::Follow;
+
+/// An endpoint serving copies of the key: after a switch it keeps the old key, the old
+/// record stays past its wait and `run`/`status` exit 1 naming it; once someone gives it
+/// the new files and reloads it, the next `run` retires the record and exits 0.
+#[test]
+fn an_endpoint_serving_copies_holds_the_old_record_until_fixed() {
+    let f = Fixture::new(&[0], "");
+    let copies = f
+        .world
+        .add_endpoint(NAME, "mail.example.test", 25, Follow::Copies);
+    f.world
+        .add_endpoint(NAME, "mail.example.test", 465, Follow::Reload);
+    let old = f.live();
+    f.ready();
+    let r = f.rollover();
+    assert_eq!(r.outcome, RolloverOutcome::Switched, "{r:#?}");
+    let text = r.text();
+    assert!(
+        text.contains("127.0.0.1:25 (mail.example.test): still serves the old key 3 1 1")
+            && text.contains("run its reload"),
+        "{text}"
+    );
+    // The reload made the 465 endpoint follow; the copies did not.
+    f.world.advance(WAIT + 60);
+    let r = f.run();
+    assert_eq!(r.exit_code(), 1, "{}", r.text());
+    assert!(
+        f.served_everywhere(&old),
+        "retired while 127.0.0.1:25 serves it"
+    );
+    let text = r.text();
+    assert!(
+        text.contains("127.0.0.1:25 (mail.example.test): still serves the old key"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("127.0.0.2:465 (mail.example.test): still"),
+        "{text}"
+    );
+    let st = block(f.engine(&CrashAfter::never()).status(None)).unwrap();
+    assert_eq!(st.exit_code(), 1);
+    assert!(
+        st.lineages[0]
+            .endpoint_alerts
+            .iter()
+            .any(|a| a.contains("127.0.0.1:25")),
+        "{st:#?}"
+    );
+    // Fixed by hand: the next run retires.
+    f.world.world().fix_endpoint(copies);
+    let r = f.run();
+    assert_eq!(r.exit_code(), 0, "{}", r.text());
+    assert!(!f.served_anywhere(&old));
+    let st = block(f.engine(&CrashAfter::never()).status(None)).unwrap();
+    assert_eq!(st.exit_code(), 0, "{}", st.text());
+}
+
+/// An endpoint that cannot be probed holds a retirement back too (what it serves is unknown).
+#[test]
+fn an_unreachable_endpoint_holds_the_old_record() {
+    let f = Fixture::new(&[0], "");
+    let e = f
+        .world
+        .add_endpoint(NAME, "mail.example.test", 25, Follow::Reload);
+    let old = f.live();
+    f.ready();
+    assert_eq!(f.rollover().outcome, RolloverOutcome::Switched);
+    f.world.world().endpoints[e].down = true;
+    f.world.advance(WAIT + 60);
+    let r = f.run();
+    assert_eq!(r.exit_code(), 1, "{}", r.text());
+    assert!(
+        r.text().contains("cannot tell which key it serves"),
+        "{}",
+        r.text()
+    );
+    assert!(f.served_everywhere(&old));
+    f.world.world().endpoints[e].down = false;
+    assert_eq!(f.run().exit_code(), 0);
+    assert!(!f.served_anywhere(&old));
+}
+
+/// Before a switch: an endpoint with a different key entirely makes the switch refuse.
+#[test]
+fn a_switch_is_refused_while_an_endpoint_serves_another_key() {
+    let f = Fixture::new(&[0], "");
+    let e = f
+        .world
+        .add_endpoint(NAME, "mail.example.test", 25, Follow::Copies);
+    let live = f.live();
+    f.ready();
+    {
+        let mut w = f.world.world();
+        let now = w.now;
+        w.endpoints[e]
+            .log
+            .push((now, danerollover::engine::memory::spki_of(999)));
+    }
+    let r = f.rollover();
+    assert_eq!(r.exit_code(), 75, "{}", r.text());
+    let text = r.text();
+    assert!(
+        text.contains("127.0.0.1:25 (mail.example.test): serves a key that is neither the current nor the next key"),
+        "{text}"
+    );
+    assert_eq!(f.live(), live);
+    // No record matches that key: DANE clients fail there now, status says so.
+    let st = block(f.engine(&CrashAfter::never()).status(None)).unwrap();
+    assert_eq!(st.exit_code(), 1);
+    assert!(st.lineages[0].in_danger);
+}
+
+/// No reload commands: a problem until a switch shows the endpoints follow the files.
+#[test]
+fn no_reload_commands_is_a_problem_until_endpoints_prove_they_follow_files() {
+    let f = Fixture::new(&[0], "");
+    let mut f = f;
+    f.config = config("").clone();
+    f.config.lineages.get_mut(NAME).unwrap().reload.clear();
+    f.world
+        .add_endpoint(NAME, "mail.example.test", 25, Follow::Files { lag: 1 });
+    f.ready();
+    let st = block(f.engine(&CrashAfter::never()).status(None)).unwrap();
+    assert!(
+        st.lineages[0]
+            .problems
+            .iter()
+            .any(|p| p.contains("no reload commands")),
+        "{st:#?}"
+    );
+    let r = f.rollover();
+    assert_eq!(r.outcome, RolloverOutcome::Switched, "{r:#?}");
+    // It picked the new files up by itself (after the short second look).
+    assert!(r.lineage.status.endpoint_alerts.is_empty(), "{}", r.text());
+    let st = block(f.engine(&CrashAfter::never()).status(None)).unwrap();
+    assert!(
+        !st.lineages[0]
+            .problems
+            .iter()
+            .any(|p| p.contains("no reload commands")),
+        "{st:#?}"
+    );
+    // probe = false: status says so, every time.
+    f.config.lineages.get_mut(NAME).unwrap().probe = false;
+    for _ in 0..2 {
+        let st = block(f.engine(&CrashAfter::never()).status(None)).unwrap();
+        assert!(
+            st.text().contains("not probed (probe = false)"),
+            "{}",
+            st.text()
+        );
+        assert!(
+            st.lineages[0]
+                .problems
+                .iter()
+                .any(|p| p.contains("probing is off")),
+            "{st:#?}"
+        );
+    }
+}
+
 #[test]
 fn a_provider_failure_in_a_batch_fails_only_its_change() {
     let f = several();
@@ -1397,4 +1564,170 @@ fn a_provider_failure_in_a_batch_fails_only_its_change() {
     f.world.advance(30);
     f.run();
     check_all_converged(&f, "after a provider failure");
+}
+
+#[test]
+fn emergency_switches_at_once_and_withdraws_the_old_records() {
+    let f = Fixture::new(&[0, 0], "");
+    let e = f
+        .world
+        .add_endpoint(NAME, "mail.example.test", 25, Follow::Reload);
+    let old = f.live();
+    block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    let next = f.next().unwrap();
+    f.world.advance(5);
+    // The normal rollover is not safe yet (the wait has not even started to run out).
+    assert_eq!(f.rollover().exit_code(), 75);
+    // A dry run changes nothing.
+    let state = std::fs::read(f.store().state_path()).unwrap();
+    let r = block(f.engine(&CrashAfter::never()).emergency(NAME, true)).unwrap();
+    assert_eq!(r.outcome, EmergencyOutcome::WouldSwitch, "{r:#?}");
+    assert_eq!(std::fs::read(f.store().state_path()).unwrap(), state);
+    let start = f.world.world().now;
+    let r = block(f.engine(&CrashAfter::never()).emergency(NAME, false)).unwrap();
+    assert_eq!(r.outcome, EmergencyOutcome::Switched, "{}", r.text());
+    assert_eq!(r.exit_code(), 0, "{}", r.text());
+    assert_eq!(f.live(), next);
+    assert!(
+        !f.served_anywhere(&old),
+        "the compromised key's record is withdrawn"
+    );
+    {
+        let w = f.world.world();
+        assert_eq!(w.endpoint_key(e, w.now), Some(next.spki.clone()));
+    }
+    // Some resolvers may still hold the RRset without the new record: until when the
+    // normal wait would have ended (2 x 300 + the negative TTL 300 + 60 from first sight).
+    let until = r.old_rrset_cached_until.unwrap();
+    assert!(
+        until > start && until <= start + jiff::SignedDuration::from_secs(FIRST_WAIT),
+        "{until}"
+    );
+    assert!(r.text().contains("may hold the old RRset"), "{}", r.text());
+    // A fresh next key is published.
+    let fresh = f.next().unwrap();
+    assert!(fresh != next && fresh != old);
+    assert!(f.served_everywhere(&fresh) && f.served_everywhere(&next));
+}
+
+#[test]
+fn emergency_refuses_and_changes_nothing_without_a_served_next_key() {
+    let f = Fixture::new(&[0, 30], "");
+    // No next key at all.
+    let r = block(f.engine(&CrashAfter::never()).emergency(NAME, false)).unwrap();
+    assert_eq!(r.exit_code(), 1);
+    assert!(
+        matches!(&r.outcome, EmergencyOutcome::Refused { reasons } if reasons.iter().any(|x| x.contains("no next key"))),
+        "{r:#?}"
+    );
+    assert!(f.world.world().changes.is_empty());
+    assert!(!f.store().state_path().exists() || f.next().is_none());
+    // A next key whose record the second server does not serve yet.
+    block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    let live = f.live();
+    let state = std::fs::read(f.store().state_path()).unwrap();
+    let changes = f.world.world().changes.len();
+    let r = block(f.engine(&CrashAfter::never()).emergency(NAME, false)).unwrap();
+    assert_eq!(r.exit_code(), 1);
+    assert!(
+        r.text().contains("REFUSED") && r.text().contains("ns2"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(f.live(), live);
+    assert_eq!(std::fs::read(f.store().state_path()).unwrap(), state);
+    assert_eq!(f.world.world().changes.len(), changes);
+}
+
+/// `run`'s batch holds a retirement back exactly as a pass of its own does (issue 10 with
+/// the batched run): three lineages in one batch; the old record of the one whose endpoint
+/// still serves its old key stays (run exits 1 naming the endpoint) while another
+/// lineage's old record, whose endpoint followed its reload, is retired by the same batch.
+/// Once the endpoint gets the new files, the next batch retires the held record.
+#[test]
+fn a_batched_run_holds_a_retirement_while_an_endpoint_serves_the_old_key() {
+    use danerollover::engine::memory::Follow;
+    let f = several();
+    let mx1 = OTHERS[0];
+    let mx1_owner = format!("_25._tcp.{mx1}.");
+    let copies = f
+        .world
+        .add_endpoint(NAME, "mail.example.test", 25, Follow::Copies);
+    let follows = f.world.add_endpoint(mx1, mx1, 25, Follow::Reload);
+    let live_of = |name: &str| KeyInfo::from_spki(&f.world.world().live_spki(name).unwrap());
+    let served_at = |owner: &str, k: &KeyInfo| {
+        let w = f.world.world();
+        (0..w.servers.len()).any(|i| w.served(i, owner).contains(&r311(k)))
+    };
+    // Next keys for all three, published and waited for.
+    f.run();
+    f.world.advance(10);
+    f.run();
+    f.world.advance(FIRST_WAIT);
+    f.run();
+    let (old, old_mx1) = (f.live(), live_of(mx1));
+    for name in [NAME, mx1] {
+        let r = block(
+            f.engine(&CrashAfter::never())
+                .rollover(name, false, None, false),
+        )
+        .unwrap();
+        assert_eq!(r.outcome, RolloverOutcome::Switched, "{name}: {}", r.text());
+    }
+    assert!(live_of(mx1) != old_mx1 && f.live() != old);
+    {
+        let w = f.world.world();
+        assert_eq!(
+            w.endpoint_key(follows, w.now),
+            w.live_spki(mx1),
+            "mx1's endpoint follows its reload"
+        );
+        assert_eq!(w.endpoint_key(copies, w.now), Some(old.spki.clone()));
+    }
+    // A run before the wait is over: the switches' planted copies are cleaned up (in a pass
+    // of each lineage's own); nothing is retired yet.
+    f.run();
+    assert!(f.served_everywhere(&old) && served_at(&mx1_owner, &old_mx1));
+    // The wait is over: one batch over the three lineages and no pass of its own (a pass
+    // saves its own observation: one Observed step means the batch did everything).
+    f.world.advance(WAIT + 60);
+    let counter = CrashAfter::never();
+    let r = block(f.engine(&counter).run(false)).unwrap();
+    assert_eq!(r.lineages.len(), 3, "{r:#?}");
+    let steps = counter.steps();
+    assert_eq!(
+        steps.iter().filter(|s| **s == Step::Observed).count(),
+        1,
+        "{steps:?}"
+    );
+    assert!(steps.contains(&Step::Retired), "{steps:?}");
+    assert_eq!(r.exit_code(), 1, "{}", r.text());
+    let text = r.text();
+    assert!(
+        text.contains("127.0.0.1:25 (mail.example.test): still serves the old key 3 1 1")
+            && text.contains("run its reload"),
+        "{text}"
+    );
+    assert!(
+        f.served_everywhere(&old),
+        "retired while 127.0.0.1:25 serves it"
+    );
+    assert!(
+        !served_at(&mx1_owner, &old_mx1),
+        "mx1's old record stays although no endpoint serves its key"
+    );
+    // Another batch an hour later: still held, still exit 1.
+    f.world.advance(3600);
+    let r = f.run();
+    assert_eq!(r.exit_code(), 1, "{}", r.text());
+    assert!(f.served_everywhere(&old));
+    let st = block(f.engine(&CrashAfter::never()).status(None)).unwrap();
+    assert_eq!(st.exit_code(), 1, "{}", st.text());
+    // Someone copies the new files to it and reloads it: the next batch retires.
+    f.world.world().fix_endpoint(copies);
+    let r = f.run();
+    assert_eq!(r.exit_code(), 0, "{}", r.text());
+    assert!(!f.served_anywhere(&old));
+    let st = block(f.engine(&CrashAfter::never()).status(None)).unwrap();
+    assert_eq!(st.exit_code(), 0, "{}", st.text());
 }

@@ -13,9 +13,10 @@
 //! A case may add up to two more lineages (`mx1.example.test`, `mx2.example.test`, two
 //! owners each) that `run` handles in the same batch as the first (one observation, next
 //! keys and provider changes batched across lineages, crashes between the batched steps),
-//! renewed now and then by certbot's own timer and rolled over on their own; the
-//! invariants hold for each lineage. The first of them may share the first lineage's
-//! owners (two lineages at one owner).
+//! renewed now and then by certbot's own timer and rolled over on their own, each with an
+//! endpoint of its own when the case has that many (so invariant 6 covers retirements made
+//! by batches alone); the invariants hold for each lineage. The first of them may share the
+//! first lineage's owners (two lineages at one owner).
 //!
 //! Invariants:
 //! 1. No record of a key that is live, or was live within the wait, is ever removed.
@@ -31,7 +32,12 @@
 //!    recorded whatever runs meanwhile.
 //! 5. Once the world is healed, the lineage converges: the live key's record is served by
 //!    every server and Secure, the next key is published, status reports no danger.
-//! 6. A record is removed only when no lineage's current or next key claims it: with two
+//! 6. No record is retired while an endpoint serves its key. Endpoints follow the switch on
+//!    reload, on their own after a lag, or never (copies: until someone fixes them), and go
+//!    down. The emergency rollover (key compromise) is an event too: its withdrawal of the
+//!    compromised key's records is deliberate and exempt from 1 and 6, and its switch is
+//!    checked against a weaker rule than 2: every server served the new record then.
+//! 7. A record is removed only when no lineage's current or next key claims it: with two
 //!    lineages at one owner ([`Case::shared`], an RSA and an ECDSA certificate of one
 //!    host), neither ever removes the other's records, whichever switches when.
 
@@ -41,10 +47,11 @@ use std::time::Duration;
 use danerollover::config::Config;
 use danerollover::dns::Validation;
 use danerollover::engine::memory::{
-    CertbotBehaviour, CrashAfter, MemoryWorld, RrsetVersion, World, spki_of_pem,
+    CertbotBehaviour, CrashAfter, Follow, MemoryWorld, RrsetVersion, World, spki_of_pem,
 };
 use danerollover::engine::{Engine, FailPoint, Io, Options, Step};
 use danerollover::error::Error;
+use danerollover::probe::Algorithms;
 use danerollover::rollover::{Intent, KeyInfo};
 use danerollover::store::Store;
 use danerollover::tlsa::{Matching, TlsaRecord};
@@ -69,6 +76,8 @@ enum Op {
     Status,
     /// `run --dry-run` and `rollover --dry-run`: must change nothing at all.
     DryRun,
+    /// `rollover --emergency` (key compromise).
+    Emergency,
 }
 
 #[derive(Debug, Clone)]
@@ -129,6 +138,11 @@ enum Event {
         wait: bool,
         crash: Option<usize>,
     },
+    /// An endpoint goes down (true) or comes back (false; it reloads its files on start,
+    /// except one serving copies).
+    EndpointDown(usize, bool),
+    /// Someone gives an endpoint the live files and reloads it.
+    FixEndpoint(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +158,8 @@ struct Case {
     alias: bool,
     /// ns1 has a second (IPv6) address, which can fail to be looked up.
     two_addresses: bool,
+    /// The endpoints (on port 25, then 465, ...), by how they follow a switch.
+    endpoints: Vec<Follow>,
     events: Vec<Event>,
     /// How many more lineages share the world (and `run`'s batches) with the first.
     others: usize,
@@ -166,6 +182,7 @@ fn event() -> impl Strategy<Value = Event> {
         1 => Just(Op::RolloverWait),
         1 => Just(Op::Status),
         1 => Just(Op::DryRun),
+        1 => Just(Op::Emergency),
     ];
     prop_oneof![
         6 => prop_oneof![1i64..120, 200i64..2000, 3000i64..9000].prop_map(Event::Advance),
@@ -207,6 +224,16 @@ fn event() -> impl Strategy<Value = Event> {
             crash()
         )
             .prop_map(|(which, wait, crash)| Event::RolloverOther { which, wait, crash }),
+        1 => (0usize..3, any::<bool>()).prop_map(|(i, b)| Event::EndpointDown(i, b)),
+        2 => (0usize..3).prop_map(Event::FixEndpoint),
+    ]
+}
+
+fn follow() -> impl Strategy<Value = Follow> {
+    prop_oneof![
+        3 => Just(Follow::Reload),
+        2 => (0i64..100).prop_map(|lag| Follow::Files { lag }),
+        2 => Just(Follow::Copies),
     ]
 }
 
@@ -219,6 +246,7 @@ fn case() -> impl Strategy<Value = Case> {
         prop_oneof![3 => Just(false), 1 => Just(true)],
         prop_oneof![2 => Just(false), 1 => Just(true)],
         prop_oneof![2 => Just(false), 1 => Just(true)],
+        prop::collection::vec(follow(), 0..=3),
         prop::collection::vec(event(), 5..60),
         prop_oneof![1 => Just(0usize), 1 => 1usize..=2],
         prop_oneof![1 => Just(false), 2 => Just(true)],
@@ -232,6 +260,7 @@ fn case() -> impl Strategy<Value = Case> {
                 sha512,
                 alias,
                 two_addresses,
+                endpoints,
                 events,
                 others,
                 shared,
@@ -244,6 +273,7 @@ fn case() -> impl Strategy<Value = Case> {
                     sha512,
                     alias,
                     two_addresses,
+                    endpoints,
                     events,
                     others,
                     shared: shared && others > 0,
@@ -325,6 +355,15 @@ struct Sim {
     steps: usize,
     /// Operations killed by an injected crash.
     crashes: usize,
+    /// Keys an emergency rollover switched away from (their withdrawal is deliberate).
+    compromised: Vec<KeyInfo>,
+    /// Indices in the live log of switches made by an emergency rollover.
+    emergency_switches: Vec<usize>,
+    /// Checks in which an endpoint served a retired key whose record was still served
+    /// (a retirement the endpoints held back).
+    endpoint_held: usize,
+    /// The same for the other lineages' endpoints.
+    others_endpoint_held: usize,
     /// Switches killed while certbot ran, and certbot runs that finished after that.
     killed_in_certbot: usize,
     /// Passes that found certbot still running and held off.
@@ -341,6 +380,10 @@ impl Sim {
         let start = Timestamp::from_second(1_700_000_000).unwrap();
         let world = MemoryWorld::new(start, &c.lags, "mem");
         let live = world.add_lineage(NAME, true);
+        for (i, follow) in c.endpoints.iter().enumerate() {
+            let port = if i % 2 == 0 { 25 } else { 465 };
+            world.add_endpoint(NAME, "mail.example.test", port, *follow);
+        }
         world.world().negative_ttl = c.negative_ttl;
         if c.alias {
             world
@@ -377,6 +420,22 @@ impl Sim {
                 format!("mx{i}.example.test")
             };
             world.add_lineage(&name, true);
+            // Its endpoint (if the case has that many) follows a switch as the first
+            // lineage's i-th does: its retirements in `run`'s batches are held back too.
+            // The lineage at the first one's owners is an RSA certificate served beside
+            // the first lineage's ECDSA one by the same server (mail.example.test:25): a
+            // probe offering one family sees that family's certificate.
+            let host = if c.shared && i == 1 {
+                let mut w = world.world();
+                w.key_families.insert(NAME.to_string(), Algorithms::Ecdsa);
+                w.key_families.insert(name.clone(), Algorithms::Rsa);
+                "mail.example.test".to_string()
+            } else {
+                name.clone()
+            };
+            if let Some(follow) = c.endpoints.get(i - 1) {
+                world.add_endpoint(&name, &host, 25, *follow);
+            }
             let owners = if c.shared && i == 1 {
                 OWNERS.map(String::from)
             } else {
@@ -422,6 +481,10 @@ matching = {}
             checked_switches: Vec::new(),
             steps: 0,
             crashes: 0,
+            compromised: Vec::new(),
+            emergency_switches: Vec::new(),
+            endpoint_held: 0,
+            others_endpoint_held: 0,
             killed_in_certbot: 0,
             held: 0,
             batched_crashes: 0,
@@ -445,6 +508,7 @@ matching = {}
                 observer: &self.world,
                 certbot: &self.world,
                 reloader: &self.world,
+                prober: &self.world,
                 clock: &self.world,
                 fail,
             },
@@ -499,6 +563,10 @@ matching = {}
                     .await
                     .map(|r| show(format!("{r:#?}"))),
                 Op::Status => e.status(None).await.map(|r| show(format!("{r:#?}"))),
+                Op::Emergency => e
+                    .emergency(NAME, false)
+                    .await
+                    .map(|r| show(format!("{r:#?}"))),
                 Op::DryRun => {
                     let state = std::fs::read(Store::new(self.dir.path()).state_path()).ok();
                     let world = format!("{:?}", self.world.world());
@@ -568,7 +636,9 @@ matching = {}
                 // Only an RRset that exists has a TTL to change.
                 let mut w = self.world.world();
                 let (owner, now) = (w.resolve(OWNERS[o % 2]), w.now);
-                if w.rrset_at(&owner, now).is_some_and(|v| !v.records.is_empty()) {
+                if w.rrset_at(&owner, now)
+                    .is_some_and(|v| !v.records.is_empty())
+                {
                     direct_change_ttl(&mut w, OWNERS[o % 2], &[], &[], Some(*ttl));
                 }
                 drop(w);
@@ -585,6 +655,24 @@ matching = {}
                 let v6: std::net::SocketAddr = "[::1]:53".parse().unwrap();
                 if let Some(s) = w.servers[..n].iter_mut().find(|s| s.addr == v6) {
                     s.lookup_fails = *on;
+                }
+            }
+            Event::Op {
+                op: Op::Emergency,
+                crash,
+            } => {
+                let before = self.live();
+                let log_len = self.world.world().lineages[NAME].live_log.len();
+                crashed = Some(self.op(Op::Emergency, *crash)?);
+                let w = self.world.world();
+                let log = &w.lineages[NAME].live_log;
+                for (i, entry) in log.iter().enumerate().skip(log_len) {
+                    if entry.2 {
+                        self.emergency_switches.push(i);
+                    }
+                }
+                if log.len() > log_len {
+                    self.compromised.push(before);
                 }
             }
             Event::Op { op, crash } => crashed = Some(self.op(*op, *crash)?),
@@ -690,6 +778,25 @@ matching = {}
                     self.other_rollovers += 1;
                 }
             }
+            Event::EndpointDown(i, down) => {
+                let mut w = self.world.world();
+                let n = w.endpoints.len();
+                if n > 0 {
+                    let i = i % n;
+                    let was = w.endpoints[i].down;
+                    w.endpoints[i].down = *down;
+                    if was && !down && w.endpoints[i].follow == Follow::Reload {
+                        w.fix_endpoint(i);
+                    }
+                }
+            }
+            Event::FixEndpoint(i) => {
+                let mut w = self.world.world();
+                let n = w.endpoints.len();
+                if n > 0 {
+                    w.fix_endpoint(i % n);
+                }
+            }
         }
         self.check(crashed, &ev)
     }
@@ -715,7 +822,7 @@ matching = {}
                 prop_assert!(keys_ever.iter().any(|k| k.matches(r)), "engine touched {r}");
             }
             for r in &change.remove {
-                // 6: a record is retired only when no lineage's current or next key still
+                // 7: a record is retired only when no lineage's current or next key still
                 // claims it (two lineages at one owner never remove each other's).
                 for (name, l) in &state.lineages {
                     let claimed = l
@@ -731,6 +838,31 @@ matching = {}
                             k.id.short()
                         );
                     }
+                }
+                if self.compromised.iter().any(|k| k.matches(r)) {
+                    // An emergency withdrawal: deliberate (the live key's record is still
+                    // never removed: the compromised key is not live any more).
+                    let live_at = w.lineages[NAME]
+                        .live_log
+                        .iter()
+                        .rev()
+                        .find(|e| e.0 <= *t)
+                        .map(|e| &e.1);
+                    prop_assert!(
+                        !live_at.is_some_and(|s| KeyInfo::from_spki(s).matches(r)),
+                        "removed the live key's record {r} at {t}"
+                    );
+                    continue;
+                }
+                // 6: no endpoint serves the key of a retired record.
+                for i in 0..w.endpoints.len() {
+                    let served = w.endpoint_key(i, *t);
+                    prop_assert!(
+                        !served.is_some_and(|s| KeyInfo::from_spki(&s).matches(r)),
+                        "removed {r} at {t} while endpoint {} ({:?}) served its key",
+                        w.endpoints[i].addr,
+                        w.endpoints[i].follow
+                    );
                 }
                 for (name, _) in &self.lineages {
                     let log = &w.lineages[name].live_log;
@@ -759,12 +891,31 @@ matching = {}
         for (li, (name, owners)) in self.lineages.iter().enumerate() {
             let log = &w.lineages[name].live_log;
             let from = self.checked_switches.get(li).copied().unwrap_or(0);
-            for (at, spki, _) in &log[from..] {
+            for (idx, (at, spki, _)) in log.iter().enumerate().skip(from) {
                 if !generated.contains(spki) {
                     continue;
                 }
                 let k = KeyInfo::from_spki(spki);
                 let rec = r311(&k);
+                if li == 0 && self.emergency_switches.contains(&idx) {
+                    // The emergency switch: every server served the new record at the time.
+                    for owner in owners {
+                        for (i, s) in w.servers.iter().enumerate() {
+                            let view = s.view_time(*at);
+                            // Through the owner's CNAME, if it has one.
+                            let served = w
+                                .rrset_at(&w.resolve(owner), view)
+                                .is_some_and(|v| v.records.contains(&rec));
+                            prop_assert!(
+                                served || i >= w.servers.len(),
+                                "emergency switch to {} at {at} while {} did not serve its record at {owner}",
+                                k.id.short(),
+                                s.name
+                            );
+                        }
+                    }
+                    continue;
+                }
                 for owner in owners {
                     let history = w.rrsets.get(&w.resolve(owner)).cloned().unwrap_or_default();
                     for s in &w.servers {
@@ -813,6 +964,30 @@ matching = {}
             .map(|(name, _)| w.lineages[name].live_log.len())
             .collect();
 
+        // Count the moments an endpoint holds a retirement back (for the coverage test):
+        // the first lineage's, and the other lineages' (whose retirements only `run`'s
+        // batches make).
+        for (li, (name, owners)) in self.lineages.iter().enumerate() {
+            let Some(l) = state.lineages.get(name) else {
+                continue;
+            };
+            let held = (0..w.endpoints.len()).any(|i| {
+                w.endpoints[i].lineage == *name
+                    && w.endpoint_key(i, w.now).is_some_and(|s| {
+                        let k = KeyInfo::from_spki(&s);
+                        l.retired.iter().any(|r| r.key.id == k.id)
+                            && owners.iter().any(|o| {
+                                (0..w.servers.len()).any(|j| w.served(j, o).contains(&r311(&k)))
+                            })
+                    })
+            });
+            if li == 0 {
+                self.endpoint_held += usize::from(held);
+            } else {
+                self.others_endpoint_held += usize::from(held);
+            }
+        }
+
         // 4: no lost next key, no half switch.
         for (name, _) in &self.lineages {
             let Some(l) = state.lineages.get(name) else {
@@ -852,7 +1027,9 @@ matching = {}
                 && !matches!(
                     ev,
                     Event::Op {
-                        op: Op::Status | Op::DryRun,
+                        // An emergency refuses, changing nothing, while an interrupted
+                        // step waits for its repair.
+                        op: Op::Status | Op::DryRun | Op::Emergency,
                         ..
                     }
                 )
@@ -903,6 +1080,10 @@ matching = {}
                 }
             }
             w.validation = Validation::Secure;
+            for i in 0..w.endpoints.len() {
+                w.endpoints[i].down = false;
+                w.fix_endpoint(i);
+            }
             w.provider_failures = 0;
             w.certbot_failures = 0;
             w.certbot_next = None;
@@ -927,6 +1108,14 @@ matching = {}
                     crash: None,
                 },
             )?;
+        }
+        // A renewal that finished during the runs (a certbot killed earlier) may have
+        // changed the key after the endpoints were healed: the operator fixes them again.
+        {
+            let mut w = self.world.world();
+            for i in 0..w.endpoints.len() {
+                w.fix_endpoint(i);
+            }
         }
         let state = self.state();
         let w = self.world.world();
@@ -1034,6 +1223,8 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     let mut generated = 0;
     let (mut killed_in_certbot, mut held) = (0, 0);
     let (mut shared, mut shared_both_switched) = (0, 0);
+    let (mut endpoint_held, mut emergencies) = (0, 0);
+    let mut others_endpoint_held = 0;
     for _ in 0..120 {
         let c = case().new_tree(&mut runner).unwrap().current();
         let mut sim = Sim::new(&c);
@@ -1058,13 +1249,18 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
             let other = w.lineages[SHARED].live_log.iter().any(|e| e.2);
             shared_both_switched += usize::from(by_switch > 0 && other);
         }
+        endpoint_held += usize::from(sim.endpoint_held > 0);
+        others_endpoint_held += usize::from(sim.others_endpoint_held > 0);
+        emergencies += usize::from(!sim.emergency_switches.is_empty());
     }
     eprintln!(
         "{cases} histories: {switched} with a danerollover switch ({planned_switches} switches), \
          {crashed} with a crash, {outages} with a renewal by certbot itself, {generated} next keys made, \
          {killed_in_certbot} with a switch killed while certbot ran, {held} with a pass held off by it, \
          {batched_crashes} with a batched run over several lineages killed, \
-         {shared} with two lineages at one owner ({shared_both_switched} with both switched)"
+         {shared} with two lineages at one owner ({shared_both_switched} with both switched), \
+         {endpoint_held} with an endpoint holding a retirement back ({others_endpoint_held} with \
+         one of another lineage, retired only by batches), {emergencies} with an emergency switch"
     );
     assert!(
         shared * 5 >= cases && shared_both_switched * 8 >= shared,
@@ -1073,6 +1269,18 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     assert!(
         batched_crashes * 12 >= cases,
         "too few batched runs killed: {batched_crashes}/{cases}"
+    );
+    assert!(
+        endpoint_held * 10 >= cases,
+        "too few held retirements: {endpoint_held}/{cases}"
+    );
+    assert!(
+        others_endpoint_held * 30 >= cases,
+        "too few retirements held by another lineage's endpoint: {others_endpoint_held}/{cases}"
+    );
+    assert!(
+        emergencies * 20 >= cases,
+        "too few emergencies: {emergencies}/{cases}"
     );
     assert!(
         killed_in_certbot * 10 >= cases,
@@ -1112,6 +1320,7 @@ fn replay_drift_of_the_next_record_just_before_the_switch() {
         shared: false,
         alias: false,
         two_addresses: false,
+        endpoints: Vec::new(),
         events: vec![
             Event::Op {
                 op: Op::Run,
@@ -1149,6 +1358,7 @@ fn replay_external_renewal_after_an_interrupted_switch() {
         shared: false,
         alias: false,
         two_addresses: false,
+        endpoints: Vec::new(),
         events: vec![
             Event::Op {
                 op: Op::Run,
@@ -1184,6 +1394,7 @@ fn replay_first_pass_without_any_answer() {
         shared: false,
         alias: false,
         two_addresses: false,
+        endpoints: Vec::new(),
         events: vec![
             Event::ServerDown(0, true),
             Event::Op {
@@ -1212,6 +1423,7 @@ fn the_resolver_cache_check_catches_an_early_switch() {
         shared: false,
         alias: false,
         two_addresses: false,
+        endpoints: Vec::new(),
         events: Vec::new(),
     };
     let mut sim = Sim::new(&c);
@@ -1248,6 +1460,7 @@ fn replay_a_forward_clock_step_before_a_batched_run() {
         shared: false,
         alias: false,
         two_addresses: false,
+        endpoints: Vec::new(),
         events: vec![
             Event::Op {
                 op: Op::Run,
@@ -1283,6 +1496,7 @@ fn replay_two_lineages_at_one_owner_switch_in_turn() {
         shared: true,
         alias: true,
         two_addresses: true,
+        endpoints: Vec::new(),
         events: vec![
             run.clone(),
             Event::Advance(700),
@@ -1334,6 +1548,7 @@ fn the_shared_owner_check_catches_a_removal_of_the_other_lineages_record() {
         shared: true,
         alias: false,
         two_addresses: false,
+        endpoints: Vec::new(),
         events: Vec::new(),
     };
     let mut sim = Sim::new(&c);
@@ -1377,6 +1592,7 @@ fn replay_a_lineage_new_at_an_owner_whose_ttl_another_lineage_lowered() {
         shared: true,
         alias: false,
         two_addresses: false,
+        endpoints: Vec::new(),
         events: vec![
             Event::RenewOther {
                 which: 0,
@@ -1389,4 +1605,55 @@ fn replay_a_lineage_new_at_an_owner_whose_ttl_another_lineage_lowered() {
             Event::Advance(1),
         ],
     });
+}
+
+/// Invariant 6 can fail: with probing off (`probe = false`) and an endpoint serving copies,
+/// the engine retires the old key's record after the wait while the endpoint still serves
+/// that key, and the check catches it. The retirement is `run`'s (batched, alone and with
+/// two more lineages in the batch).
+#[test]
+fn the_endpoint_check_catches_a_retirement_without_probes() {
+    for others in [0, 2] {
+        let c = Case {
+            lags: vec![0],
+            initial: 0,
+            negative_ttl: 60,
+            every: false,
+            sha512: false,
+            endpoints: vec![Follow::Copies],
+            events: Vec::new(),
+            others,
+            shared: false,
+            alias: false,
+            two_addresses: false,
+        };
+        let mut sim = Sim::new(&c);
+        sim.config.lineages.get_mut(NAME).unwrap().probe = false;
+        sim.op(Op::Prepublish, None).unwrap();
+        sim.world.advance(10);
+        sim.op(Op::Run, None).unwrap();
+        sim.world.advance(2000);
+        sim.op(Op::Rollover, None).unwrap();
+        assert!(
+            sim.world.world().lineages[NAME].live_log.len() > 1,
+            "no switch"
+        );
+        sim.world.advance(2000);
+        sim.op(Op::Run, None).unwrap();
+        let err = sim.check(Some(false), &Event::Advance(0)).unwrap_err();
+        assert!(
+            err.to_string().contains("while endpoint"),
+            "{others}: {err}"
+        );
+        // With probing on, the same history keeps the record.
+        let mut sim = Sim::new(&c);
+        sim.op(Op::Prepublish, None).unwrap();
+        sim.world.advance(10);
+        sim.op(Op::Run, None).unwrap();
+        sim.world.advance(2000);
+        sim.op(Op::Rollover, None).unwrap();
+        sim.world.advance(2000);
+        sim.op(Op::Run, None).unwrap();
+        sim.check(Some(false), &Event::Advance(0)).unwrap();
+    }
 }

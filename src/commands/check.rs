@@ -145,6 +145,7 @@ pub fn lineage_targets(
     for name in chosen {
         let lineage = &config.lineages[name];
         let next = next_key(name);
+        let mut owners = Vec::new();
         for owner in &lineage.tlsa {
             let Some((host, port, proto)) = service_of_owner(owner) else {
                 return Err(Error::BadInput(format!(
@@ -158,15 +159,34 @@ pub fn lineage_targets(
                     config_path.display()
                 )));
             }
-            let owner = crate::dns::absolute(owner);
-            if !seen.insert(owner.clone()) {
+            owners.push((
+                crate::dns::absolute(owner),
+                host.trim_end_matches('.').to_ascii_lowercase(),
+                port,
+            ));
+        }
+        // The endpoints retirement probes (`probe = false` only stops the rollover's
+        // probes, not monitoring): each is judged by the RRset of its own owner when the
+        // lineage has one, else by the lineage's first owner.
+        for ep in crate::probe::endpoint::lineage_endpoints(name, lineage) {
+            let owner = owners
+                .iter()
+                .find(|(_, h, p)| *h == ep.host && *p == ep.port)
+                .or(owners.first())
+                .map(|(o, _, _)| o.clone())
+                .unwrap_or_else(|| crate::tlsa::owner_name(&ep.host, ep.port, "tcp"));
+            if !seen.insert((owner.clone(), ep.address, ep.port, ep.host.clone())) {
                 continue;
             }
             out.push(Target {
                 owner,
-                host: host.trim_end_matches('.').to_ascii_lowercase(),
-                port,
-                protocol: Protocol::choose(starttls, port),
+                host: ep.host,
+                port: ep.port,
+                protocol: match starttls {
+                    Some(_) => Protocol::choose(starttls, ep.port),
+                    None => ep.protocol,
+                },
+                address: ep.address,
                 lineage: Some(name.clone()),
                 next_key: next.clone(),
             });
@@ -202,6 +222,7 @@ pub fn target_of(text: &str, starttls: Option<StartTls>) -> Result<Target, Error
         host,
         port,
         protocol: Protocol::choose(starttls, port),
+        address: None,
         lineage: None,
         next_key: None,
     })

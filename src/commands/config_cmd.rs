@@ -73,7 +73,14 @@ pub fn run(ctx: &Context, args: &ConfigArgs) -> Result<u8, Error> {
                 .map(|e| e.to_string())
         })
         .collect();
-    let notes = notes(&config);
+    let mut notes = notes(&config);
+    let state = crate::store::Store::new(state_dir.clone()).read().ok();
+    for (name, lc) in &config.lineages {
+        let ls = state.as_ref().and_then(|s| s.lineages.get(name));
+        if let Some(p) = crate::rollover::serving::no_reload_problem(name, lc, ls) {
+            notes.push(format!("PROBLEM: {p}"));
+        }
+    }
     let report = Report {
         config_file,
         letsencrypt_dir,

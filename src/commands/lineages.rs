@@ -86,7 +86,20 @@ pub fn run(ctx: &Context, args: &LineagesArgs) -> Result<u8, Error> {
     let config = ctx.config_if_any()?;
     let dir = ctx.letsencrypt_dir(config.as_ref());
     let listed = certbot::list(&dir)?;
-    let rows: Vec<Row> = listed.iter().map(row).collect();
+    let mut rows: Vec<Row> = listed.iter().map(row).collect();
+    if let Some(config) = &config {
+        let state = crate::store::Store::new(ctx.state_dir(Some(config)))
+            .read()
+            .ok();
+        for r in &mut rows {
+            if let Some(lc) = config.lineages.get(&r.name) {
+                let ls = state.as_ref().and_then(|s| s.lineages.get(&r.name));
+                if let Some(p) = crate::rollover::serving::no_reload_problem(&r.name, lc, ls) {
+                    r.problems.push(p);
+                }
+            }
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let w = |e: std::io::Error| Error::io("<stdout>", e);

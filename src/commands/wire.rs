@@ -11,6 +11,9 @@ use crate::engine::lineage_files::{CertbotFiles, RenewalKeyGen, spki_of_private_
 use crate::engine::real::{CommandCertbot, CommandReloader, NextKeyDir, SystemClock};
 use crate::engine::{Engine, Io, NoFailures, Options};
 use crate::error::Error;
+use crate::probe::ProbeOptions;
+use crate::probe::check::ResolverDns;
+use crate::probe::endpoint::LiveProber;
 use crate::provider::{self, Provider};
 use crate::store::Store;
 
@@ -36,6 +39,7 @@ pub struct Wired {
     observer: LiveObserver,
     certbot: CommandCertbot,
     reloader: CommandReloader,
+    prober: LiveProber,
 }
 
 impl Wired {
@@ -94,6 +98,10 @@ impl Wired {
             )?);
         }
         let observer = LiveObserver::from_config(&config)?;
+        let prober = LiveProber::new(
+            std::sync::Arc::new(ResolverDns::new(config.dns.clone())),
+            ProbeOptions::new(config.dns.timeout.max(Duration::from_secs(5))),
+        );
         Ok(Wired {
             state_dir: state_dir.clone(),
             files: CertbotFiles::new(&letsencrypt_dir),
@@ -105,6 +113,7 @@ impl Wired {
                 .watching(&letsencrypt_dir)
                 .logging_to(&state_dir),
             reloader: CommandReloader::default(),
+            prober,
             config,
         })
     }
@@ -134,6 +143,7 @@ impl Wired {
                 observer: &self.observer,
                 certbot: &self.certbot,
                 reloader: &self.reloader,
+                prober: &self.prober,
                 clock: &SystemClock,
                 fail: &NoFailures,
             },

@@ -303,6 +303,44 @@ pub fn state_of(proof: Proof) -> Validation {
     }
 }
 
+/// The proof an in-process validated answer (every record carrying its proof) gives for the
+/// `rtype` RRset at the end of `chain`, the CNAMEs followed from `owner`: the weakest proof
+/// among the chain's CNAMEs and the RRset. For an empty RRset (`empty`), a negative answer
+/// possibly behind CNAMEs, the validator returned it, so its NSEC/NSEC3 proof held, unless
+/// every authority record is insecure.
+pub(crate) fn proof_of_answer(
+    m: &Message,
+    owner: &Name,
+    rtype: RecordType,
+    chain: &[Name],
+    empty: bool,
+) -> Proof {
+    let at = chain.last().unwrap_or(owner);
+    let names: Vec<&Name> = std::iter::once(owner).chain(chain.iter()).collect();
+    let relevant: Vec<&Record> = m
+        .answers
+        .iter()
+        .filter(|r| {
+            (r.record_type() == RecordType::CNAME
+                && names.iter().any(|n| n.eq_ignore_root(&r.name)))
+                || (r.record_type() == rtype && r.name.eq_ignore_root(at))
+        })
+        .collect();
+    let chain_proof = relevant.iter().map(|r| r.proof).min();
+    if !empty {
+        return chain_proof.unwrap_or(Proof::Indeterminate);
+    }
+    let denial_secure = m.authorities.iter().any(|r| {
+        matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3) && r.proof == Proof::Secure
+    });
+    match (denial_secure, chain_proof) {
+        (true, Some(p)) => p,
+        (true, None) => Proof::Secure,
+        (false, Some(p)) => p.min(Proof::Insecure),
+        (false, None) => Proof::Insecure,
+    }
+}
+
 /// Interpret an in-process validation (hickory's DNSSEC handle): every record of the answer
 /// carries its proof. `outcome` is Err((proof, why)) when the validator refused the answer
 /// (an unproven negative answer, a network failure: Indeterminate).
@@ -326,39 +364,8 @@ pub fn read_in_process(owner: &Name, outcome: Result<&Message, (Proof, String)>)
         Err(e) => return validated(Validation::Indeterminate, vec![], None, Some(e)),
     };
     let at = chain.last().unwrap_or(owner);
-    // The weakest proof among the chain's CNAMEs and the TLSA RRset decides.
-    let names: Vec<&Name> = std::iter::once(owner).chain(chain.iter()).collect();
-    let relevant: Vec<&Record> = m
-        .answers
-        .iter()
-        .filter(|r| {
-            (r.record_type() == RecordType::CNAME
-                && names.iter().any(|n| n.eq_ignore_root(&r.name)))
-                || (r.record_type() == RecordType::TLSA && r.name.eq_ignore_root(at))
-        })
-        .collect();
     let (records, ttl) = tlsa_at(at, &m.answers);
-    let proof = if records.is_empty() {
-        // A negative answer (possibly behind CNAMEs): the validator returned it, so its
-        // NSEC/NSEC3 proof held, unless every authority record is insecure.
-        let denial_secure = m.authorities.iter().any(|r| {
-            matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3)
-                && r.proof == Proof::Secure
-        });
-        let chain_proof = relevant.iter().map(|r| r.proof).min();
-        match (denial_secure, chain_proof) {
-            (true, Some(p)) => p,
-            (true, None) => Proof::Secure,
-            (false, Some(p)) => p.min(Proof::Insecure),
-            (false, None) => Proof::Insecure,
-        }
-    } else {
-        relevant
-            .iter()
-            .map(|r| r.proof)
-            .min()
-            .unwrap_or(Proof::Indeterminate)
-    };
+    let proof = proof_of_answer(m, owner, RecordType::TLSA, &chain, records.is_empty());
     let state = state_of(proof);
     let detail = match state {
         Validation::Secure if records.is_empty() => {

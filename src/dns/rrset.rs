@@ -10,7 +10,7 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::Validation;
-use super::interpret::{follow_cnames, rcode_problem, state_of};
+use super::interpret::{follow_cnames, proof_of_answer, rcode_problem, state_of};
 
 /// The validated read of one RRset.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,36 +89,8 @@ pub fn read_in_process(
         Err(e) => return ValidatedRrset::failed(Validation::Indeterminate, e),
     };
     let at = chain.last().unwrap_or(name);
-    let names: Vec<&Name> = std::iter::once(name).chain(chain.iter()).collect();
-    let relevant: Vec<&Record> = m
-        .answers
-        .iter()
-        .filter(|r| {
-            (r.record_type() == RecordType::CNAME
-                && names.iter().any(|n| n.eq_ignore_root(&r.name)))
-                || (r.record_type() == rtype && r.name.eq_ignore_root(at))
-        })
-        .collect();
     let records = rdata_at(at, rtype, &m.answers);
-    let proof = if records.is_empty() {
-        let denial_secure = m.authorities.iter().any(|r| {
-            matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3)
-                && r.proof == Proof::Secure
-        });
-        let chain_proof = relevant.iter().map(|r| r.proof).min();
-        match (denial_secure, chain_proof) {
-            (true, Some(p)) => p,
-            (true, None) => Proof::Secure,
-            (false, Some(p)) => p.min(Proof::Insecure),
-            (false, None) => Proof::Insecure,
-        }
-    } else {
-        relevant
-            .iter()
-            .map(|r| r.proof)
-            .min()
-            .unwrap_or(Proof::Indeterminate)
-    };
+    let proof = proof_of_answer(m, name, rtype, &chain, records.is_empty());
     finish(
         name,
         rtype,

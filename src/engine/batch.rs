@@ -2,11 +2,16 @@
 //! observation of every owner (each distinct owner once, the observer bounding the queries
 //! in flight), and the cheap, reversible steps of every lineage batched together:
 //!
-//! 1. observe everything, fold it in, save once ([`Step::Observed`]);
+//! 1. observe everything and probe every lineage's endpoints (concurrently), fold it in,
+//!    save once ([`Step::Observed`]);
 //! 2. next keys: every intent saved at once ([`Step::NextKeyIntent`]), the files written
 //!    ([`Step::NextKeyWritten`] after each), the keys saved at once ([`Step::NextKeySaved`]);
 //! 3. publications and retirements: one [`Provider::apply_all`] per provider (PowerDNS: one
 //!    PATCH per zone), then one save ([`Step::PublishSaved`] / [`Step::RetireSaved`]).
+//!
+//! Every plan here is made with the lineage's endpoint probes, exactly as in a pass of its
+//! own ([`plan_probed`]): a retirement in a batch is held back while an endpoint serves the
+//! retired key or cannot be probed, and a switch never happens in a batch at all.
 //!
 //! The write-ahead rules of the engine hold for each lineage exactly as in a pass of its
 //! own (an intent is on disk before its file is written; a provider change is followed by
@@ -19,6 +24,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::probe::endpoint::Endpoint;
 use crate::rollover::LiveChange;
 
 /// One lineage in a batch.
@@ -30,7 +36,10 @@ struct Entry<'c> {
     queries: Vec<OwnerQuery>,
     reuse_key: bool,
     live_spki: Vec<u8>,
+    key_family: crate::probe::Algorithms,
     observations: Vec<OwnerObservation>,
+    /// What its endpoints serve; None when its `probe` is false.
+    probes: Option<Vec<EndpointProbe>>,
     live_change: LiveChange,
     done: Vec<String>,
     planned: Vec<String>,
@@ -77,7 +86,9 @@ impl<'a> Engine<'a> {
                 queries,
                 reuse_key: facts.reuse_key,
                 live_spki: facts.live_spki,
+                key_family: facts.key_family,
                 observations: Vec::new(),
+                probes: None,
                 live_change: LiveChange::Unchanged,
                 done: Vec::new(),
                 planned: Vec::new(),
@@ -88,8 +99,9 @@ impl<'a> Engine<'a> {
         Ok(entries)
     }
 
-    /// Observe every entry's owners in one call (each distinct query once) and hand each
-    /// entry its own observations.
+    /// Observe every entry's owners in one call (each distinct query once) and, at the
+    /// same time, probe every entry's endpoints in one call (each distinct endpoint once);
+    /// hand each entry its own observations and probes.
     async fn observe_entries(&self, entries: &mut [Entry<'_>]) {
         let mut unique: Vec<OwnerQuery> = Vec::new();
         let mut index: BTreeMap<(String, Option<String>, Vec<std::net::SocketAddr>), usize> =
@@ -107,13 +119,57 @@ impl<'a> Engine<'a> {
             }
             wanted.push(mine);
         }
-        let seen = self.io.observer.observe(&unique).await;
-        for (e, mine) in entries.iter_mut().zip(wanted) {
+        // Endpoints: each distinct one probed once, whatever lineages share it.
+        let mut endpoints: Vec<Endpoint> = Vec::new();
+        let mut probed: Vec<Option<Vec<Endpoint>>> = Vec::with_capacity(entries.len());
+        for e in entries.iter() {
+            if !e.lc.probe {
+                probed.push(None);
+                continue;
+            }
+            let mine = with_family(lineage_endpoints(&e.name, e.lc), e.key_family);
+            for ep in &mine {
+                if !endpoints.contains(ep) {
+                    endpoints.push(ep.clone());
+                }
+            }
+            probed.push(Some(mine));
+        }
+        let (seen, probes) = tokio::join!(self.io.observer.observe(&unique), async {
+            if endpoints.is_empty() {
+                Vec::new()
+            } else {
+                self.io.prober.probe(&endpoints).await
+            }
+        });
+        for ((e, mine), eps) in entries.iter_mut().zip(wanted).zip(probed) {
             e.observations = mine
                 .into_iter()
                 .filter_map(|i| seen.get(i).cloned())
                 .collect();
+            // In the lineage's endpoint order, every address of each.
+            e.probes = eps.map(|eps| {
+                eps.iter()
+                    .flat_map(|ep| probes.iter().filter(move |p| p.endpoint == *ep))
+                    .cloned()
+                    .collect()
+            });
         }
+    }
+
+    /// Remember, for each entry, whether its endpoints pick up new files on their own (as
+    /// a pass does at its end); true when that changed for some entry.
+    fn note_entries(state: &mut State, entries: &[Entry<'_>], now: Timestamp) -> bool {
+        let mut changed = false;
+        for e in entries {
+            let Some(p) = &e.probes else { continue };
+            let ls = lineage(state, &e.name);
+            let before = ls.endpoints_follow_files;
+            let findings = crate::rollover::serving::assess(ls, p, &e.observations);
+            crate::rollover::serving::note_endpoints(ls, &findings, &e.policy, now);
+            changed |= ls.endpoints_follow_files != before;
+        }
+        changed
     }
 
     /// Fold each entry's observations into its state.
@@ -138,10 +194,13 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// The entry's plan, with its endpoint probes (a retirement is held back while an
+    /// endpoint serves the key or cannot be probed).
     fn plan_of(state: &mut State, e: &Entry<'_>, now: Timestamp, goal: Goal) -> Plan {
-        plan(
+        plan_probed(
             lineage(state, &e.name),
             &e.observations,
+            e.probes.as_deref(),
             e.reuse_key,
             now,
             &e.policy,
@@ -184,17 +243,20 @@ impl<'a> Engine<'a> {
                 self.batch_changes(&lock, &mut state, &mut entries, now)
                     .await?;
             }
+            let (lone, entries): (Vec<Entry<'_>>, Vec<Entry<'_>>) =
+                entries.into_iter().partition(|e| e.alone);
+            alone.extend(lone.into_iter().map(|e| e.name));
+            if Self::note_entries(&mut state, &entries, now) && !dry_run {
+                lock.save(&state)?;
+            }
             for e in entries {
-                if e.alone {
-                    alone.push(e.name);
-                    continue;
-                }
                 let (status, outage, records) = pass::report_parts(
                     &e.name,
                     e.lc,
                     &e.policy,
                     lineage(&mut state, &e.name),
                     &e.observations,
+                    e.probes.as_deref(),
                     e.reuse_key,
                     now,
                     Goal::Scheduled,
@@ -443,9 +505,10 @@ impl<'a> Engine<'a> {
         Self::fold(&mut copy, &mut entries, now);
         for e in &entries {
             let ls = lineage(&mut copy, &e.name);
-            let p = plan(
+            let p = plan_probed(
                 ls,
                 &e.observations,
+                e.probes.as_deref(),
                 e.reuse_key,
                 now,
                 &e.policy,

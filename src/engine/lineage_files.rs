@@ -111,6 +111,7 @@ impl LineageFiles for CertbotFiles {
             ))
         })?;
         Ok(LineageFacts {
+            key_family: crate::probe::Algorithms::of_spki(&live_spki),
             live_spki,
             reuse_key: l.reuse_key().is_on(),
             key_spki: l.key_spki.clone(),

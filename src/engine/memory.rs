@@ -26,6 +26,7 @@ use crate::dns::{
     Validated, Validation, absolute,
 };
 use crate::error::Error;
+use crate::probe::endpoint::{Endpoint, EndpointProbe, EndpointProber, Serving};
 use crate::provider::{Change, Provider, ProviderError, ProviderView};
 use crate::rollover::KeyInfo;
 use crate::tlsa::TlsaRecord;
@@ -59,6 +60,36 @@ impl MemServer {
         }
         v
     }
+}
+
+/// How an endpoint picks up a new certificate and key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Follow {
+    /// When the reload commands run (or it restarts).
+    Reload,
+    /// On its own, reading the live files this many seconds after they change.
+    Files { lag: i64 },
+    /// Never by itself: it serves copies; only [`World::fix_endpoint`] (someone copies the
+    /// files and reloads it) changes what it serves.
+    Copies,
+}
+
+/// A server presenting a lineage's certificate (an endpoint).
+#[derive(Debug, Clone)]
+pub struct MemEndpoint {
+    /// The lineage whose certificate it presents.
+    pub lineage: String,
+    /// Host name (no trailing dot) and port, as the endpoint lists name them.
+    pub host: String,
+    pub port: u16,
+    /// Its address.
+    pub addr: SocketAddr,
+    pub follow: Follow,
+    /// Every change of the key it serves: (true time, SPKI). For [`Follow::Files`] the
+    /// key follows the lineage's live log instead.
+    pub log: Vec<(Timestamp, Vec<u8>)>,
+    /// Nothing answers (it keeps what it loaded).
+    pub down: bool,
 }
 
 /// One version of an owner's RRset at the provider.
@@ -182,6 +213,12 @@ pub struct World {
     pub reload_failures: u32,
     /// Reloads run: (true time, lineage).
     pub reloads: Vec<(Timestamp, String)>,
+    /// Each lineage's key family (the fake keys have none): All unless set. An endpoint
+    /// probe offering one family reaches only the endpoints of lineages of that family (a
+    /// server with an ECDSA and an RSA certificate).
+    pub key_families: BTreeMap<String, crate::probe::Algorithms>,
+    /// The endpoints (none: every endpoint lookup finds no address).
+    pub endpoints: Vec<MemEndpoint>,
 }
 
 /// The in-memory world behind a lock, implementing all the engine's traits.
@@ -267,6 +304,50 @@ impl World {
         };
         let key = l.privkeys.get(&l.privkey_link).and_then(|p| spki_of_pem(p));
         key.is_some() && key == l.certs.get(&l.cert_link).cloned()
+    }
+
+    /// The key family of `lineage`'s keys (All unless set in `key_families`).
+    pub fn key_family(&self, lineage: &str) -> crate::probe::Algorithms {
+        self.key_families
+            .get(lineage)
+            .copied()
+            .unwrap_or(crate::probe::Algorithms::All)
+    }
+
+    /// The key endpoint `i` serves at true time `t` (None: nothing loaded yet).
+    pub fn endpoint_key(&self, i: usize, t: Timestamp) -> Option<Vec<u8>> {
+        let e = &self.endpoints[i];
+        match e.follow {
+            Follow::Files { lag } => {
+                let seen = t - SignedDuration::from_secs(lag);
+                let log = &self.lineages.get(&e.lineage)?.live_log;
+                log.iter()
+                    .rev()
+                    .find(|x| x.0 <= seen)
+                    .or(log.first())
+                    .map(|x| x.1.clone())
+            }
+            Follow::Reload | Follow::Copies => e
+                .log
+                .iter()
+                .rev()
+                .find(|x| x.0 <= t)
+                .or(e.log.first())
+                .map(|x| x.1.clone()),
+        }
+    }
+
+    /// Endpoint `i` loads its lineage's live certificate now (a reload or a restart, or
+    /// for copies: someone copies the new files and reloads it).
+    pub fn fix_endpoint(&mut self, i: usize) {
+        let now = self.now;
+        let lineage = self.endpoints[i].lineage.clone();
+        if let Some(spki) = self.live_spki(&lineage) {
+            let e = &mut self.endpoints[i];
+            if e.log.last().is_none_or(|x| x.1 != spki) {
+                e.log.push((now, spki));
+            }
+        }
     }
 
     fn new_key(&mut self) -> u64 {
@@ -403,6 +484,8 @@ impl MemoryWorld {
                 certbot_runs: 0,
                 reload_failures: 0,
                 reloads: Vec::new(),
+                endpoints: Vec::new(),
+                key_families: BTreeMap::new(),
             }),
         }
     }
@@ -429,6 +512,24 @@ impl MemoryWorld {
             },
         );
         KeyInfo::from_spki(&spki_of(n))
+    }
+
+    /// Add an endpoint of `lineage` at `host:port` (address 127.0.0.N), serving the
+    /// lineage's live key from the start; returns its index.
+    pub fn add_endpoint(&self, lineage: &str, host: &str, port: u16, follow: Follow) -> usize {
+        let mut w = self.world();
+        let i = w.endpoints.len();
+        let spki = w.live_spki(lineage).unwrap_or_default();
+        w.endpoints.push(MemEndpoint {
+            lineage: lineage.to_string(),
+            host: host.trim_end_matches('.').to_ascii_lowercase(),
+            port,
+            addr: SocketAddr::from(([127, 0, 0, (i + 1) as u8], port)),
+            follow,
+            log: vec![(Timestamp::MIN, spki)],
+            down: false,
+        });
+        i
     }
 
     /// Put an RRset at `owner` (as if it had always been there).
@@ -504,6 +605,7 @@ impl LineageFiles for MemoryWorld {
                 .ok_or_else(|| failed("cert.pem points at nothing"))?,
             reuse_key: l.reuse_key,
             key_spki: l.privkeys.get(&l.privkey_link).and_then(|p| spki_of_pem(p)),
+            key_family: w.key_family(lineage),
         })
     }
 
@@ -638,6 +740,12 @@ impl Reloader for MemoryWorld {
         }
         let now = w.now;
         w.reloads.push((now, lineage.to_string()));
+        for i in 0..w.endpoints.len() {
+            let e = &w.endpoints[i];
+            if e.lineage == lineage && e.follow == Follow::Reload && !e.down {
+                w.fix_endpoint(i);
+            }
+        }
         Ok(())
     }
 }
@@ -817,6 +925,54 @@ impl Observe for MemoryWorld {
                 }
             })
             .collect()
+    }
+}
+
+#[async_trait]
+impl EndpointProber for MemoryWorld {
+    async fn probe(&self, endpoints: &[Endpoint]) -> Vec<EndpointProbe> {
+        let w = self.world();
+        let mut out = Vec::new();
+        for ep in endpoints {
+            let found: Vec<usize> = (0..w.endpoints.len())
+                .filter(|&i| {
+                    let e = &w.endpoints[i];
+                    e.port == ep.port
+                        && ep.algorithms.reaches(w.key_family(&e.lineage))
+                        && match ep.address {
+                            Some(a) => e.addr.ip() == a,
+                            None => e.host == ep.host,
+                        }
+                })
+                .collect();
+            if found.is_empty() {
+                out.push(EndpointProbe {
+                    endpoint: ep.clone(),
+                    address: None,
+                    serving: Serving::NoAddress,
+                });
+            }
+            for i in found {
+                let e = &w.endpoints[i];
+                let serving = match w.endpoint_key(i, w.now) {
+                    _ if e.down => Serving::Failed {
+                        unreachable: true,
+                        error: format!("{}: cannot connect: connection refused", e.addr),
+                    },
+                    Some(spki) => Serving::Key { spki },
+                    None => Serving::Failed {
+                        unreachable: false,
+                        error: format!("{}: no certificate loaded", e.addr),
+                    },
+                };
+                out.push(EndpointProbe {
+                    endpoint: ep.clone(),
+                    address: Some(e.addr),
+                    serving,
+                });
+            }
+        }
+        out
     }
 }
 

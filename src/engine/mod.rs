@@ -21,9 +21,10 @@
 //!   switch if the certificate carries the next key, and otherwise restores the link.
 //!
 //! Many lineages: `run` and `status` go over every lineage at once ([`batch`]): one
-//! observation of every owner, and `run` batches the next keys and provider changes of all
-//! lineages with one save per kind of step; switches, reloads and repairs still get a pass
-//! of their own.
+//! observation of every owner and one round of endpoint probes (each lineage planned with
+//! its own, so retirements are gated as in a pass), and `run` batches the next keys and
+//! provider changes of all lineages with one save per kind of step; switches, reloads and
+//! repairs still get a pass of their own.
 //!
 //! Locking: one lock for the state directory ([`crate::store`]), held for one lineage's
 //! pass (or for `run`'s batch). certbot runs danerollover's deploy hook *inside* a switch while the rollover holds
@@ -58,6 +59,7 @@
 //! ```
 
 mod batch;
+mod emergency;
 pub mod lineage_files;
 pub mod memory;
 mod pass;
@@ -75,19 +77,20 @@ use jiff::Timestamp;
 use crate::config::{Config, LineageConfig};
 use crate::dns::{Observe, OwnerObservation, OwnerQuery, absolute};
 use crate::error::Error;
+use crate::probe::endpoint::{EndpointProbe, EndpointProber, lineage_endpoints};
 use crate::provider::{Change, Provider};
 use crate::rollover::observe::find;
 use crate::rollover::policy::after;
 use crate::rollover::{
-    Action, Goal, Intent, KeyInfo, LineageState, LiveChange, Plan, Policy, plan, reconcile_live,
-    update_observations,
+    Action, Goal, Intent, KeyInfo, LineageState, LiveChange, Plan, Policy, plan_probed,
+    reconcile_live, update_observations,
 };
 use crate::status::{has_outage, lineage_status};
 use crate::store::{Locked, State, Store, StoreError};
 
 pub use report::{
-    HookReport, LineageError, LineageReport, OwnerRecords, PrepublishReport, RolloverOutcome,
-    RolloverReport, RunReport, StatusReport,
+    EmergencyOutcome, EmergencyReport, HookReport, LineageError, LineageReport, OwnerRecords,
+    PrepublishReport, RolloverOutcome, RolloverReport, RunReport, StatusReport,
 };
 pub use traits::{
     Certbot, CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey,
@@ -128,6 +131,8 @@ pub struct Io<'a> {
     pub certbot: &'a dyn Certbot,
     /// Runs the reload commands after a switch.
     pub reloader: &'a dyn Reloader,
+    /// Probes the endpoints: what key each one serves.
+    pub prober: &'a dyn EndpointProber,
     /// What time it is (and the `--wait` sleep).
     pub clock: &'a dyn Clock,
     /// Called after every step ([`NoFailures`] in real runs).
@@ -369,6 +374,21 @@ impl<'a> Engine<'a> {
         })
     }
 
+    /// What the lineage's endpoints serve; None when its `probe` is false.
+    async fn probe_endpoints(&self, name: &str, lc: &LineageConfig) -> Option<Vec<EndpointProbe>> {
+        if !lc.probe {
+            return None;
+        }
+        let family = self
+            .io
+            .files
+            .facts(name)
+            .map(|f| f.key_family)
+            .unwrap_or(crate::probe::Algorithms::All);
+        let endpoints = with_family(lineage_endpoints(name, lc), family);
+        Some(self.io.prober.probe(&endpoints).await)
+    }
+
     /// What to observe for a lineage: its owners, zone and name servers (the lineage's
     /// own, else its zone's from `[zones]`).
     fn queries(&self, lc: &LineageConfig) -> Result<Vec<OwnerQuery>, Error> {
@@ -442,4 +462,15 @@ mod tests {
         assert_eq!(of(""), None);
         assert_eq!(of("/etc/letsencrypt/live/.."), None);
     }
+}
+
+/// The endpoints, probed offering the lineage's key family.
+fn with_family(
+    mut endpoints: Vec<crate::probe::endpoint::Endpoint>,
+    family: crate::probe::Algorithms,
+) -> Vec<crate::probe::endpoint::Endpoint> {
+    for e in &mut endpoints {
+        e.algorithms = family;
+    }
+    endpoints
 }

@@ -5,6 +5,12 @@ use super::switch::SwitchOutcome;
 use super::*;
 use crate::rollover::Repair;
 
+/// After the reload commands, how long to wait before probing an endpoint again that
+/// still serves the old key.
+pub const REPROBE_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
+/// How many times to probe again after the reload commands.
+pub const REPROBES: usize = 2;
+
 impl Engine<'_> {
     pub(super) async fn locked_pass(
         &self,
@@ -74,8 +80,12 @@ impl Engine<'_> {
             warnings.push(mismatch(name));
         }
 
-        // 2. Observe and fold in.
-        let observations = self.io.observer.observe(&self.queries(lc)?).await;
+        // 2. Observe (DNS and the endpoints) and fold in.
+        let queries = self.queries(lc)?;
+        let (observations, mut probes) = tokio::join!(
+            self.io.observer.observe(&queries),
+            self.probe_endpoints(name, lc)
+        );
         crate::rollover::share_ttl_history(&mut state.lineages, name, &owners);
         let live_change = {
             let ls = lineage(state, name);
@@ -101,9 +111,10 @@ impl Engine<'_> {
 
         // 3. Plan and act, one action at a time; plan again after a new key or a switch.
         for _round in 0..if hold { 0 } else { 6 } {
-            let p = plan(
+            let p = plan_probed(
                 lineage(state, name),
                 &observations,
+                probes.as_deref(),
                 facts.reuse_key,
                 now,
                 &policy,
@@ -170,6 +181,16 @@ impl Engine<'_> {
                             lineage(state, name).reload_pending = false;
                             self.save(lock, state, Step::ReloadSaved)?;
                             done.push(action.to_string());
+                            if probes.is_some() {
+                                probes = self
+                                    .probe_after_reload(
+                                        name,
+                                        lc,
+                                        lineage(state, name),
+                                        &observations,
+                                    )
+                                    .await;
+                            }
                         }
                         Err(e) => failures.push(format!("{action}: {}", crate::error::render(&e))),
                     },
@@ -186,7 +207,16 @@ impl Engine<'_> {
             }
         }
 
-        // 4. Report.
+        // 4. Report (and remember whether the endpoints follow new files on their own).
+        if let Some(p) = &probes {
+            let ls = lineage(state, name);
+            let before = ls.endpoints_follow_files;
+            let findings = crate::rollover::serving::assess(ls, p, &observations);
+            crate::rollover::serving::note_endpoints(ls, &findings, &policy, now);
+            if !dry_run && ls.endpoints_follow_files != before {
+                lock.save(state)?;
+            }
+        }
         failures.extend(warnings);
         let (status, outage, records) = report_parts(
             name,
@@ -194,6 +224,7 @@ impl Engine<'_> {
             &policy,
             lineage(state, name),
             &observations,
+            probes.as_deref(),
             facts.reuse_key,
             now,
             goal,
@@ -228,6 +259,31 @@ impl Engine<'_> {
             }
         }
         now
+    }
+
+    /// Probe the endpoints after the reload commands ran; while one still serves a key
+    /// that is not live, look again after [`REPROBE_DELAY`] (a reload takes a moment), up
+    /// to [`REPROBES`] times.
+    pub(super) async fn probe_after_reload(
+        &self,
+        name: &str,
+        lc: &LineageConfig,
+        ls: &LineageState,
+        observations: &[OwnerObservation],
+    ) -> Option<Vec<crate::probe::endpoint::EndpointProbe>> {
+        use crate::rollover::EndpointState;
+        let mut probes = self.probe_endpoints(name, lc).await?;
+        for _ in 0..REPROBES {
+            let behind = crate::rollover::serving::assess(ls, &probes, observations)
+                .iter()
+                .any(|f| matches!(f.state, EndpointState::Old { .. }));
+            if !behind {
+                break;
+            }
+            self.io.clock.sleep(REPROBE_DELAY).await;
+            probes = self.probe_endpoints(name, lc).await?;
+        }
+        Some(probes)
     }
 
     pub(super) fn step(&self, step: Step) -> R<()> {
@@ -401,11 +457,12 @@ pub(super) fn report_parts(
     policy: &Policy,
     ls: &LineageState,
     observations: &[OwnerObservation],
+    probes: Option<&[EndpointProbe]>,
     reuse_key: bool,
     now: Timestamp,
     goal: Goal,
 ) -> (crate::status::LineageStatus, bool, Vec<OwnerRecords>) {
-    let final_plan: Plan = plan(ls, observations, reuse_key, now, policy, goal);
+    let final_plan: Plan = plan_probed(ls, observations, probes, reuse_key, now, policy, goal);
     let status = lineage_status(name, ls, observations, &final_plan, now, policy);
     let records = owner_names(lc)
         .iter()

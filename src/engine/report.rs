@@ -182,7 +182,7 @@ pub struct LineageError {
 impl StatusReport {
     /// Non-zero when any lineage is in danger or could not be looked at.
     pub fn exit_code(&self) -> u8 {
-        if self.errors.is_empty() && self.lineages.iter().all(|l| !l.in_danger) {
+        if self.errors.is_empty() && self.lineages.iter().all(|l| !l.needs_attention()) {
             exit::OK
         } else {
             exit::FAILURE
@@ -205,7 +205,7 @@ impl RunReport {
             || self
                 .lineages
                 .iter()
-                .any(|l| l.exit_code() != exit::OK || l.status.in_danger);
+                .any(|l| l.exit_code() != exit::OK || l.status.needs_attention());
         if bad { exit::FAILURE } else { exit::OK }
     }
 }
@@ -347,6 +347,106 @@ impl RunReport {
         }
         for e in &self.errors {
             out.push_str(&format!("{}: ERROR: {}\n", e.name, e.error));
+        }
+        out
+    }
+}
+
+/// `rollover --emergency`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmergencyReport {
+    /// How it ended.
+    pub outcome: EmergencyOutcome,
+    /// The compromised key (live before the switch), the SHA-256 of its SPKI.
+    pub compromised: Option<String>,
+    /// Until when some resolvers may still hold the old RRset (when the normal wait would
+    /// have ended): DANE clients using them may fail to find the new key's record until then.
+    pub old_rrset_cached_until: Option<Timestamp>,
+    /// The compromised key's records that were withdrawn, as `OWNER: RECORD`.
+    pub withdrawn: Vec<String>,
+    /// The pass after the switch (a fresh next key generated and published).
+    #[serde(flatten)]
+    pub lineage: Option<LineageReport>,
+}
+
+/// How a `rollover --emergency` ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum EmergencyOutcome {
+    /// Switched to the next key; the compromised key's records are withdrawn.
+    Switched,
+    /// Dry run: the emergency switch would go ahead now.
+    WouldSwitch,
+    /// Refused; nothing was changed.
+    Refused {
+        /// Why (no next key, its record not served everywhere or not Secure, ...).
+        reasons: Vec<String>,
+    },
+    /// The switch was tried and failed; the lineage was left as it was.
+    Failed {
+        /// What failed.
+        error: String,
+    },
+}
+
+impl EmergencyReport {
+    /// 0 switched (or would), 1 refused or failed (or a withdrawal failed).
+    pub fn exit_code(&self) -> u8 {
+        match self.outcome {
+            EmergencyOutcome::Switched
+                if self.lineage.as_ref().is_none_or(|l| l.failures.is_empty()) =>
+            {
+                exit::OK
+            }
+            EmergencyOutcome::WouldSwitch => exit::OK,
+            _ => exit::FAILURE,
+        }
+    }
+
+    /// The outcome first, then the report.
+    pub fn text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let name = self
+            .lineage
+            .as_ref()
+            .map(|l| l.status.name.clone())
+            .unwrap_or_else(|| "lineage".into());
+        match &self.outcome {
+            EmergencyOutcome::Switched => {
+                let _ = writeln!(
+                    out,
+                    "{name}: EMERGENCY switch done: the compromised key 3 1 1 {} is no longer live",
+                    self.compromised.as_deref().unwrap_or("?")
+                );
+            }
+            EmergencyOutcome::WouldSwitch => {
+                let _ = writeln!(
+                    out,
+                    "emergency switch possible now (dry run): the next key's record is served by every authoritative server and Secure"
+                );
+            }
+            EmergencyOutcome::Refused { reasons } => {
+                let _ = writeln!(out, "emergency switch REFUSED, nothing was changed:");
+                for r in reasons {
+                    let _ = writeln!(out, "  - {r}");
+                }
+            }
+            EmergencyOutcome::Failed { error } => {
+                let _ = writeln!(out, "emergency switch FAILED: {error}");
+            }
+        }
+        for w in &self.withdrawn {
+            let _ = writeln!(out, "  withdrawn: {w}");
+        }
+        if let Some(until) = self.old_rrset_cached_until {
+            let _ = writeln!(
+                out,
+                "  some resolvers may hold the old RRset (without the new key's record) until {until}: DANE clients using them may fail until then"
+            );
+        }
+        if let Some(l) = &self.lineage {
+            out.push_str(&l.text());
         }
         out
     }

@@ -62,6 +62,9 @@ pub struct LineageFacts {
     /// The SPKI (DER) of the key in `live/NAME/privkey.pem` (None when it cannot be read):
     /// a server can use the pair only when it is `live_spki`.
     pub key_spki: Option<Vec<u8>>,
+    /// The live key's family: what an endpoint probe offers, so that a server with an
+    /// ECDSA and an RSA certificate shows this lineage's.
+    pub key_family: crate::probe::Algorithms,
 }
 
 /// Where a key switch plants the next key.

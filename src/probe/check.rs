@@ -66,8 +66,13 @@ async fn observe_one(dns: Arc<dyn CheckDns>, target: Target, opts: ProbeOptions)
             .map_err(|_| format!("TLSA {}: {}", target.owner, no_answer(&opts)))
     };
     let addresses_and_probes = async {
-        let addresses = match tokio::time::timeout(opts.timeout, dns.addresses(&target.host)).await
-        {
+        let lookup = async {
+            match target.address {
+                Some(a) => Ok(Ok(vec![a])),
+                None => tokio::time::timeout(opts.timeout, dns.addresses(&target.host)).await,
+            }
+        };
+        let addresses = match lookup.await {
             Err(_) => Err(format!("{}: {}", target.host, no_answer(&opts))),
             Ok(Err(e)) => Err(format!("{}: {e}", target.host)),
             Ok(Ok(mut a)) => {

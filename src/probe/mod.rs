@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use crate::cli::StartTls;
 
 pub mod check;
+pub mod endpoint;
 pub mod mx;
 pub mod mx_report;
 pub mod report;
@@ -131,6 +132,25 @@ pub enum Algorithms {
 }
 
 impl Algorithms {
+    /// The family that makes a server present a certificate for this key (SPKI, DER): a
+    /// server with an ECDSA and an RSA certificate shows the RSA one only to a client that
+    /// offers RSA alone. All for other keys (Ed25519) and for what does not parse.
+    pub fn of_spki(spki: &[u8]) -> Algorithms {
+        use x509_parser::oid_registry::{OID_KEY_TYPE_EC_PUBLIC_KEY, OID_PKCS1_RSAENCRYPTION};
+        use x509_parser::prelude::FromDer;
+        match x509_parser::x509::SubjectPublicKeyInfo::from_der(spki) {
+            Ok((_, k)) if k.algorithm.algorithm == OID_KEY_TYPE_EC_PUBLIC_KEY => Algorithms::Ecdsa,
+            Ok((_, k)) if k.algorithm.algorithm == OID_PKCS1_RSAENCRYPTION => Algorithms::Rsa,
+            _ => Algorithms::All,
+        }
+    }
+
+    /// Whether a server certificate for a key of family `key` answers a client offering
+    /// `self` (All on either side: yes).
+    pub fn reaches(self, key: Algorithms) -> bool {
+        self == Algorithms::All || key == Algorithms::All || self == key
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Algorithms::All => "all",

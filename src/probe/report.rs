@@ -132,6 +132,9 @@ pub struct Target {
     pub host: String,
     pub port: u16,
     pub protocol: Protocol,
+    /// A fixed address to probe instead of the host's A and AAAA addresses (an endpoint
+    /// listed as "address:port").
+    pub address: Option<IpAddr>,
     /// The lineage whose configuration names this owner (None for `--target`).
     pub lineage: Option<String>,
     /// The lineage's next key's records, when known (see `next_key_hashes`).
@@ -794,6 +797,7 @@ mod tests {
             host: "mail.example.test".into(),
             port: 25,
             protocol: Protocol::Smtp,
+            address: None,
             lineage: Some("mail.example.test".into()),
             next_key: next,
         }

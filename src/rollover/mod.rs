@@ -27,6 +27,7 @@ pub mod phase;
 pub mod plan;
 pub mod policy;
 pub mod repair;
+pub mod serving;
 pub mod state;
 pub mod verdict;
 
@@ -36,9 +37,10 @@ mod tests;
 pub use key::{KeyId, KeyInfo};
 pub use observe::{LiveChange, reconcile_live, share_ttl_history, update_observations};
 pub use phase::{Phase, phase};
-pub use plan::{Action, Danger, Goal, Plan, Problem, plan};
+pub use plan::{Action, Danger, Goal, Plan, Problem, plan, plan_probed};
 pub use policy::Policy;
 pub use repair::{Repair, RepairFacts, repair};
+pub use serving::{EndpointFinding, EndpointState, emergency_verdict};
 pub use state::{
     CertbotRun, CurrentKey, Intent, LineageState, NextKey, OwnedRecord, OwnerState, Propagation,
     RetiredKey, Sighting, TtlSeen,

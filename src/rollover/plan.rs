@@ -20,9 +20,11 @@ use serde::Serialize;
 use super::key::KeyId;
 use super::observe::{any_answer, find, observed_records};
 use super::policy::{Policy, after};
+use super::serving::{self, EndpointFinding, EndpointState};
 use super::state::LineageState;
-use super::verdict::{Verdict, switch_verdict};
+use super::verdict::{Reason, Verdict, switch_verdict};
 use crate::dns::{OwnerObservation, ServerOutcome, Validation};
+use crate::probe::endpoint::EndpointProbe;
 use crate::tlsa::TlsaRecord;
 
 /// What the caller wants beyond keeping records right.
@@ -110,6 +112,8 @@ pub enum Danger {
         validation: Validation,
         detail: Option<String>,
     },
+    /// An endpoint serves a key no published record matches.
+    EndpointUnmatched { endpoint: String, text: String },
 }
 
 impl fmt::Display for Danger {
@@ -139,6 +143,7 @@ impl fmt::Display for Danger {
                 }
                 Ok(())
             }
+            Danger::EndpointUnmatched { text, .. } => f.write_str(text),
         }
     }
 }
@@ -155,6 +160,15 @@ pub enum Problem {
     NotObserved { owner: String },
     /// A scheduled rollover is due but not safe yet.
     RolloverDue { since: Timestamp },
+    /// `probe = false`: nothing checks what the endpoints serve.
+    ProbeOff,
+    /// No reload commands, and no switch has shown the endpoints pick up new files alone.
+    NoReload,
+    /// An endpoint worth knowing about (its key is unknown, or it is covered by someone
+    /// else's record).
+    Endpoint { text: String },
+    /// The old key's records stay: these endpoints serve it or cannot be probed.
+    RetirementHeld { key: KeyId, endpoints: Vec<String> },
 }
 
 impl fmt::Display for Problem {
@@ -171,6 +185,26 @@ impl fmt::Display for Problem {
             Problem::RolloverDue { since } => {
                 write!(f, "a scheduled rollover has been due since {since}")
             }
+            Problem::ProbeOff => write!(
+                f,
+                "endpoint probing is off (probe = false): old records are retired after the wait without checking what the servers serve"
+            ),
+            Problem::NoReload => write!(
+                f,
+                "no reload commands: after a switch, a server holding the key in memory or in its own copy keeps serving the old one; set reload = [[\"systemctl\", \"reload\", \"postfix\"]] (or what fits), or let a switch show that the endpoints pick up new files on their own"
+            ),
+            Problem::Endpoint { text } => f.write_str(text),
+            Problem::RetirementHeld { key, endpoints } => write!(
+                f,
+                "the old key {}'s records stay while {} {}",
+                serving::short(key),
+                endpoints.join(", "),
+                if endpoints.len() == 1 {
+                    "serves it or cannot be probed"
+                } else {
+                    "serve it or cannot be probed"
+                }
+            ),
         }
     }
 }
@@ -188,6 +222,10 @@ pub struct Plan {
     pub dangers: Vec<Danger>,
     /// What the operator should fix or know.
     pub problems: Vec<Problem>,
+    /// What each endpoint serves; None when probing is off (or no probe was made).
+    pub endpoints: Option<Vec<EndpointFinding>>,
+    /// Endpoint findings that need the operator (`run` and `status` exit 1).
+    pub endpoint_alerts: Vec<String>,
 }
 
 /// What is dangerous right now at the lineage's owners, judged against the live key.
@@ -249,8 +287,9 @@ pub fn rollover_due(state: &LineageState, now: Timestamp, policy: &Policy) -> Op
     (due <= now).then_some(due)
 }
 
-/// Plan the next steps for one lineage. `state` must already hold `observations` (see
-/// [`super::update_observations`]) and the live key ([`super::reconcile_live`]).
+/// Plan the next steps for one lineage without endpoint evidence (as with `probe = false`).
+/// `state` must already hold `observations` (see [`super::update_observations`]) and the
+/// live key ([`super::reconcile_live`]).
 pub fn plan(
     state: &LineageState,
     observations: &[OwnerObservation],
@@ -259,10 +298,105 @@ pub fn plan(
     policy: &Policy,
     goal: Goal,
 ) -> Plan {
-    let verdict = switch_verdict(state, observations, now, policy);
+    plan_probed(state, observations, None, reuse_key, now, policy, goal)
+}
+
+/// Plan the next steps for one lineage, with what its endpoints serve (`probes`; None when
+/// probing is off). A retired key's records are only retired when no endpoint serves that
+/// key and every endpoint could be probed; a switch only when every endpoint serves the
+/// current or the next key.
+pub fn plan_probed(
+    state: &LineageState,
+    observations: &[OwnerObservation],
+    probes: Option<&[EndpointProbe]>,
+    reuse_key: bool,
+    now: Timestamp,
+    policy: &Policy,
+    goal: Goal,
+) -> Plan {
+    let findings = probes.map(|p| serving::assess(state, p, observations));
+    let mut verdict = switch_verdict(state, observations, now, policy);
+    let blockers: Vec<Reason> = findings
+        .as_deref()
+        .map(serving::switch_blockers)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| Reason::Endpoint {
+            endpoint: f.endpoint.clone(),
+            text: f.to_string(),
+        })
+        .collect();
+    if !blockers.is_empty() {
+        verdict = match verdict {
+            Verdict::Safe => Verdict::NotYet {
+                reasons: blockers,
+                earliest: None,
+            },
+            Verdict::NotYet { mut reasons, .. } => {
+                reasons.extend(blockers);
+                Verdict::NotYet {
+                    reasons,
+                    earliest: None,
+                }
+            }
+        };
+    }
+    if let Some(until) = state.emergency_until.filter(|u| *u > now) {
+        verdict = match verdict {
+            Verdict::Safe => Verdict::NotYet {
+                reasons: vec![Reason::AfterEmergency { until }],
+                earliest: Some(until),
+            },
+            Verdict::NotYet {
+                mut reasons,
+                earliest,
+            } => {
+                reasons.push(Reason::AfterEmergency { until });
+                Verdict::NotYet {
+                    reasons,
+                    earliest: earliest.map(|e| e.max(until)),
+                }
+            }
+        };
+    }
     let switch_allowed_at = verdict.allowed_at(now);
-    let dangers = dangers(state, observations, policy);
+    let mut dangers = dangers(state, observations, policy);
     let mut problems = Vec::new();
+    let endpoint_alerts = findings
+        .as_deref()
+        .map(|f| serving::alerts(state, f))
+        .unwrap_or_default();
+    match &findings {
+        None => problems.push(Problem::ProbeOff),
+        Some(fs) => {
+            for f in fs {
+                match &f.state {
+                    EndpointState::Old {
+                        published: false, ..
+                    }
+                    | EndpointState::Other { matched: false, .. } => {
+                        dangers.push(Danger::EndpointUnmatched {
+                            endpoint: f.endpoint.clone(),
+                            text: f.to_string(),
+                        })
+                    }
+                    EndpointState::Unknown { .. } | EndpointState::Other { matched: true, .. }
+                        if !endpoint_alerts
+                            .iter()
+                            .any(|a| a.starts_with(&f.to_string())) =>
+                    {
+                        problems.push(Problem::Endpoint {
+                            text: f.to_string(),
+                        })
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    if !policy.reload_configured && state.endpoints_follow_files.is_none() {
+        problems.push(Problem::NoReload);
+    }
     let mut actions: Vec<Action> = dangers.iter().cloned().map(Action::Alert).collect();
     if !reuse_key {
         problems.push(Problem::ReuseKeyOff);
@@ -278,6 +412,8 @@ pub fn plan(
             switch_allowed_at,
             dangers,
             problems,
+            endpoints: findings,
+            endpoint_alerts,
         };
     }
     if state.next.is_none() {
@@ -330,6 +466,24 @@ pub fn plan(
             let mut records: Vec<TlsaRecord> = Vec::new();
             for r in &state.retired {
                 if state.is_protected(&r.key.id) || after(r.retired_at, wait) > now {
+                    continue;
+                }
+                let blockers = findings
+                    .as_deref()
+                    .map(|f| serving::retirement_blockers(f, &r.key.id))
+                    .unwrap_or_default();
+                if !blockers.is_empty() {
+                    let endpoints: Vec<String> =
+                        blockers.iter().map(|b| b.endpoint.clone()).collect();
+                    let held = Problem::RetirementHeld {
+                        key: r.key.id.clone(),
+                        endpoints,
+                    };
+                    let owned = owner.records.iter().any(|x| x.key == r.key.id)
+                        || seen.iter().any(|x| r.key.matches(x));
+                    if owned && !problems.contains(&held) {
+                        problems.push(held);
+                    }
                     continue;
                 }
                 let owned = owner
@@ -393,5 +547,7 @@ pub fn plan(
         switch_allowed_at,
         dangers,
         problems,
+        endpoints: findings,
+        endpoint_alerts,
     }
 }

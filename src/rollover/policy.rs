@@ -29,6 +29,9 @@ pub struct Policy {
     pub margin: Duration,
     /// Switch keys this often (done by `run`); None: only on request.
     pub rollover_every: Option<Duration>,
+    /// The lineage has reload commands (an empty list is a problem until a switch shows
+    /// the endpoints pick up new files on their own).
+    pub reload_configured: bool,
 }
 
 impl Default for Policy {
@@ -39,6 +42,7 @@ impl Default for Policy {
             ttl_factor: 2,
             margin: Duration::from_secs(60),
             rollover_every: None,
+            reload_configured: true,
         }
     }
 }
@@ -67,6 +71,7 @@ impl Policy {
             ttl_factor: config.dns.ttl_factor.max(1),
             margin: config.dns.margin,
             rollover_every: lineage.rollover_every,
+            reload_configured: !lineage.reload.is_empty(),
         }
     }
 

@@ -41,6 +41,14 @@ pub struct LineageState {
     /// Copies of planted next keys to delete (their key now lives in certbot's archive).
     #[serde(default)]
     pub cleanup: Vec<PathBuf>,
+    /// When probes first showed, after a switch without reload commands, every endpoint
+    /// serving the new key (they pick up new files on their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints_follow_files: Option<Timestamp>,
+    /// After an emergency switch: until then resolvers may hold RRsets from before it
+    /// (the wait it skipped), so no later switch may happen before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency_until: Option<Timestamp>,
 }
 
 /// The live key.

@@ -69,6 +69,11 @@ pub enum Reason {
     },
     /// Served and Secure now, but the state has not recorded it: the wait has not started.
     NotRecorded { owner: String },
+    /// An endpoint serves neither the current nor the next key.
+    Endpoint { endpoint: String, text: String },
+    /// An emergency switch skipped a wait: resolvers may hold RRsets from before it until
+    /// `until`, so no switch before.
+    AfterEmergency { until: Timestamp },
     /// Served and Secure since `since`; the wait ends at `until`.
     Waiting {
         owner: String,
@@ -124,6 +129,11 @@ impl fmt::Display for Reason {
                 }
                 Ok(())
             }
+            Reason::Endpoint { text, .. } => write!(f, "{text}: the switch waits until it does"),
+            Reason::AfterEmergency { until } => write!(
+                f,
+                "an emergency switch skipped a wait: resolvers may hold older RRsets until {until}"
+            ),
             Reason::NotRecorded { owner } => write!(
                 f,
                 "{owner}: served everywhere and Secure, but not yet recorded: the wait starts now"

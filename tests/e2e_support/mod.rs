@@ -352,3 +352,133 @@ impl Drop for Setup {
 pub fn s(p: &Path) -> String {
     p.display().to_string()
 }
+
+/// A Postfix instance of its own (not the lab's), serving copies of a key and certificate
+/// on `addr:25` with STARTTLS, in a directory under the lab directory (Postfix's user must
+/// reach it). Stopped and removed on drop.
+pub struct OwnPostfix {
+    pub dir: PathBuf,
+    pub addr: String,
+}
+
+const MASTER_CF: &str = "\
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+";
+
+impl OwnPostfix {
+    /// Start it with copies of `key` and `fullchain`.
+    pub fn start(lab: &Lab, addr: &str, host: &str, key: &Path, fullchain: &Path) -> OwnPostfix {
+        let dir = lab
+            .path("LAB_DIR")
+            .join(format!("own-postfix-{}", unique()));
+        for d in ["", "queue", "data"] {
+            std::fs::create_dir_all(dir.join(d)).expect("postfix dirs");
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(dir.join("queue"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        let st = Command::new("chown")
+            .args(["postfix:postfix", &s(&dir.join("data"))])
+            .status()
+            .expect("chown");
+        assert!(st.success());
+        let d = s(&dir);
+        std::fs::write(
+            dir.join("main.cf"),
+            format!(
+                "compatibility_level = 3.6\nmyhostname = {host}\nmydestination =\nrelay_domains =\n\
+                 mynetworks = {addr}/32\nlocal_recipient_maps =\nalias_maps =\nalias_database =\n\
+                 smtpd_relay_restrictions = reject_unauth_destination\nbiff = no\n\
+                 inet_interfaces = loopback-only\ninet_protocols = ipv4\nsmtpd_peername_lookup = no\n\
+                 queue_directory = {d}/queue\ndata_directory = {d}/data\nmaillog_file = {d}/postfix.log\n\
+                 maillog_file_prefixes = {d}\n\
+                 smtpd_tls_chain_files = {d}/key.pem, {d}/fullchain.pem\nsmtpd_tls_security_level = may\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("master.cf"),
+            format!("{addr}:25 inet n - n - - smtpd\n{MASTER_CF}"),
+        )
+        .unwrap();
+        let pf = OwnPostfix {
+            dir,
+            addr: addr.to_string(),
+        };
+        pf.install(key, fullchain);
+        let out = Command::new("postfix")
+            .args(["-c", &d, "start"])
+            .output()
+            .expect("postfix start");
+        assert!(
+            out.status.success(),
+            "postfix start: {}\n{}",
+            text(&out),
+            std::fs::read_to_string(pf.dir.join("postfix.log")).unwrap_or_default()
+        );
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(format!("{addr}:25")).is_err() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(15),
+                "own Postfix never listened on {addr}:25: {}",
+                std::fs::read_to_string(pf.dir.join("postfix.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        pf
+    }
+
+    /// Copy a key and a chain into its directory (what an operator's copies are).
+    pub fn install(&self, key: &Path, fullchain: &Path) {
+        std::fs::copy(key, self.dir.join("key.pem")).expect("copy key");
+        std::fs::copy(fullchain, self.dir.join("fullchain.pem")).expect("copy chain");
+    }
+
+    /// `postfix -c DIR reload`.
+    pub fn reload(&self) {
+        let out = Command::new("postfix")
+            .args(["-c", &s(&self.dir), "reload"])
+            .output()
+            .expect("postfix reload");
+        assert!(out.status.success(), "postfix reload: {}", text(&out));
+    }
+}
+
+impl Drop for OwnPostfix {
+    fn drop(&mut self) {
+        let _ = Command::new("postfix")
+            .args(["-c", &s(&self.dir), "stop"])
+            .output();
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(format!("{}:25", self.addr)).is_ok()
+            && start.elapsed() < std::time::Duration::from_secs(10)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

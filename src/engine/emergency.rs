@@ -1,0 +1,161 @@
+//! `rollover --emergency`: the key-compromise switch. The next key goes live as soon as
+//! every authoritative server serves its records and they validate Secure (the wait is
+//! not required: a resolver's cached copy without the new record is the accepted cost),
+//! the reload commands run, the compromised key's records are withdrawn at once, and a
+//! fresh next key is generated and published. Refused, changing nothing, otherwise.
+
+use super::pass::REPROBE_DELAY;
+use super::switch::SwitchOutcome;
+use super::*;
+use crate::rollover::emergency_verdict;
+
+impl Engine<'_> {
+    /// Switch `lineage_name` to its next key at once (key compromise); see the module
+    /// documentation.
+    pub async fn emergency(
+        &self,
+        lineage_name: &str,
+        dry_run: bool,
+    ) -> Result<EmergencyReport, Error> {
+        let lc = self.lineage_config(lineage_name)?;
+        let lock = self.store.lock(self.options.lock_wait)?;
+        let mut state = lock.load()?;
+        Ok(self
+            .emergency_locked(&lock, &mut state, lineage_name, lc, dry_run)
+            .await?)
+    }
+
+    async fn emergency_locked(
+        &self,
+        lock: &Locked,
+        state: &mut State,
+        name: &str,
+        lc: &LineageConfig,
+        dry_run: bool,
+    ) -> R<EmergencyReport> {
+        let policy = Policy::of(self.config, lc);
+        let facts = self.io.files.facts(name)?;
+        let now = self.io.clock.now();
+        let observations = self.io.observer.observe(&self.queries(lc)?).await;
+        // Decide on a copy: a refusal changes nothing, not even the saved observations.
+        let mut ls = state.lineages.get(name).cloned().unwrap_or_default();
+        reconcile_live(&mut ls, &KeyInfo::from_spki(&facts.live_spki), now);
+        update_observations(&mut ls, &owner_names(lc), &observations, now, &policy);
+        let compromised = ls.current.as_ref().map(|c| c.key.clone());
+        let report = |outcome, until, withdrawn, lineage| EmergencyReport {
+            outcome,
+            compromised: compromised.as_ref().map(|k| k.id.to_string()),
+            old_rrset_cached_until: until,
+            withdrawn,
+            lineage,
+        };
+        let until = match emergency_verdict(&ls, &observations, now, &policy) {
+            Err(reasons) => {
+                let reasons = reasons.iter().map(ToString::to_string).collect();
+                return Ok(report(
+                    EmergencyOutcome::Refused { reasons },
+                    None,
+                    Vec::new(),
+                    None,
+                ));
+            }
+            Ok(until) => until,
+        };
+        if dry_run {
+            return Ok(report(
+                EmergencyOutcome::WouldSwitch,
+                Some(until),
+                Vec::new(),
+                None,
+            ));
+        }
+        *lineage(state, name) = ls;
+        self.save(lock, state, Step::Observed)?;
+        if let SwitchOutcome::Failed(error) = self.switch(lock, state, name).await? {
+            return Ok(report(
+                EmergencyOutcome::Failed { error },
+                None,
+                Vec::new(),
+                None,
+            ));
+        }
+        let facts = self.io.files.facts(name)?;
+        let t = self.io.clock.now();
+        let ls = lineage(state, name);
+        reconcile_live(ls, &KeyInfo::from_spki(&facts.live_spki), t);
+        ls.emergency_until = Some(ls.emergency_until.map_or(until, |u| u.max(until)));
+        self.save(lock, state, Step::SwitchSaved)?;
+
+        // The servers must present the new key before its predecessor loses its record.
+        let mut failures = Vec::new();
+        match self.io.reloader.reload(name, &lc.reload).await {
+            Ok(()) => {
+                self.step(Step::Reloaded)?;
+                lineage(state, name).reload_pending = false;
+                self.save(lock, state, Step::ReloadSaved)?;
+            }
+            Err(e) => failures.push(format!(
+                "run the reload commands: {}",
+                crate::error::render(&e)
+            )),
+        }
+        if lc.probe && lc.reload.is_empty() {
+            // Nothing reloads: give servers that watch their files a moment.
+            self.io.clock.sleep(REPROBE_DELAY).await;
+        }
+
+        // Withdraw the compromised key's records at once, wherever they are.
+        let mut withdrawn = Vec::new();
+        if let Some(old) = &compromised {
+            for owner in owner_names(lc) {
+                let ls = lineage(state, name);
+                let mut records: Vec<crate::tlsa::TlsaRecord> = ls
+                    .owners
+                    .get(&owner)
+                    .map(|o| {
+                        o.records
+                            .iter()
+                            .filter(|x| x.key == old.id)
+                            .map(|x| x.record.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if let Some(o) = find(&observations, &owner) {
+                    for r in crate::rollover::observe::observed_records(o) {
+                        if old.matches(&r) && !records.contains(&r) {
+                            records.push(r);
+                        }
+                    }
+                }
+                if records.is_empty() {
+                    continue;
+                }
+                match self
+                    .change(lc, &owner, &records, false, &observations)
+                    .await
+                {
+                    Ok(target) => {
+                        self.step(Step::Retired)?;
+                        lineage(state, name).record_retired(&owner, &records, t);
+                        self.save(lock, state, Step::RetireSaved)?;
+                        let at = target.map(|t| format!(" (at {t})")).unwrap_or_default();
+                        withdrawn.extend(records.iter().map(|r| format!("{owner}{at} {r}")));
+                    }
+                    Err(e) => failures.push(format!(
+                        "withdraw the compromised key's records at {owner}: {e}"
+                    )),
+                }
+            }
+        }
+
+        // Then as usual: a fresh next key, generated and published.
+        let mut after = self.pass(lock, state, name, Goal::Maintain, false).await?;
+        after.failures.splice(0..0, failures);
+        Ok(report(
+            EmergencyOutcome::Switched,
+            Some(until),
+            withdrawn,
+            Some(after),
+        ))
+    }
+}
