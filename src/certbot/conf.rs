@@ -765,7 +765,7 @@ fn parse_value(s: &str) -> Option<(Value, Range<usize>)> {
 ///
 /// The search backtracks like the regular expression, but remembers what each position
 /// gave: without that, a line of many quotes and commas took exponential time (a fuzzed
-/// 800-byte line ran for 26 s; Python's backtracking `re` has the same blow-up).
+/// 764-byte file ran for 26 s; Python's backtracking `re` has the same blow-up).
 fn value_items(s: &str, pos: usize) -> Option<(Vec<String>, Option<String>, usize)> {
     items_from(s, pos, true, &mut HashMap::new())
 }
