@@ -8,6 +8,7 @@
 //! its byte offsets, so that one value can be changed with every other byte of the file
 //! left as it was ([`RenewalConf::set`], [`RenewalConf::enable_reuse_key`]).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 
@@ -737,7 +738,7 @@ fn keyword(line: &str) -> Option<(String, usize)> {
 /// ConfigObj's single-line value grammar (`_valueexp` and `_handle_value`): the value and
 /// the byte range of its text in `s` (quotes included, trailing space and comment not).
 fn parse_value(s: &str) -> Option<(Value, Range<usize>)> {
-    if let Some((items, single, end)) = value_items(s, 0, Vec::new()) {
+    if let Some((items, single, end)) = value_items(s, 0) {
         let value = if items.is_empty() {
             Value::Single(single.map(|x| unquote(&x)).unwrap_or_default())
         } else {
@@ -761,24 +762,61 @@ fn parse_value(s: &str) -> Option<(Value, Range<usize>)> {
 /// From `pos`: list items (each followed by a comma), then an optional last item, then
 /// only space and a comment. Tries longer lists first, as the regular expression does.
 /// Returns the raw list items, the raw last item and the end of the value text.
-fn value_items(
+///
+/// The search backtracks like the regular expression, but remembers what each position
+/// gave: without that, a line of many quotes and commas took exponential time (a fuzzed
+/// 764-byte file ran for 26 s; Python's backtracking `re` has the same blow-up).
+fn value_items(s: &str, pos: usize) -> Option<(Vec<String>, Option<String>, usize)> {
+    items_from(s, pos, true, &mut HashMap::new())
+}
+
+type ItemsFrom = Option<(Vec<String>, Option<String>, usize)>;
+
+/// `value_items` from `pos`, reached after `top` (the value's start) or after a comma; the
+/// items found from `pos` on, memoised per position (the answer does not depend on the
+/// items before).
+fn items_from(s: &str, pos: usize, top: bool, memo: &mut HashMap<usize, ItemsFrom>) -> ItemsFrom {
+    if !top && let Some(known) = memo.get(&pos) {
+        return known.clone();
+    }
+    let found = items_from_uncached(s, pos, top, memo);
+    if !top {
+        memo.insert(pos, found.clone());
+    }
+    found
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many positions `items_from_uncached` searched (a test bounds it).
+    static SEARCHES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn items_from_uncached(
     s: &str,
     pos: usize,
-    items: Vec<String>,
-) -> Option<(Vec<String>, Option<String>, usize)> {
+    top: bool,
+    memo: &mut HashMap<usize, ItemsFrom>,
+) -> ItemsFrom {
+    #[cfg(test)]
+    SEARCHES.with(|n| n.set(n.get() + 1));
     let rest = &s[pos..];
     let first = rest.chars().next();
+    let with = |item: String, (more, last, end): (Vec<String>, Option<String>, usize)| {
+        let mut items = Vec::with_capacity(more.len() + 1);
+        items.push(item);
+        items.extend(more);
+        (items, last, end)
+    };
     // 1. This item as a list item, then the rest recursively.
     match first {
         Some(q @ ('"' | '\'')) => {
             for (i, _) in rest[1..].match_indices(q) {
                 let item_end = pos + 1 + i + 1;
-                if let Some(next) = after_comma(s, item_end) {
-                    let mut more = items.clone();
-                    more.push(s[pos..item_end].to_string());
-                    if let Some(r) = value_items(s, next, more) {
-                        return Some(r);
-                    }
+                if let Some(next) = after_comma(s, item_end)
+                    && let Some(r) = items_from(s, next, false, memo)
+                {
+                    return Some(with(s[pos..item_end].to_string(), r));
                 }
             }
         }
@@ -788,12 +826,10 @@ fn value_items(
                 && rest.as_bytes()[stop] == b','
             {
                 let item = rest[..stop].trim_end_matches(is_space);
-                if let Some(next) = after_comma(s, pos + stop) {
-                    let mut more = items.clone();
-                    more.push(item.to_string());
-                    if let Some(r) = value_items(s, next, more) {
-                        return Some(r);
-                    }
+                if let Some(next) = after_comma(s, pos + stop)
+                    && let Some(r) = items_from(s, next, false, memo)
+                {
+                    return Some(with(item.to_string(), r));
                 }
             }
         }
@@ -805,7 +841,7 @@ fn value_items(
             for (i, _) in rest[1..].match_indices(q) {
                 let item_end = pos + 1 + i + 1;
                 if rest_is_comment(&s[item_end..]) {
-                    return Some((items, Some(s[pos..item_end].to_string()), item_end));
+                    return Some((vec![], Some(s[pos..item_end].to_string()), item_end));
                 }
             }
         }
@@ -813,27 +849,27 @@ fn value_items(
             // [^,]*? then \s*(#.*)?$ : the shortest item after which only a comment follows.
             for (i, ch) in rest.char_indices().skip(1) {
                 if rest_is_comment(&rest[i..]) {
-                    return Some((items, Some(rest[..i].to_string()), pos + i));
+                    return Some((vec![], Some(rest[..i].to_string()), pos + i));
                 }
                 if ch == ',' {
                     break;
                 }
             }
             if !rest.contains(',') {
-                return Some((items, Some(rest.to_string()), s.len()));
+                return Some((vec![], Some(rest.to_string()), s.len()));
             }
         }
         _ => {}
     }
     // 3. No last item.
     if rest_is_comment(rest) {
-        let end = if items.is_empty() {
+        let end = if top {
             pos
         } else {
             // The value text ends at the last comma.
             s[..pos].trim_end_matches(is_space).len()
         };
-        return Some((items, None, end));
+        return Some((vec![], None, end));
     }
     None
 }
@@ -859,6 +895,21 @@ fn unquote(v: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_line_of_many_quotes_and_commas_searches_each_position_once() {
+        // Found by fuzzing (renewal_conf): 26 s of CPU before the search was memoised.
+        let input = include_str!("../../fuzz/regressions/renewal_conf/slow-unit-quotes-and-commas");
+        super::SEARCHES.with(|n| n.set(0));
+        let _ = super::RenewalConf::parse(input);
+        let searches = super::SEARCHES.with(|n| n.get());
+        let bound = input.len() + input.lines().count();
+        assert!(
+            searches <= bound,
+            "{searches} value searches for {} bytes (at most {bound})",
+            input.len()
+        );
+    }
+
     use super::*;
 
     fn single(s: &str) -> Value {
