@@ -531,9 +531,11 @@ fn lab_two_lineages_at_one_owner_roll_over_in_turn_with_postfix_serving_both() {
             std::thread::sleep(Duration::from_secs(1));
         }
     };
+    // Postfix serves both certificates before anything is judged: `status` probes the
+    // owner's host once per key family, and each lineage must find its own key there.
+    let _postfix = DualPostfix::start(&s.lab, &[&s.name, &rsa]);
     let [e_cur, e_next, r_cur, r_next] = healthy("after issuing both");
     assert_ne!(e_cur, r_cur);
-    let _postfix = DualPostfix::start(&s.lab, &[&s.name, &rsa]);
     posttls_finger_verifies(&s.lab, &host);
     assert_eq!(
         served_key_with(&mail_addr, "RSA-PSS+SHA256:RSA+SHA256").as_deref(),
