@@ -267,6 +267,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_key_family_is_read_from_the_spki() {
+        let family = |pem: &[u8]| Algorithms::of_spki(crate::material::parse(pem).unwrap().spki());
+        let corpus = |f: &str| {
+            std::fs::read(format!(
+                "{}/fuzz/corpus/material/{f}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        assert_eq!(family(&corpus("ec-pub.pem")), Algorithms::Ecdsa);
+        assert_eq!(family(&corpus("p384-sec1.pem")), Algorithms::Ecdsa);
+        assert_eq!(family(&corpus("rsa-pub-pkcs1.pem")), Algorithms::Rsa);
+        assert_eq!(family(&corpus("rsa-pkcs1.pem")), Algorithms::Rsa);
+        assert_eq!(family(&corpus("ed25519.pem")), Algorithms::All);
+        assert_eq!(Algorithms::of_spki(b"not a key"), Algorithms::All);
+        assert!(
+            Algorithms::Rsa.reaches(Algorithms::Rsa) && Algorithms::All.reaches(Algorithms::Rsa)
+        );
+        assert!(!Algorithms::Ecdsa.reaches(Algorithms::Rsa));
+    }
+
+    #[test]
     fn protocol_follows_the_port_unless_told() {
         assert_eq!(Protocol::for_port(25), Protocol::Smtp);
         assert_eq!(Protocol::for_port(587), Protocol::Smtp);
