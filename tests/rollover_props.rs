@@ -89,7 +89,8 @@ enum Event {
     /// The machine's clock steps forward (NTP step, VM resume); true time does not move.
     ClockForward(i64),
     /// Someone else sets the TTL of an owner's RRset (lowering it shortly before a switch
-    /// must not shorten the next wait); every server serves it before the next event.
+    /// must not shorten the next wait); every server serves it before the next event, and
+    /// a pass looks before the next such change (nothing when none has yet).
     TtlChange(usize, u32),
     /// The AAAA lookup of the NS name with two addresses fails (true) or works again.
     LookupFails(bool),
@@ -372,6 +373,8 @@ struct Sim {
     batched_crashes: usize,
     /// Rollovers of a lineage other than the first.
     other_rollovers: usize,
+    /// An outside TTL change no pass has looked at yet.
+    ttl_change_unseen: bool,
     rt: tokio::runtime::Runtime,
 }
 
@@ -489,6 +492,7 @@ matching = {}
             held: 0,
             batched_crashes: 0,
             other_rollovers: 0,
+            ttl_change_unseen: false,
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -593,6 +597,9 @@ matching = {}
             );
         }
         let crashed = crash.is_some_and(|k| fail.steps().len() > k);
+        if !crashed && !matches!(op, Op::Status | Op::DryRun) {
+            self.ttl_change_unseen = false;
+        }
         if self.world.world().certbot_pending.is_some() && !crashed {
             self.held += 1;
         }
@@ -633,13 +640,17 @@ matching = {}
             Event::ClockBack(s) => self.world.world().clock_offset -= s,
             Event::ClockForward(s) => self.world.world().clock_offset += s,
             Event::TtlChange(o, ttl) => {
-                // Only an RRset that exists has a TTL to change.
+                // Only an RRset that exists has a TTL to change, and danerollover looks
+                // (a pass that saved its observation) between two outside TTL changes: a
+                // TTL served only between two of its looks is seen by no observation.
                 let mut w = self.world.world();
                 let (owner, now) = (w.resolve(OWNERS[o % 2]), w.now);
-                if w.rrset_at(&owner, now)
-                    .is_some_and(|v| !v.records.is_empty())
+                if !self.ttl_change_unseen
+                    && w.rrset_at(&owner, now)
+                        .is_some_and(|v| !v.records.is_empty())
                 {
                     direct_change_ttl(&mut w, OWNERS[o % 2], &[], &[], Some(*ttl));
+                    self.ttl_change_unseen = true;
                 }
                 drop(w);
                 // Every server serves it before anything else happens. A change racing
@@ -1656,4 +1667,45 @@ fn the_endpoint_check_catches_a_retirement_without_probes() {
         sim.op(Op::Run, None).unwrap();
         sim.check(Some(false), &Event::Advance(0)).unwrap();
     }
+}
+
+#[test]
+fn replay_a_deletion_of_the_next_record_while_certbot_of_a_killed_switch_runs() {
+    // A lagging server still serves the next key's record when someone deletes it; the
+    // switch starts on that view and is killed while certbot runs (for two hours): the
+    // passes meanwhile must publish the record again before certbot puts the key live.
+    let run = Event::Op {
+        op: Op::Run,
+        crash: None,
+    };
+    let _ = replay(Case {
+        lags: vec![1],
+        initial: 0,
+        negative_ttl: 60,
+        every: false,
+        sha512: false,
+        others: 0,
+        shared: false,
+        alias: false,
+        two_addresses: false,
+        endpoints: Vec::new(),
+        events: vec![
+            Event::Advance(1),
+            run.clone(),
+            Event::Advance(1),
+            run,
+            Event::CertbotFails,
+            Event::Advance(720),
+            Event::Drift(true, 0),
+            Event::Op {
+                op: Op::Rollover,
+                crash: None,
+            },
+            Event::KilledDuringCertbot,
+            Event::Op {
+                op: Op::RolloverWait,
+                crash: None,
+            },
+        ],
+    });
 }

@@ -56,7 +56,8 @@ impl Engine<'_> {
 
         // 1. Repair an interrupted step before anything else.
         let mut repaired = None;
-        // certbot started by an interrupted switch still runs: touch nothing until it is done.
+        // certbot started by an interrupted switch still runs: leave the switch alone until it
+        // is done (only the lineage's own missing records are published again, below).
         let mut hold = false;
         if let Some(intent) = lineage(state, name).intent.clone() {
             if dry_run {
@@ -110,9 +111,20 @@ impl Engine<'_> {
         }
 
         // 3. Plan and act, one action at a time; plan again after a new key or a switch.
-        for _round in 0..if hold { 0 } else { 6 } {
+        // While certbot runs, only this lineage's own missing records are published again
+        // (additions only: someone deleting the next key's record must not stay unrepaired
+        // until certbot puts that key live); nothing else is touched.
+        for _round in 0..if hold { 1 } else { 6 } {
+            let mut held_view = None;
+            if hold {
+                // The plan as if the switch were not under way, of which only additions
+                // are carried out.
+                let mut view = lineage(state, name).clone();
+                view.intent = None;
+                held_view = Some(view);
+            }
             let p = plan_probed(
-                lineage(state, name),
+                held_view.as_ref().unwrap_or_else(|| lineage(state, name)),
                 &observations,
                 probes.as_deref(),
                 facts.reuse_key,
@@ -126,6 +138,9 @@ impl Engine<'_> {
             }
             let mut again = false;
             for action in &p.actions {
+                if hold && !matches!(action, Action::Publish { .. }) {
+                    continue;
+                }
                 match action {
                     Action::Alert(_) | Action::Wait { .. } => {}
                     Action::GenerateNextKey => {
@@ -437,7 +452,7 @@ fn held_message(intent: &Intent) -> String {
         Intent::NewNextKey { at, .. } => (at.to_string(), String::new()),
     };
     format!(
-        "the switch started at {at} was interrupted while certbot ({pid}) still runs: nothing was changed; run again once certbot has finished (it may still complete the switch)"
+        "the switch started at {at} was interrupted while certbot ({pid}) still runs: the switch was left alone (only this lineage's missing records are published again); run again once certbot has finished (it may still complete the switch)"
     )
 }
 

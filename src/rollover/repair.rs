@@ -38,8 +38,9 @@ pub enum Repair {
     /// The certificate does not carry the next key: restore `live/NAME/privkey.pem` to its
     /// previous target and remove the planted copy, leaving the lineage as it was.
     UndoSwitch,
-    /// certbot is still running the switch: touch nothing (neither undo nor complete it),
-    /// keep the intent, and look again on the next run.
+    /// certbot is still running the switch: leave it alone (neither undo nor complete it),
+    /// keep the intent, and look again on the next run (the pass only publishes the
+    /// lineage's own missing records again meanwhile).
     CertbotRunning,
 }
 
