@@ -360,6 +360,11 @@ struct Sim {
     compromised: Vec<KeyInfo>,
     /// Indices in the live log of switches made by an emergency rollover.
     emergency_switches: Vec<usize>,
+    /// An emergency killed while its certbot ran: NAME's live log length then and the
+    /// compromised key. The switch that certbot completes later is the emergency's.
+    emergency_in_certbot: Option<(usize, KeyInfo, Timestamp)>,
+    /// For such a switch: when the emergency decided (the check reads the servers then).
+    emergency_decided: std::collections::HashMap<usize, Timestamp>,
     /// Checks in which an endpoint served a retired key whose record was still served
     /// (a retirement the endpoints held back).
     endpoint_held: usize,
@@ -486,6 +491,8 @@ matching = {}
             crashes: 0,
             compromised: Vec::new(),
             emergency_switches: Vec::new(),
+            emergency_in_certbot: None,
+            emergency_decided: std::collections::HashMap::new(),
             endpoint_held: 0,
             others_endpoint_held: 0,
             killed_in_certbot: 0,
@@ -673,9 +680,19 @@ matching = {}
                 crash,
             } => {
                 let before = self.live();
-                let log_len = self.world.world().lineages[NAME].live_log.len();
+                let (log_len, decided) = {
+                    let w = self.world.world();
+                    (w.lineages[NAME].live_log.len(), w.now)
+                };
                 crashed = Some(self.op(Op::Emergency, *crash)?);
                 let w = self.world.world();
+                if crashed == Some(true)
+                    && w.certbot_pending
+                        .as_ref()
+                        .is_some_and(|p| p.lineage == NAME)
+                {
+                    self.emergency_in_certbot = Some((log_len, before.clone(), decided));
+                }
                 let log = &w.lineages[NAME].live_log;
                 for (i, entry) in log.iter().enumerate().skip(log_len) {
                     if entry.2 {
@@ -809,6 +826,24 @@ matching = {}
                 }
             }
         }
+        // The certbot of a killed emergency has ended: a switch it made is the emergency's.
+        if let Some((log_len, before, decided)) = self.emergency_in_certbot.clone() {
+            let w = self.world.world();
+            let ended = w.certbot_pending.as_ref().is_none_or(|p| p.lineage != NAME);
+            if ended {
+                let log = &w.lineages[NAME].live_log;
+                let switched: Vec<usize> = (log_len..log.len()).filter(|&i| log[i].2).collect();
+                drop(w);
+                if !switched.is_empty() {
+                    for &i in &switched {
+                        self.emergency_decided.insert(i, decided);
+                    }
+                    self.emergency_switches.extend(switched);
+                    self.compromised.push(before);
+                }
+                self.emergency_in_certbot = None;
+            }
+        }
         self.check(crashed, &ev)
     }
 
@@ -909,10 +944,13 @@ matching = {}
                 let k = KeyInfo::from_spki(spki);
                 let rec = r311(&k);
                 if li == 0 && self.emergency_switches.contains(&idx) {
-                    // The emergency switch: every server served the new record at the time.
+                    // The emergency switch: every server served the new record when the
+                    // emergency decided (for one killed while its certbot ran, certbot puts
+                    // the key live later: a deletion meanwhile is repaired by the next pass).
+                    let when = self.emergency_decided.get(&idx).copied().unwrap_or(*at);
                     for owner in owners {
                         for (i, s) in w.servers.iter().enumerate() {
-                            let view = s.view_time(*at);
+                            let view = s.view_time(when);
                             // Through the owner's CNAME, if it has one.
                             let served = w
                                 .rrset_at(&w.resolve(owner), view)
@@ -1708,4 +1746,49 @@ fn replay_a_deletion_of_the_next_record_while_certbot_of_a_killed_switch_runs() 
             },
         ],
     });
+}
+
+#[test]
+fn replay_an_emergency_killed_while_its_certbot_runs() {
+    // Found by the 10,000-history run: the emergency is killed while certbot runs, and
+    // certbot completes later. That switch is the emergency's (checked as one: every server
+    // served the new record), not a normal switch that waited.
+    let sim = replay(Case {
+        lags: vec![1],
+        initial: 0,
+        negative_ttl: 60,
+        every: false,
+        sha512: false,
+        alias: false,
+        two_addresses: false,
+        endpoints: Vec::new(),
+        events: vec![
+            Event::Op {
+                op: Op::Run,
+                crash: None,
+            },
+            Event::RolloverOther {
+                which: 0,
+                wait: true,
+                crash: None,
+            },
+            Event::Drift(true, 0),
+            Event::Op {
+                op: Op::Emergency,
+                crash: Some(4),
+            },
+            Event::RolloverOther {
+                which: 0,
+                wait: true,
+                crash: None,
+            },
+            Event::CertbotCompletes,
+        ],
+        others: 1,
+        shared: false,
+    });
+    assert!(
+        !sim.emergency_switches.is_empty(),
+        "the switch certbot completed was not counted as the emergency's"
+    );
 }
