@@ -360,9 +360,10 @@ struct Sim {
     compromised: Vec<KeyInfo>,
     /// Indices in the live log of switches made by an emergency rollover.
     emergency_switches: Vec<usize>,
-    /// An emergency killed while its certbot ran: NAME's live log length then and the
-    /// compromised key. The switch that certbot completes later is the emergency's.
-    emergency_in_certbot: Option<(usize, KeyInfo, Timestamp)>,
+    /// An emergency killed before its switch was done (its certbot still running, or its
+    /// intent left for the next pass to finish): NAME's live log length then, the
+    /// compromised key and when it decided. The switch that finishes it is the emergency's.
+    emergency_interrupted: Option<(usize, KeyInfo, Timestamp)>,
     /// For such a switch: when the emergency decided (the check reads the servers then).
     emergency_decided: std::collections::HashMap<usize, Timestamp>,
     /// Checks in which an endpoint served a retired key whose record was still served
@@ -491,7 +492,7 @@ matching = {}
             crashes: 0,
             compromised: Vec::new(),
             emergency_switches: Vec::new(),
-            emergency_in_certbot: None,
+            emergency_interrupted: None,
             emergency_decided: std::collections::HashMap::new(),
             endpoint_held: 0,
             others_endpoint_held: 0,
@@ -686,12 +687,15 @@ matching = {}
                 };
                 crashed = Some(self.op(Op::Emergency, *crash)?);
                 let w = self.world.world();
-                if crashed == Some(true)
-                    && w.certbot_pending
-                        .as_ref()
-                        .is_some_and(|p| p.lineage == NAME)
-                {
-                    self.emergency_in_certbot = Some((log_len, before.clone(), decided));
+                let running = w
+                    .certbot_pending
+                    .as_ref()
+                    .is_some_and(|p| p.lineage == NAME);
+                drop(w);
+                let intent = self.state().lineages[NAME].intent.is_some();
+                let w = self.world.world();
+                if crashed == Some(true) && (running || intent) {
+                    self.emergency_interrupted = Some((log_len, before.clone(), decided));
                 }
                 let log = &w.lineages[NAME].live_log;
                 for (i, entry) in log.iter().enumerate().skip(log_len) {
@@ -826,25 +830,32 @@ matching = {}
                 }
             }
         }
-        // The certbot of a killed emergency has ended: a switch it made is the emergency's.
-        if let Some((log_len, before, decided)) = self.emergency_in_certbot.clone() {
-            let w = self.world.world();
-            let ended = w.certbot_pending.as_ref().is_none_or(|p| p.lineage != NAME);
-            if ended {
-                let log = &w.lineages[NAME].live_log;
-                let switched: Vec<usize> = (log_len..log.len()).filter(|&i| log[i].2).collect();
-                drop(w);
-                if !switched.is_empty() {
-                    for &i in &switched {
-                        self.emergency_decided.insert(i, decided);
-                    }
-                    self.emergency_switches.extend(switched);
-                    self.compromised.push(before);
-                }
-                self.emergency_in_certbot = None;
-            }
-        }
+        self.note_interrupted_emergency();
         self.check(crashed, &ev)
+    }
+
+    /// A switch made since an emergency was interrupted (by its certbot completing, or the
+    /// pass that finishes its intent) is the emergency's; the emergency is over once its
+    /// certbot has ended and its intent is gone.
+    fn note_interrupted_emergency(&mut self) {
+        let Some((log_len, before, decided)) = self.emergency_interrupted.clone() else {
+            return;
+        };
+        let intent = self.state().lineages[NAME].intent.is_some();
+        let w = self.world.world();
+        let ended = !intent && w.certbot_pending.as_ref().is_none_or(|p| p.lineage != NAME);
+        let log = &w.lineages[NAME].live_log;
+        let len = log.len();
+        let switched: Vec<usize> = (log_len..len).filter(|&i| log[i].2).collect();
+        drop(w);
+        if !switched.is_empty() {
+            for &i in &switched {
+                self.emergency_decided.insert(i, decided);
+            }
+            self.emergency_switches.extend(switched);
+            self.compromised.push(before.clone());
+        }
+        self.emergency_interrupted = (!ended).then_some((len, before, decided));
     }
 
     /// The invariants, after every step, for every lineage.
@@ -1150,6 +1161,7 @@ matching = {}
         for _ in 0..4 {
             self.world.advance(lag + 30);
             self.op(Op::Run, None)?;
+            self.note_interrupted_emergency();
             self.check(
                 Some(false),
                 &Event::Op {
@@ -1790,5 +1802,45 @@ fn replay_an_emergency_killed_while_its_certbot_runs() {
     assert!(
         !sim.emergency_switches.is_empty(),
         "the switch certbot completed was not counted as the emergency's"
+    );
+}
+
+#[test]
+fn replay_an_emergency_killed_before_certbot_and_finished_by_the_next_pass() {
+    // Found by the 10,000-history run: the emergency is killed before it runs certbot;
+    // the next pass finishes its intent (certbot installs the key, then fails). That
+    // switch is the emergency's too.
+    let sim = replay(Case {
+        lags: vec![0],
+        initial: 2,
+        negative_ttl: 3600,
+        every: false,
+        sha512: false,
+        alias: false,
+        two_addresses: false,
+        endpoints: Vec::new(),
+        events: vec![
+            Event::Advance(1),
+            Event::CertbotCompletes,
+            Event::Advance(1),
+            Event::Advance(1),
+            Event::CertbotCompletes,
+            Event::CertbotSurprise(CertbotBehaviour::NoOp),
+            Event::CertbotSurprise(CertbotBehaviour::FailAfterLinks),
+            Event::Op {
+                op: Op::Run,
+                crash: None,
+            },
+            Event::Op {
+                op: Op::Emergency,
+                crash: Some(4),
+            },
+        ],
+        others: 0,
+        shared: false,
+    });
+    assert!(
+        !sim.emergency_switches.is_empty(),
+        "the switch the next pass finished was not counted as the emergency's"
     );
 }
