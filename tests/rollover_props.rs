@@ -316,6 +316,11 @@ fn direct_change_ttl(
             records.push(r.clone());
         }
     }
+    if last.is_none() && records.is_empty() {
+        // Removing from an owner that never had an RRset changes nothing (the world's
+        // owners start TTL-less: no negative answer to cache before the first version).
+        return;
+    }
     let ttl = ttl.unwrap_or(last.map_or(300, |v| v.ttl));
     w.rrsets.entry(owner).or_default().push(RrsetVersion {
         at: now,
@@ -692,7 +697,11 @@ matching = {}
                     .as_ref()
                     .is_some_and(|p| p.lineage == NAME);
                 drop(w);
-                let intent = self.state().lineages[NAME].intent.is_some();
+                let intent = self
+                    .state()
+                    .lineages
+                    .get(NAME)
+                    .is_some_and(|l| l.intent.is_some());
                 let w = self.world.world();
                 if crashed == Some(true) && (running || intent) {
                     self.emergency_interrupted = Some((log_len, before.clone(), decided));
@@ -841,7 +850,11 @@ matching = {}
         let Some((log_len, before, decided)) = self.emergency_interrupted.clone() else {
             return;
         };
-        let intent = self.state().lineages[NAME].intent.is_some();
+        let intent = self
+            .state()
+            .lineages
+            .get(NAME)
+            .is_some_and(|l| l.intent.is_some());
         let w = self.world.world();
         let ended = !intent && w.certbot_pending.as_ref().is_none_or(|p| p.lineage != NAME);
         let log = &w.lineages[NAME].live_log;
@@ -1843,4 +1856,35 @@ fn replay_an_emergency_killed_before_certbot_and_finished_by_the_next_pass() {
         !sim.emergency_switches.is_empty(),
         "the switch the next pass finished was not counted as the emergency's"
     );
+}
+
+#[test]
+fn replay_a_removal_from_an_owner_that_never_had_an_rrset() {
+    // Found by a default run: an outside removal at an owner with no RRset yet made an
+    // empty version (a cacheable negative answer) one second before danerollover first
+    // looked, when a foreign record replaced it; no look could have seen it. Removing from
+    // nothing is no change, and the shared lineage switches after its own wait.
+    let _ = replay(Case {
+        lags: vec![0],
+        initial: 2,
+        negative_ttl: 3600,
+        every: false,
+        sha512: false,
+        alias: false,
+        two_addresses: false,
+        endpoints: Vec::new(),
+        events: vec![
+            Event::Drift(false, 1),
+            Event::Advance(1),
+            Event::Foreign(0, 1),
+            Event::RolloverOther {
+                which: 0,
+                wait: true,
+                crash: None,
+            },
+            Event::Advance(1),
+        ],
+        others: 1,
+        shared: true,
+    });
 }
