@@ -329,6 +329,32 @@ fn direct_change_ttl(
     });
 }
 
+/// An emergency killed before its switch was done.
+#[derive(Clone)]
+struct Interrupted {
+    /// NAME's live log length when it was killed (then: when last looked at).
+    log_len: usize,
+    /// The compromised key.
+    before: KeyInfo,
+    /// When it decided.
+    decided: Timestamp,
+    /// Its switch intent (the key it switches to, when the switch began) and its certbot's
+    /// pid, while they last.
+    key: Option<KeyInfo>,
+    intent_at: Option<Timestamp>,
+    pid: Option<u32>,
+}
+
+/// The switch intent of `l`: the key it switches to and when it began.
+fn switch_intent(
+    l: Option<&danerollover::rollover::state::LineageState>,
+) -> Option<(KeyInfo, Timestamp)> {
+    match l?.intent.as_ref()? {
+        danerollover::rollover::state::Intent::Switch { key, at, .. } => Some((key.clone(), *at)),
+        _ => None,
+    }
+}
+
 /// Kills the operation at the first `CertbotStarted` step: danerollover dies while certbot
 /// runs on.
 #[derive(Default)]
@@ -368,7 +394,7 @@ struct Sim {
     /// An emergency killed before its switch was done (its certbot still running, or its
     /// intent left for the next pass to finish): NAME's live log length then, the
     /// compromised key and when it decided. The switch that finishes it is the emergency's.
-    emergency_interrupted: Option<(usize, KeyInfo, Timestamp)>,
+    emergency_interrupted: Option<Interrupted>,
     /// For such a switch: when the emergency decided (the check reads the servers then).
     emergency_decided: std::collections::HashMap<usize, Timestamp>,
     /// Checks in which an endpoint served a retired key whose record was still served
@@ -692,19 +718,23 @@ matching = {}
                 };
                 crashed = Some(self.op(Op::Emergency, *crash)?);
                 let w = self.world.world();
-                let running = w
+                let pid = w
                     .certbot_pending
                     .as_ref()
-                    .is_some_and(|p| p.lineage == NAME);
+                    .filter(|p| p.lineage == NAME)
+                    .map(|p| p.pid);
                 drop(w);
-                let intent = self
-                    .state()
-                    .lineages
-                    .get(NAME)
-                    .is_some_and(|l| l.intent.is_some());
+                let intent = switch_intent(self.state().lineages.get(NAME));
                 let w = self.world.world();
-                if crashed == Some(true) && (running || intent) {
-                    self.emergency_interrupted = Some((log_len, before.clone(), decided));
+                if crashed == Some(true) && (pid.is_some() || intent.is_some()) {
+                    self.emergency_interrupted = Some(Interrupted {
+                        log_len,
+                        before: before.clone(),
+                        decided,
+                        key: intent.as_ref().map(|i| i.0.clone()),
+                        intent_at: intent.map(|i| i.1),
+                        pid,
+                    });
                 }
                 let log = &w.lineages[NAME].live_log;
                 for (i, entry) in log.iter().enumerate().skip(log_len) {
@@ -847,28 +877,39 @@ matching = {}
     /// pass that finishes its intent) is the emergency's; the emergency is over once its
     /// certbot has ended and its intent is gone.
     fn note_interrupted_emergency(&mut self) {
-        let Some((log_len, before, decided)) = self.emergency_interrupted.clone() else {
+        let Some(mut e) = self.emergency_interrupted.clone() else {
             return;
         };
-        let intent = self
-            .state()
-            .lineages
-            .get(NAME)
-            .is_some_and(|l| l.intent.is_some());
+        let intent = switch_intent(self.state().lineages.get(NAME));
         let w = self.world.world();
-        let ended = !intent && w.certbot_pending.as_ref().is_none_or(|p| p.lineage != NAME);
+        let pid = w
+            .certbot_pending
+            .as_ref()
+            .filter(|p| p.lineage == NAME)
+            .map(|p| p.pid);
+        let still = (e.pid.is_some() && pid == e.pid)
+            || (e.intent_at.is_some() && intent.as_ref().map(|i| i.1) == e.intent_at);
         let log = &w.lineages[NAME].live_log;
         let len = log.len();
-        let switched: Vec<usize> = (log_len..len).filter(|&i| log[i].2).collect();
+        // Its switch: to its key (a later normal switch to another key is not its).
+        let switched: Vec<usize> = (e.log_len..len)
+            .filter(|&i| {
+                log[i].2
+                    && e.key
+                        .as_ref()
+                        .is_none_or(|k| KeyInfo::from_spki(&log[i].1).id == k.id)
+            })
+            .collect();
         drop(w);
         if !switched.is_empty() {
             for &i in &switched {
-                self.emergency_decided.insert(i, decided);
+                self.emergency_decided.insert(i, e.decided);
             }
             self.emergency_switches.extend(switched);
-            self.compromised.push(before.clone());
+            self.compromised.push(e.before.clone());
         }
-        self.emergency_interrupted = (!ended).then_some((len, before, decided));
+        e.log_len = len;
+        self.emergency_interrupted = still.then_some(e);
     }
 
     /// The invariants, after every step, for every lineage.
