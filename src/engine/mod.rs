@@ -374,17 +374,17 @@ impl<'a> Engine<'a> {
         })
     }
 
-    /// What the lineage's endpoints serve; None when its `probe` is false.
-    async fn probe_endpoints(&self, name: &str, lc: &LineageConfig) -> Option<Vec<EndpointProbe>> {
+    /// What the lineage's endpoints serve, probed offering its key `family` (from the
+    /// lineage facts the pass already read); None when its `probe` is false.
+    async fn probe_endpoints(
+        &self,
+        name: &str,
+        lc: &LineageConfig,
+        family: crate::probe::Algorithms,
+    ) -> Option<Vec<EndpointProbe>> {
         if !lc.probe {
             return None;
         }
-        let family = self
-            .io
-            .files
-            .facts(name)
-            .map(|f| f.key_family)
-            .unwrap_or(crate::probe::Algorithms::All);
         let endpoints = with_family(lineage_endpoints(name, lc), family);
         Some(self.io.prober.probe(&endpoints).await)
     }

@@ -85,7 +85,7 @@ impl Engine<'_> {
         let queries = self.queries(lc)?;
         let (observations, mut probes) = tokio::join!(
             self.io.observer.observe(&queries),
-            self.probe_endpoints(name, lc)
+            self.probe_endpoints(name, lc, facts.key_family)
         );
         crate::rollover::share_ttl_history(&mut state.lineages, name, &owners);
         let live_change = {
@@ -149,23 +149,20 @@ impl Engine<'_> {
                         again = true;
                         break;
                     }
-                    Action::Publish { owner, records } => {
-                        match self.change(lc, owner, records, true, &observations).await {
+                    Action::Publish { owner, records } | Action::Retire { owner, records } => {
+                        let add = matches!(action, Action::Publish { .. });
+                        match self.change(lc, owner, records, add, &observations).await {
                             Ok(target) => {
-                                self.step(Step::Published)?;
-                                lineage(state, name).record_published(owner, records, now);
-                                self.save(lock, state, Step::PublishSaved)?;
-                                done.push(at_target(action, target));
-                            }
-                            Err(e) => failures.push(format!("{action}: {e}")),
-                        }
-                    }
-                    Action::Retire { owner, records } => {
-                        match self.change(lc, owner, records, false, &observations).await {
-                            Ok(target) => {
-                                self.step(Step::Retired)?;
-                                lineage(state, name).record_retired(owner, records, now);
-                                self.save(lock, state, Step::RetireSaved)?;
+                                let ls = lineage(state, name);
+                                if add {
+                                    self.step(Step::Published)?;
+                                    ls.record_published(owner, records, now);
+                                    self.save(lock, state, Step::PublishSaved)?;
+                                } else {
+                                    self.step(Step::Retired)?;
+                                    ls.record_retired(owner, records, now);
+                                    self.save(lock, state, Step::RetireSaved)?;
+                                }
                                 done.push(at_target(action, target));
                             }
                             Err(e) => failures.push(format!("{action}: {e}")),
@@ -201,6 +198,7 @@ impl Engine<'_> {
                                     .probe_after_reload(
                                         name,
                                         lc,
+                                        facts.key_family,
                                         lineage(state, name),
                                         &observations,
                                     )
@@ -283,11 +281,12 @@ impl Engine<'_> {
         &self,
         name: &str,
         lc: &LineageConfig,
+        family: crate::probe::Algorithms,
         ls: &LineageState,
         observations: &[OwnerObservation],
     ) -> Option<Vec<crate::probe::endpoint::EndpointProbe>> {
         use crate::rollover::EndpointState;
-        let mut probes = self.probe_endpoints(name, lc).await?;
+        let mut probes = self.probe_endpoints(name, lc, family).await?;
         for _ in 0..REPROBES {
             let behind = crate::rollover::serving::assess(ls, &probes, observations)
                 .iter()
@@ -296,7 +295,7 @@ impl Engine<'_> {
                 break;
             }
             self.io.clock.sleep(REPROBE_DELAY).await;
-            probes = self.probe_endpoints(name, lc).await?;
+            probes = self.probe_endpoints(name, lc, family).await?;
         }
         Some(probes)
     }
