@@ -254,6 +254,10 @@ pub struct StatusArgs {
     /// JSON output
     #[arg(long)]
     pub json: bool,
+    /// Ask every server, even where the last observation of an unchanged zone could be
+    /// reused ([dns] reuse_observations)
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 #[derive(Debug, Args)]
@@ -264,6 +268,10 @@ pub struct RunArgs {
     /// JSON output
     #[arg(long)]
     pub json: bool,
+    /// Ask every server, even where the last observation of an unchanged zone could be
+    /// reused ([dns] reuse_observations)
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -114,6 +114,12 @@ pub struct DnsConfig {
     /// Added to every wait (default 60s).
     #[serde(default = "default_margin", with = "humantime_serde_compat")]
     pub margin: Duration,
+    /// How long `run` and `status` may reuse an owner's last observation while every server
+    /// of its zone serves the same SOA serial and the zone validates Secure (default 1d;
+    /// `0s`: always ask every server). Only a pass with nothing to do rests on a reused
+    /// observation: anything to change is decided on a fresh one (see `dns::reuse`).
+    #[serde(default = "default_reuse_observations", with = "humantime_serde_compat")]
+    pub reuse_observations: Duration,
 }
 
 impl Default for DnsConfig {
@@ -125,6 +131,7 @@ impl Default for DnsConfig {
             retry_budget: default_retry_budget(),
             ttl_factor: default_ttl_factor(),
             margin: default_margin(),
+            reuse_observations: default_reuse_observations(),
         }
     }
 }
@@ -140,6 +147,9 @@ fn default_ttl_factor() -> u32 {
 }
 fn default_margin() -> Duration {
     Duration::from_secs(60)
+}
+fn default_reuse_observations() -> Duration {
+    Duration::from_secs(86_400)
 }
 
 /// `[zones."NAME"]`: overrides for one zone.

@@ -50,6 +50,10 @@ pub struct LineageStatus {
     /// matches, an endpoint that cannot be probed while the old records wait): `status` and
     /// `run` exit 1 while there are any.
     pub endpoint_alerts: Vec<String>,
+    /// When the DNS observation shown was made, when it is an earlier pass's reused because
+    /// every server of the zone still serves the same SOA serial (`[dns]
+    /// reuse_observations`); null: made now.
+    pub observed_at: Option<Timestamp>,
 }
 
 impl LineageStatus {
@@ -198,6 +202,7 @@ pub fn lineage_status(
         last_switch: state.last_switch,
         endpoints: plan.endpoints.clone(),
         endpoint_alerts: plan.endpoint_alerts.clone(),
+        observed_at: None,
     }
 }
 
@@ -227,6 +232,12 @@ pub fn render_text(s: &LineageStatus) -> String {
     }
     for reason in &s.not_yet {
         let _ = writeln!(out, "    not yet: {reason}");
+    }
+    if let Some(at) = s.observed_at {
+        let _ = writeln!(
+            out,
+            "  DNS as observed at {at} (the zone's serials have not changed since; --fresh asks again)"
+        );
     }
     for o in &s.owners {
         let v = o

@@ -22,6 +22,8 @@ use crate::rollover::LineageState;
 pub const STATE_FILE: &str = "state.json";
 /// The lock file's name under the state directory.
 pub const LOCK_FILE: &str = "lock";
+/// The observations kept for reuse ([`crate::dns::reuse`]): a cache, never needed.
+pub const OBSERVATIONS_FILE: &str = "observations.json";
 /// The state file format this build reads and writes.
 pub const VERSION: u32 = 2;
 
@@ -223,6 +225,32 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(State::default()),
             Err(source) => Err(StoreError::Read { path, source }),
         }
+    }
+
+    /// `DIR/observations.json`.
+    pub fn observations_path(&self) -> PathBuf {
+        self.dir.join(OBSERVATIONS_FILE)
+    }
+
+    /// The observations kept for reuse with `resolver`: empty when there is no file, or it
+    /// cannot be read or is not one (a cache: the pass then asks every server).
+    pub fn read_observations(&self, resolver: &str) -> crate::dns::reuse::Cache {
+        match fs::read_to_string(self.observations_path()) {
+            Ok(text) => crate::dns::reuse::Cache::parse(&text, resolver),
+            Err(_) => crate::dns::reuse::Cache::new(resolver),
+        }
+    }
+
+    /// Replace the observations kept for reuse (atomically, 0640, no fsync: losing the file
+    /// costs one pass of fresh queries). Needs no lock: each entry stands on its own, and
+    /// the last writer wins.
+    pub fn write_observations(&self, cache: &crate::dns::reuse::Cache) -> Result<(), StoreError> {
+        let path = self.observations_path();
+        if !self.dir.is_dir() {
+            return Ok(());
+        }
+        crate::fsutil::write_atomic(&path, cache.render().as_bytes(), 0o640, false)
+            .map_err(|source| StoreError::Write { path, source })
     }
 
     /// Create the state directory (0700) if needed.

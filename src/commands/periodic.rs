@@ -9,7 +9,8 @@ use crate::error::Error;
 
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Error> {
     let wired = Wired::from_ctx(ctx)?;
-    let engine = wired.engine();
+    let mut engine = wired.engine();
+    engine.options.fresh = args.fresh;
     let report = super::runtime()?.block_on(engine.run(args.dry_run))?;
     print(args.json, &report, || report.text())?;
     Ok(report.exit_code())

@@ -17,6 +17,7 @@ use hickory_proto::rr::{Name, RecordType};
 
 use super::resolve::{Resolver, parse_name, parse_server};
 use super::wire::{self, Flags};
+use super::reuse::{ZoneQuery, ZoneSerials};
 use super::{
     ChainLink, DnsError, Observe, OwnerObservation, OwnerQuery, ServerAnswer, ServerOutcome,
     Validated, Validation, absolute, interpret, mark_chain_disagreement,
@@ -506,6 +507,62 @@ impl Observe for LiveObserver {
 
     async fn observe(&self, owners: &[OwnerQuery]) -> Vec<OwnerObservation> {
         self.observe_all(owners).await
+    }
+
+    async fn zone_serials(&self, zones: &[ZoneQuery]) -> Vec<ZoneSerials> {
+        join_all(zones.iter().map(|z| self.zone_serials_of(z))).await
+    }
+}
+
+impl LiveObserver {
+    /// One zone's serials at every server (the lineage's, or the override's, or every
+    /// address of every NS name) and whether its SOA validates Secure.
+    async fn zone_serials_of(&self, z: &ZoneQuery) -> ZoneSerials {
+        let unknown = |secure| ZoneSerials {
+            zone: z.clone(),
+            serials: None,
+            secure,
+        };
+        let Ok(name) = parse_name(&z.zone) else {
+            return unknown(false);
+        };
+        let servers = async {
+            if !z.nameservers.is_empty() {
+                return Some(z.nameservers.clone());
+            }
+            let found = self.bounded(self.servers_of(&name)).await.ok()?;
+            found
+                .into_iter()
+                .map(|f| match f {
+                    Found::Server(s) => Some(s.addr),
+                    Found::Unresolved { .. } => None,
+                })
+                .collect::<Option<Vec<SocketAddr>>>()
+        };
+        let secure = self.bounded(self.resolver.validated_rrset(&name, RecordType::SOA));
+        let (servers, secure) = join(servers, secure).await;
+        let secure = secure.state == Validation::Secure && !secure.records.is_empty();
+        let Some(mut servers) = servers.filter(|s| !s.is_empty()) else {
+            return unknown(secure);
+        };
+        servers.sort();
+        servers.dedup();
+        let serials = join_all(
+            servers
+                .iter()
+                .map(|a| self.bounded(self.serial(&z.zone, *a))),
+        )
+        .await;
+        let serials: Option<Vec<(SocketAddr, u32)>> = servers
+            .into_iter()
+            .zip(serials)
+            .map(|(a, s)| s.map(|s| (a, s)))
+            .collect();
+        ZoneSerials {
+            zone: z.clone(),
+            serials,
+            secure,
+        }
     }
 }
 

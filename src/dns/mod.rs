@@ -12,6 +12,7 @@
 pub mod interpret;
 pub mod live;
 pub mod resolve;
+pub mod reuse;
 pub mod rrset;
 pub mod validate;
 pub mod wire;
@@ -70,7 +71,7 @@ pub enum DnsError {
 }
 
 /// The DNSSEC state of a validated read (RFC 4035 4.3). Only Secure counts as published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Validation {
     Secure,
@@ -80,7 +81,7 @@ pub enum Validation {
 }
 
 /// What one authoritative server answered for an owner's TLSA RRset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Served {
     /// The TLSA records (empty for NODATA / NXDOMAIN).
     pub records: Vec<TlsaRecord>,
@@ -98,7 +99,7 @@ pub struct Served {
 }
 
 /// One server's answer, or why there is none.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ServerAnswer {
     pub server: SocketAddr,
     /// The name server's host name, when discovered through NS records.
@@ -107,7 +108,7 @@ pub struct ServerAnswer {
     pub outcome: ServerOutcome,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "result", rename_all = "lowercase")]
 pub enum ServerOutcome {
     Answer(Served),
@@ -118,7 +119,7 @@ pub enum ServerOutcome {
 }
 
 /// The validated read of an owner's TLSA RRset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Validated {
     pub state: Validation,
     pub records: Vec<TlsaRecord>,
@@ -128,7 +129,7 @@ pub struct Validated {
 }
 
 /// Everything observed about one owner at one moment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct OwnerObservation {
     /// Absolute, lowercase, trailing dot.
     pub owner: String,
@@ -144,7 +145,7 @@ pub struct OwnerObservation {
 }
 
 /// One target of a CNAME chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ChainLink {
     /// The target name (absolute, lowercase).
     pub target: String,
@@ -369,7 +370,7 @@ pub fn absolute(name: &str) -> String {
 }
 
 /// One owner to observe, with its zone and servers where the configuration names them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct OwnerQuery {
     /// Absolute owner name.
     pub owner: String,
@@ -401,6 +402,20 @@ pub trait Observe: Send + Sync {
     /// Observe every owner concurrently: each authoritative server's answer and a validated
     /// read. Failures are recorded per server, never returned as an error.
     async fn observe(&self, owners: &[OwnerQuery]) -> Vec<OwnerObservation>;
+    /// Each zone's SOA serial at every one of its servers now, and whether its SOA
+    /// validates Secure: what tells a pass whether an earlier observation of an owner in
+    /// the zone still holds ([`reuse`]). Failures are recorded per zone (`serials` None),
+    /// never returned as an error. The default knows nothing, so nothing is reused.
+    async fn zone_serials(&self, zones: &[reuse::ZoneQuery]) -> Vec<reuse::ZoneSerials> {
+        zones
+            .iter()
+            .map(|z| reuse::ZoneSerials {
+                zone: z.clone(),
+                serials: None,
+                secure: false,
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

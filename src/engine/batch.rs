@@ -46,6 +46,9 @@ struct Entry<'c> {
     failures: Vec<String>,
     /// Left to a pass of its own (switch, reload, repair).
     alone: bool,
+    /// When its observations were made, when they are an earlier pass's reused (see
+    /// [`crate::dns::reuse`]): its plan is quiet, and nothing of it is folded into the state.
+    reused: Option<Timestamp>,
 }
 
 /// What a batched change is for.
@@ -56,6 +59,14 @@ struct Pending {
 }
 
 impl<'a> Engine<'a> {
+    /// What the validated reads come from: kept observations are reused only with it.
+    fn resolver_id(&self) -> String {
+        format!(
+            "{:?} {:?}",
+            self.config.dns.validating_resolver, self.config.dns.trust_anchor_file
+        )
+    }
+
     /// Every lineage's facts and queries; lineages whose files cannot be read become errors.
     fn entries(&self, names: &[String], errors: &mut Vec<LineageError>) -> R<Vec<Entry<'a>>> {
         let mut entries = Vec::with_capacity(names.len());
@@ -94,6 +105,7 @@ impl<'a> Engine<'a> {
                 planned: Vec::new(),
                 failures: Vec::new(),
                 alone: mismatch,
+                reused: None,
             });
         }
         Ok(entries)
@@ -102,16 +114,21 @@ impl<'a> Engine<'a> {
     /// Observe every entry's owners in one call (each distinct query once) and, at the
     /// same time, probe every entry's endpoints in one call (each distinct endpoint once);
     /// hand each entry its own observations and probes.
-    async fn observe_entries(&self, entries: &mut [Entry<'_>]) {
+    ///
+    /// Observations are reused ([`crate::dns::reuse`]) where every server of the owner's
+    /// zone still serves the serials it served before the kept observation, and only for a
+    /// lineage whose plan on them is quiet: nothing to do but wait, no danger, no endpoint
+    /// alert, and folding them into its state would change nothing but the times of the
+    /// sightings. Every other lineage is observed afresh (a second round for those whose
+    /// reused plan was not quiet).
+    async fn observe_entries(&self, entries: &mut [Entry<'_>], state: &State, now: Timestamp) {
         let mut unique: Vec<OwnerQuery> = Vec::new();
-        let mut index: BTreeMap<(String, Option<String>, Vec<std::net::SocketAddr>), usize> =
-            BTreeMap::new();
+        let mut index: BTreeMap<OwnerQuery, usize> = BTreeMap::new();
         let mut wanted: Vec<Vec<usize>> = Vec::with_capacity(entries.len());
         for e in entries.iter() {
             let mut mine = Vec::new();
             for q in e.queries.iter().cloned() {
-                let key = (q.owner.clone(), q.zone.clone(), q.nameservers.clone());
-                let i = *index.entry(key).or_insert_with(|| {
+                let i = *index.entry(q.clone()).or_insert_with(|| {
                     unique.push(q);
                     unique.len() - 1
                 });
@@ -135,18 +152,56 @@ impl<'a> Engine<'a> {
             }
             probed.push(Some(mine));
         }
-        let (seen, probes) = tokio::join!(self.io.observer.observe(&unique), async {
-            if endpoints.is_empty() {
-                Vec::new()
-            } else {
-                self.io.prober.probe(&endpoints).await
+
+        // What may be reused: the zones of the kept observations asked first.
+        let reuse_for = self.config.dns.reuse_observations;
+        let mut cache = (!self.options.fresh && !reuse_for.is_zero())
+            .then(|| self.store.read_observations(&self.resolver_id()));
+        let zones = cache
+            .as_ref()
+            .map(|c| c.zones_to_check(&unique))
+            .unwrap_or_default();
+        let checked = if zones.is_empty() {
+            Vec::new()
+        } else {
+            self.io.observer.zone_serials(&zones).await
+        };
+        let kept: Vec<Option<(OwnerObservation, Timestamp)>> = match &cache {
+            Some(c) => c.reusable(&unique, &checked, now, reuse_for),
+            None => vec![None; unique.len()],
+        };
+        let candidate: Vec<bool> = entries
+            .iter()
+            .zip(&wanted)
+            .map(|(e, mine)| {
+                !e.alone && !mine.is_empty() && mine.iter().all(|&i| kept[i].is_some())
+            })
+            .collect();
+
+        // Round 1: every query of a lineage that cannot reuse, and every endpoint.
+        let mut fresh: Vec<Option<OwnerObservation>> = vec![None; unique.len()];
+        let first: Vec<usize> = round(&wanted, &candidate, &fresh, |c| !c);
+        let first_queries: Vec<OwnerQuery> = first.iter().map(|&i| unique[i].clone()).collect();
+        let (seen, probes) = tokio::join!(
+            async {
+                if first_queries.is_empty() {
+                    Vec::new()
+                } else {
+                    self.io.observer.observe(&first_queries).await
+                }
+            },
+            async {
+                if endpoints.is_empty() {
+                    Vec::new()
+                } else {
+                    self.io.prober.probe(&endpoints).await
+                }
             }
-        });
-        for ((e, mine), eps) in entries.iter_mut().zip(wanted).zip(probed) {
-            e.observations = mine
-                .into_iter()
-                .filter_map(|i| seen.get(i).cloned())
-                .collect();
+        );
+        for (i, o) in first.iter().zip(seen) {
+            fresh[*i] = Some(o);
+        }
+        for (e, eps) in entries.iter_mut().zip(probed) {
             // In the lineage's endpoint order, every address of each.
             e.probes = eps.map(|eps| {
                 eps.iter()
@@ -155,13 +210,66 @@ impl<'a> Engine<'a> {
                     .collect()
             });
         }
+
+        // Round 2: the lineages whose plan on the kept observations is not quiet.
+        let mut reusing = candidate.clone();
+        for (k, (e, mine)) in entries.iter().zip(&wanted).enumerate() {
+            if !candidate[k] {
+                continue;
+            }
+            let obs: Vec<OwnerObservation> = mine
+                .iter()
+                .filter_map(|&i| kept[i].as_ref().map(|(o, _)| o.clone()))
+                .collect();
+            reusing[k] = quiet_on(state, e, &obs, now);
+        }
+        let second: Vec<usize> = round(&wanted, &reusing, &fresh, |r| !r);
+        if !second.is_empty() {
+            let queries: Vec<OwnerQuery> = second.iter().map(|&i| unique[i].clone()).collect();
+            let seen = self.io.observer.observe(&queries).await;
+            for (i, o) in second.iter().zip(seen) {
+                fresh[*i] = Some(o);
+            }
+        }
+
+        for ((e, mine), reuse) in entries.iter_mut().zip(wanted).zip(reusing) {
+            if reuse {
+                e.reused = mine
+                    .iter()
+                    .filter_map(|&i| kept[i].as_ref().map(|(_, at)| *at))
+                    .min();
+                e.observations = mine
+                    .into_iter()
+                    .filter_map(|i| kept[i].as_ref().map(|(o, _)| o.clone()))
+                    .collect();
+            } else {
+                e.observations = mine
+                    .into_iter()
+                    .filter_map(|i| fresh[i].clone())
+                    .collect();
+            }
+        }
+
+        // Keep what was observed afresh, with what its zone served before it was asked.
+        if let Some(c) = &mut cache
+            && fresh.iter().any(Option::is_some)
+        {
+            for (q, o) in unique.iter().zip(&fresh) {
+                if let Some(o) = o {
+                    c.record(q, o, now, &checked);
+                }
+            }
+            c.prune(now, reuse_for);
+            // A cache: a pass goes on without it (`status` may run where it cannot write).
+            let _ = self.store.write_observations(c);
+        }
     }
 
     /// Remember, for each entry, whether its endpoints pick up new files on their own (as
     /// a pass does at its end); true when that changed for some entry.
     fn note_entries(state: &mut State, entries: &[Entry<'_>], now: Timestamp) -> bool {
         let mut changed = false;
-        for e in entries {
+        for e in entries.iter().filter(|e| e.reused.is_none()) {
             let Some(p) = &e.probes else { continue };
             let ls = lineage(state, &e.name);
             let before = ls.endpoints_follow_files;
@@ -174,7 +282,8 @@ impl<'a> Engine<'a> {
 
     /// Fold each entry's observations into its state.
     fn fold(state: &mut State, entries: &mut [Entry<'_>], now: Timestamp) {
-        for e in entries.iter_mut() {
+        // A reused observation is never folded in (its plan is quiet, see `observe_entries`).
+        for e in entries.iter_mut().filter(|e| e.reused.is_none()) {
             crate::rollover::share_ttl_history(&mut state.lineages, &e.name, &e.owners);
             let ls = lineage(state, &e.name);
             e.live_change = reconcile_live(ls, &KeyInfo::from_spki(&e.live_spki), now);
@@ -228,7 +337,7 @@ impl<'a> Engine<'a> {
                 });
             alone.extend(repairs);
             let mut entries = self.entries(&batched, &mut errors)?;
-            self.observe_entries(&mut entries).await;
+            self.observe_entries(&mut entries, &state, now).await;
             Self::fold(&mut state, &mut entries, now);
             if !dry_run && !entries.is_empty() {
                 self.save(&lock, &state, Step::Observed)?;
@@ -261,6 +370,8 @@ impl<'a> Engine<'a> {
                     now,
                     Goal::Scheduled,
                 );
+                let mut status = status;
+                status.observed_at = e.reused;
                 reports.insert(
                     e.name.clone(),
                     LineageReport {
@@ -318,7 +429,7 @@ impl<'a> Engine<'a> {
     ) -> R<()> {
         let mut made: Vec<(usize, KeyInfo, PathBuf, PrivateKeyPem)> = Vec::new();
         for (i, e) in entries.iter_mut().enumerate() {
-            if e.alone {
+            if e.alone || e.reused.is_some() {
                 continue;
             }
             let p = Self::plan_of(state, e, now, Goal::Scheduled);
@@ -403,7 +514,7 @@ impl<'a> Engine<'a> {
         // Per provider (by index in `self.io.providers`): the changes and what they are for.
         let mut by_provider: BTreeMap<usize, Vec<(Pending, Change)>> = BTreeMap::new();
         for (i, e) in entries.iter_mut().enumerate() {
-            if e.alone {
+            if e.alone || e.reused.is_some() {
                 continue;
             }
             let p = Self::plan_of(state, e, now, Goal::Scheduled);
@@ -495,7 +606,7 @@ impl<'a> Engine<'a> {
         // Bounded like a pass's (a forward step must not make status call a wait over);
         // the state read here is never saved.
         let now = self.steady_now(&mut state);
-        self.observe_entries(&mut entries).await;
+        self.observe_entries(&mut entries, &state, now).await;
         let mut copy = State::default();
         for e in &entries {
             if let Some(ls) = state.lineages.get(&e.name) {
@@ -514,15 +625,62 @@ impl<'a> Engine<'a> {
                 &e.policy,
                 Goal::Scheduled,
             );
-            report.lineages.push(lineage_status(
-                &e.name,
-                ls,
-                &e.observations,
-                &p,
-                now,
-                &e.policy,
-            ));
+            let mut status = lineage_status(&e.name, ls, &e.observations, &p, now, &e.policy);
+            status.observed_at = e.reused;
+            report.lineages.push(status);
         }
         Ok(report)
     }
+}
+
+/// The distinct queries (indexes into the pass's unique queries) of the entries `pick`
+/// selects by their flag, not observed yet.
+fn round(
+    wanted: &[Vec<usize>],
+    flags: &[bool],
+    observed: &[Option<OwnerObservation>],
+    pick: impl Fn(bool) -> bool,
+) -> Vec<usize> {
+    let mut out: Vec<usize> = wanted
+        .iter()
+        .zip(flags)
+        .filter(|(_, f)| pick(**f))
+        .flat_map(|(mine, _)| mine.iter().copied())
+        .filter(|&i| observed[i].is_none())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Whether `e` may rest on the reused observations `obs`: it has a state, nothing to repair
+/// or reload, the same live key, a plan with nothing to do but wait and no danger or
+/// endpoint alert, and folding `obs` into its state changes nothing but the times of the
+/// sightings (so a fresh observation showing the same would have left the same state).
+fn quiet_on(state: &State, e: &Entry<'_>, obs: &[OwnerObservation], now: Timestamp) -> bool {
+    let Some(before) = state.lineages.get(&e.name) else {
+        return false;
+    };
+    if before.intent.is_some() || !before.cleanup.is_empty() || before.reload_pending {
+        return false;
+    }
+    let mut after = before.clone();
+    if reconcile_live(&mut after, &KeyInfo::from_spki(&e.live_spki), now) != LiveChange::Unchanged
+    {
+        return false;
+    }
+    update_observations(&mut after, &e.owners, obs, now, &e.policy);
+    let p = plan_probed(
+        &after,
+        obs,
+        e.probes.as_deref(),
+        e.reuse_key,
+        now,
+        &e.policy,
+        Goal::Scheduled,
+    );
+    p.dangers.is_empty()
+        && p.endpoint_alerts.is_empty()
+        && p.actions.iter().all(|a| matches!(a, Action::Wait { .. }))
+        && crate::rollover::same_but_sighting_times(before, &after)
 }

@@ -148,6 +148,8 @@ pub struct Options {
     pub poll: Duration,
     /// The value of [`SWITCHING_ENV`] in this process's environment.
     pub switching: Option<String>,
+    /// Ask every server even where an earlier observation could be reused (`--fresh`).
+    pub fresh: bool,
 }
 
 impl Default for Options {
@@ -156,6 +158,7 @@ impl Default for Options {
             lock_wait: Duration::from_secs(600),
             poll: Duration::from_secs(60),
             switching: None,
+            fresh: false,
         }
     }
 }

@@ -220,6 +220,25 @@ pub fn update_observations(
     }
 }
 
+/// Whether `a` and `b` differ at most in when their owners' RRsets were last seen (the
+/// sighting times, and how long a TTL still served was served): what folding an observation
+/// showing the same as the one before changes.
+pub fn same_but_sighting_times(a: &LineageState, b: &LineageState) -> bool {
+    fn plain(s: &LineageState) -> LineageState {
+        let mut s = s.clone();
+        for o in s.owners.values_mut() {
+            if let Some(l) = &mut o.last {
+                l.at = Timestamp::UNIX_EPOCH;
+            }
+            for t in o.ttl_history.iter_mut().filter(|t| t.current) {
+                t.until = Timestamp::UNIX_EPOCH;
+            }
+        }
+        s
+    }
+    plain(a) == plain(b)
+}
+
 #[cfg(test)]
 mod share_tests {
     use super::*;

@@ -1,0 +1,443 @@
+//! Reusing an owner's last observation while its zone has not changed.
+//!
+//! A pass over a thousand owners asks every authoritative server once per owner and the
+//! validating resolver once more: thousands of queries, nearly all answered exactly as an
+//! hour before. A zone's SOA serial says whether its data changed (RFC 1035 3.3.13, RFC
+//! 1996: a change is published under a new serial), so a pass first asks every server of
+//! each zone it knows for its serial ([`super::Observe::zone_serials`]). An owner whose zone
+//! serves the same serials at the same servers as just before its last observation, and
+//! whose zone's SOA still validates Secure, may be given that observation again instead of
+//! being asked anew.
+//!
+//! What keeps this safe (the engine's half is in `engine::batch`):
+//! - **Only a quiet plan rests on a reused observation.** A lineage whose plan from reused
+//!   observations has anything to do (publish, retire, switch, a next key, an alert) is
+//!   observed afresh and planned again, and a reused observation is never folded into the
+//!   state. Every step that changes something is decided on fresh evidence, as without reuse.
+//! - **Only a settled observation is kept** ([`settled`]): every server answered with
+//!   authority, they agree, the validated read is Secure and holds exactly the servers'
+//!   records, a CNAME chain stays in the zone, and every server's serial in it equals the
+//!   one it served *before* the owner was asked (a change between the two queries then
+//!   shows as a new serial next time). A resolver still holding an older RRset changes as
+//!   its cache expires, not with the serial: such an observation is never kept, so a wait
+//!   that starts when the resolver catches up is never held back by reuse.
+//! - **At most `[dns] reuse_observations` old** (default one day; `0s` turns reuse off): a
+//!   change a server made without a new serial is seen at the latest then.
+//!
+//! The cache is a file beside the state ([`crate::store::Store::observations_path`]); losing
+//! it only costs one pass of fresh queries.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::{OwnerObservation, OwnerQuery, ServerOutcome, Validation};
+use crate::tlsa::TlsaRecord;
+
+/// The cache file's format version; another version is ignored (and replaced).
+pub const VERSION: u32 = 1;
+
+/// A zone to ask for its serials: its name and, when a lineage names them, its servers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ZoneQuery {
+    /// Absolute, lowercase.
+    pub zone: String,
+    /// The lineage's `nameservers` (empty: the zone's NS records, or `[zones."Z"]
+    /// nameservers`).
+    pub nameservers: Vec<SocketAddr>,
+}
+
+/// What a zone's servers serve now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneSerials {
+    pub zone: ZoneQuery,
+    /// Every server's serial, sorted by server; None when a server could not be found or
+    /// asked, or gave no serial.
+    pub serials: Option<Vec<(SocketAddr, u32)>>,
+    /// Whether the zone's SOA validates Secure through the validating resolver.
+    pub secure: bool,
+}
+
+/// One owner's last observation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub query: OwnerQuery,
+    /// When it was made (the pass's time).
+    pub at: Timestamp,
+    /// The serials its zone served just before it was made, when it is [`settled`]; None:
+    /// it is kept only for its zone, to be asked about before the next pass.
+    pub serials: Option<Vec<(SocketAddr, u32)>>,
+    pub observation: OwnerObservation,
+}
+
+/// The observations kept for reuse.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Cache {
+    pub version: u32,
+    /// The validating resolver the validated reads came from: another one starts afresh.
+    pub resolver: String,
+    pub entries: Vec<Entry>,
+}
+
+/// The zone query for `q`'s owner found in `zone`.
+pub fn zone_query(q: &OwnerQuery, zone: &str) -> ZoneQuery {
+    ZoneQuery {
+        zone: zone.to_ascii_lowercase(),
+        nameservers: q.nameservers.clone(),
+    }
+}
+
+impl Cache {
+    /// An empty cache for observations read through `resolver`.
+    pub fn new(resolver: &str) -> Cache {
+        Cache {
+            version: VERSION,
+            resolver: resolver.to_string(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// The cache in `text`, when it is one of this version for `resolver`; anything else
+    /// (another version, another resolver, not a cache) is an empty cache.
+    pub fn parse(text: &str, resolver: &str) -> Cache {
+        match serde_json::from_str::<Cache>(text) {
+            Ok(c) if c.version == VERSION && c.resolver == resolver => c,
+            _ => Cache::new(resolver),
+        }
+    }
+
+    /// The file's text.
+    pub fn render(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    fn index(&self) -> BTreeMap<&OwnerQuery, &Entry> {
+        self.entries.iter().map(|e| (&e.query, e)).collect()
+    }
+
+    /// The zones to ask before observing `queries`: where each known owner was last found.
+    pub fn zones_to_check(&self, queries: &[OwnerQuery]) -> Vec<ZoneQuery> {
+        let index = self.index();
+        let mut out: Vec<ZoneQuery> = queries
+            .iter()
+            .filter_map(|q| {
+                let e = index.get(q)?;
+                Some(zone_query(q, e.observation.zone.as_deref()?))
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// For each of `queries`, the observation to reuse and when it was made: kept as
+    /// settled, at most `max_age` old (and not from the future), its zone serving the same
+    /// serials at the same servers now (`checked`) and validating Secure.
+    pub fn reusable(
+        &self,
+        queries: &[OwnerQuery],
+        checked: &[ZoneSerials],
+        now: Timestamp,
+        max_age: Duration,
+    ) -> Vec<Option<(OwnerObservation, Timestamp)>> {
+        let index = self.index();
+        let checked: BTreeMap<&ZoneQuery, &ZoneSerials> =
+            checked.iter().map(|z| (&z.zone, z)).collect();
+        queries
+            .iter()
+            .map(|q| {
+                let e = index.get(q)?;
+                let kept = e.serials.as_ref()?;
+                if e.at > now || age(e.at, now) > max_age {
+                    return None;
+                }
+                let zq = zone_query(q, e.observation.zone.as_deref()?);
+                let z = checked.get(&zq)?;
+                (z.secure && z.serials.as_ref() == Some(kept))
+                    .then(|| (e.observation.clone(), e.at))
+            })
+            .collect()
+    }
+
+    /// Remember a fresh observation of `q` made at `at`, with what its zone served just
+    /// before it was made (`before`, when the zone was asked): kept for reuse when
+    /// [`settled`], otherwise only for its zone. Entries older than `max_age` of owners
+    /// not in this pass are dropped.
+    pub fn record(
+        &mut self,
+        q: &OwnerQuery,
+        obs: &OwnerObservation,
+        at: Timestamp,
+        before: &[ZoneSerials],
+    ) {
+        let serials = obs.zone.as_deref().and_then(|z| {
+            let zq = zone_query(q, z);
+            let b = before.iter().find(|b| b.zone == zq)?;
+            settled(obs, b).then(|| b.serials.clone()).flatten()
+        });
+        let entry = Entry {
+            query: q.clone(),
+            at,
+            serials,
+            observation: obs.clone(),
+        };
+        match self.entries.iter_mut().find(|e| e.query == *q) {
+            Some(e) => *e = entry,
+            None => self.entries.push(entry),
+        }
+    }
+
+    /// Drop the entries older than `max_age` at `now` (or from the future).
+    pub fn prune(&mut self, now: Timestamp, max_age: Duration) {
+        self.entries
+            .retain(|e| e.at <= now && age(e.at, now) <= max_age);
+    }
+}
+
+fn age(at: Timestamp, now: Timestamp) -> Duration {
+    now.duration_since(at).unsigned_abs()
+}
+
+/// Whether `obs` may be reused while its zone serves `before` (what the zone served just
+/// before the owner was asked): see the module documentation.
+pub fn settled(obs: &OwnerObservation, before: &ZoneSerials) -> bool {
+    let Some(zone) = obs.zone.as_deref().map(str::to_ascii_lowercase) else {
+        return false;
+    };
+    let Some(serials) = &before.serials else {
+        return false;
+    };
+    if before.zone.zone != zone || !before.secure || obs.servers.is_empty() {
+        return false;
+    }
+    if !obs
+        .chain
+        .iter()
+        .all(|l| l.zone.as_deref().map(str::to_ascii_lowercase).as_deref() == Some(&zone))
+    {
+        return false;
+    }
+    let mut seen: Vec<(SocketAddr, u32)> = Vec::with_capacity(obs.servers.len());
+    let mut records: Vec<TlsaRecord> = Vec::new();
+    for s in &obs.servers {
+        let ServerOutcome::Answer(a) = &s.outcome else {
+            return false;
+        };
+        let Some(serial) = a.serial.filter(|_| a.authoritative) else {
+            return false;
+        };
+        seen.push((s.server, serial));
+        records.extend(a.records.iter().cloned());
+    }
+    seen.sort();
+    seen.dedup();
+    if &seen != serials || !obs.servers_agree() {
+        return false;
+    }
+    records.sort_by_key(ToString::to_string);
+    records.dedup();
+    let mut validated = obs.validated.records.clone();
+    validated.sort_by_key(ToString::to_string);
+    validated.dedup();
+    obs.validated.state == Validation::Secure && validated == records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::{ChainLink, ServerAnswer, Served, Validated};
+
+    fn rec(byte: u8) -> TlsaRecord {
+        format!("3 1 1 {}", hex::encode([byte; 32]))
+            .parse()
+            .unwrap()
+    }
+
+    fn addr(i: u8) -> SocketAddr {
+        SocketAddr::from(([127, 0, 10, i], 53))
+    }
+
+    fn query() -> OwnerQuery {
+        OwnerQuery {
+            owner: "_25._tcp.mail.example.test.".into(),
+            zone: None,
+            nameservers: vec![],
+        }
+    }
+
+    fn answer(i: u8, serial: u32, records: Vec<TlsaRecord>) -> ServerAnswer {
+        ServerAnswer {
+            server: addr(i),
+            name: Some("ns.example.test.".into()),
+            outcome: ServerOutcome::Answer(Served {
+                ttl: Some(300),
+                records,
+                serial: Some(serial),
+                authoritative: true,
+                cname: None,
+                negative_ttl: None,
+            }),
+        }
+    }
+
+    fn obs(serial: u32) -> OwnerObservation {
+        OwnerObservation {
+            owner: "_25._tcp.mail.example.test.".into(),
+            zone: Some("example.test.".into()),
+            servers: vec![
+                answer(1, serial, vec![rec(1), rec(2)]),
+                answer(2, serial, vec![rec(2), rec(1)]),
+            ],
+            validated: Validated {
+                state: Validation::Secure,
+                records: vec![rec(1), rec(2)],
+                ttl: Some(300),
+                detail: None,
+            },
+            chain: vec![],
+        }
+    }
+
+    fn zone(serial: u32, secure: bool) -> ZoneSerials {
+        ZoneSerials {
+            zone: ZoneQuery {
+                zone: "example.test.".into(),
+                nameservers: vec![],
+            },
+            serials: Some(vec![(addr(1), serial), (addr(2), serial)]),
+            secure,
+        }
+    }
+
+    fn t(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + secs).unwrap()
+    }
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    fn cache_with(o: &OwnerObservation, before: &ZoneSerials) -> Cache {
+        let mut c = Cache::new("127.0.0.1:53");
+        c.record(&query(), o, t(0), std::slice::from_ref(before));
+        c
+    }
+
+    #[test]
+    fn a_settled_observation_is_reused_while_every_serial_is_the_same() {
+        let c = cache_with(&obs(7), &zone(7, true));
+        assert_eq!(c.zones_to_check(&[query()]), vec![zone(7, true).zone]);
+        let got = c.reusable(&[query()], &[zone(7, true)], t(3600), DAY);
+        assert_eq!(got, vec![Some((obs(7), t(0)))]);
+    }
+
+    #[test]
+    fn a_new_serial_at_any_server_or_an_insecure_zone_means_a_fresh_look() {
+        let c = cache_with(&obs(7), &zone(7, true));
+        let mut one_moved = zone(7, true);
+        one_moved.serials = Some(vec![(addr(1), 7), (addr(2), 8)]);
+        let mut server_added = zone(7, true);
+        server_added.serials = Some(vec![(addr(1), 7), (addr(2), 7), (addr(3), 7)]);
+        let mut unknown = zone(7, true);
+        unknown.serials = None;
+        for checked in [one_moved, server_added, unknown, zone(7, false)] {
+            assert_eq!(
+                c.reusable(&[query()], &[checked.clone()], t(60), DAY),
+                vec![None],
+                "{checked:?}"
+            );
+        }
+        // Not asked at all.
+        assert_eq!(c.reusable(&[query()], &[], t(60), DAY), vec![None]);
+    }
+
+    #[test]
+    fn too_old_or_from_the_future_is_not_reused() {
+        let c = cache_with(&obs(7), &zone(7, true));
+        assert!(c.reusable(&[query()], &[zone(7, true)], t(86_400), DAY)[0].is_some());
+        assert_eq!(c.reusable(&[query()], &[zone(7, true)], t(86_401), DAY), vec![None]);
+        assert_eq!(c.reusable(&[query()], &[zone(7, true)], t(-1), DAY), vec![None]);
+        assert_eq!(
+            c.reusable(&[query()], &[zone(7, true)], t(1), Duration::ZERO),
+            vec![None]
+        );
+    }
+
+    #[test]
+    fn an_unsettled_observation_is_kept_for_its_zone_only() {
+        let mut lagging_resolver = obs(7);
+        lagging_resolver.validated.records = vec![rec(1)];
+        let mut disagreeing = obs(7);
+        disagreeing.servers[1] = answer(2, 7, vec![rec(1)]);
+        let mut error = obs(7);
+        error.servers[1].outcome = ServerOutcome::Error {
+            error: "timed out".into(),
+        };
+        let mut not_secure = obs(7);
+        not_secure.validated.state = Validation::Insecure;
+        let mut serial_moved_meanwhile = obs(7);
+        serial_moved_meanwhile.servers[0] = answer(1, 8, vec![rec(1), rec(2)]);
+        let mut leaves_zone = obs(7);
+        leaves_zone.chain = vec![ChainLink {
+            target: "tlsa.other.test.".into(),
+            zone: Some("other.test.".into()),
+        }];
+        let mut no_serial = obs(7);
+        if let ServerOutcome::Answer(a) = &mut no_serial.servers[0].outcome {
+            a.serial = None;
+        }
+        for o in [
+            lagging_resolver,
+            disagreeing,
+            error,
+            not_secure,
+            serial_moved_meanwhile,
+            leaves_zone,
+            no_serial,
+        ] {
+            assert!(!settled(&o, &zone(7, true)), "{o:?}");
+            let c = cache_with(&o, &zone(7, true));
+            assert_eq!(c.entries[0].serials, None);
+            assert_eq!(c.zones_to_check(&[query()]).len(), 1, "the zone is remembered");
+            assert_eq!(c.reusable(&[query()], &[zone(7, true)], t(60), DAY), vec![None]);
+        }
+        // Settled, but the zone was not asked before: kept for the zone only.
+        let mut c = Cache::new("r");
+        c.record(&query(), &obs(7), t(0), &[]);
+        assert_eq!(c.entries[0].serials, None);
+        // A CNAME inside the zone is fine.
+        let mut inside = obs(7);
+        inside.chain = vec![ChainLink {
+            target: "tlsa.example.test.".into(),
+            zone: Some("example.test.".into()),
+        }];
+        assert!(settled(&inside, &zone(7, true)));
+    }
+
+    #[test]
+    fn another_resolver_or_version_starts_afresh_and_the_file_round_trips() {
+        let c = cache_with(&obs(7), &zone(7, true));
+        let text = c.render();
+        assert_eq!(Cache::parse(&text, "127.0.0.1:53"), c);
+        assert!(Cache::parse(&text, "127.0.0.2:53").entries.is_empty());
+        assert!(
+            Cache::parse(&text.replacen("\"version\":1", "\"version\":0", 1), "127.0.0.1:53")
+                .entries
+                .is_empty()
+        );
+        assert!(Cache::parse("{not json", "127.0.0.1:53").entries.is_empty());
+    }
+
+    #[test]
+    fn recording_replaces_and_pruning_drops_old_entries() {
+        let mut c = cache_with(&obs(7), &zone(7, true));
+        c.record(&query(), &obs(8), t(10), &[zone(8, true)]);
+        assert_eq!(c.entries.len(), 1);
+        assert_eq!(c.entries[0].at, t(10));
+        c.prune(t(70), Duration::from_secs(60));
+        assert_eq!(c.entries.len(), 1);
+        c.prune(t(71), Duration::from_secs(60));
+        assert!(c.entries.is_empty());
+    }
+}
