@@ -13,6 +13,7 @@
 //! retry_budget = "60s"                   # retries of one provider change stop after this
 //! ttl_factor = 2
 //! margin = "60s"
+//! reuse_observations = "1d"              # reuse while a zone's serials stay; "0s": never
 //!
 //! [zones."example.com"]                  # optional per-zone overrides
 //! nameservers = ["192.0.2.1:53"]
@@ -118,7 +119,10 @@ pub struct DnsConfig {
     /// of its zone serves the same SOA serial and the zone validates Secure (default 1d;
     /// `0s`: always ask every server). Only a pass with nothing to do rests on a reused
     /// observation: anything to change is decided on a fresh one (see `dns::reuse`).
-    #[serde(default = "default_reuse_observations", with = "humantime_serde_compat")]
+    #[serde(
+        default = "default_reuse_observations",
+        with = "humantime_serde_compat"
+    )]
     pub reuse_observations: Duration,
 }
 

@@ -627,3 +627,109 @@ impl Drop for RsaLineage<'_> {
         let _ = self.s.certbot(&["delete", "--cert-name", self.name]);
     }
 }
+
+/// Issue 13: `run` and `status` reuse the observation of an unchanged zone (every server
+/// serving the same SOA serial) and the kept address of an endpoint host in it, and ask
+/// again at once after any change in the zone, with `--fresh`, or when reuse is off. The
+/// endpoint (a Postfix of its own on 127.0.10.27, the host's A record) is probed at its
+/// kept address in every pass.
+#[test]
+fn lab_an_unchanged_zone_is_not_asked_again_and_a_change_is_seen_at_once() {
+    let Some(lab) = Lab::get("e2e_shapes_reuse") else {
+        return;
+    };
+    let _guard = lock();
+    let mut s = Setup::new(lab, Backend::Pdns, "reuse", &[]);
+    assert_ok(&s.issue(), "certbot certonly");
+    let pdns = Pdns::new(&s.lab);
+    let host = format!("{}.{}", s.name, s.zone);
+    let addr = "127.0.10.27";
+    let live = s.lab.path("LAB_LETSENCRYPT_DIR").join("live").join(&s.name);
+    let _pf = OwnPostfix::start(
+        &s.lab,
+        addr,
+        &host,
+        &live.join("privkey.pem"),
+        &live.join("fullchain.pem"),
+    );
+    let _a = put(&pdns, &format!("{host}."), "A", addr);
+
+    // Kept once the validating resolver serves what the servers serve (TTL 5 s).
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let reused = loop {
+        let _ = s.dr(&["run"]);
+        let (_, v) = status_all(&s);
+        if !lineage(&v, &s.name)["observed_at"].is_null() {
+            break v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "status never reused an observation: {v:#}"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    let l = lineage(&reused, &s.name).clone();
+    assert_eq!(l["dangers"], json!([]), "{l:#}");
+    let endpoint = l["endpoints"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|e| e["endpoint"].as_str().unwrap_or("").starts_with(addr))
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("the endpoint at its kept address: {l:#}"));
+    assert_eq!(endpoint["serves"], "current", "{l:#}");
+    // The host's address is kept (its zone's server serves the same with authority).
+    let kept: Value = serde_json::from_str(
+        &std::fs::read_to_string(s.state_dir().join("observations.json")).unwrap(),
+    )
+    .unwrap();
+    let hosts = kept["hosts"].as_array().cloned().unwrap_or_default();
+    assert!(
+        hosts
+            .iter()
+            .any(|h| h["host"] == host.as_str() && h["addresses"] == json!([addr])),
+        "{hosts:#?}"
+    );
+
+    // What it shows is what every server serves now.
+    let fresh = Setup::json(&s.dr(&["status", "--json", "--fresh"]));
+    let f = lineage(&fresh, &s.name);
+    assert!(f["observed_at"].is_null(), "--fresh reused: {f:#}");
+    assert_eq!(l["owners"][0]["servers"], f["owners"][0]["servers"]);
+    let shown: Vec<String> = l["owners"][0]["servers"][0]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_string())
+        .collect();
+    let mut shown = shown;
+    shown.sort();
+    assert_eq!(shown, s.served_primary());
+    let out = s.dr(&["status"]);
+    assert!(text(&out).contains("DNS as observed at"), "{}", text(&out));
+
+    // Any change in the zone is a new serial: the next pass asks every server again.
+    let bump = put(&pdns, &format!("bump.{host}."), "TXT", "\"bump\"");
+    let (_, v) = status_all(&s);
+    assert!(
+        lineage(&v, &s.name)["observed_at"].is_null(),
+        "reused after a change in the zone: {v:#}"
+    );
+    drop(bump);
+
+    // Reuse off: every pass asks.
+    let cfg = std::fs::read_to_string(&s.cfg).unwrap().replace(
+        "margin = \"1s\"\n",
+        "margin = \"1s\"\nreuse_observations = \"0s\"\n",
+    );
+    std::fs::write(&s.cfg, cfg).unwrap();
+    for _ in 0..2 {
+        let _ = s.dr(&["run"]);
+        let (_, v) = status_all(&s);
+        assert!(
+            lineage(&v, &s.name)["observed_at"].is_null(),
+            "reused with reuse_observations = \"0s\": {v:#}"
+        );
+    }
+}

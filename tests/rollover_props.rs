@@ -559,6 +559,7 @@ matching = {}
                 lock_wait: Duration::from_secs(1),
                 poll: Duration::from_secs(120),
                 switching: None,
+                fresh: false,
             },
         }
     }

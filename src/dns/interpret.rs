@@ -2,6 +2,8 @@
 //! [`Served`] (or the reason it cannot count), a validating resolver's answer or an
 //! in-process validation becomes a [`Validated`]. No sockets here.
 
+use std::net::IpAddr;
+
 use hickory_proto::dnssec::Proof;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::tlsa::TLSA;
@@ -130,6 +132,29 @@ pub fn served(owner: &Name, answer: &Message) -> Result<Served, String> {
         authoritative: true,
         cname: chain.last().map(|c| super::absolute(&c.to_ascii())),
     })
+}
+
+/// The addresses an authoritative server serves at `host` in its zone, from its answer to
+/// an A or AAAA query (asked without recursion). Err when the answer cannot count: an error
+/// code, no AA bit, or a CNAME (the addresses would then come from another name, perhaps
+/// another zone).
+pub fn authoritative_addresses(host: &Name, answer: &Message) -> Result<Vec<IpAddr>, String> {
+    if let Some(problem) = rcode_problem(answer) {
+        return Err(problem);
+    }
+    if !answer.metadata.authoritative {
+        return Err("answer without the AA bit".to_string());
+    }
+    let mut out = Vec::new();
+    for r in &answer.answers {
+        match &r.data {
+            RData::CNAME(_) => return Err(format!("{host} is an alias (CNAME)")),
+            RData::A(a) if r.name.eq_ignore_root(host) => out.push(IpAddr::V4(a.0)),
+            RData::AAAA(a) if r.name.eq_ignore_root(host) => out.push(IpAddr::V6(a.0)),
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 /// The zone serial from an authoritative server's answer to an SOA query for `zone`.

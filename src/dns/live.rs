@@ -16,8 +16,8 @@ use futures_util::future::{BoxFuture, FutureExt, join, join_all};
 use hickory_proto::rr::{Name, RecordType};
 
 use super::resolve::{Resolver, parse_name, parse_server};
-use super::wire::{self, Flags};
 use super::reuse::{ZoneQuery, ZoneSerials};
+use super::wire::{self, Flags};
 use super::{
     ChainLink, DnsError, Observe, OwnerObservation, OwnerQuery, ServerAnswer, ServerOutcome,
     Validated, Validation, absolute, interpret, mark_chain_disagreement,
@@ -511,6 +511,27 @@ impl Observe for LiveObserver {
 
     async fn zone_serials(&self, zones: &[ZoneQuery]) -> Vec<ZoneSerials> {
         join_all(zones.iter().map(|z| self.zone_serials_of(z))).await
+    }
+
+    async fn authoritative_addresses(
+        &self,
+        asks: &[(SocketAddr, String)],
+    ) -> Vec<Option<Vec<std::net::IpAddr>>> {
+        join_all(asks.iter().map(|(server, host)| async move {
+            let name = parse_name(host).ok()?;
+            let ask = |rtype| {
+                let q = wire::query(&name, rtype, Flags::AUTHORITATIVE);
+                async move {
+                    self.bounded(wire::exchange(*server, &q, self.timeout))
+                        .await
+                }
+            };
+            let (a, aaaa) = join(ask(RecordType::A), ask(RecordType::AAAA)).await;
+            let mut out = interpret::authoritative_addresses(&name, &a.ok()?).ok()?;
+            out.extend(interpret::authoritative_addresses(&name, &aaaa.ok()?).ok()?);
+            Some(out)
+        }))
+        .await
     }
 }
 

@@ -416,6 +416,16 @@ pub trait Observe: Send + Sync {
             })
             .collect()
     }
+    /// For each (server, host): every A and AAAA address `server` serves at `host` with
+    /// authority, no CNAME involved; None when it cannot tell (an error, no AA bit, a
+    /// CNAME). What settles a host's addresses for reuse ([`reuse`]). The default knows
+    /// nothing.
+    async fn authoritative_addresses(
+        &self,
+        asks: &[(SocketAddr, String)],
+    ) -> Vec<Option<Vec<std::net::IpAddr>>> {
+        vec![None; asks.len()]
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,10 @@
 //!   shows as a new serial next time). A resolver still holding an older RRset changes as
 //!   its cache expires, not with the serial: such an observation is never kept, so a wait
 //!   that starts when the resolver catches up is never held back by reuse.
+//! - **Endpoint hosts' addresses** (the probes' lookups) are kept the same way ([`HostEntry`]):
+//!   when the host is on an owner's path inside the zone and one of the zone's servers
+//!   serves, with authority and without a CNAME, what the resolver answered. What an
+//!   endpoint serves is always probed.
 //! - **At most `[dns] reuse_observations` old** (default one day; `0s` turns reuse off): a
 //!   change a server made without a new serial is seen at the latest then.
 //!
@@ -28,7 +32,7 @@
 //! it only costs one pass of fresh queries.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -73,6 +77,22 @@ pub struct Entry {
     pub observation: OwnerObservation,
 }
 
+/// An endpoint host's addresses, kept while its zone is unchanged: the host's A and AAAA
+/// records are in the zone (it is on the path of an owner `_PORT._tcp.HOST` there, and no
+/// CNAME is involved), and the resolver's answer was the one a server of the zone served
+/// with authority just after its serial was asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostEntry {
+    /// Lowercase, no trailing dot (as endpoints name it).
+    pub host: String,
+    pub zone: ZoneQuery,
+    /// What the zone served just before.
+    pub serials: Vec<(SocketAddr, u32)>,
+    pub at: Timestamp,
+    /// Empty: no A or AAAA record.
+    pub addresses: Vec<IpAddr>,
+}
+
 /// The observations kept for reuse.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Cache {
@@ -80,6 +100,25 @@ pub struct Cache {
     /// The validating resolver the validated reads came from: another one starts afresh.
     pub resolver: String,
     pub entries: Vec<Entry>,
+    /// Endpoint hosts' addresses (the probes' lookups).
+    #[serde(default)]
+    pub hosts: Vec<HostEntry>,
+}
+
+/// Whether `host` (no trailing dot) is on the path of `owner` (`_PORT._tcp.HOST.`, as
+/// endpoints are derived) inside `zone`: its records are then in the zone.
+pub fn host_in_zone(host: &str, owner: &str, zone: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let owner = owner.to_ascii_lowercase();
+    let zone = zone.trim_end_matches('.').to_ascii_lowercase();
+    let Some(rest) = owner.strip_prefix('_') else {
+        return false;
+    };
+    let Some((_, rest)) = rest.split_once("._tcp.") else {
+        return false;
+    };
+    rest.trim_end_matches('.') == host
+        && (host == zone || host.ends_with(&format!(".{zone}")) || zone.is_empty())
 }
 
 /// The zone query for `q`'s owner found in `zone`.
@@ -97,6 +136,7 @@ impl Cache {
             version: VERSION,
             resolver: resolver.to_string(),
             entries: Vec::new(),
+            hosts: Vec::new(),
         }
     }
 
@@ -194,6 +234,59 @@ impl Cache {
     pub fn prune(&mut self, now: Timestamp, max_age: Duration) {
         self.entries
             .retain(|e| e.at <= now && age(e.at, now) <= max_age);
+        self.hosts
+            .retain(|h| h.at <= now && age(h.at, now) <= max_age);
+    }
+
+    /// The kept addresses of `host` (lowercase, no trailing dot), when its zone serves the
+    /// same serials at the same servers now (`checked`), validates Secure, and they are at
+    /// most `max_age` old.
+    pub fn host_addresses(
+        &self,
+        host: &str,
+        checked: &[ZoneSerials],
+        now: Timestamp,
+        max_age: Duration,
+    ) -> Option<Vec<IpAddr>> {
+        let h = self.hosts.iter().find(|h| h.host == host)?;
+        if h.at > now || age(h.at, now) > max_age {
+            return None;
+        }
+        let z = checked.iter().find(|z| z.zone == h.zone)?;
+        (z.secure && z.serials.as_ref() == Some(&h.serials)).then(|| h.addresses.clone())
+    }
+
+    /// Remember `host`'s addresses as the resolver gave them (`resolved`) at `at`, when one
+    /// of its zone's servers served the same with authority (`authoritative`) just after the
+    /// zone served `before`. Otherwise forget what was kept for it.
+    pub fn record_host(
+        &mut self,
+        host: &str,
+        before: &ZoneSerials,
+        at: Timestamp,
+        resolved: &[IpAddr],
+        authoritative: Option<&[IpAddr]>,
+    ) {
+        self.hosts.retain(|h| h.host != host);
+        let (Some(serials), Some(auth)) = (&before.serials, authoritative) else {
+            return;
+        };
+        let set = |a: &[IpAddr]| {
+            let mut v = a.to_vec();
+            v.sort();
+            v.dedup();
+            v
+        };
+        if !before.secure || set(resolved) != set(auth) {
+            return;
+        }
+        self.hosts.push(HostEntry {
+            host: host.to_string(),
+            zone: before.zone.clone(),
+            serials: serials.clone(),
+            at,
+            addresses: set(resolved),
+        });
     }
 }
 
@@ -248,7 +341,7 @@ pub fn settled(obs: &OwnerObservation, before: &ZoneSerials) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dns::{ChainLink, ServerAnswer, Served, Validated};
+    use crate::dns::{ChainLink, Served, ServerAnswer, Validated};
 
     fn rec(byte: u8) -> TlsaRecord {
         format!("3 1 1 {}", hex::encode([byte; 32]))
@@ -343,7 +436,7 @@ mod tests {
         unknown.serials = None;
         for checked in [one_moved, server_added, unknown, zone(7, false)] {
             assert_eq!(
-                c.reusable(&[query()], &[checked.clone()], t(60), DAY),
+                c.reusable(&[query()], std::slice::from_ref(&checked), t(60), DAY),
                 vec![None],
                 "{checked:?}"
             );
@@ -356,8 +449,14 @@ mod tests {
     fn too_old_or_from_the_future_is_not_reused() {
         let c = cache_with(&obs(7), &zone(7, true));
         assert!(c.reusable(&[query()], &[zone(7, true)], t(86_400), DAY)[0].is_some());
-        assert_eq!(c.reusable(&[query()], &[zone(7, true)], t(86_401), DAY), vec![None]);
-        assert_eq!(c.reusable(&[query()], &[zone(7, true)], t(-1), DAY), vec![None]);
+        assert_eq!(
+            c.reusable(&[query()], &[zone(7, true)], t(86_401), DAY),
+            vec![None]
+        );
+        assert_eq!(
+            c.reusable(&[query()], &[zone(7, true)], t(-1), DAY),
+            vec![None]
+        );
         assert_eq!(
             c.reusable(&[query()], &[zone(7, true)], t(1), Duration::ZERO),
             vec![None]
@@ -399,8 +498,15 @@ mod tests {
             assert!(!settled(&o, &zone(7, true)), "{o:?}");
             let c = cache_with(&o, &zone(7, true));
             assert_eq!(c.entries[0].serials, None);
-            assert_eq!(c.zones_to_check(&[query()]).len(), 1, "the zone is remembered");
-            assert_eq!(c.reusable(&[query()], &[zone(7, true)], t(60), DAY), vec![None]);
+            assert_eq!(
+                c.zones_to_check(&[query()]).len(),
+                1,
+                "the zone is remembered"
+            );
+            assert_eq!(
+                c.reusable(&[query()], &[zone(7, true)], t(60), DAY),
+                vec![None]
+            );
         }
         // Settled, but the zone was not asked before: kept for the zone only.
         let mut c = Cache::new("r");
@@ -422,11 +528,87 @@ mod tests {
         assert_eq!(Cache::parse(&text, "127.0.0.1:53"), c);
         assert!(Cache::parse(&text, "127.0.0.2:53").entries.is_empty());
         assert!(
-            Cache::parse(&text.replacen("\"version\":1", "\"version\":0", 1), "127.0.0.1:53")
-                .entries
-                .is_empty()
+            Cache::parse(
+                &text.replacen("\"version\":1", "\"version\":0", 1),
+                "127.0.0.1:53"
+            )
+            .entries
+            .is_empty()
         );
         assert!(Cache::parse("{not json", "127.0.0.1:53").entries.is_empty());
+    }
+
+    #[test]
+    fn host_addresses_are_kept_only_when_the_zone_served_the_same() {
+        let ip: IpAddr = "192.0.2.25".parse().unwrap();
+        let mut c = Cache::new("r");
+        c.record_host(
+            "mail.example.test",
+            &zone(7, true),
+            t(0),
+            &[ip],
+            Some(&[ip]),
+        );
+        assert_eq!(
+            c.host_addresses("mail.example.test", &[zone(7, true)], t(60), DAY),
+            Some(vec![ip])
+        );
+        for checked in [zone(8, true), zone(7, false)] {
+            assert_eq!(
+                c.host_addresses("mail.example.test", &[checked], t(60), DAY),
+                None
+            );
+        }
+        assert_eq!(
+            c.host_addresses("mail.example.test", &[zone(7, true)], t(86_401), DAY),
+            None
+        );
+        assert_eq!(
+            c.host_addresses("other.example.test", &[zone(7, true)], t(60), DAY),
+            None
+        );
+        // The resolver lagging behind the zone's server, or no authoritative answer (an
+        // alias, an error): nothing kept, and what was kept is forgotten.
+        c.record_host("mail.example.test", &zone(7, true), t(1), &[], Some(&[ip]));
+        assert!(c.hosts.is_empty());
+        c.record_host("mail.example.test", &zone(7, true), t(1), &[ip], None);
+        assert!(c.hosts.is_empty());
+        // No address at all is kept too (nothing to probe).
+        c.record_host("mail.example.test", &zone(7, true), t(2), &[], Some(&[]));
+        assert_eq!(
+            c.host_addresses("mail.example.test", &[zone(7, true)], t(60), DAY),
+            Some(vec![])
+        );
+    }
+
+    #[test]
+    fn a_host_is_in_the_zone_when_it_is_on_its_owner_s_path() {
+        assert!(host_in_zone(
+            "mail.example.test",
+            "_25._tcp.mail.example.test.",
+            "example.test."
+        ));
+        assert!(host_in_zone(
+            "example.test",
+            "_25._tcp.example.test.",
+            "example.test."
+        ));
+        assert!(!host_in_zone(
+            "mail.example.test",
+            "_25._tcp.mx.example.test.",
+            "example.test."
+        ));
+        // The owner in a child zone below the host: the host is not in it.
+        assert!(!host_in_zone(
+            "example.test",
+            "_25._tcp.example.test.",
+            "_tcp.example.test."
+        ));
+        assert!(!host_in_zone(
+            "mail.example.test",
+            "mail.example.test.",
+            "example.test."
+        ));
     }
 
     #[test]

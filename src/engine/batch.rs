@@ -24,7 +24,10 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::probe::endpoint::Endpoint;
+use std::net::IpAddr;
+
+use crate::dns::reuse::{self, ZoneSerials};
+use crate::probe::endpoint::{Endpoint, EndpointProbe, Serving};
 use crate::rollover::LiveChange;
 
 /// One lineage in a batch.
@@ -178,11 +181,29 @@ impl<'a> Engine<'a> {
             })
             .collect();
 
-        // Round 1: every query of a lineage that cannot reuse, and every endpoint.
+        // Endpoint hosts whose addresses may be reused: used by candidates only.
+        let mut known: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+        if let Some(c) = &cache {
+            for ep in endpoints.iter().filter(|ep| ep.address.is_none()) {
+                let users_can = entries
+                    .iter()
+                    .zip(&probed)
+                    .enumerate()
+                    .all(|(k, (_, eps))| {
+                        candidate[k] || !eps.as_ref().is_some_and(|eps| eps.contains(ep))
+                    });
+                if users_can && let Some(a) = c.host_addresses(&ep.host, &checked, now, reuse_for) {
+                    known.insert(ep.host.clone(), a);
+                }
+            }
+        }
+
+        // Round 1: every query of a lineage that cannot reuse, and every endpoint (with the
+        // kept addresses of the known hosts: what they serve is always probed).
         let mut fresh: Vec<Option<OwnerObservation>> = vec![None; unique.len()];
         let first: Vec<usize> = round(&wanted, &candidate, &fresh, |c| !c);
         let first_queries: Vec<OwnerQuery> = first.iter().map(|&i| unique[i].clone()).collect();
-        let (seen, probes) = tokio::join!(
+        let (seen, mut probes) = tokio::join!(
             async {
                 if first_queries.is_empty() {
                     Vec::new()
@@ -190,28 +211,24 @@ impl<'a> Engine<'a> {
                     self.io.observer.observe(&first_queries).await
                 }
             },
-            async {
-                if endpoints.is_empty() {
-                    Vec::new()
-                } else {
-                    self.io.prober.probe(&endpoints).await
-                }
-            }
+            self.probe_known(&endpoints, &known)
         );
         for (i, o) in first.iter().zip(seen) {
             fresh[*i] = Some(o);
         }
-        for (e, eps) in entries.iter_mut().zip(probed) {
+        let mine_of = |eps: &[Endpoint], probes: &[EndpointProbe]| -> Vec<EndpointProbe> {
             // In the lineage's endpoint order, every address of each.
-            e.probes = eps.map(|eps| {
-                eps.iter()
-                    .flat_map(|ep| probes.iter().filter(move |p| p.endpoint == *ep))
-                    .cloned()
-                    .collect()
-            });
+            eps.iter()
+                .flat_map(|ep| probes.iter().filter(move |p| p.endpoint == *ep))
+                .cloned()
+                .collect()
+        };
+        for (e, eps) in entries.iter_mut().zip(&probed) {
+            e.probes = eps.as_deref().map(|eps| mine_of(eps, &probes));
         }
 
-        // Round 2: the lineages whose plan on the kept observations is not quiet.
+        // Round 2: the lineages whose plan on the kept observations is not quiet: observed
+        // afresh, and their endpoints' addresses looked up afresh.
         let mut reusing = candidate.clone();
         for (k, (e, mine)) in entries.iter().zip(&wanted).enumerate() {
             if !candidate[k] {
@@ -224,45 +241,218 @@ impl<'a> Engine<'a> {
             reusing[k] = quiet_on(state, e, &obs, now);
         }
         let second: Vec<usize> = round(&wanted, &reusing, &fresh, |r| !r);
-        if !second.is_empty() {
+        let again: Vec<Endpoint> = endpoints
+            .iter()
+            .filter(|ep| known.contains_key(&ep.host))
+            .filter(|ep| {
+                probed
+                    .iter()
+                    .zip(&reusing)
+                    .any(|(eps, r)| !r && eps.as_ref().is_some_and(|eps| eps.contains(ep)))
+            })
+            .cloned()
+            .collect();
+        for ep in &again {
+            known.remove(&ep.host);
+        }
+        if !second.is_empty() || !again.is_empty() {
             let queries: Vec<OwnerQuery> = second.iter().map(|&i| unique[i].clone()).collect();
-            let seen = self.io.observer.observe(&queries).await;
+            let none = BTreeMap::new();
+            let (seen, reprobed) = tokio::join!(
+                async {
+                    if queries.is_empty() {
+                        Vec::new()
+                    } else {
+                        self.io.observer.observe(&queries).await
+                    }
+                },
+                self.probe_known(&again, &none)
+            );
             for (i, o) in second.iter().zip(seen) {
                 fresh[*i] = Some(o);
             }
+            if !again.is_empty() {
+                probes.retain(|p| !again.contains(&p.endpoint));
+                probes.extend(reprobed);
+                for ((e, eps), r) in entries.iter_mut().zip(&probed).zip(&reusing) {
+                    if !r {
+                        e.probes = eps.as_deref().map(|eps| mine_of(eps, &probes));
+                    }
+                }
+            }
         }
 
-        for ((e, mine), reuse) in entries.iter_mut().zip(wanted).zip(reusing) {
-            if reuse {
+        for ((e, mine), reuse) in entries.iter_mut().zip(&wanted).zip(&reusing) {
+            if *reuse {
                 e.reused = mine
                     .iter()
                     .filter_map(|&i| kept[i].as_ref().map(|(_, at)| *at))
                     .min();
                 e.observations = mine
-                    .into_iter()
-                    .filter_map(|i| kept[i].as_ref().map(|(o, _)| o.clone()))
+                    .iter()
+                    .filter_map(|&i| kept[i].as_ref().map(|(o, _)| o.clone()))
                     .collect();
             } else {
-                e.observations = mine
-                    .into_iter()
-                    .filter_map(|i| fresh[i].clone())
-                    .collect();
+                e.observations = mine.iter().filter_map(|&i| fresh[i].clone()).collect();
             }
         }
 
-        // Keep what was observed afresh, with what its zone served before it was asked.
-        if let Some(c) = &mut cache
-            && fresh.iter().any(Option::is_some)
-        {
-            for (q, o) in unique.iter().zip(&fresh) {
-                if let Some(o) = o {
-                    c.record(q, o, now, &checked);
+        // Keep what was observed afresh, with what its zone served before it was asked;
+        // and the addresses of the hosts looked up afresh, where a server of the zone
+        // serves the same with authority.
+        let Some(c) = &mut cache else { return };
+        let hosts = self
+            .settle_hosts(entries, &endpoints, &known, &probes, &checked)
+            .await;
+        if fresh.iter().all(Option::is_none) && hosts.is_empty() {
+            return;
+        }
+        for (q, o) in unique.iter().zip(&fresh) {
+            if let Some(o) = o {
+                c.record(q, o, now, &checked);
+            }
+        }
+        for (host, before, resolved, auth) in hosts {
+            c.record_host(&host, &before, now, &resolved, auth.as_deref());
+        }
+        c.prune(now, reuse_for);
+        // A cache: a pass goes on without it (`status` may run where it cannot write).
+        let _ = self.store.write_observations(c);
+    }
+
+    /// Probe `endpoints`, those whose host is in `known` at the kept addresses (none:
+    /// nothing to probe), the others looking their addresses up; results in endpoint order,
+    /// each naming the endpoint as given.
+    async fn probe_known(
+        &self,
+        endpoints: &[Endpoint],
+        known: &BTreeMap<String, Vec<IpAddr>>,
+    ) -> Vec<EndpointProbe> {
+        if endpoints.is_empty() {
+            return Vec::new();
+        }
+        // Each endpoint as probed: itself, or one endpoint per kept address.
+        let mut asked: Vec<Endpoint> = Vec::new();
+        let mut from: Vec<usize> = Vec::new();
+        for (i, ep) in endpoints.iter().enumerate() {
+            match known.get(&ep.host).filter(|_| ep.address.is_none()) {
+                Some(addrs) => {
+                    for a in addrs {
+                        asked.push(Endpoint {
+                            address: Some(*a),
+                            ..ep.clone()
+                        });
+                        from.push(i);
+                    }
+                }
+                None => {
+                    asked.push(ep.clone());
+                    from.push(i);
                 }
             }
-            c.prune(now, reuse_for);
-            // A cache: a pass goes on without it (`status` may run where it cannot write).
-            let _ = self.store.write_observations(c);
         }
+        let results = if asked.is_empty() {
+            Vec::new()
+        } else {
+            self.io.prober.probe(&asked).await
+        };
+        // The prober answers in the order asked; anything out of order is matched by search.
+        let mut per: Vec<Vec<EndpointProbe>> = vec![Vec::new(); endpoints.len()];
+        let mut rest = results.into_iter().peekable();
+        let mut stray: Vec<EndpointProbe> = Vec::new();
+        for (a, &i) in asked.iter().zip(&from) {
+            while let Some(p) = rest.next_if(|p| p.endpoint == *a) {
+                per[i].push(p);
+            }
+        }
+        stray.extend(rest);
+        for p in stray {
+            if let Some(j) = asked.iter().position(|a| p.endpoint == *a) {
+                per[from[j]].push(p);
+            }
+        }
+        let mut out = Vec::with_capacity(asked.len());
+        for (ep, mine) in endpoints.iter().zip(per) {
+            if mine.is_empty() {
+                out.push(EndpointProbe {
+                    endpoint: ep.clone(),
+                    address: None,
+                    serving: Serving::NoAddress,
+                });
+            } else {
+                out.extend(mine.into_iter().map(|p| EndpointProbe {
+                    endpoint: ep.clone(),
+                    ..p
+                }));
+            }
+        }
+        out
+    }
+
+    /// For each endpoint host looked up afresh in this pass whose records are in the zone
+    /// of one of its lineage's owners (`_PORT._tcp.HOST`), asked just before: the host,
+    /// what the zone served then, the addresses the lookup found, and what the zone's first
+    /// server serves there with authority (None: it cannot tell).
+    async fn settle_hosts(
+        &self,
+        entries: &[Entry<'_>],
+        endpoints: &[Endpoint],
+        known: &BTreeMap<String, Vec<IpAddr>>,
+        probes: &[EndpointProbe],
+        checked: &[ZoneSerials],
+    ) -> Vec<(String, ZoneSerials, Vec<IpAddr>, Option<Vec<IpAddr>>)> {
+        // (host, what its zone served before, the lookup's addresses, the server to ask)
+        let mut found: Vec<(String, ZoneSerials, Vec<IpAddr>, std::net::SocketAddr)> = Vec::new();
+        for ep in endpoints
+            .iter()
+            .filter(|ep| ep.address.is_none() && !known.contains_key(&ep.host))
+        {
+            if found.iter().any(|f| f.0 == ep.host) {
+                continue;
+            }
+            let mine: Vec<&EndpointProbe> = probes.iter().filter(|p| p.endpoint == *ep).collect();
+            let mut resolved: Vec<IpAddr> = Vec::new();
+            let mut usable = !mine.is_empty();
+            for p in &mine {
+                match (&p.serving, p.address) {
+                    (Serving::NoAddress, _) => {}
+                    (Serving::LookupFailed { .. }, _) | (_, None) => usable = false,
+                    (_, Some(a)) => resolved.push(a.ip()),
+                }
+            }
+            if !usable {
+                continue;
+            }
+            // The zone of an owner of a lineage probing it, with the host on its path.
+            let zone = entries
+                .iter()
+                .flat_map(|e| e.queries.iter().zip(&e.observations))
+                .find_map(|(q, o)| {
+                    let z = o.zone.as_deref()?;
+                    reuse::host_in_zone(&ep.host, &o.owner, z).then(|| reuse::zone_query(q, z))
+                });
+            let Some(before) = zone.and_then(|zq| checked.iter().find(|z| z.zone == zq)) else {
+                continue;
+            };
+            let first = before.serials.as_ref().and_then(|s| s.first()).map(|s| s.0);
+            if let Some(server) = first.filter(|_| before.secure) {
+                found.push((ep.host.clone(), before.clone(), resolved, server));
+            }
+        }
+        let asks: Vec<(std::net::SocketAddr, String)> = found
+            .iter()
+            .map(|(host, _, _, server)| (*server, format!("{host}.")))
+            .collect();
+        let answers = if asks.is_empty() {
+            Vec::new()
+        } else {
+            self.io.observer.authoritative_addresses(&asks).await
+        };
+        found
+            .into_iter()
+            .zip(answers)
+            .map(|((host, before, resolved, _), auth)| (host, before, resolved, auth))
+            .collect()
     }
 
     /// Remember, for each entry, whether its endpoints pick up new files on their own (as
@@ -665,8 +855,7 @@ fn quiet_on(state: &State, e: &Entry<'_>, obs: &[OwnerObservation], now: Timesta
         return false;
     }
     let mut after = before.clone();
-    if reconcile_live(&mut after, &KeyInfo::from_spki(&e.live_spki), now) != LiveChange::Unchanged
-    {
+    if reconcile_live(&mut after, &KeyInfo::from_spki(&e.live_spki), now) != LiveChange::Unchanged {
         return false;
     }
     update_observations(&mut after, &e.owners, obs, now, &e.policy);

@@ -444,6 +444,17 @@ impl<'a> Engine<'a> {
             .join(format!("next-{}.pem", key.id.short())))
     }
 }
+/// The endpoints, probed offering the lineage's key family.
+fn with_family(
+    mut endpoints: Vec<crate::probe::endpoint::Endpoint>,
+    family: crate::probe::Algorithms,
+) -> Vec<crate::probe::endpoint::Endpoint> {
+    for e in &mut endpoints {
+        e.algorithms = family;
+    }
+    endpoints
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,15 +476,4 @@ mod tests {
         assert_eq!(of(""), None);
         assert_eq!(of("/etc/letsencrypt/live/.."), None);
     }
-}
-
-/// The endpoints, probed offering the lineage's key family.
-fn with_family(
-    mut endpoints: Vec<crate::probe::endpoint::Endpoint>,
-    family: crate::probe::Algorithms,
-) -> Vec<crate::probe::endpoint::Endpoint> {
-    for e in &mut endpoints {
-        e.algorithms = family;
-    }
-    endpoints
 }
