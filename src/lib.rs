@@ -16,7 +16,8 @@
 //!   [`config_edit`] adds sections to the file keeping its comments (toml_edit).
 //! - [`keys`]: generating next keys to match a lineage's renewal.conf.
 //! - [`provider`]: the DNS provider trait and its back ends (PowerDNS, RFC 2136, deSEC, ...).
-//! - [`dns`]: observation of every authoritative server and DNSSEC validation.
+//! - [`dns`]: observation of every authoritative server and DNSSEC validation, and reuse of
+//!   the last observation of a zone whose serials have not changed (`dns::reuse`).
 //! - [`store`]: the state file and the lock.
 //! - [`probe`]: TLS / STARTTLS connections to live servers, for `check`.
 //! - [`fsutil`]: atomic file writes.

@@ -718,6 +718,18 @@ fn lab_an_unchanged_zone_is_not_asked_again_and_a_change_is_seen_at_once() {
     );
     drop(bump);
 
+    // A dry run keeps nothing; `status` keeps what it saw.
+    let kept_file = s.state_dir().join("observations.json");
+    std::fs::remove_file(&kept_file).unwrap();
+    let _ = s.dr(&["run", "--dry-run"]);
+    assert!(
+        !kept_file.exists(),
+        "run --dry-run wrote {}",
+        kept_file.display()
+    );
+    let _ = s.dr(&["status"]);
+    assert!(kept_file.exists(), "status kept nothing");
+
     // Reuse off: every pass asks.
     let cfg = std::fs::read_to_string(&s.cfg).unwrap().replace(
         "margin = \"1s\"\n",

@@ -124,7 +124,15 @@ impl<'a> Engine<'a> {
     /// alert, and folding them into its state would change nothing but the times of the
     /// sightings. Every other lineage is observed afresh (a second round for those whose
     /// reused plan was not quiet).
-    async fn observe_entries(&self, entries: &mut [Entry<'_>], state: &State, now: Timestamp) {
+    ///
+    /// What was observed afresh is kept for the next pass unless `dry_run`.
+    async fn observe_entries(
+        &self,
+        entries: &mut [Entry<'_>],
+        state: &State,
+        now: Timestamp,
+        dry_run: bool,
+    ) {
         let mut unique: Vec<OwnerQuery> = Vec::new();
         let mut index: BTreeMap<OwnerQuery, usize> = BTreeMap::new();
         let mut wanted: Vec<Vec<usize>> = Vec::with_capacity(entries.len());
@@ -184,15 +192,11 @@ impl<'a> Engine<'a> {
         // Endpoint hosts whose addresses may be reused: used by candidates only.
         let mut known: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
         if let Some(c) = &cache {
+            let others = hosts_of(&probed, &candidate, false);
             for ep in endpoints.iter().filter(|ep| ep.address.is_none()) {
-                let users_can = entries
-                    .iter()
-                    .zip(&probed)
-                    .enumerate()
-                    .all(|(k, (_, eps))| {
-                        candidate[k] || !eps.as_ref().is_some_and(|eps| eps.contains(ep))
-                    });
-                if users_can && let Some(a) = c.host_addresses(&ep.host, &checked, now, reuse_for) {
+                if !others.contains(ep.host.as_str())
+                    && let Some(a) = c.host_addresses(&ep.host, &checked, now, reuse_for)
+                {
                     known.insert(ep.host.clone(), a);
                 }
             }
@@ -241,15 +245,10 @@ impl<'a> Engine<'a> {
             reusing[k] = quiet_on(state, e, &obs, now);
         }
         let second: Vec<usize> = round(&wanted, &reusing, &fresh, |r| !r);
+        let looked_up = hosts_of(&probed, &reusing, false);
         let again: Vec<Endpoint> = endpoints
             .iter()
-            .filter(|ep| known.contains_key(&ep.host))
-            .filter(|ep| {
-                probed
-                    .iter()
-                    .zip(&reusing)
-                    .any(|(eps, r)| !r && eps.as_ref().is_some_and(|eps| eps.contains(ep)))
-            })
+            .filter(|ep| known.contains_key(&ep.host) && looked_up.contains(ep.host.as_str()))
             .cloned()
             .collect();
         for ep in &again {
@@ -300,7 +299,9 @@ impl<'a> Engine<'a> {
         // Keep what was observed afresh, with what its zone served before it was asked;
         // and the addresses of the hosts looked up afresh, where a server of the zone
         // serves the same with authority.
-        let Some(c) = &mut cache else { return };
+        let Some(c) = cache.as_mut().filter(|_| !dry_run) else {
+            return;
+        };
         let hosts = self
             .settle_hosts(entries, &endpoints, &known, &probes, &checked)
             .await;
@@ -527,7 +528,8 @@ impl<'a> Engine<'a> {
                 });
             alone.extend(repairs);
             let mut entries = self.entries(&batched, &mut errors)?;
-            self.observe_entries(&mut entries, &state, now).await;
+            self.observe_entries(&mut entries, &state, now, dry_run)
+                .await;
             Self::fold(&mut state, &mut entries, now);
             if !dry_run && !entries.is_empty() {
                 self.save(&lock, &state, Step::Observed)?;
@@ -796,7 +798,7 @@ impl<'a> Engine<'a> {
         // Bounded like a pass's (a forward step must not make status call a wait over);
         // the state read here is never saved.
         let now = self.steady_now(&mut state);
-        self.observe_entries(&mut entries, &state, now).await;
+        self.observe_entries(&mut entries, &state, now, false).await;
         let mut copy = State::default();
         for e in &entries {
             if let Some(ls) = state.lineages.get(&e.name) {
@@ -872,4 +874,20 @@ fn quiet_on(state: &State, e: &Entry<'_>, obs: &[OwnerObservation], now: Timesta
         && p.endpoint_alerts.is_empty()
         && p.actions.iter().all(|a| matches!(a, Action::Wait { .. }))
         && crate::rollover::same_but_sighting_times(before, &after)
+}
+
+/// The hosts of the endpoints of the entries whose flag is `flag`.
+fn hosts_of<'e>(
+    probed: &'e [Option<Vec<Endpoint>>],
+    flags: &[bool],
+    flag: bool,
+) -> std::collections::BTreeSet<&'e str> {
+    probed
+        .iter()
+        .zip(flags)
+        .filter(|(_, f)| **f == flag)
+        .filter_map(|(eps, _)| eps.as_ref())
+        .flatten()
+        .map(|ep| ep.host.as_str())
+        .collect()
 }
