@@ -87,6 +87,7 @@ impl Fixture {
                 lock_wait: Duration::from_millis(200),
                 poll: Duration::from_secs(60),
                 switching: None,
+                fresh: false,
             },
         }
     }

@@ -124,6 +124,13 @@ enum Event {
     Foreign(u8, usize),
     /// Someone deletes the live (false) or next (true) key's record at the provider.
     Drift(bool, usize),
+    /// [`Event::Drift`] or [`Event::Foreign`] without a new zone serial (an edit straight
+    /// in the backend's database): someone deletes the live (0) or the next (1) key's
+    /// record, or adds a record of another lineage (2), a DANE-TA record (3) or a
+    /// hand-made record of the live key (4). Hidden from passes that reuse observations
+    /// until the serial moves (any later change) or the kept observation is older than
+    /// `[dns] reuse_observations`.
+    Silent(u8, usize),
     ReuseKey(bool),
     /// certbot's own timer renews one of the other lineages (index modulo their number;
     /// nothing when there are none), then runs its deploy hook.
@@ -214,8 +221,19 @@ fn event() -> impl Strategy<Value = Event> {
         1 => Just(Event::KilledDuringCertbot),
         2 => Just(Event::CertbotCompletes),
         1 => Just(Event::ReloadFails),
-        1 => (0u8..3, 0usize..2).prop_map(|(k, o)| Event::Foreign(k, o)),
-        1 => (any::<bool>(), 0usize..2).prop_map(|(n, o)| Event::Drift(n, o)),
+        // Half the outside changes are silent (owner 2 and 3 are owners 0 and 1): drawn
+        // this way, the histories are those of the generator before silent changes
+        // existed, with half their drift and foreign records made without a new serial.
+        1 => (0u8..3, 0usize..4).prop_map(|(k, o)| if o < 2 {
+            Event::Foreign(k, o)
+        } else {
+            Event::Silent(2 + k, o)
+        }),
+        1 => (any::<bool>(), 0usize..4).prop_map(|(n, o)| if o < 2 {
+            Event::Drift(n, o)
+        } else {
+            Event::Silent(u8::from(n), o)
+        }),
         1 => prop_oneof![4 => Just(true), 1 => Just(false)].prop_map(Event::ReuseKey),
         1 => (0usize..2, any::<bool>())
             .prop_map(|(which, new_key)| Event::RenewOther { which, new_key }),
@@ -296,7 +314,7 @@ const TARGET: &str = "_dane.example.test.";
 /// A record change made by someone else, straight at the provider (not logged as ours),
 /// at the owner's RRset (its CNAME target's, for an alias). `ttl` sets a new TTL.
 fn direct_change(w: &mut World, owner: &str, add: &[TlsaRecord], remove: &[TlsaRecord]) {
-    direct_change_ttl(w, owner, add, remove, None)
+    direct_change_ttl(w, owner, add, remove, None, false)
 }
 
 fn direct_change_ttl(
@@ -305,6 +323,7 @@ fn direct_change_ttl(
     add: &[TlsaRecord],
     remove: &[TlsaRecord],
     ttl: Option<u32>,
+    silent: bool,
 ) {
     let now = w.now;
     let owner = w.resolve(owner);
@@ -326,7 +345,30 @@ fn direct_change_ttl(
         at: now,
         records,
         ttl,
+        silent,
     });
+}
+
+/// The operator's fix for a change made without a new serial: the zone is published again
+/// under a new serial (`pdnsutil increase-serial`, a reload of the zone file): the RRset
+/// last changed silently gets an identical version that is not silent. Nothing when no
+/// version was ever silent.
+fn bump_serial(w: &mut World) {
+    let now = w.now;
+    let Some(owner) = w
+        .rrsets
+        .iter()
+        .find(|(_, h)| h.iter().any(|v| v.silent))
+        .map(|(o, _)| o.clone())
+    else {
+        return;
+    };
+    let Some(mut v) = w.rrset_at(&owner, now).cloned() else {
+        return;
+    };
+    v.at = now;
+    v.silent = false;
+    w.rrsets.entry(owner).or_default().push(v);
 }
 
 /// An emergency killed before its switch was done.
@@ -412,6 +454,10 @@ struct Sim {
     other_rollovers: usize,
     /// An outside TTL change no pass has looked at yet.
     ttl_change_unseen: bool,
+    /// `run` and `status` passes that showed some lineage from reused observations.
+    reused_passes: usize,
+    /// Changes made without a new serial.
+    silent_changes: usize,
     rt: tokio::runtime::Runtime,
 }
 
@@ -484,6 +530,9 @@ impl Sim {
             lineages.push((name, owners));
         }
         let mut text = "[providers.mem]\ntype = \"manual\"\n".to_string();
+        if std::env::var_os("SIM_NO_REUSE").is_some() {
+            text.insert_str(0, "[dns]\nreuse_observations = \"0s\"\n");
+        }
         for (name, owners) in &lineages {
             text.push_str(&format!(
                 r#"
@@ -532,6 +581,8 @@ matching = {}
             batched_crashes: 0,
             other_rollovers: 0,
             ttl_change_unseen: false,
+            reused_passes: 0,
+            silent_changes: 0,
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -559,6 +610,7 @@ matching = {}
                 lock_wait: Duration::from_secs(1),
                 poll: Duration::from_secs(120),
                 switching: None,
+                fresh: false,
             },
         }
     }
@@ -589,9 +641,13 @@ matching = {}
                 eprintln!("{text}");
             }
         };
+        let reused = std::cell::Cell::new(false);
         let result = self.rt.block_on(async {
             match op {
-                Op::Run => e.run(false).await.map(|r| show(format!("{r:#?}"))),
+                Op::Run => e.run(false).await.map(|r| {
+                    reused.set(r.lineages.iter().any(|l| l.status.observed_at.is_some()));
+                    show(format!("{r:#?}"))
+                }),
                 Op::Hook => e.hook(name, false).await.map(|r| show(format!("{r:#?}"))),
                 Op::Prepublish => e
                     .prepublish(name, false)
@@ -605,7 +661,10 @@ matching = {}
                     .rollover(name, true, Some(Duration::from_secs(7200)), false)
                     .await
                     .map(|r| show(format!("{r:#?}"))),
-                Op::Status => e.status(None).await.map(|r| show(format!("{r:#?}"))),
+                Op::Status => e.status(None).await.map(|r| {
+                    reused.set(r.lineages.iter().any(|l| l.observed_at.is_some()));
+                    show(format!("{r:#?}"))
+                }),
                 Op::Emergency => e
                     .emergency(NAME, false)
                     .await
@@ -636,6 +695,7 @@ matching = {}
             );
         }
         let crashed = crash.is_some_and(|k| fail.steps().len() > k);
+        self.reused_passes += usize::from(reused.get());
         if !crashed && !matches!(op, Op::Status | Op::DryRun) {
             self.ttl_change_unseen = false;
         }
@@ -688,7 +748,7 @@ matching = {}
                     && w.rrset_at(&owner, now)
                         .is_some_and(|v| !v.records.is_empty())
                 {
-                    direct_change_ttl(&mut w, OWNERS[o % 2], &[], &[], Some(*ttl));
+                    direct_change_ttl(&mut w, OWNERS[o % 2], &[], &[], Some(*ttl), false);
                     self.ttl_change_unseen = true;
                 }
                 drop(w);
@@ -794,30 +854,29 @@ matching = {}
             }
             Event::ReloadFails => self.world.world().reload_failures = 1,
             Event::Foreign(kind, o) => {
-                let live = self.live();
-                let record = match kind {
-                    0 => r311(&KeyInfo::from_spki(
-                        format!("other {}", self.steps).as_bytes(),
-                    )),
-                    1 => format!("2 0 1 {:064x}", self.steps).parse().unwrap(),
-                    _ => r311(&live),
-                };
-                if *kind < 2 {
-                    self.foreign.push(record.clone());
-                }
+                let record = self.foreign_record(*kind);
                 direct_change(&mut self.world.world(), OWNERS[o % 2], &[record], &[]);
             }
             Event::Drift(next, o) => {
-                let key = if *next {
-                    self.state()
-                        .lineages
-                        .get(NAME)
-                        .and_then(|l| l.next.as_ref().map(|n| n.key.clone()))
-                } else {
-                    Some(self.live())
-                };
-                if let Some(k) = key {
+                if let Some(k) = self.drift_key(*next) {
                     direct_change(&mut self.world.world(), OWNERS[o % 2], &[], &[r311(&k)]);
+                }
+            }
+            Event::Silent(kind, o) => {
+                let owner = OWNERS[o % 2];
+                let (add, remove) = match kind {
+                    0 | 1 => match self.drift_key(*kind == 1) {
+                        Some(key) => (Vec::new(), vec![r311(&key)]),
+                        None => (Vec::new(), Vec::new()),
+                    },
+                    _ => {
+                        let record = self.foreign_record(kind - 2);
+                        (vec![record], Vec::new())
+                    }
+                };
+                if !add.is_empty() || !remove.is_empty() {
+                    direct_change_ttl(&mut self.world.world(), owner, &add, &remove, None, true);
+                    self.silent_changes += 1;
                 }
             }
             Event::ReuseKey(on) => {
@@ -871,6 +930,35 @@ matching = {}
         }
         self.note_interrupted_emergency();
         self.check(crashed, &ev)
+    }
+
+    /// A record someone else adds: of another lineage (0), DANE-TA (1; both remembered as
+    /// foreign), or a hand-made record of the live key (2).
+    fn foreign_record(&mut self, kind: u8) -> TlsaRecord {
+        let record: TlsaRecord = match kind {
+            0 => r311(&KeyInfo::from_spki(
+                format!("other {}", self.steps).as_bytes(),
+            )),
+            1 => format!("2 0 1 {:064x}", self.steps).parse().unwrap(),
+            _ => r311(&self.live()),
+        };
+        if kind < 2 {
+            self.foreign.push(record.clone());
+        }
+        record
+    }
+
+    /// The key whose record drift deletes: the next key (None when there is none) or the
+    /// live one.
+    fn drift_key(&self, next: bool) -> Option<KeyInfo> {
+        if next {
+            self.state()
+                .lineages
+                .get(NAME)
+                .and_then(|l| l.next.as_ref().map(|n| n.key.clone()))
+        } else {
+            Some(self.live())
+        }
     }
 
     /// A switch made since an emergency was interrupted (by its certbot completing, or the
@@ -1203,6 +1291,7 @@ matching = {}
             w.certbot_next = None;
             let _ = w.finish_certbot();
             w.reload_failures = 0;
+            bump_serial(&mut w);
         }
         let lag = self
             .world
@@ -1340,13 +1429,29 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     let (mut shared, mut shared_both_switched) = (0, 0);
     let (mut endpoint_held, mut emergencies) = (0, 0);
     let mut others_endpoint_held = 0;
+    let (mut reused_passes, mut reused_histories, mut silent) = (0, 0, 0);
     for _ in 0..120 {
         let c = case().new_tree(&mut runner).unwrap().current();
         let mut sim = Sim::new(&c);
         for ev in &c.events {
-            sim.apply(ev).unwrap_or_else(|e| panic!("{e}\n{c:#?}"));
+            if std::env::var_os("SIM_DEBUG").is_some() {
+                eprintln!("---- {ev:?}");
+            }
+            if let Err(e) = sim.apply(ev) {
+                if std::env::var_os("SIM_CONTINUE").is_some() {
+                    eprintln!("FAILED case {cases}: {e}");
+                    break;
+                }
+                panic!("{e}\n{c:#?}");
+            }
         }
-        sim.converge().unwrap_or_else(|e| panic!("{e}\n{c:#?}"));
+        if let Err(e) = sim.converge() {
+            if std::env::var_os("SIM_CONTINUE").is_some() {
+                eprintln!("FAILED converge case {cases}: {e}");
+            } else {
+                panic!("{e}\n{c:#?}");
+            }
+        }
         let w = sim.world.world();
         let log = &w.lineages[NAME].live_log;
         cases += 1;
@@ -1367,6 +1472,9 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         endpoint_held += usize::from(sim.endpoint_held > 0);
         others_endpoint_held += usize::from(sim.others_endpoint_held > 0);
         emergencies += usize::from(!sim.emergency_switches.is_empty());
+        reused_passes += sim.reused_passes;
+        reused_histories += usize::from(sim.reused_passes > 0);
+        silent += usize::from(sim.silent_changes > 0);
     }
     eprintln!(
         "{cases} histories: {switched} with a danerollover switch ({planned_switches} switches), \
@@ -1375,7 +1483,9 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
          {batched_crashes} with a batched run over several lineages killed, \
          {shared} with two lineages at one owner ({shared_both_switched} with both switched), \
          {endpoint_held} with an endpoint holding a retirement back ({others_endpoint_held} with \
-         one of another lineage, retired only by batches), {emergencies} with an emergency switch"
+         one of another lineage, retired only by batches), {emergencies} with an emergency switch, \
+         {reused_passes} run/status passes showing reused observations (in {reused_histories} \
+         histories), {silent} with a change made without a new serial"
     );
     assert!(
         shared * 5 >= cases && shared_both_switched * 8 >= shared,
