@@ -4,8 +4,8 @@
 //! killed while certbot runs and certbot completing afterwards, servers lagging, frozen or
 //! down, validation failing, provider and certbot failures, the clock jumping back or
 //! stepping forward, foreign and hand-made records, drift, an outside TTL change, an NS name
-//! with two addresses whose AAAA lookup fails) in worlds where one owner may be a CNAME
-//! (RFC 7671 7)
+//! with two addresses whose AAAA lookup fails, records deleted or added without a new zone
+//! serial) in worlds where one owner may be a CNAME (RFC 7671 7)
 //! against the engine and the in-memory world. After every step the safety invariants are
 //! checked against the world's own history (not the engine's beliefs); at the end the
 //! world is healed and the lineage must converge.
@@ -17,6 +17,27 @@
 //! endpoint of its own when the case has that many (so invariant 6 covers retirements made
 //! by batches alone); the invariants hold for each lineage. The first of them may share the
 //! first lineage's owners (two lineages at one owner).
+//!
+//! The configuration is the default one for reuse (`[dns] reuse_observations`, one day):
+//! the memory world's servers give a zone serial that moves with every RRset version they
+//! serve, so `run` and `status` show quiet lineages from kept observations
+//! (`dns::reuse`), and every invariant below holds with that (the coverage test counts
+//! those passes; `SIM_NO_REUSE=1` turns reuse off for comparison). A change made without
+//! a new serial ([`Event::Silent`]: half the drift and the foreign records) is what reuse
+//! cannot see: it stays hidden from those passes until the serial moves (any other change
+//! in the zone) or the kept observation is a day old, while every step that changes
+//! something still looks afresh (a due switch is not quiet: it is planned on a fresh look,
+//! `replay_a_silent_deletion_of_the_next_record_before_a_scheduled_switch`).
+//!
+//! Healing the world (before the convergence check) bumps the zone's serial when some
+//! change was silent: the operator's fix for data changed under an old serial (`pdnsutil
+//! increase-serial`, a zone reloaded with a new serial), without which the zone breaks RFC
+//! 1996 for every secondary and cache too. The alternative, letting the convergence runs
+//! start a day later (past `reuse_observations`), was not chosen: with `rollover_every =
+//! "1d"` it would make a scheduled switch due in every such history right before the final
+//! check, and it would change what convergence checks for every history rather than for
+//! the silent ones. That the age bound ends the hiding without a new serial is checked in
+//! `rollover_engine` (`a_silent_deletion_is_repaired_once_the_kept_observation_is_too_old`).
 //!
 //! Invariants:
 //! 1. No record of a key that is live, or was live within the wait, is ever removed.
@@ -1437,21 +1458,9 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
             if std::env::var_os("SIM_DEBUG").is_some() {
                 eprintln!("---- {ev:?}");
             }
-            if let Err(e) = sim.apply(ev) {
-                if std::env::var_os("SIM_CONTINUE").is_some() {
-                    eprintln!("FAILED case {cases}: {e}");
-                    break;
-                }
-                panic!("{e}\n{c:#?}");
-            }
+            sim.apply(ev).unwrap_or_else(|e| panic!("{e}\n{c:#?}"));
         }
-        if let Err(e) = sim.converge() {
-            if std::env::var_os("SIM_CONTINUE").is_some() {
-                eprintln!("FAILED converge case {cases}: {e}");
-            } else {
-                panic!("{e}\n{c:#?}");
-            }
-        }
+        sim.converge().unwrap_or_else(|e| panic!("{e}\n{c:#?}"));
         let w = sim.world.world();
         let log = &w.lineages[NAME].live_log;
         cases += 1;
@@ -1517,6 +1526,16 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         "too few switches: {switched}/{cases}"
     );
     assert!(crashed * 3 >= cases, "too few crashes: {crashed}/{cases}");
+    // Measured: 341 passes in 115 of the 120 histories (the same histories with
+    // `[dns] reuse_observations = "0s"`, SIM_NO_REUSE=1, give the same counts above).
+    assert!(
+        reused_passes >= cases && reused_histories * 3 >= cases,
+        "too few passes on reused observations: {reused_passes} in {reused_histories}/{cases}"
+    );
+    assert!(
+        silent * 7 >= cases,
+        "too few changes without a new serial: {silent}/{cases}"
+    );
     assert!(outages * 5 >= cases, "too few renewals: {outages}/{cases}");
 }
 
@@ -2038,4 +2057,205 @@ fn replay_a_removal_from_an_owner_that_never_had_an_rrset() {
         others: 1,
         shared: true,
     });
+}
+
+/// A case with one lineage, `rollover_every = "1d"`, two servers and no events.
+fn scheduled_case() -> Case {
+    Case {
+        lags: vec![1, 30],
+        initial: 0,
+        negative_ttl: 300,
+        every: true,
+        sha512: false,
+        alias: false,
+        two_addresses: false,
+        endpoints: Vec::new(),
+        events: Vec::new(),
+        others: 0,
+        shared: false,
+    }
+}
+
+/// The scheduled case up to shortly before its switch is due, with the next key's record
+/// deleted silently (no new serial) 600 s before: every `run` since the first two reused
+/// the observation of the second, and the last one still does (the deletion is hidden
+/// from it). Returns the sim and the next key.
+fn silently_deleted_before_the_switch() -> (Sim, KeyInfo) {
+    let run = Event::Op {
+        op: Op::Run,
+        crash: None,
+    };
+    let mut sim = Sim::new(&scheduled_case());
+    for ev in [&run, &Event::Advance(120), &run] {
+        sim.apply(ev).unwrap();
+    }
+    assert_eq!(sim.reused_passes, 0, "the first two runs observe afresh");
+    // Waits over, nothing to do until the switch is due (1 day after the first run).
+    sim.apply(&Event::Advance(3600)).unwrap();
+    sim.apply(&run).unwrap();
+    assert_eq!(sim.reused_passes, 1, "a quiet run reuses");
+    sim.apply(&Event::Advance(86_400 - 120 - 3600 - 600))
+        .unwrap();
+    sim.apply(&run).unwrap();
+    assert_eq!(sim.reused_passes, 2);
+    let next = sim.state().lineages[NAME].next.clone().unwrap().key;
+    let serials: Vec<u32> = {
+        let w = sim.world.world();
+        (0..w.servers.len()).map(|i| w.serial(i)).collect()
+    };
+    sim.apply(&Event::Silent(1, 0)).unwrap();
+    sim.apply(&Event::Advance(300)).unwrap();
+    {
+        let w = sim.world.world();
+        assert!(!w.served(0, OWNERS[0]).contains(&r311(&next)), "deleted");
+        let now: Vec<u32> = (0..w.servers.len()).map(|i| w.serial(i)).collect();
+        assert_eq!(now, serials, "a silent change keeps the serials");
+    }
+    let changes = sim.world.world().changes.len();
+    sim.apply(&run).unwrap();
+    assert_eq!(
+        sim.reused_passes, 3,
+        "the deletion is hidden from a quiet run"
+    );
+    assert_eq!(
+        sim.world.world().changes.len(),
+        changes,
+        "nothing republished"
+    );
+    (sim, next)
+}
+
+#[test]
+fn replay_a_silent_deletion_of_the_next_record_before_a_scheduled_switch() {
+    // The switch falls due 400 s after the last reused run: the plan on the reused
+    // observation is a switch, not quiet, so the run observes afresh, finds the record
+    // missing and publishes it again instead of switching (invariant 2 after every step).
+    let (mut sim, next) = silently_deleted_before_the_switch();
+    let live = sim.live();
+    sim.apply(&Event::Advance(400)).unwrap();
+    let changes = sim.world.world().changes.len();
+    sim.apply(&Event::Op {
+        op: Op::Run,
+        crash: None,
+    })
+    .unwrap();
+    assert_eq!(
+        sim.reused_passes, 3,
+        "a due switch is not planned on reused observations"
+    );
+    assert_eq!(sim.live(), live, "switched without the next key's record");
+    let w = sim.world.world();
+    assert!(
+        w.changes[changes..]
+            .iter()
+            .any(|(_, c)| c.owner == OWNERS[0] && c.add.contains(&r311(&next))),
+        "the next key's record was not published again: {:?}",
+        &w.changes[changes..]
+    );
+    drop(w);
+    // `rollover` (a pass of its own, never reusing) waits for it as well.
+    sim.apply(&Event::Op {
+        op: Op::Rollover,
+        crash: None,
+    })
+    .unwrap();
+    assert_eq!(sim.live(), live, "rollover switched before the new wait");
+    // A run sees the record everywhere again, and once the new wait is over the
+    // scheduled switch happens.
+    for _ in 0..2 {
+        assert_eq!(sim.live(), live);
+        sim.apply(&Event::Advance(1200)).unwrap();
+        sim.apply(&Event::Op {
+            op: Op::Run,
+            crash: None,
+        })
+        .unwrap();
+    }
+    assert_eq!(sim.live(), next, "the scheduled switch did not happen");
+    sim.converge().unwrap();
+}
+
+/// The simulation catches a switch made on the reused observation: with the next key's
+/// record silently deleted and hidden from the reused observations, switching at once
+/// (as an engine trusting them would) breaks invariant 2.
+#[test]
+fn the_resolver_cache_check_catches_a_switch_on_a_reused_observation() {
+    let (mut sim, next) = silently_deleted_before_the_switch();
+    sim.apply(&Event::Advance(400)).unwrap();
+    // Plant and renew by hand, as the switch would.
+    let path = sim.state().lineages[NAME].next.clone().unwrap().path;
+    {
+        let mut w = sim.world.world();
+        let pem = w.key_files[&path].clone();
+        let l = w.lineages.get_mut(NAME).unwrap();
+        l.privkeys.insert(99, pem);
+        l.privkey_link = 99;
+    }
+    sim.rt.block_on(async {
+        use danerollover::engine::Certbot;
+        sim.world.renew(NAME).await.unwrap();
+    });
+    assert_eq!(sim.live(), next);
+    let err = sim.check(None, &Event::Advance(0)).unwrap_err();
+    assert!(err.to_string().contains("could still be cached"), "{err}");
+}
+
+/// A race found while adding silent changes (the 65th history of
+/// `the_simulation_exercises_switches_crashes_and_outages` when [`Event::Silent`] was drawn
+/// as an event of its own; shrunk by hand to this; it fails the same with
+/// `[dns] reuse_observations = "0s"`, so reuse plays no part): someone deletes the next
+/// key's record in the second before `rollover --wait` decides to switch (the lagging servers still
+/// serve it: no look can see the deletion), danerollover is killed while certbot runs,
+/// another lineage's `rollover --wait` lets 13 minutes pass without a pass of this lineage,
+/// a `run` publishes the record again (the held pass's repair), and certbot completes the
+/// switch in the same second: invariant 2 fails, a resolver may hold the RRset without the
+/// record (served from 24 s after the decision until 24 s after the `run`). No pass can
+/// see a deletion no server serves yet, nor stop certbot once it runs; the invariant judges
+/// the switch when certbot completes it. Ignored until decided whether the model (judge a
+/// killed switch by the servers when it decided, as an emergency is) or the engine changes.
+#[test]
+#[ignore = "known race: certbot of a killed switch completing right after a republish"]
+fn known_race_a_killed_switch_completed_while_its_next_record_was_missing() {
+    let run = Event::Op {
+        op: Op::Run,
+        crash: None,
+    };
+    let c = Case {
+        lags: vec![24, 46],
+        initial: 0,
+        negative_ttl: 300,
+        every: false,
+        sha512: false,
+        alias: false,
+        two_addresses: false,
+        endpoints: vec![],
+        events: vec![
+            run.clone(),
+            Event::Advance(1025),
+            run.clone(),
+            Event::Advance(1025),
+            run.clone(),
+            Event::RolloverOther {
+                which: 0,
+                wait: false,
+                crash: None,
+            },
+            Event::Drift(true, 1),
+            Event::KilledDuringCertbot,
+            Event::RolloverOther {
+                which: 0,
+                wait: true,
+                crash: None,
+            },
+            run,
+            Event::CertbotCompletes,
+        ],
+        others: 1,
+        shared: false,
+    };
+    let mut sim = Sim::new(&c);
+    for ev in &c.events {
+        sim.apply(ev).unwrap();
+    }
+    sim.converge().unwrap();
 }
