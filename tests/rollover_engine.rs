@@ -1788,7 +1788,10 @@ fn a_second_status_and_run_with_nothing_changed_reuse_the_observations() {
     let s = f.status();
     assert_eq!(s.observed_at, Some(kept_at), "{s:#?}");
     assert!(!s.in_danger && s.problems.is_empty(), "{s:#?}");
-    assert_eq!(s.owners, fresh.owners, "the reused records are not the served ones");
+    assert_eq!(
+        s.owners, fresh.owners,
+        "the reused records are not the served ones"
+    );
     let again = f.status();
     assert_eq!(again.observed_at, Some(kept_at));
     assert_eq!(again.owners, fresh.owners);
