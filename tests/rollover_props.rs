@@ -24,15 +24,15 @@
 //! (`dns::reuse`), and every invariant below holds with that (the coverage test counts
 //! those passes; `SIM_NO_REUSE=1` turns reuse off for comparison). A change made without
 //! a new serial ([`Event::Silent`]: half the drift and the foreign records) is what reuse
-//! cannot see: it stays hidden from those passes until the serial moves (any other change
-//! in the zone) or the kept observation is a day old, while every step that changes
+//! cannot see: it stays hidden from those passes until the serial moves (any later change
+//! in the zone that is not silent) or the kept observation is a day old, while every step that changes
 //! something still looks afresh (a due switch is not quiet: it is planned on a fresh look,
 //! `replay_a_silent_deletion_of_the_next_record_before_a_scheduled_switch`).
 //!
 //! Healing the world (before the convergence check) bumps the zone's serial when some
 //! change was silent: the operator's fix for data changed under an old serial (`pdnsutil
-//! increase-serial`, a zone reloaded with a new serial), without which the zone breaks RFC
-//! 1996 for every secondary and cache too. The alternative, letting the convergence runs
+//! increase-serial`, a zone reloaded with a new serial), which real secondaries need as
+//! well (RFC 1996: they transfer a zone only under a new serial). The alternative, letting the convergence runs
 //! start a day later (past `reuse_observations`), was not chosen: with `rollover_every =
 //! "1d"` it would make a scheduled switch due in every such history right before the final
 //! check, and it would change what convergence checks for every history rather than for
