@@ -29,10 +29,16 @@ const WAIT: i64 = 660;
 const FIRST_WAIT: i64 = 960;
 
 fn config(extra: &str) -> Config {
+    config_dns("", extra)
+}
+
+/// The configuration with more `[dns]` settings (`dns`) and more lineage settings.
+fn config_dns(dns: &str, extra: &str) -> Config {
     let text = format!(
         r#"
 [dns]
 margin = "60s"
+{dns}
 [providers.mem]
 type = "manual"
 [lineages."{NAME}"]
@@ -1731,4 +1737,266 @@ fn a_batched_run_holds_a_retirement_while_an_endpoint_serves_the_old_key() {
     assert!(!f.served_anywhere(&old));
     let st = block(f.engine(&CrashAfter::never()).status(None)).unwrap();
     assert_eq!(st.exit_code(), 0, "{}", st.text());
+}
+
+// ---------------------------------------------------------------------------------------
+// Reused observations (`[dns] reuse_observations`): the memory world's servers give a zone
+// serial that moves with every RRset version they serve, except silent ones.
+
+impl Fixture {
+    fn status(&self) -> danerollover::status::LineageStatus {
+        let r = block(self.engine(&CrashAfter::never()).status(None)).unwrap();
+        r.lineages.into_iter().next().unwrap()
+    }
+
+    /// `status` with `--fresh`.
+    fn status_fresh(&self) -> danerollover::status::LineageStatus {
+        let never = CrashAfter::never();
+        let mut e = self.engine(&never);
+        e.options.fresh = true;
+        let r = block(e.status(None)).unwrap();
+        r.lineages.into_iter().next().unwrap()
+    }
+
+    /// Delete `record` at `owner` without a new serial (straight in the backend's
+    /// database).
+    fn silently_remove(&self, owner: &str, record: &TlsaRecord) {
+        let mut w = self.world.world();
+        let now = w.now;
+        let mut v = w.rrset_at(owner, now).cloned().unwrap();
+        v.records.retain(|r| r != record);
+        v.at = now;
+        v.silent = true;
+        w.rrsets.get_mut(owner).unwrap().push(v);
+    }
+
+    fn serials(&self) -> Vec<u32> {
+        let w = self.world.world();
+        (0..w.servers.len()).map(|i| w.serial(i)).collect()
+    }
+}
+
+#[test]
+fn a_second_status_and_run_with_nothing_changed_reuse_the_observations() {
+    let f = Fixture::new(&[0, 5], "");
+    f.ready();
+    // The second run of `ready` kept its observations (the zone was asked before them).
+    let kept_at = f.world.world().now;
+    f.world.advance(600);
+    let fresh = f.status_fresh();
+    assert_eq!(fresh.observed_at, None, "--fresh never reuses");
+    let s = f.status();
+    assert_eq!(s.observed_at, Some(kept_at), "{s:#?}");
+    assert!(!s.in_danger && s.problems.is_empty(), "{s:#?}");
+    assert_eq!(
+        s.owners, fresh.owners,
+        "the reused records are not the served ones"
+    );
+    let again = f.status();
+    assert_eq!(again.observed_at, Some(kept_at));
+    assert_eq!(again.owners, fresh.owners);
+    // A run reuses too, and changes nothing.
+    let changes = f.world.world().changes.len();
+    let r = f.run();
+    assert_eq!(r.exit_code(), 0, "{r:#?}");
+    assert_eq!(r.lineages[0].status.observed_at, Some(kept_at));
+    assert_eq!(r.lineages[0].status.owners, fresh.owners);
+    let r = f.run();
+    assert_eq!(r.lineages[0].status.observed_at, Some(kept_at));
+    assert_eq!(f.world.world().changes.len(), changes);
+}
+
+#[test]
+fn a_provider_change_in_the_zone_means_a_fresh_look() {
+    let f = Fixture::new(&[0, 0], "");
+    f.ready();
+    assert!(f.status().observed_at.is_some(), "nothing changed: reused");
+    let before = f.serials();
+    // Someone publishes elsewhere in the zone, through the provider: a new serial.
+    let other = r311(&KeyInfo::from_spki(b"another service"));
+    block(danerollover::provider::Provider::apply(
+        &f.world,
+        &danerollover::provider::Change {
+            zone: "example.test.".into(),
+            owner: "_443._tcp.www.example.test.".into(),
+            ttl: 300,
+            add: vec![other],
+            remove: Vec::new(),
+        },
+    ))
+    .unwrap();
+    assert_ne!(f.serials(), before);
+    let s = f.status();
+    assert_eq!(s.observed_at, None, "reused across a new serial: {s:#?}");
+    // That fresh look is kept: the next status reuses it.
+    let kept_at = f.world.world().now;
+    f.world.advance(60);
+    assert_eq!(f.status().observed_at, Some(kept_at));
+    // A server picking up a change later moves its serial later: fresh until then.
+    let g = Fixture::new(&[0, 300], "");
+    g.ready();
+    assert!(g.status().observed_at.is_some());
+    block(danerollover::provider::Provider::apply(
+        &g.world,
+        &danerollover::provider::Change {
+            zone: "example.test.".into(),
+            owner: "_443._tcp.www.example.test.".into(),
+            ttl: 300,
+            add: vec![r311(&KeyInfo::from_spki(b"another service"))],
+            remove: Vec::new(),
+        },
+    ))
+    .unwrap();
+    let before = g.serials();
+    assert_eq!(g.status().observed_at, None, "ns1 moved at once");
+    g.world.advance(10);
+    assert!(g.status().observed_at.is_some(), "kept while ns2 lags");
+    g.world.advance(300);
+    assert_ne!(g.serials(), before);
+    assert_eq!(g.status().observed_at, None, "ns2 moved");
+}
+
+#[test]
+fn fresh_never_reuses() {
+    let f = Fixture::new(&[0, 0], "");
+    f.ready();
+    for _ in 0..3 {
+        assert_eq!(f.status_fresh().observed_at, None);
+        let never = CrashAfter::never();
+        let mut e = f.engine(&never);
+        e.options.fresh = true;
+        let r = block(e.run(false)).unwrap();
+        assert_eq!(r.lineages[0].status.observed_at, None);
+        f.world.advance(60);
+    }
+    // The same world without --fresh reuses.
+    assert!(f.status().observed_at.is_some());
+}
+
+#[test]
+fn reuse_observations_0s_never_reuses() {
+    let mut f = Fixture::new(&[0, 0], "");
+    f.config = config_dns("reuse_observations = \"0s\"", "");
+    f.ready();
+    for _ in 0..3 {
+        assert_eq!(f.status().observed_at, None);
+        assert_eq!(f.run().lineages[0].status.observed_at, None);
+        f.world.advance(60);
+    }
+    // The default (one day) reuses in the same world.
+    // (The first run keeps its observations for their zone only, the second for reuse.)
+    f.config = config("");
+    f.run();
+    f.run();
+    assert!(f.status().observed_at.is_some());
+}
+
+#[test]
+fn a_due_scheduled_switch_is_observed_afresh_and_switches() {
+    let f = Fixture::new(&[0, 0], "rollover_every = \"1d\"");
+    let next = f.ready();
+    // Ready, not due: quiet, reused.
+    let r = f.run();
+    assert!(r.lineages[0].status.observed_at.is_some(), "{r:#?}");
+    assert_ne!(f.live(), next);
+    // Due 1 day after the key became current (the prepublish, FIRST_WAIT + 10 s before),
+    // while the kept observation is still young enough to be reused.
+    f.world.advance(86_400 - FIRST_WAIT);
+    let r = f.run();
+    assert_eq!(r.exit_code(), 0, "{r:#?}");
+    assert!(r.lineages[0].switched, "{r:#?}");
+    assert_eq!(f.live(), next);
+    assert_eq!(r.lineages[0].status.observed_at, None);
+}
+
+#[test]
+fn a_due_scheduled_switch_does_not_happen_when_the_next_record_was_silently_deleted() {
+    let f = Fixture::new(&[0, 0], "rollover_every = \"1d\"");
+    let next = f.ready();
+    let live = f.live();
+    f.world.advance(86_400 - FIRST_WAIT - 600);
+    let serials = f.serials();
+    f.silently_remove(OWNER, &r311(&next));
+    assert_eq!(f.serials(), serials, "silent");
+    assert!(!f.served_everywhere(&next));
+    // Not due yet: the reused observation hides the deletion (status shows the record).
+    let s = f.status();
+    assert!(s.observed_at.is_some(), "{s:#?}");
+    let shown = s.owners.iter().find(|o| o.owner == OWNER).unwrap();
+    assert!(
+        shown
+            .servers
+            .iter()
+            .all(|sv| sv.records.contains(&r311(&next))),
+        "{s:#?}"
+    );
+    // Due: the plan on the reused observation is a switch, not quiet: a fresh look finds
+    // the record missing and publishes it again instead of switching.
+    f.world.advance(610);
+    let changes = f.world.world().changes.len();
+    let r = f.run();
+    assert!(!r.lineages[0].switched, "{r:#?}");
+    assert_eq!(f.live(), live);
+    assert_eq!(r.lineages[0].status.observed_at, None);
+    let w = f.world.world();
+    assert!(
+        w.changes[changes..]
+            .iter()
+            .any(|(_, c)| c.owner == OWNER && c.add.contains(&r311(&next))),
+        "not published again: {:?}",
+        &w.changes[changes..]
+    );
+    drop(w);
+    assert!(f.served_everywhere(&next));
+    // The switch waits for the record to be seen everywhere again, and then for its wait
+    // (the first one's length: the owner had no record of that key for a while).
+    let r = f.run();
+    assert!(!r.lineages[0].switched, "{r:#?}");
+    f.world.advance(FIRST_WAIT + 60);
+    let r = f.run();
+    assert!(r.lineages[0].switched, "{r:#?}");
+    assert_eq!(f.live(), next);
+}
+
+#[test]
+fn a_changed_validation_is_not_hidden_by_reuse() {
+    let f = Fixture::new(&[0, 0], "");
+    f.ready();
+    let s = f.status();
+    assert!(s.observed_at.is_some() && !s.in_danger, "{s:#?}");
+    f.world.world().validation = Validation::Bogus;
+    let s = f.status();
+    assert_eq!(s.observed_at, None, "{s:#?}");
+    assert!(s.in_danger, "{s:#?}");
+    assert!(s.problems.iter().any(|p| p.contains("bogus")), "{s:#?}");
+    let r = f.run();
+    assert_eq!(r.exit_code(), 1, "{r:#?}");
+    assert_eq!(r.lineages[0].status.observed_at, None);
+    // Secure again: the observations made while Bogus are not kept, so the next look is
+    // fresh; once a run has saved the unbroken sightings again, the look after it reuses.
+    f.world.world().validation = Validation::Secure;
+    assert_eq!(f.status().observed_at, None);
+    assert_eq!(f.run().lineages[0].status.observed_at, None);
+    f.world.advance(60);
+    assert!(f.status().observed_at.is_some());
+}
+
+#[test]
+fn a_silent_deletion_is_repaired_once_the_kept_observation_is_too_old() {
+    let f = Fixture::new(&[0, 0], "");
+    let next = f.ready();
+    let kept_at = f.world.world().now;
+    f.silently_remove(OWNER2, &r311(&next));
+    // Hidden from quiet runs for as long as the kept observation may be reused.
+    f.world.advance(86_400 - 60);
+    let changes = f.world.world().changes.len();
+    let r = f.run();
+    assert_eq!(r.lineages[0].status.observed_at, Some(kept_at), "{r:#?}");
+    assert_eq!(f.world.world().changes.len(), changes);
+    assert!(!f.served_everywhere(&next));
+    // A day old: a fresh look, and the record is published again.
+    f.world.advance(61);
+    let r = f.run();
+    assert_eq!(r.lineages[0].status.observed_at, None, "{r:#?}");
+    assert!(f.served_everywhere(&next), "{r:#?}");
 }

@@ -4,8 +4,8 @@
 //! killed while certbot runs and certbot completing afterwards, servers lagging, frozen or
 //! down, validation failing, provider and certbot failures, the clock jumping back or
 //! stepping forward, foreign and hand-made records, drift, an outside TTL change, an NS name
-//! with two addresses whose AAAA lookup fails) in worlds where one owner may be a CNAME
-//! (RFC 7671 7)
+//! with two addresses whose AAAA lookup fails, records deleted or added without a new zone
+//! serial) in worlds where one owner may be a CNAME (RFC 7671 7)
 //! against the engine and the in-memory world. After every step the safety invariants are
 //! checked against the world's own history (not the engine's beliefs); at the end the
 //! world is healed and the lineage must converge.
@@ -17,6 +17,27 @@
 //! endpoint of its own when the case has that many (so invariant 6 covers retirements made
 //! by batches alone); the invariants hold for each lineage. The first of them may share the
 //! first lineage's owners (two lineages at one owner).
+//!
+//! The configuration is the default one for reuse (`[dns] reuse_observations`, one day):
+//! the memory world's servers give a zone serial that moves with every RRset version they
+//! serve, so `run` and `status` show quiet lineages from kept observations
+//! (`dns::reuse`), and every invariant below holds with that (the coverage test counts
+//! those passes; `SIM_NO_REUSE=1` turns reuse off for comparison). A change made without
+//! a new serial ([`Event::Silent`]: half the drift and the foreign records) is what reuse
+//! cannot see: it stays hidden from those passes until the serial moves (any later change
+//! in the zone that is not silent) or the kept observation is a day old, while every step that changes
+//! something still looks afresh (a due switch is not quiet: it is planned on a fresh look,
+//! `replay_a_silent_deletion_of_the_next_record_before_a_scheduled_switch`).
+//!
+//! Healing the world (before the convergence check) bumps the zone's serial when some
+//! change was silent: the operator's fix for data changed under an old serial (`pdnsutil
+//! increase-serial`, a zone reloaded with a new serial), which real secondaries need as
+//! well (RFC 1996: they transfer a zone only under a new serial). The alternative, letting the convergence runs
+//! start a day later (past `reuse_observations`), was not chosen: with `rollover_every =
+//! "1d"` it would make a scheduled switch due in every such history right before the final
+//! check, and it would change what convergence checks for every history rather than for
+//! the silent ones. That the age bound ends the hiding without a new serial is checked in
+//! `rollover_engine` (`a_silent_deletion_is_repaired_once_the_kept_observation_is_too_old`).
 //!
 //! Invariants:
 //! 1. No record of a key that is live, or was live within the wait, is ever removed.
@@ -124,6 +145,13 @@ enum Event {
     Foreign(u8, usize),
     /// Someone deletes the live (false) or next (true) key's record at the provider.
     Drift(bool, usize),
+    /// [`Event::Drift`] or [`Event::Foreign`] without a new zone serial (an edit straight
+    /// in the backend's database): someone deletes the live (0) or the next (1) key's
+    /// record, or adds a record of another lineage (2), a DANE-TA record (3) or a
+    /// hand-made record of the live key (4). Hidden from passes that reuse observations
+    /// until the serial moves (any later change) or the kept observation is older than
+    /// `[dns] reuse_observations`.
+    Silent(u8, usize),
     ReuseKey(bool),
     /// certbot's own timer renews one of the other lineages (index modulo their number;
     /// nothing when there are none), then runs its deploy hook.
@@ -214,8 +242,19 @@ fn event() -> impl Strategy<Value = Event> {
         1 => Just(Event::KilledDuringCertbot),
         2 => Just(Event::CertbotCompletes),
         1 => Just(Event::ReloadFails),
-        1 => (0u8..3, 0usize..2).prop_map(|(k, o)| Event::Foreign(k, o)),
-        1 => (any::<bool>(), 0usize..2).prop_map(|(n, o)| Event::Drift(n, o)),
+        // Half the outside changes are silent (owner 2 and 3 are owners 0 and 1): drawn
+        // this way, the histories are those of the generator before silent changes
+        // existed, with half their drift and foreign records made without a new serial.
+        1 => (0u8..3, 0usize..4).prop_map(|(k, o)| if o < 2 {
+            Event::Foreign(k, o)
+        } else {
+            Event::Silent(2 + k, o)
+        }),
+        1 => (any::<bool>(), 0usize..4).prop_map(|(n, o)| if o < 2 {
+            Event::Drift(n, o)
+        } else {
+            Event::Silent(u8::from(n), o)
+        }),
         1 => prop_oneof![4 => Just(true), 1 => Just(false)].prop_map(Event::ReuseKey),
         1 => (0usize..2, any::<bool>())
             .prop_map(|(which, new_key)| Event::RenewOther { which, new_key }),
@@ -296,7 +335,7 @@ const TARGET: &str = "_dane.example.test.";
 /// A record change made by someone else, straight at the provider (not logged as ours),
 /// at the owner's RRset (its CNAME target's, for an alias). `ttl` sets a new TTL.
 fn direct_change(w: &mut World, owner: &str, add: &[TlsaRecord], remove: &[TlsaRecord]) {
-    direct_change_ttl(w, owner, add, remove, None)
+    direct_change_ttl(w, owner, add, remove, None, false)
 }
 
 fn direct_change_ttl(
@@ -305,6 +344,7 @@ fn direct_change_ttl(
     add: &[TlsaRecord],
     remove: &[TlsaRecord],
     ttl: Option<u32>,
+    silent: bool,
 ) {
     let now = w.now;
     let owner = w.resolve(owner);
@@ -326,7 +366,30 @@ fn direct_change_ttl(
         at: now,
         records,
         ttl,
+        silent,
     });
+}
+
+/// The operator's fix for a change made without a new serial: the zone is published again
+/// under a new serial (`pdnsutil increase-serial`, a reload of the zone file): the RRset
+/// last changed silently gets an identical version that is not silent. Nothing when no
+/// version was ever silent.
+fn bump_serial(w: &mut World) {
+    let now = w.now;
+    let Some(owner) = w
+        .rrsets
+        .iter()
+        .find(|(_, h)| h.iter().any(|v| v.silent))
+        .map(|(o, _)| o.clone())
+    else {
+        return;
+    };
+    let Some(mut v) = w.rrset_at(&owner, now).cloned() else {
+        return;
+    };
+    v.at = now;
+    v.silent = false;
+    w.rrsets.entry(owner).or_default().push(v);
 }
 
 /// An emergency killed before its switch was done.
@@ -412,6 +475,10 @@ struct Sim {
     other_rollovers: usize,
     /// An outside TTL change no pass has looked at yet.
     ttl_change_unseen: bool,
+    /// `run` and `status` passes that showed some lineage from reused observations.
+    reused_passes: usize,
+    /// Changes made without a new serial.
+    silent_changes: usize,
     rt: tokio::runtime::Runtime,
 }
 
@@ -484,6 +551,9 @@ impl Sim {
             lineages.push((name, owners));
         }
         let mut text = "[providers.mem]\ntype = \"manual\"\n".to_string();
+        if std::env::var_os("SIM_NO_REUSE").is_some() {
+            text.insert_str(0, "[dns]\nreuse_observations = \"0s\"\n");
+        }
         for (name, owners) in &lineages {
             text.push_str(&format!(
                 r#"
@@ -532,6 +602,8 @@ matching = {}
             batched_crashes: 0,
             other_rollovers: 0,
             ttl_change_unseen: false,
+            reused_passes: 0,
+            silent_changes: 0,
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -590,9 +662,13 @@ matching = {}
                 eprintln!("{text}");
             }
         };
+        let reused = std::cell::Cell::new(false);
         let result = self.rt.block_on(async {
             match op {
-                Op::Run => e.run(false).await.map(|r| show(format!("{r:#?}"))),
+                Op::Run => e.run(false).await.map(|r| {
+                    reused.set(r.lineages.iter().any(|l| l.status.observed_at.is_some()));
+                    show(format!("{r:#?}"))
+                }),
                 Op::Hook => e.hook(name, false).await.map(|r| show(format!("{r:#?}"))),
                 Op::Prepublish => e
                     .prepublish(name, false)
@@ -606,7 +682,10 @@ matching = {}
                     .rollover(name, true, Some(Duration::from_secs(7200)), false)
                     .await
                     .map(|r| show(format!("{r:#?}"))),
-                Op::Status => e.status(None).await.map(|r| show(format!("{r:#?}"))),
+                Op::Status => e.status(None).await.map(|r| {
+                    reused.set(r.lineages.iter().any(|l| l.observed_at.is_some()));
+                    show(format!("{r:#?}"))
+                }),
                 Op::Emergency => e
                     .emergency(NAME, false)
                     .await
@@ -637,6 +716,7 @@ matching = {}
             );
         }
         let crashed = crash.is_some_and(|k| fail.steps().len() > k);
+        self.reused_passes += usize::from(reused.get());
         if !crashed && !matches!(op, Op::Status | Op::DryRun) {
             self.ttl_change_unseen = false;
         }
@@ -689,7 +769,7 @@ matching = {}
                     && w.rrset_at(&owner, now)
                         .is_some_and(|v| !v.records.is_empty())
                 {
-                    direct_change_ttl(&mut w, OWNERS[o % 2], &[], &[], Some(*ttl));
+                    direct_change_ttl(&mut w, OWNERS[o % 2], &[], &[], Some(*ttl), false);
                     self.ttl_change_unseen = true;
                 }
                 drop(w);
@@ -795,30 +875,29 @@ matching = {}
             }
             Event::ReloadFails => self.world.world().reload_failures = 1,
             Event::Foreign(kind, o) => {
-                let live = self.live();
-                let record = match kind {
-                    0 => r311(&KeyInfo::from_spki(
-                        format!("other {}", self.steps).as_bytes(),
-                    )),
-                    1 => format!("2 0 1 {:064x}", self.steps).parse().unwrap(),
-                    _ => r311(&live),
-                };
-                if *kind < 2 {
-                    self.foreign.push(record.clone());
-                }
+                let record = self.foreign_record(*kind);
                 direct_change(&mut self.world.world(), OWNERS[o % 2], &[record], &[]);
             }
             Event::Drift(next, o) => {
-                let key = if *next {
-                    self.state()
-                        .lineages
-                        .get(NAME)
-                        .and_then(|l| l.next.as_ref().map(|n| n.key.clone()))
-                } else {
-                    Some(self.live())
-                };
-                if let Some(k) = key {
+                if let Some(k) = self.drift_key(*next) {
                     direct_change(&mut self.world.world(), OWNERS[o % 2], &[], &[r311(&k)]);
+                }
+            }
+            Event::Silent(kind, o) => {
+                let owner = OWNERS[o % 2];
+                let (add, remove) = match kind {
+                    0 | 1 => match self.drift_key(*kind == 1) {
+                        Some(key) => (Vec::new(), vec![r311(&key)]),
+                        None => (Vec::new(), Vec::new()),
+                    },
+                    _ => {
+                        let record = self.foreign_record(kind - 2);
+                        (vec![record], Vec::new())
+                    }
+                };
+                if !add.is_empty() || !remove.is_empty() {
+                    direct_change_ttl(&mut self.world.world(), owner, &add, &remove, None, true);
+                    self.silent_changes += 1;
                 }
             }
             Event::ReuseKey(on) => {
@@ -872,6 +951,35 @@ matching = {}
         }
         self.note_interrupted_emergency();
         self.check(crashed, &ev)
+    }
+
+    /// A record someone else adds: of another lineage (0), DANE-TA (1; both remembered as
+    /// foreign), or a hand-made record of the live key (2).
+    fn foreign_record(&mut self, kind: u8) -> TlsaRecord {
+        let record: TlsaRecord = match kind {
+            0 => r311(&KeyInfo::from_spki(
+                format!("other {}", self.steps).as_bytes(),
+            )),
+            1 => format!("2 0 1 {:064x}", self.steps).parse().unwrap(),
+            _ => r311(&self.live()),
+        };
+        if kind < 2 {
+            self.foreign.push(record.clone());
+        }
+        record
+    }
+
+    /// The key whose record drift deletes: the next key (None when there is none) or the
+    /// live one.
+    fn drift_key(&self, next: bool) -> Option<KeyInfo> {
+        if next {
+            self.state()
+                .lineages
+                .get(NAME)
+                .and_then(|l| l.next.as_ref().map(|n| n.key.clone()))
+        } else {
+            Some(self.live())
+        }
     }
 
     /// A switch made since an emergency was interrupted (by its certbot completing, or the
@@ -1204,6 +1312,7 @@ matching = {}
             w.certbot_next = None;
             let _ = w.finish_certbot();
             w.reload_failures = 0;
+            bump_serial(&mut w);
         }
         let lag = self
             .world
@@ -1341,10 +1450,14 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     let (mut shared, mut shared_both_switched) = (0, 0);
     let (mut endpoint_held, mut emergencies) = (0, 0);
     let mut others_endpoint_held = 0;
+    let (mut reused_passes, mut reused_histories, mut silent) = (0, 0, 0);
     for _ in 0..120 {
         let c = case().new_tree(&mut runner).unwrap().current();
         let mut sim = Sim::new(&c);
         for ev in &c.events {
+            if std::env::var_os("SIM_DEBUG").is_some() {
+                eprintln!("---- {ev:?}");
+            }
             sim.apply(ev).unwrap_or_else(|e| panic!("{e}\n{c:#?}"));
         }
         sim.converge().unwrap_or_else(|e| panic!("{e}\n{c:#?}"));
@@ -1368,6 +1481,9 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         endpoint_held += usize::from(sim.endpoint_held > 0);
         others_endpoint_held += usize::from(sim.others_endpoint_held > 0);
         emergencies += usize::from(!sim.emergency_switches.is_empty());
+        reused_passes += sim.reused_passes;
+        reused_histories += usize::from(sim.reused_passes > 0);
+        silent += usize::from(sim.silent_changes > 0);
     }
     eprintln!(
         "{cases} histories: {switched} with a danerollover switch ({planned_switches} switches), \
@@ -1376,7 +1492,9 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
          {batched_crashes} with a batched run over several lineages killed, \
          {shared} with two lineages at one owner ({shared_both_switched} with both switched), \
          {endpoint_held} with an endpoint holding a retirement back ({others_endpoint_held} with \
-         one of another lineage, retired only by batches), {emergencies} with an emergency switch"
+         one of another lineage, retired only by batches), {emergencies} with an emergency switch, \
+         {reused_passes} run/status passes showing reused observations (in {reused_histories} \
+         histories), {silent} with a change made without a new serial"
     );
     assert!(
         shared * 5 >= cases && shared_both_switched * 8 >= shared,
@@ -1408,6 +1526,16 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         "too few switches: {switched}/{cases}"
     );
     assert!(crashed * 3 >= cases, "too few crashes: {crashed}/{cases}");
+    // Measured: 341 passes in 115 of the 120 histories (the same histories with
+    // `[dns] reuse_observations = "0s"`, SIM_NO_REUSE=1, give the same counts above).
+    assert!(
+        reused_passes >= cases && reused_histories * 3 >= cases,
+        "too few passes on reused observations: {reused_passes} in {reused_histories}/{cases}"
+    );
+    assert!(
+        silent * 7 >= cases,
+        "too few changes without a new serial: {silent}/{cases}"
+    );
     assert!(outages * 5 >= cases, "too few renewals: {outages}/{cases}");
 }
 
@@ -1929,4 +2057,205 @@ fn replay_a_removal_from_an_owner_that_never_had_an_rrset() {
         others: 1,
         shared: true,
     });
+}
+
+/// A case with one lineage, `rollover_every = "1d"`, two servers and no events.
+fn scheduled_case() -> Case {
+    Case {
+        lags: vec![1, 30],
+        initial: 0,
+        negative_ttl: 300,
+        every: true,
+        sha512: false,
+        alias: false,
+        two_addresses: false,
+        endpoints: Vec::new(),
+        events: Vec::new(),
+        others: 0,
+        shared: false,
+    }
+}
+
+/// The scheduled case up to shortly before its switch is due, with the next key's record
+/// deleted silently (no new serial) 600 s before: every `run` since the first two reused
+/// the observation of the second, and the last one still does (the deletion is hidden
+/// from it). Returns the sim and the next key.
+fn silently_deleted_before_the_switch() -> (Sim, KeyInfo) {
+    let run = Event::Op {
+        op: Op::Run,
+        crash: None,
+    };
+    let mut sim = Sim::new(&scheduled_case());
+    for ev in [&run, &Event::Advance(120), &run] {
+        sim.apply(ev).unwrap();
+    }
+    assert_eq!(sim.reused_passes, 0, "the first two runs observe afresh");
+    // Waits over, nothing to do until the switch is due (1 day after the first run).
+    sim.apply(&Event::Advance(3600)).unwrap();
+    sim.apply(&run).unwrap();
+    assert_eq!(sim.reused_passes, 1, "a quiet run reuses");
+    sim.apply(&Event::Advance(86_400 - 120 - 3600 - 600))
+        .unwrap();
+    sim.apply(&run).unwrap();
+    assert_eq!(sim.reused_passes, 2);
+    let next = sim.state().lineages[NAME].next.clone().unwrap().key;
+    let serials: Vec<u32> = {
+        let w = sim.world.world();
+        (0..w.servers.len()).map(|i| w.serial(i)).collect()
+    };
+    sim.apply(&Event::Silent(1, 0)).unwrap();
+    sim.apply(&Event::Advance(300)).unwrap();
+    {
+        let w = sim.world.world();
+        assert!(!w.served(0, OWNERS[0]).contains(&r311(&next)), "deleted");
+        let now: Vec<u32> = (0..w.servers.len()).map(|i| w.serial(i)).collect();
+        assert_eq!(now, serials, "a silent change keeps the serials");
+    }
+    let changes = sim.world.world().changes.len();
+    sim.apply(&run).unwrap();
+    assert_eq!(
+        sim.reused_passes, 3,
+        "the deletion is hidden from a quiet run"
+    );
+    assert_eq!(
+        sim.world.world().changes.len(),
+        changes,
+        "nothing republished"
+    );
+    (sim, next)
+}
+
+#[test]
+fn replay_a_silent_deletion_of_the_next_record_before_a_scheduled_switch() {
+    // The switch falls due 400 s after the last reused run: the plan on the reused
+    // observation is a switch, not quiet, so the run observes afresh, finds the record
+    // missing and publishes it again instead of switching (invariant 2 after every step).
+    let (mut sim, next) = silently_deleted_before_the_switch();
+    let live = sim.live();
+    sim.apply(&Event::Advance(400)).unwrap();
+    let changes = sim.world.world().changes.len();
+    sim.apply(&Event::Op {
+        op: Op::Run,
+        crash: None,
+    })
+    .unwrap();
+    assert_eq!(
+        sim.reused_passes, 3,
+        "a due switch is not planned on reused observations"
+    );
+    assert_eq!(sim.live(), live, "switched without the next key's record");
+    let w = sim.world.world();
+    assert!(
+        w.changes[changes..]
+            .iter()
+            .any(|(_, c)| c.owner == OWNERS[0] && c.add.contains(&r311(&next))),
+        "the next key's record was not published again: {:?}",
+        &w.changes[changes..]
+    );
+    drop(w);
+    // `rollover` (a pass of its own, never reusing) waits for it as well.
+    sim.apply(&Event::Op {
+        op: Op::Rollover,
+        crash: None,
+    })
+    .unwrap();
+    assert_eq!(sim.live(), live, "rollover switched before the new wait");
+    // A run sees the record everywhere again, and once the new wait is over the
+    // scheduled switch happens.
+    for _ in 0..2 {
+        assert_eq!(sim.live(), live);
+        sim.apply(&Event::Advance(1200)).unwrap();
+        sim.apply(&Event::Op {
+            op: Op::Run,
+            crash: None,
+        })
+        .unwrap();
+    }
+    assert_eq!(sim.live(), next, "the scheduled switch did not happen");
+    sim.converge().unwrap();
+}
+
+/// The simulation catches a switch made on the reused observation: with the next key's
+/// record silently deleted and hidden from the reused observations, switching at once
+/// (as an engine trusting them would) breaks invariant 2.
+#[test]
+fn the_resolver_cache_check_catches_a_switch_on_a_reused_observation() {
+    let (mut sim, next) = silently_deleted_before_the_switch();
+    sim.apply(&Event::Advance(400)).unwrap();
+    // Plant and renew by hand, as the switch would.
+    let path = sim.state().lineages[NAME].next.clone().unwrap().path;
+    {
+        let mut w = sim.world.world();
+        let pem = w.key_files[&path].clone();
+        let l = w.lineages.get_mut(NAME).unwrap();
+        l.privkeys.insert(99, pem);
+        l.privkey_link = 99;
+    }
+    sim.rt.block_on(async {
+        use danerollover::engine::Certbot;
+        sim.world.renew(NAME).await.unwrap();
+    });
+    assert_eq!(sim.live(), next);
+    let err = sim.check(None, &Event::Advance(0)).unwrap_err();
+    assert!(err.to_string().contains("could still be cached"), "{err}");
+}
+
+/// A race found while adding silent changes (the 65th history of
+/// `the_simulation_exercises_switches_crashes_and_outages` when [`Event::Silent`] was drawn
+/// as an event of its own; shrunk by hand to this; it fails the same with
+/// `[dns] reuse_observations = "0s"`, so reuse plays no part): someone deletes the next
+/// key's record in the second before `rollover --wait` decides to switch (the lagging servers still
+/// serve it: no look can see the deletion), danerollover is killed while certbot runs,
+/// another lineage's `rollover --wait` lets 13 minutes pass without a pass of this lineage,
+/// a `run` publishes the record again (the held pass's repair), and certbot completes the
+/// switch in the same second: invariant 2 fails, a resolver may hold the RRset without the
+/// record (served from 24 s after the decision until 24 s after the `run`). No pass can
+/// see a deletion no server serves yet, nor stop certbot once it runs; the invariant judges
+/// the switch when certbot completes it. Ignored until decided whether the model (judge a
+/// killed switch by the servers when it decided, as an emergency is) or the engine changes.
+#[test]
+#[ignore = "known race: certbot of a killed switch completing right after a republish"]
+fn known_race_a_killed_switch_completed_while_its_next_record_was_missing() {
+    let run = Event::Op {
+        op: Op::Run,
+        crash: None,
+    };
+    let c = Case {
+        lags: vec![24, 46],
+        initial: 0,
+        negative_ttl: 300,
+        every: false,
+        sha512: false,
+        alias: false,
+        two_addresses: false,
+        endpoints: vec![],
+        events: vec![
+            run.clone(),
+            Event::Advance(1025),
+            run.clone(),
+            Event::Advance(1025),
+            run.clone(),
+            Event::RolloverOther {
+                which: 0,
+                wait: false,
+                crash: None,
+            },
+            Event::Drift(true, 1),
+            Event::KilledDuringCertbot,
+            Event::RolloverOther {
+                which: 0,
+                wait: true,
+                crash: None,
+            },
+            run,
+            Event::CertbotCompletes,
+        ],
+        others: 1,
+        shared: false,
+    };
+    let mut sim = Sim::new(&c);
+    for ev in &c.events {
+        sim.apply(ev).unwrap();
+    }
+    sim.converge().unwrap();
 }

@@ -6,6 +6,13 @@
 //! disk or the network, and the world's history (every RRset version, every change of
 //! the live key) is kept so that tests can check what resolvers could have cached.
 //!
+//! The zone's SOA serial at a server is the number of RRset versions it serves (every
+//! owner's, [`World::serial`]): a change through the provider moves it as each server picks
+//! the change up, a version marked [`RrsetVersion::silent`] (an edit straight in the
+//! backend's database) does not. Observations carry it, and [`Observe::zone_serials`]
+//! answers with it, so passes reuse observations here as they do against real servers
+//! ([`crate::dns::reuse`]).
+//!
 //! Keys are fake but consistent: key `n` has the SPKI `SPKI-n` and the PEM `PEM-n`.
 
 use std::collections::BTreeMap;
@@ -21,6 +28,7 @@ use super::traits::{
     Certbot, CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey,
     NextKeyFiles, PlantPlan, PrivateKeyPem, Reloader, Step,
 };
+use crate::dns::reuse::{ZoneQuery, ZoneSerials};
 use crate::dns::{
     DnsError, Observe, OwnerObservation, OwnerQuery, Served, ServerAnswer, ServerOutcome,
     Validated, Validation, absolute,
@@ -101,6 +109,9 @@ pub struct RrsetVersion {
     pub records: Vec<TlsaRecord>,
     /// Its TTL.
     pub ttl: u32,
+    /// Made without a new zone serial (someone edited the backend's database directly):
+    /// servers serve it, but their SOA serial does not move ([`World::serial`]).
+    pub silent: bool,
 }
 
 /// A certbot lineage: archive versions and where the live links point.
@@ -275,6 +286,20 @@ impl World {
             .iter()
             .rev()
             .find(|v| v.at <= t)
+    }
+
+    /// The zone's SOA serial at server `i` now: how many RRset versions (of every owner)
+    /// it serves, not counting the silent ones ([`RrsetVersion::silent`]). Every change
+    /// made through the provider moves it when the server picks the change up.
+    pub fn serial(&self, i: usize) -> u32 {
+        let t = self.servers[i].view_time(self.now);
+        let n = self
+            .rrsets
+            .values()
+            .flatten()
+            .filter(|v| !v.silent && v.at <= t)
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
     }
 
     /// Where `owner`'s TLSA RRset is: the CNAME target when it is an alias.
@@ -541,6 +566,7 @@ impl MemoryWorld {
                 at: Timestamp::MIN,
                 records,
                 ttl,
+                silent: false,
             }],
         );
     }
@@ -818,6 +844,7 @@ impl Provider for MemoryWorld {
             at: now,
             records,
             ttl: change.ttl,
+            silent: false,
         };
         let history = w.rrsets.entry(owner).or_default();
         if history
@@ -862,7 +889,8 @@ impl Observe for MemoryWorld {
                     .servers
                     .iter()
                     .zip(&views)
-                    .map(|(s, v)| ServerAnswer {
+                    .enumerate()
+                    .map(|(i, (s, v))| ServerAnswer {
                         server: s.addr,
                         name: Some(s.name.clone()),
                         outcome: if s.lookup_fails {
@@ -882,7 +910,7 @@ impl Observe for MemoryWorld {
                                 ttl: (!records.is_empty()).then(|| v.map_or(0, |v| v.ttl)),
                                 negative_ttl: records.is_empty().then_some(w.negative_ttl),
                                 records,
-                                serial: None,
+                                serial: Some(w.serial(i)),
                                 authoritative: true,
                                 cname: target.clone(),
                             })
@@ -922,6 +950,35 @@ impl Observe for MemoryWorld {
                         detail: (w.validation != Validation::Secure)
                             .then(|| "(memory world) validation off".to_string()),
                     },
+                }
+            })
+            .collect()
+    }
+
+    /// The world's zone: every server's serial (None when a server is down or its address
+    /// cannot be looked up), Secure when the world's validation is; other zones: nothing
+    /// known.
+    async fn zone_serials(&self, zones: &[ZoneQuery]) -> Vec<ZoneSerials> {
+        let w = self.world();
+        zones
+            .iter()
+            .map(|z| {
+                let ours = absolute(&z.zone) == absolute(&w.zone);
+                let up = w.servers.iter().all(|s| !s.down && !s.lookup_fails);
+                let serials = (ours && up && !w.servers.is_empty()).then(|| {
+                    let mut v: Vec<(SocketAddr, u32)> = w
+                        .servers
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| (s.addr, w.serial(i)))
+                        .collect();
+                    v.sort();
+                    v
+                });
+                ZoneSerials {
+                    zone: z.clone(),
+                    serials,
+                    secure: ours && up && w.validation == Validation::Secure,
                 }
             })
             .collect()
