@@ -121,6 +121,12 @@ pub fn host_in_zone(host: &str, owner: &str, zone: &str) -> bool {
         && (host == zone || host.ends_with(&format!(".{zone}")) || zone.is_empty())
 }
 
+/// What the validated reads come from (the `[dns]` resolver and trust anchors): a cache made
+/// with another is not used.
+pub fn resolver_of(dns: &crate::config::DnsConfig) -> String {
+    format!("{:?} {:?}", dns.validating_resolver, dns.trust_anchor_file)
+}
+
 /// The zone query for `q`'s owner found in `zone`.
 pub fn zone_query(q: &OwnerQuery, zone: &str) -> ZoneQuery {
     ZoneQuery {

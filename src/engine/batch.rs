@@ -62,14 +62,6 @@ struct Pending {
 }
 
 impl<'a> Engine<'a> {
-    /// What the validated reads come from: kept observations are reused only with it.
-    fn resolver_id(&self) -> String {
-        format!(
-            "{:?} {:?}",
-            self.config.dns.validating_resolver, self.config.dns.trust_anchor_file
-        )
-    }
-
     /// Every lineage's facts and queries; lineages whose files cannot be read become errors.
     fn entries(&self, names: &[String], errors: &mut Vec<LineageError>) -> R<Vec<Entry<'a>>> {
         let mut entries = Vec::with_capacity(names.len());
@@ -166,8 +158,10 @@ impl<'a> Engine<'a> {
 
         // What may be reused: the zones of the kept observations asked first.
         let reuse_for = self.config.dns.reuse_observations;
-        let mut cache = (!self.options.fresh && !reuse_for.is_zero())
-            .then(|| self.store.read_observations(&self.resolver_id()));
+        let mut cache = (!self.options.fresh && !reuse_for.is_zero()).then(|| {
+            self.store
+                .read_observations(&reuse::resolver_of(&self.config.dns))
+        });
         let zones = cache
             .as_ref()
             .map(|c| c.zones_to_check(&unique))

@@ -983,6 +983,33 @@ impl Observe for MemoryWorld {
             })
             .collect()
     }
+
+    /// A server that is up serves, for a host, the addresses of the world's endpoints with
+    /// that host name (endpoints never move).
+    async fn authoritative_addresses(
+        &self,
+        asks: &[(SocketAddr, String)],
+    ) -> Vec<Option<Vec<std::net::IpAddr>>> {
+        let w = self.world();
+        asks.iter()
+            .map(|(server, host)| {
+                let s = w.servers.iter().find(|s| s.addr == *server)?;
+                if s.down || s.lookup_fails {
+                    return None;
+                }
+                let host = host.trim_end_matches('.');
+                let mut v: Vec<std::net::IpAddr> = w
+                    .endpoints
+                    .iter()
+                    .filter(|e| e.host == host)
+                    .map(|e| e.addr.ip())
+                    .collect();
+                v.sort();
+                v.dedup();
+                Some(v)
+            })
+            .collect()
+    }
 }
 
 #[async_trait]
