@@ -9,7 +9,7 @@
 //! whose zone's SOA still validates Secure, may be given that observation again instead of
 //! being asked anew.
 //!
-//! What keeps this safe (the engine's half is in `engine::batch`):
+//! What keeps this safe (the engine's half is in `engine::batch::reusing`):
 //! - **Only a quiet plan rests on a reused observation.** A lineage whose plan from reused
 //!   observations has anything to do (publish, retire, switch, a next key, an alert) is
 //!   observed afresh and planned again, and a reused observation is never folded into the

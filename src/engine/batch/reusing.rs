@@ -1,0 +1,216 @@
+//! The engine's half of reusing observations ([`crate::dns::reuse`]) in `run` and `status`:
+//! which lineages may rest on kept observations (a quiet plan only), probing endpoints at
+//! their hosts' kept addresses, and settling freshly looked-up hosts with a zone server's
+//! authoritative answer before keeping them.
+
+use super::*;
+use crate::dns::reuse;
+
+impl Engine<'_> {
+    /// Probe `endpoints`, those whose host is in `known` at the kept addresses (none:
+    /// nothing to probe), the others looking their addresses up; results in endpoint order,
+    /// each naming the endpoint as given.
+    pub(super) async fn probe_known(
+        &self,
+        endpoints: &[Endpoint],
+        known: &BTreeMap<String, Vec<IpAddr>>,
+    ) -> Vec<EndpointProbe> {
+        if endpoints.is_empty() {
+            return Vec::new();
+        }
+        // Each endpoint as probed: itself, or one endpoint per kept address.
+        let mut asked: Vec<Endpoint> = Vec::new();
+        let mut from: Vec<usize> = Vec::new();
+        for (i, ep) in endpoints.iter().enumerate() {
+            match known.get(&ep.host).filter(|_| ep.address.is_none()) {
+                Some(addrs) => {
+                    for a in addrs {
+                        asked.push(Endpoint {
+                            address: Some(*a),
+                            ..ep.clone()
+                        });
+                        from.push(i);
+                    }
+                }
+                None => {
+                    asked.push(ep.clone());
+                    from.push(i);
+                }
+            }
+        }
+        let results = if asked.is_empty() {
+            Vec::new()
+        } else {
+            self.io.prober.probe(&asked).await
+        };
+        // The prober answers in the order asked; anything out of order is matched by search.
+        let mut per: Vec<Vec<EndpointProbe>> = vec![Vec::new(); endpoints.len()];
+        let mut rest = results.into_iter().peekable();
+        let mut stray: Vec<EndpointProbe> = Vec::new();
+        for (a, &i) in asked.iter().zip(&from) {
+            while let Some(p) = rest.next_if(|p| p.endpoint == *a) {
+                per[i].push(p);
+            }
+        }
+        stray.extend(rest);
+        for p in stray {
+            if let Some(j) = asked.iter().position(|a| p.endpoint == *a) {
+                per[from[j]].push(p);
+            }
+        }
+        let mut out = Vec::with_capacity(asked.len());
+        for (ep, mine) in endpoints.iter().zip(per) {
+            if mine.is_empty() {
+                out.push(EndpointProbe {
+                    endpoint: ep.clone(),
+                    address: None,
+                    serving: Serving::NoAddress,
+                });
+            } else {
+                out.extend(mine.into_iter().map(|p| EndpointProbe {
+                    endpoint: ep.clone(),
+                    ..p
+                }));
+            }
+        }
+        out
+    }
+
+    /// For each endpoint host looked up afresh in this pass whose records are in the zone
+    /// of one of its lineage's owners (`_PORT._tcp.HOST`), asked just before: the host,
+    /// what the zone served then, the addresses the lookup found, and what the zone's first
+    /// server serves there with authority (None: it cannot tell).
+    pub(super) async fn settle_hosts(
+        &self,
+        entries: &[Entry<'_>],
+        endpoints: &[Endpoint],
+        known: &BTreeMap<String, Vec<IpAddr>>,
+        probes: &[EndpointProbe],
+        checked: &[ZoneSerials],
+    ) -> Vec<(String, ZoneSerials, Vec<IpAddr>, Option<Vec<IpAddr>>)> {
+        // (host, what its zone served before, the lookup's addresses, the server to ask)
+        let mut found: Vec<(String, ZoneSerials, Vec<IpAddr>, std::net::SocketAddr)> = Vec::new();
+        for ep in endpoints
+            .iter()
+            .filter(|ep| ep.address.is_none() && !known.contains_key(&ep.host))
+        {
+            if found.iter().any(|f| f.0 == ep.host) {
+                continue;
+            }
+            let mine: Vec<&EndpointProbe> = probes.iter().filter(|p| p.endpoint == *ep).collect();
+            let mut resolved: Vec<IpAddr> = Vec::new();
+            let mut usable = !mine.is_empty();
+            for p in &mine {
+                match (&p.serving, p.address) {
+                    (Serving::NoAddress, _) => {}
+                    (Serving::LookupFailed { .. }, _) | (_, None) => usable = false,
+                    (_, Some(a)) => resolved.push(a.ip()),
+                }
+            }
+            if !usable {
+                continue;
+            }
+            // The zone of an owner of a lineage probing it, with the host on its path.
+            let zone = entries
+                .iter()
+                .flat_map(|e| e.queries.iter().zip(&e.observations))
+                .find_map(|(q, o)| {
+                    let z = o.zone.as_deref()?;
+                    reuse::host_in_zone(&ep.host, &o.owner, z).then(|| reuse::zone_query(q, z))
+                });
+            let Some(before) = zone.and_then(|zq| checked.iter().find(|z| z.zone == zq)) else {
+                continue;
+            };
+            let first = before.serials.as_ref().and_then(|s| s.first()).map(|s| s.0);
+            if let Some(server) = first.filter(|_| before.secure) {
+                found.push((ep.host.clone(), before.clone(), resolved, server));
+            }
+        }
+        let asks: Vec<(std::net::SocketAddr, String)> = found
+            .iter()
+            .map(|(host, _, _, server)| (*server, format!("{host}.")))
+            .collect();
+        let answers = if asks.is_empty() {
+            Vec::new()
+        } else {
+            self.io.observer.authoritative_addresses(&asks).await
+        };
+        found
+            .into_iter()
+            .zip(answers)
+            .map(|((host, before, resolved, _), auth)| (host, before, resolved, auth))
+            .collect()
+    }
+}
+
+/// The distinct queries (indexes into the pass's unique queries) of the entries `pick`
+/// selects by their flag, not observed yet.
+pub(super) fn round(
+    wanted: &[Vec<usize>],
+    flags: &[bool],
+    observed: &[Option<OwnerObservation>],
+    pick: impl Fn(bool) -> bool,
+) -> Vec<usize> {
+    let mut out: Vec<usize> = wanted
+        .iter()
+        .zip(flags)
+        .filter(|(_, f)| pick(**f))
+        .flat_map(|(mine, _)| mine.iter().copied())
+        .filter(|&i| observed[i].is_none())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Whether `e` may rest on the reused observations `obs`: it has a state, nothing to repair
+/// or reload, the same live key, a plan with nothing to do but wait and no danger or
+/// endpoint alert, and folding `obs` into its state changes nothing but the times of the
+/// sightings (so a fresh observation showing the same would have left the same state).
+pub(super) fn quiet_on(
+    state: &State,
+    e: &Entry<'_>,
+    obs: &[OwnerObservation],
+    now: Timestamp,
+) -> bool {
+    let Some(before) = state.lineages.get(&e.name) else {
+        return false;
+    };
+    if before.intent.is_some() || !before.cleanup.is_empty() || before.reload_pending {
+        return false;
+    }
+    let mut after = before.clone();
+    if reconcile_live(&mut after, &KeyInfo::from_spki(&e.live_spki), now) != LiveChange::Unchanged {
+        return false;
+    }
+    update_observations(&mut after, &e.owners, obs, now, &e.policy);
+    let p = plan_probed(
+        &after,
+        obs,
+        e.probes.as_deref(),
+        e.reuse_key,
+        now,
+        &e.policy,
+        Goal::Scheduled,
+    );
+    p.dangers.is_empty()
+        && p.endpoint_alerts.is_empty()
+        && p.actions.iter().all(|a| matches!(a, Action::Wait { .. }))
+        && crate::rollover::same_but_sighting_times(before, &after)
+}
+
+/// The hosts of the endpoints of the entries whose flag is `flag`.
+pub(super) fn hosts_of<'e>(
+    probed: &'e [Option<Vec<Endpoint>>],
+    flags: &[bool],
+    flag: bool,
+) -> std::collections::BTreeSet<&'e str> {
+    probed
+        .iter()
+        .zip(flags)
+        .filter(|(_, f)| **f == flag)
+        .filter_map(|(eps, _)| eps.as_ref())
+        .flatten()
+        .map(|ep| ep.host.as_str())
+        .collect()
+}
