@@ -203,15 +203,8 @@ impl<'a> Engine<'a> {
         // kept addresses of the known hosts: what they serve is always probed).
         let mut fresh: Vec<Option<OwnerObservation>> = vec![None; unique.len()];
         let first: Vec<usize> = round(&wanted, &candidate, &fresh, |c| !c);
-        let first_queries: Vec<OwnerQuery> = first.iter().map(|&i| unique[i].clone()).collect();
         let (seen, mut probes) = tokio::join!(
-            async {
-                if first_queries.is_empty() {
-                    Vec::new()
-                } else {
-                    self.io.observer.observe(&first_queries).await
-                }
-            },
+            self.observe_some(&unique, &first),
             self.probe_known(&endpoints, &known)
         );
         for (i, o) in first.iter().zip(seen) {
@@ -252,16 +245,9 @@ impl<'a> Engine<'a> {
             known.remove(&ep.host);
         }
         if !second.is_empty() || !again.is_empty() {
-            let queries: Vec<OwnerQuery> = second.iter().map(|&i| unique[i].clone()).collect();
             let none = BTreeMap::new();
             let (seen, reprobed) = tokio::join!(
-                async {
-                    if queries.is_empty() {
-                        Vec::new()
-                    } else {
-                        self.io.observer.observe(&queries).await
-                    }
-                },
+                self.observe_some(&unique, &second),
                 self.probe_known(&again, &none)
             );
             for (i, o) in second.iter().zip(seen) {

@@ -7,6 +7,19 @@ use super::*;
 use crate::dns::reuse;
 
 impl Engine<'_> {
+    /// Observe the queries `which` (indexes into `unique`); none: nothing asked.
+    pub(super) async fn observe_some(
+        &self,
+        unique: &[OwnerQuery],
+        which: &[usize],
+    ) -> Vec<OwnerObservation> {
+        if which.is_empty() {
+            return Vec::new();
+        }
+        let queries: Vec<OwnerQuery> = which.iter().map(|&i| unique[i].clone()).collect();
+        self.io.observer.observe(&queries).await
+    }
+
     /// Probe `endpoints`, those whose host is in `known` at the kept addresses (none:
     /// nothing to probe), the others looking their addresses up; results in endpoint order,
     /// each naming the endpoint as given.
