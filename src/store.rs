@@ -241,9 +241,9 @@ impl Store {
         }
     }
 
-    /// Replace the observations kept for reuse (atomically, 0640, no fsync: losing the file
-    /// costs one pass of fresh queries). Needs no lock: each entry stands on its own, and
-    /// the last writer wins.
+    /// Replace the observations kept for reuse (atomically, 0640; losing the file costs one
+    /// pass of fresh queries). Needs no lock: each entry stands on its own, and the last
+    /// writer wins.
     pub fn write_observations(&self, cache: &crate::dns::reuse::Cache) -> Result<(), StoreError> {
         let path = self.observations_path();
         if !self.dir.is_dir() {

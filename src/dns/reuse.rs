@@ -109,16 +109,12 @@ pub struct Cache {
 /// endpoints are derived) inside `zone`: its records are then in the zone.
 pub fn host_in_zone(host: &str, owner: &str, zone: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let owner = owner.to_ascii_lowercase();
     let zone = zone.trim_end_matches('.').to_ascii_lowercase();
-    let Some(rest) = owner.strip_prefix('_') else {
-        return false;
-    };
-    let Some((_, rest)) = rest.split_once("._tcp.") else {
-        return false;
-    };
-    rest.trim_end_matches('.') == host
-        && (host == zone || host.ends_with(&format!(".{zone}")) || zone.is_empty())
+    crate::tlsa::service_of_owner(owner).is_some_and(|(h, _, proto)| {
+        proto == "tcp"
+            && h.to_ascii_lowercase() == host
+            && (zone.is_empty() || host == zone || host.ends_with(&format!(".{zone}")))
+    })
 }
 
 /// What the validated reads come from (the `[dns]` resolver and trust anchors): a cache made

@@ -22,16 +22,15 @@
 //! certbot's deploy hooks are not held up by a run over every lineage.
 
 use std::collections::BTreeMap;
-
-use super::*;
-
-mod reusing;
-use reusing::{hosts_of, quiet_on, round};
 use std::net::IpAddr;
 
+use super::*;
 use crate::dns::reuse::{self, ZoneSerials};
 use crate::probe::endpoint::{Endpoint, EndpointProbe, Serving};
 use crate::rollover::LiveChange;
+
+mod reusing;
+use reusing::{hosts_of, quiet_on, round};
 
 /// One lineage in a batch.
 struct Entry<'c> {
@@ -189,7 +188,7 @@ impl<'a> Engine<'a> {
         // Endpoint hosts whose addresses may be reused: used by candidates only.
         let mut known: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
         if let Some(c) = &cache {
-            let others = hosts_of(&probed, &candidate, false);
+            let others = hosts_of(&probed, &candidate);
             for ep in endpoints.iter().filter(|ep| ep.address.is_none()) {
                 if !others.contains(ep.host.as_str())
                     && let Some(a) = c.host_addresses(&ep.host, &checked, now, reuse_for)
@@ -202,7 +201,7 @@ impl<'a> Engine<'a> {
         // Round 1: every query of a lineage that cannot reuse, and every endpoint (with the
         // kept addresses of the known hosts: what they serve is always probed).
         let mut fresh: Vec<Option<OwnerObservation>> = vec![None; unique.len()];
-        let first: Vec<usize> = round(&wanted, &candidate, &fresh, |c| !c);
+        let first: Vec<usize> = round(&wanted, &candidate, &fresh);
         let (seen, mut probes) = tokio::join!(
             self.observe_some(&unique, &first),
             self.probe_known(&endpoints, &known)
@@ -234,8 +233,8 @@ impl<'a> Engine<'a> {
                 .collect();
             reusing[k] = quiet_on(state, e, &obs, now);
         }
-        let second: Vec<usize> = round(&wanted, &reusing, &fresh, |r| !r);
-        let looked_up = hosts_of(&probed, &reusing, false);
+        let second: Vec<usize> = round(&wanted, &reusing, &fresh);
+        let looked_up = hosts_of(&probed, &reusing);
         let again: Vec<Endpoint> = endpoints
             .iter()
             .filter(|ep| known.contains_key(&ep.host) && looked_up.contains(ep.host.as_str()))

@@ -35,11 +35,9 @@ pub mod verdict;
 mod tests;
 
 pub use key::{KeyId, KeyInfo};
-pub use observe::{
-    LiveChange, reconcile_live, same_but_sighting_times, share_ttl_history, update_observations,
-};
+pub use observe::{LiveChange, reconcile_live, share_ttl_history, update_observations};
 pub use phase::{Phase, phase};
-pub use plan::{Action, Danger, Goal, Plan, Problem, plan, plan_probed};
+pub use plan::{Action, Danger, Goal, Plan, Problem, plan, plan_probed, quiet};
 pub use policy::Policy;
 pub use repair::{Repair, RepairFacts, repair};
 pub use serving::{EndpointFinding, EndpointState, emergency_verdict};

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::key::KeyId;
-use super::observe::{any_answer, find, observed_records};
+use super::observe::{LiveChange, any_answer, find, observed_records};
 use super::policy::{Policy, after};
 use super::serving::{self, EndpointFinding, EndpointState};
 use super::state::LineageState;
@@ -276,6 +276,23 @@ pub fn dangers(
         }
     }
     out
+}
+
+/// Whether a lineage may rest on reused observations (see `dns::reuse`): `plan`, made on
+/// `after` (`before` with those observations folded in; `live` what that found of the live
+/// key), has nothing to do but wait, no danger and no endpoint alert, the live key is the
+/// one `before` knew, and the fold changed nothing but when the RRsets were last seen. A
+/// fresh observation showing the same would then have left the same state and the same
+/// plan.
+pub fn quiet(before: &LineageState, after: &LineageState, live: &LiveChange, plan: &Plan) -> bool {
+    *live == LiveChange::Unchanged
+        && plan.dangers.is_empty()
+        && plan.endpoint_alerts.is_empty()
+        && plan
+            .actions
+            .iter()
+            .all(|a| matches!(a, Action::Wait { .. }))
+        && super::observe::same_but_sighting_times(before, after)
 }
 
 /// Whether a scheduled rollover is due: the current key has been live for

@@ -869,3 +869,47 @@ fn restored_old_certificate_becomes_current_again() {
     assert!(l.state.retired.iter().any(|r| r.key == b));
     assert!(!l.state.retired.iter().any(|r| r.key == a));
 }
+
+/// `quiet` (may a pass rest on a reused observation?): only when folding it into a copy of
+/// the state changes nothing but sighting times and the plan on it only waits.
+#[test]
+fn quiet_only_when_the_fold_changes_nothing_but_sighting_times_and_nothing_is_to_do() {
+    let cur = key("cur");
+    let nxt = key("nxt");
+    let mut l = Lineage::new(&cur);
+    for s in 0..2 {
+        l.see(Some(all(&[], 300)), t(s));
+        let p = l.plan(&all(&[], 300), t(s), Goal::Maintain);
+        l.act(&p, &nxt, t(s));
+    }
+    let both = all(&[r311(&cur), r311(&nxt)], 300);
+    l.see(Some(both.clone()), t(10));
+    let judge = |live: &KeyInfo, obs: &OwnerObservation, now: Timestamp| {
+        let mut after = l.state.clone();
+        let change = reconcile_live(&mut after, live, now);
+        let list = std::slice::from_ref(obs);
+        update_observations(&mut after, &[OWNER.to_string()], list, now, &l.policy);
+        let p = plan(&after, list, true, now, &l.policy, Goal::Maintain);
+        quiet(&l.state, &after, &change, &p)
+    };
+    // The same answers later: only the sighting time moves.
+    assert!(judge(&cur, &both, t(100)));
+    // One server lacking the next record: its propagation starts again.
+    let lacking = observation(
+        &[Some(vec![r311(&cur), r311(&nxt)]), Some(vec![r311(&cur)])],
+        300,
+        3600,
+        Validation::Secure,
+    );
+    assert!(!judge(&cur, &lacking, t(100)));
+    // Not Secure: a danger.
+    let s = Some(vec![r311(&cur), r311(&nxt)]);
+    let bogus = observation(&[s.clone(), s], 300, 3600, Validation::Bogus);
+    assert!(!judge(&cur, &bogus, t(100)));
+    // Another TTL: remembered in the state.
+    assert!(!judge(&cur, &all(&[r311(&cur), r311(&nxt)], 3600), t(100)));
+    // The current record gone everywhere: something to publish.
+    assert!(!judge(&cur, &all(&[r311(&nxt)], 300), t(100)));
+    // The certificate now carries the next key: promoted, not quiet.
+    assert!(!judge(&nxt, &both, t(100)));
+}

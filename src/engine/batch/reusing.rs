@@ -102,15 +102,40 @@ impl Engine<'_> {
         checked: &[ZoneSerials],
     ) -> Vec<(String, ZoneSerials, Vec<IpAddr>, Option<Vec<IpAddr>>)> {
         // (host, what its zone served before, the lookup's addresses, the server to ask)
-        let mut found: Vec<(String, ZoneSerials, Vec<IpAddr>, std::net::SocketAddr)> = Vec::new();
+        // Each host once: its first endpoint looked up afresh, and that endpoint's probes.
+        let mut first: BTreeMap<&str, (&Endpoint, Vec<&EndpointProbe>)> = BTreeMap::new();
         for ep in endpoints
             .iter()
             .filter(|ep| ep.address.is_none() && !known.contains_key(&ep.host))
         {
-            if found.iter().any(|f| f.0 == ep.host) {
-                continue;
+            first.entry(ep.host.as_str()).or_insert((ep, Vec::new()));
+        }
+        for p in probes {
+            if let Some((ep, mine)) = first.get_mut(p.endpoint.host.as_str())
+                && **ep == p.endpoint
+            {
+                mine.push(p);
             }
-            let mine: Vec<&EndpointProbe> = probes.iter().filter(|p| p.endpoint == *ep).collect();
+        }
+        // The zone of each host on the path of a lineage's owner (`_PORT._tcp.HOST`) there.
+        let mut zones: BTreeMap<String, reuse::ZoneQuery> = BTreeMap::new();
+        for (q, o) in entries
+            .iter()
+            .flat_map(|e| e.queries.iter().zip(&e.observations))
+        {
+            let (Some(z), Some((host, _, proto))) =
+                (o.zone.as_deref(), crate::tlsa::service_of_owner(&o.owner))
+            else {
+                continue;
+            };
+            let host = host.to_ascii_lowercase();
+            if proto == "tcp" && reuse::host_in_zone(&host, &o.owner, z) {
+                zones.entry(host).or_insert_with(|| reuse::zone_query(q, z));
+            }
+        }
+        // (host, what its zone served before, the lookup's addresses, the server to ask)
+        let mut found: Vec<(String, ZoneSerials, Vec<IpAddr>, std::net::SocketAddr)> = Vec::new();
+        for (host, (_, mine)) in first {
             let mut resolved: Vec<IpAddr> = Vec::new();
             let mut usable = !mine.is_empty();
             for p in &mine {
@@ -120,23 +145,15 @@ impl Engine<'_> {
                     (_, Some(a)) => resolved.push(a.ip()),
                 }
             }
-            if !usable {
-                continue;
-            }
-            // The zone of an owner of a lineage probing it, with the host on its path.
-            let zone = entries
-                .iter()
-                .flat_map(|e| e.queries.iter().zip(&e.observations))
-                .find_map(|(q, o)| {
-                    let z = o.zone.as_deref()?;
-                    reuse::host_in_zone(&ep.host, &o.owner, z).then(|| reuse::zone_query(q, z))
-                });
-            let Some(before) = zone.and_then(|zq| checked.iter().find(|z| z.zone == zq)) else {
+            let before = zones
+                .get(host)
+                .and_then(|zq| checked.iter().find(|z| z.zone == *zq));
+            let Some(before) = before.filter(|_| usable) else {
                 continue;
             };
-            let first = before.serials.as_ref().and_then(|s| s.first()).map(|s| s.0);
-            if let Some(server) = first.filter(|_| before.secure) {
-                found.push((ep.host.clone(), before.clone(), resolved, server));
+            let server = before.serials.as_ref().and_then(|s| s.first()).map(|s| s.0);
+            if let Some(server) = server.filter(|_| before.secure) {
+                found.push((host.to_string(), before.clone(), resolved, server));
             }
         }
         let asks: Vec<(std::net::SocketAddr, String)> = found
@@ -156,18 +173,17 @@ impl Engine<'_> {
     }
 }
 
-/// The distinct queries (indexes into the pass's unique queries) of the entries `pick`
-/// selects by their flag, not observed yet.
+/// The distinct queries (indexes into the pass's unique queries) of the entries whose flag
+/// is false, not observed yet.
 pub(super) fn round(
     wanted: &[Vec<usize>],
     flags: &[bool],
     observed: &[Option<OwnerObservation>],
-    pick: impl Fn(bool) -> bool,
 ) -> Vec<usize> {
     let mut out: Vec<usize> = wanted
         .iter()
         .zip(flags)
-        .filter(|(_, f)| pick(**f))
+        .filter(|(_, f)| !**f)
         .flat_map(|(mine, _)| mine.iter().copied())
         .filter(|&i| observed[i].is_none())
         .collect();
@@ -176,10 +192,9 @@ pub(super) fn round(
     out
 }
 
-/// Whether `e` may rest on the reused observations `obs`: it has a state, nothing to repair
-/// or reload, the same live key, a plan with nothing to do but wait and no danger or
-/// endpoint alert, and folding `obs` into its state changes nothing but the times of the
-/// sightings (so a fresh observation showing the same would have left the same state).
+/// Whether `e` may rest on the reused observations `obs`: it has a state with nothing to
+/// repair or reload, and its plan on a copy of that state with `obs` folded in is quiet
+/// ([`crate::rollover::quiet`]).
 pub(super) fn quiet_on(
     state: &State,
     e: &Entry<'_>,
@@ -193,9 +208,7 @@ pub(super) fn quiet_on(
         return false;
     }
     let mut after = before.clone();
-    if reconcile_live(&mut after, &KeyInfo::from_spki(&e.live_spki), now) != LiveChange::Unchanged {
-        return false;
-    }
+    let live = reconcile_live(&mut after, &KeyInfo::from_spki(&e.live_spki), now);
     update_observations(&mut after, &e.owners, obs, now, &e.policy);
     let p = plan_probed(
         &after,
@@ -206,22 +219,18 @@ pub(super) fn quiet_on(
         &e.policy,
         Goal::Scheduled,
     );
-    p.dangers.is_empty()
-        && p.endpoint_alerts.is_empty()
-        && p.actions.iter().all(|a| matches!(a, Action::Wait { .. }))
-        && crate::rollover::same_but_sighting_times(before, &after)
+    crate::rollover::quiet(before, &after, &live, &p)
 }
 
-/// The hosts of the endpoints of the entries whose flag is `flag`.
+/// The hosts of the endpoints of the entries whose flag is false.
 pub(super) fn hosts_of<'e>(
     probed: &'e [Option<Vec<Endpoint>>],
     flags: &[bool],
-    flag: bool,
 ) -> std::collections::BTreeSet<&'e str> {
     probed
         .iter()
         .zip(flags)
-        .filter(|(_, f)| **f == flag)
+        .filter(|(_, f)| !**f)
         .filter_map(|(eps, _)| eps.as_ref())
         .flatten()
         .map(|ep| ep.host.as_str())
