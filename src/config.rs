@@ -658,7 +658,7 @@ impl Config {
                 return Err(format!("lineages.\"{name}\".reload has an empty command"));
             }
             for e in &lineage.endpoints {
-                crate::probe::endpoint::parse_endpoint(e)
+                crate::endpoint::parse_endpoint(e)
                     .map_err(|why| format!("lineages.\"{name}\".endpoints: {e:?}: {why}"))?;
             }
             if lineage.endpoints_only && lineage.endpoints.is_empty() {

@@ -9,6 +9,8 @@
 //! - [`rollover`]: the rollover as data: phases, the plan (state + observations + now -> actions).
 //! - [`status`]: reports built from state and observations.
 //! - [`dane`]: matching a served chain against a TLSA RRset (RFC 7671/7672 rules).
+//! - [`endpoint`]: what a lineage's endpoints are and what they serve (the observation types
+//!   the core decides on; [`probe::endpoint`] observes them).
 //!
 //! Leaves (I/O behind small traits):
 //! - [`certbot`]: lineages on disk, `renewal/NAME.conf` (ConfigObj) parsing and editing.
@@ -38,6 +40,7 @@ pub mod config;
 pub mod config_edit;
 pub mod dane;
 pub mod dns;
+pub mod endpoint;
 pub mod engine;
 pub mod error;
 pub mod fsutil;

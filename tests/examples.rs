@@ -348,3 +348,284 @@ fn prometheus_alert_rules_check_and_their_tests_pass() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// ------------------------------------------------------------------ docs' examples --
+//
+// Every `danerollover ...` command in the README's and docs/*.md's ```sh and ```console
+// examples is parsed with the real command line (`danerollover::cli::Cli`, the clap types
+// the binary uses), so a command, subcommand or flag that does not exist, a flag given a
+// value it does not take, or a missing required argument fails this test, naming the file
+// and line.
+//
+// What it cannot check: whether a placeholder (NAME, DIR, `<hex>`) or an example value
+// means anything (clap accepts any string where a value goes; values with their own parser,
+// such as durations, are checked), whether the output shown under a `$` line is what the
+// command prints today, commands inside quotes given to another program (`certbot
+// --deploy-hook "danerollover hook"`), the synopses in plain ``` blocks (`[--dry-run]`,
+// `add|remove`: not shell), and prose.
+
+/// Shell words of one command line: quotes and backslashes as sh reads them, `$(...)`
+/// and `$VAR` kept as text. Stops at a comment (`#` starting a word). Control operators
+/// (`&&`, `||`, `;`, `|`) and redirections come back as their own words.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                for c in chars.by_ref() {
+                    if c == '\'' {
+                        break;
+                    }
+                    cur.push(c);
+                }
+            }
+            '"' => {
+                in_word = true;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => cur.extend(chars.next()),
+                        c => cur.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                cur.extend(chars.next());
+            }
+            '#' if !in_word => break,
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            ';' | '&' | '|' | '>' | '<' => {
+                if in_word {
+                    // `2>`: the descriptor belongs to the redirection.
+                    let fd = matches!(c, '>' | '<') && cur.chars().all(|d| d.is_ascii_digit());
+                    let word = std::mem::take(&mut cur);
+                    if !fd {
+                        words.push(word);
+                    }
+                    in_word = false;
+                }
+                let mut op = c.to_string();
+                while let Some(&n) = chars.peek() {
+                    if matches!(n, ';' | '&' | '|' | '>' | '<') {
+                        op.push(n);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                words.push(op);
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
+/// The danerollover invocations of one shell line: split at control operators, without
+/// environment assignments before the command and without redirections (and their targets).
+fn danerollover_commands(line: &str) -> Vec<Vec<String>> {
+    let is_op = |w: &str| matches!(w, "&&" | "||" | ";" | "|" | "&");
+    let is_redirect = |w: &str| w.starts_with(['>', '<']);
+    let mut out = Vec::new();
+    let words = shell_words(line);
+    for cmd in words.split(|w| is_op(w)) {
+        let mut argv = Vec::new();
+        let mut skip_target = false;
+        for w in cmd {
+            if std::mem::take(&mut skip_target) {
+                continue; // the file (or descriptor) of a redirection
+            }
+            if is_redirect(w) {
+                skip_target = true;
+                continue;
+            }
+            if argv.is_empty() && w.contains('=') && !w.starts_with('-') {
+                continue; // VAR=value before the command
+            }
+            argv.push(w.clone());
+        }
+        let program = argv.first().map(String::as_str).unwrap_or("");
+        if program == "danerollover" || program.ends_with("/danerollover") {
+            out.push(argv);
+        }
+    }
+    out
+}
+
+/// Why `argv` does not parse with the real command line, or None when it does (`--help`
+/// and `--version` count as parsing).
+fn cli_rejects(argv: &[String]) -> Option<String> {
+    use clap::Parser;
+    use clap::error::ErrorKind;
+    match danerollover::cli::Cli::try_parse_from(argv) {
+        Ok(_) => None,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => None,
+        Err(e) => Some(e.to_string().lines().next().unwrap_or_default().to_string()),
+    }
+}
+
+/// Every `danerollover` command of the shell examples in `text`, with its line number:
+/// in ```sh / ```bash / ```shell blocks every line (`\` continues a line), in ```console
+/// blocks the lines after a `$ ` or `# ` prompt.
+fn doc_commands(text: &str) -> Vec<(usize, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut block: Option<&str> = None;
+    let mut pending = String::new();
+    let mut pending_line = 0;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(info) = trimmed.strip_prefix("```") {
+            block = match block {
+                Some(_) => None,
+                None => Some(info.trim()),
+            };
+            continue;
+        }
+        let command = match block {
+            Some("sh" | "bash" | "shell") => Some(line),
+            Some("console") => line.strip_prefix("$ ").or_else(|| line.strip_prefix("# ")),
+            _ => None,
+        };
+        let Some(command) = command.or(if pending.is_empty() { None } else { Some(line) }) else {
+            continue;
+        };
+        if pending.is_empty() {
+            pending_line = i + 1;
+        }
+        match command.strip_suffix('\\') {
+            Some(head) => {
+                pending.push_str(head);
+                pending.push(' ');
+            }
+            None => {
+                pending.push_str(command);
+                for argv in danerollover_commands(&pending) {
+                    out.push((pending_line, argv));
+                }
+                pending.clear();
+            }
+        }
+    }
+    out
+}
+
+/// The problems of a document: `file:line: command: what clap says`.
+fn doc_problems(name: &str, text: &str) -> Vec<String> {
+    doc_commands(text)
+        .into_iter()
+        .filter_map(|(line, argv)| {
+            cli_rejects(&argv).map(|why| format!("{name}:{line}: {}: {why}", argv.join(" ")))
+        })
+        .collect()
+}
+
+#[test]
+fn shell_words_and_commands_of_a_line() {
+    assert_eq!(
+        shell_words(r#"a 'b c' "d \"e\"" f\ g # comment"#),
+        ["a", "b c", "d \"e\"", "f g"]
+    );
+    assert_eq!(
+        danerollover_commands(
+            "RENEWED_LINEAGE=/x danerollover hook && danerollover status --json | jq . >/dev/null 2>&1"
+        ),
+        vec![
+            vec!["danerollover", "hook"],
+            vec!["danerollover", "status", "--json"]
+        ]
+    );
+    assert_eq!(
+        danerollover_commands("danerollover generate complete-zsh > /tmp/_danerollover; echo $?"),
+        vec![vec!["danerollover", "generate", "complete-zsh"]]
+    );
+    assert!(danerollover_commands(r#"certbot renew --deploy-hook "danerollover hook""#).is_empty());
+}
+
+/// The checker finds what is wrong: a flag, a command or a value that does not exist, in
+/// both kinds of block and across a continued line; and passes what is right.
+#[test]
+fn the_docs_checker_fails_on_a_bad_line() {
+    let doc = "\
+text `danerollover rollover --no-such-flag` in prose is not checked
+```sh
+danerollover rollover --wait mail.example.com     # fine
+danerollover rollover --no-such-flag mail.example.com
+danerollover frobnicate
+danerollover check --mx example.com \\
+    --warn-days many
+```
+
+```console
+$ danerollover status --jsonn
+output line: danerollover --bogus is not a command
+```
+
+```toml
+command = \"danerollover --bogus\"
+```
+";
+    let problems = doc_problems("bad.md", doc);
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    assert!(
+        problems[0].starts_with("bad.md:4: danerollover rollover --no-such-flag"),
+        "{problems:#?}"
+    );
+    assert!(problems[0].contains("--no-such-flag"), "{problems:#?}");
+    assert!(
+        problems[1].starts_with("bad.md:5: danerollover frobnicate"),
+        "{problems:#?}"
+    );
+    assert!(problems[2].starts_with("bad.md:6: "), "{problems:#?}");
+    assert!(problems[2].contains("many"), "{problems:#?}");
+    assert!(
+        problems[3].starts_with("bad.md:11: danerollover status --jsonn"),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn every_documented_danerollover_command_parses() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    let mut docs: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .expect("docs/ is readable")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        let name = path.strip_prefix(root).unwrap().display().to_string();
+        checked += doc_commands(&text).len();
+        problems.extend(doc_problems(&name, &text));
+    }
+    // The README's quick start alone has nine; fewer means the reader stopped finding them.
+    assert!(
+        checked >= 30,
+        "only {checked} danerollover commands found in {files:?}"
+    );
+    assert!(
+        problems.is_empty(),
+        "documented commands the command line rejects:\n{}",
+        problems.join("\n")
+    );
+}

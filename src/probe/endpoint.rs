@@ -4,118 +4,19 @@
 //! presents), observed through [`EndpointProber`] so that the rollover's decisions stay
 //! pure and testable with fakes.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Serialize;
 use tokio::task::JoinSet;
 
 use super::check::CheckDns;
 use super::{Algorithms, ProbeOptions, Protocol, probe};
+// The types live where the core sees them; re-exported for the shell's modules (engine,
+// commands) that name them through here. To be removed once those import crate::endpoint.
 use crate::config::LineageConfig;
+pub use crate::endpoint::{Endpoint, EndpointProbe, EndpointSpec, Serving, Target, parse_endpoint};
 use crate::tlsa::service_of_owner;
-
-/// One endpoint: a host (or one address) and port, and how to speak to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Endpoint {
-    /// The host name (lowercase, no trailing dot), sent as SNI and named in messages.
-    pub host: String,
-    /// A fixed address; None: every A and AAAA address of `host`.
-    pub address: Option<IpAddr>,
-    pub port: u16,
-    pub protocol: Protocol,
-    /// The signature algorithms the probe offers: the lineage's key family, so that a
-    /// server with an ECDSA and an RSA certificate (two lineages at one owner) shows the
-    /// probing lineage's own (All until the lineage's key is known).
-    pub algorithms: Algorithms,
-}
-
-impl Endpoint {
-    /// `host:port`, or `address:port (host)` for a fixed address.
-    pub fn label(&self) -> String {
-        match self.address {
-            Some(a) => format!("{} ({})", SocketAddr::new(a, self.port), self.host),
-            None => format!("{}:{}", self.host, self.port),
-        }
-    }
-}
-
-/// An endpoint as the configuration writes it: "host:port", "address:port",
-/// "[v6]:port", each with an optional "/smtp", "/imap", "/pop3" or "/tls".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndpointSpec {
-    /// A host name (lowercase, no trailing dot) or an address.
-    pub target: Target,
-    pub port: u16,
-    pub protocol: Protocol,
-}
-
-/// What an endpoint spec names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    Host(String),
-    Address(IpAddr),
-}
-
-/// Parse one `endpoints` entry.
-pub fn parse_endpoint(text: &str) -> Result<EndpointSpec, String> {
-    let (main, proto) = match text.rsplit_once('/') {
-        Some((m, p)) => (m, Some(p)),
-        None => (text, None),
-    };
-    let (host, port) = main
-        .rsplit_once(':')
-        .ok_or("no port; write \"host:port\", e.g. \"mail.example.com:25\"")?;
-    let port: u16 = port
-        .parse()
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or("the port is not a number from 1 to 65535")?;
-    let host = host.trim();
-    let target = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        Target::Address(
-            v6.parse()
-                .map_err(|_| format!("{v6:?} is not an IPv6 address"))?,
-        )
-    } else if host.contains(':') {
-        return Err(format!(
-            "{host:?}: IPv6 addresses go in brackets, e.g. \"[::1]:25\""
-        ));
-    } else if let Ok(a) = host.parse::<IpAddr>() {
-        Target::Address(a)
-    } else {
-        let h = host.trim_end_matches('.').to_ascii_lowercase();
-        if h.is_empty()
-            || h.contains(':')
-            || !h
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
-        {
-            return Err(format!(
-                "{host:?} is not a host name (IPv6 addresses go in brackets: \"[::1]:25\")"
-            ));
-        }
-        Target::Host(h)
-    };
-    let protocol = match proto.map(str::to_ascii_lowercase).as_deref() {
-        None => Protocol::for_port(port),
-        Some("smtp") => Protocol::Smtp,
-        Some("imap") => Protocol::Imap,
-        Some("pop3") => Protocol::Pop3,
-        Some("tls") => Protocol::Tls,
-        Some(other) => {
-            return Err(format!(
-                "unknown protocol {other:?}: use smtp, imap, pop3 or tls"
-            ));
-        }
-    };
-    Ok(EndpointSpec {
-        target,
-        port,
-        protocol,
-    })
-}
 
 /// The endpoints of a lineage: those derived from its TLSA owners (unless
 /// `endpoints_only`), then its listed ones; a listed host:port replaces the derived one.
@@ -181,49 +82,6 @@ pub fn lineage_endpoints(name: &str, lc: &LineageConfig) -> Vec<Endpoint> {
         }
     }
     out
-}
-
-/// What one address of an endpoint serves, or why that is not known.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "result", rename_all = "snake_case")]
-pub enum Serving {
-    /// The leaf certificate's SubjectPublicKeyInfo (DER, hex in JSON).
-    Key {
-        #[serde(with = "hex_bytes")]
-        spki: Vec<u8>,
-    },
-    /// The probe failed: nothing listening, no answer, STARTTLS or TLS failed.
-    Failed { unreachable: bool, error: String },
-    /// The host has no A or AAAA record: nothing to probe.
-    NoAddress,
-    /// The host's addresses could not be looked up.
-    LookupFailed { error: String },
-}
-
-mod hex_bytes {
-    use serde::Serializer;
-
-    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(b))
-    }
-}
-
-/// One probe: an endpoint at one address (None when there was no address to probe).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EndpointProbe {
-    pub endpoint: Endpoint,
-    pub address: Option<SocketAddr>,
-    pub serving: Serving,
-}
-
-impl EndpointProbe {
-    /// `127.0.0.1:25 (mail.example.com)`, or `mail.example.com:25` without an address.
-    pub fn label(&self) -> String {
-        match self.address {
-            Some(a) => format!("{a} ({})", self.endpoint.host),
-            None => self.endpoint.label(),
-        }
-    }
 }
 
 /// Probing endpoints: what each address of each endpoint serves.

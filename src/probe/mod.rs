@@ -15,11 +15,12 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::cli::StartTls;
+
+pub use crate::endpoint::{Algorithms, Protocol};
 
 pub mod check;
 pub mod endpoint;
@@ -71,32 +72,7 @@ impl ProbeError {
     }
 }
 
-/// What is spoken before the TLS handshake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// SMTP STARTTLS (RFC 3207).
-    Smtp,
-    /// IMAP STARTTLS (RFC 9051 6.2.1).
-    Imap,
-    /// POP3 STLS (RFC 2595 4).
-    Pop3,
-    /// TLS from the first byte (SMTPS, IMAPS, POP3S, HTTPS, ...).
-    Tls,
-}
-
 impl Protocol {
-    /// The protocol a port implies: 25 and 587 SMTP STARTTLS, 143 IMAP STARTTLS, 110 POP3
-    /// STLS, anything else (465, 993, 995, 443, ...) TLS from the first byte.
-    pub fn for_port(port: u16) -> Protocol {
-        match port {
-            25 | 587 => Protocol::Smtp,
-            143 => Protocol::Imap,
-            110 => Protocol::Pop3,
-            _ => Protocol::Tls,
-        }
-    }
-
     /// `--starttls` when given, the port's protocol otherwise.
     pub fn choose(starttls: Option<StartTls>, port: u16) -> Protocol {
         match starttls {
@@ -107,58 +83,9 @@ impl Protocol {
             None => Protocol::for_port(port),
         }
     }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Smtp => "smtp",
-            Protocol::Imap => "imap",
-            Protocol::Pop3 => "pop3",
-            Protocol::Tls => "tls",
-        }
-    }
-}
-
-/// Which signature algorithms the client offers in its TLS handshake: all of them, or only
-/// one family, so that a server with an ECDSA and an RSA certificate shows each in turn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Algorithms {
-    /// Every scheme the crypto provider can verify.
-    All,
-    /// ECDSA only (P-256, P-384, P-521).
-    Ecdsa,
-    /// RSA only (PKCS#1 v1.5 and PSS).
-    Rsa,
 }
 
 impl Algorithms {
-    /// The family that makes a server present a certificate for this key (SPKI, DER): a
-    /// server with an ECDSA and an RSA certificate shows the RSA one only to a client that
-    /// offers RSA alone. All for other keys (Ed25519) and for what does not parse.
-    pub fn of_spki(spki: &[u8]) -> Algorithms {
-        use x509_parser::oid_registry::{OID_KEY_TYPE_EC_PUBLIC_KEY, OID_PKCS1_RSAENCRYPTION};
-        use x509_parser::prelude::FromDer;
-        match x509_parser::x509::SubjectPublicKeyInfo::from_der(spki) {
-            Ok((_, k)) if k.algorithm.algorithm == OID_KEY_TYPE_EC_PUBLIC_KEY => Algorithms::Ecdsa,
-            Ok((_, k)) if k.algorithm.algorithm == OID_PKCS1_RSAENCRYPTION => Algorithms::Rsa,
-            _ => Algorithms::All,
-        }
-    }
-
-    /// Whether a server certificate for a key of family `key` answers a client offering
-    /// `self` (All on either side: yes).
-    pub fn reaches(self, key: Algorithms) -> bool {
-        self == Algorithms::All || key == Algorithms::All || self == key
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Algorithms::All => "all",
-            Algorithms::Ecdsa => "ecdsa",
-            Algorithms::Rsa => "rsa",
-        }
-    }
-
     /// Whether a signature scheme is offered.
     pub fn offers(self, scheme: rustls::SignatureScheme) -> bool {
         use rustls::SignatureScheme as S;

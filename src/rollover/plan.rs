@@ -24,7 +24,7 @@ use super::serving::{self, EndpointFinding, EndpointState};
 use super::state::LineageState;
 use super::verdict::{Reason, Verdict, switch_verdict};
 use crate::dns::{OwnerObservation, ServerOutcome, Validation};
-use crate::probe::endpoint::EndpointProbe;
+use crate::endpoint::EndpointProbe;
 use crate::tlsa::TlsaRecord;
 
 /// What the caller wants beyond keeping records right.

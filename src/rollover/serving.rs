@@ -20,7 +20,7 @@ use super::policy::{Policy, after};
 use super::state::LineageState;
 use super::verdict::{Reason, server_label};
 use crate::dns::{OwnerObservation, ServerOutcome};
-use crate::probe::endpoint::{EndpointProbe, Serving};
+use crate::endpoint::{EndpointProbe, Serving};
 
 /// What one probed address serves, as the rollover sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
