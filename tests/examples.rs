@@ -629,3 +629,55 @@ fn every_documented_danerollover_command_parses() {
         problems.join("\n")
     );
 }
+
+/// packaging/generated/ (the man pages and completions a plain `cargo deb` packs) is what
+/// the binary generates now: a change to the command line that left it behind fails here,
+/// saying what to run.
+#[test]
+fn packaged_man_pages_and_completions_are_current() {
+    use std::process::Command;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let generated = root.join("packaging/generated");
+    let bin = env!("CARGO_BIN_EXE_danerollover");
+    let fix = "packaging/generated/ is out of date with the command line: run `packaging/build-deb --assets` and commit it";
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin)
+        .args(["generate", "man"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap_or_else(|e| panic!("{}: {e}; {fix}", d.display()))
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let want = names(dir.path());
+    assert_eq!(names(&generated.join("man")), want, "{fix}");
+    for name in &want {
+        let now = std::fs::read(dir.path().join(name)).unwrap();
+        let kept = std::fs::read(generated.join("man").join(name)).unwrap();
+        assert!(now == kept, "man/{name} differs; {fix}");
+    }
+    for (shell, file) in [
+        ("complete-bash", "danerollover.bash"),
+        ("complete-zsh", "_danerollover"),
+        ("complete-fish", "danerollover.fish"),
+    ] {
+        let out = Command::new(bin)
+            .args(["generate", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let kept = std::fs::read(generated.join("completions").join(file))
+            .unwrap_or_else(|e| panic!("completions/{file}: {e}; {fix}"));
+        assert!(out.stdout == kept, "completions/{file} differs; {fix}");
+    }
+}
