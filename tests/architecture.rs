@@ -60,8 +60,6 @@ const NOT_FOR_THE_CORE: &[&str] = &[
 /// when a circle is missing from it, and also when one listed here no longer exists (then
 /// delete its line).
 const KNOWN_CIRCLES: &[&[&str]] = &[
-    // `check` hands `--mx` to `check_mx`, which borrows `check::write_metrics`.
-    &["commands::check", "commands::check_mx"],
     // `config` takes its `retry_budget` default from `provider::retry`, and
     // `provider::dnsupdate` reads `config`: the default belongs with the configuration.
     &["config", "provider"],

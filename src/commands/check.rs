@@ -14,14 +14,11 @@ use crate::cli::{CheckArgs, StartTls};
 use crate::config::{Config, DnsConfig};
 use crate::error::Error;
 use crate::probe::check::{CheckDns, ResolverDns, observe};
-use crate::probe::report::{self, Status, Target};
+use crate::probe::report::{self, Target};
 use crate::probe::{ProbeOptions, Protocol};
 use crate::tlsa::{TlsaRecord, service_of_owner};
 
 pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
-    if !args.mx.is_empty() {
-        return super::check_mx::run(ctx, args);
-    }
     let config = if args.targets.is_empty() {
         Some(ctx.config()?)
     } else {
@@ -61,29 +58,10 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
         print!("{}", report::render_text(&rep));
     }
     let code = match &args.metrics {
-        Some(path) => write_metrics(path, &report::render_metrics(&rep, now), rep.status),
+        Some(path) => super::write_metrics(path, &report::render_metrics(&rep, now), rep.status),
         None => rep.status.code(),
     };
     Ok(code)
-}
-
-/// Write a metrics file atomically; the exit code: the status's, UNKNOWN instead of OK when
-/// the file cannot be written (said on stderr, naming the file).
-pub fn write_metrics(path: &Path, text: &str, status: Status) -> u8 {
-    match crate::fsutil::write_atomic(path, text.as_bytes(), 0o644, true) {
-        Ok(()) => status.code(),
-        Err(e) => {
-            eprintln!(
-                "danerollover: cannot write the metrics file {}: {e}",
-                path.display()
-            );
-            if status == Status::Ok {
-                Status::Unknown.code()
-            } else {
-                status.code()
-            }
-        }
-    }
 }
 
 /// The next key's records of a lineage, from its state file under `state_dir`.

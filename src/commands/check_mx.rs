@@ -56,9 +56,7 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
         print!("{}", mx_report::render_text(&rep));
     }
     let code = match &args.metrics {
-        Some(path) => {
-            super::check::write_metrics(path, &mx_report::render_metrics(&rep, now), rep.status)
-        }
+        Some(path) => super::write_metrics(path, &mx_report::render_metrics(&rep, now), rep.status),
         None => rep.status.code(),
     };
     Ok(code)

@@ -104,6 +104,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Rollover(args) => rollover::run(&ctx, &args),
         Command::Status(args) => status::run(&ctx, &args),
         Command::Run(args) => periodic::run(&ctx, &args),
+        Command::Check(args) if !args.mx.is_empty() => check_mx::run(&ctx, &args),
         Command::Check(args) => check::run(&ctx, &args),
         Command::Doctor(args) => doctor::run(&ctx, &args),
         Command::Generate(cmd) => generate::run(&cmd),
@@ -116,4 +117,24 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Failed(format!("cannot start the async runtime: {e}")))
+}
+
+/// Write a metrics file atomically; the exit code: the status's, UNKNOWN instead of OK when
+/// the file cannot be written (said on stderr, naming the file).
+pub fn write_metrics(path: &Path, text: &str, status: crate::probe::verdict::Status) -> u8 {
+    use crate::probe::verdict::Status;
+    match crate::fsutil::write_atomic(path, text.as_bytes(), 0o644, true) {
+        Ok(()) => status.code(),
+        Err(e) => {
+            eprintln!(
+                "danerollover: cannot write the metrics file {}: {e}",
+                path.display()
+            );
+            if status == Status::Ok {
+                Status::Unknown.code()
+            } else {
+                status.code()
+            }
+        }
+    }
 }

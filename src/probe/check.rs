@@ -9,7 +9,8 @@ use tokio::task::JoinSet;
 
 use crate::dns::{DnsError, Validated};
 
-use super::report::{Observed, ProbeFailure, ProbeResult, Target};
+use super::report::{Observed, Target};
+use super::verdict::{ProbeFailure, ProbeResult};
 use super::{ProbeOptions, probe};
 
 /// The DNS lookups `check` needs.

@@ -9,6 +9,8 @@
 //!   (RFC 7672 section 2.2), observation and the pure report.
 //! - [`report`]: the pure part of `check`: verdicts, the exit status, text, JSON and
 //!   Prometheus metrics.
+//! - [`verdict`]: what both reports share: the status and its folding, the verdict on a
+//!   probed address, the served chain judged against the records, the rendering pieces.
 //! - [`testserver`]: a tiny TLS / STARTTLS server on loopback, for tests.
 
 use std::net::SocketAddr;
@@ -30,6 +32,7 @@ pub mod report;
 pub mod starttls;
 pub mod testserver;
 pub mod tls;
+pub mod verdict;
 
 /// Why a probe of one address failed.
 #[derive(Debug, thiserror::Error)]

@@ -19,7 +19,7 @@ use crate::dns::{DnsError, Validated, Validation};
 use super::mx_report::{
     AddressLookup, HostObserved, MxLookup, MxObserved, ProbeObserved, TlsaLookup,
 };
-use super::report::ProbeFailure;
+use super::verdict::{ProbeFailure, ProbeResult};
 use super::{Algorithms, ProbeOptions, Protocol, probe};
 
 /// The validated lookups `check --mx` needs.
@@ -394,7 +394,7 @@ async fn probe_all(
             (i, r.map(|p| p.chain).map_err(|e| ProbeFailure::from(&e)))
         });
     }
-    let mut results: Vec<Option<super::report::ProbeResult>> = vec![None; jobs.len()];
+    let mut results: Vec<Option<ProbeResult>> = vec![None; jobs.len()];
     while let Some(joined) = set.join_next().await {
         if let Ok((i, r)) = joined {
             results[i] = Some(r);
