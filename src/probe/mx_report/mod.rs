@@ -21,7 +21,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::dane::{self, Peer, Profile};
+use crate::dane::{Peer, Profile};
 use crate::dns::{Validated, Validation};
 use crate::tlsa::{TlsaRecord, Usage};
 
@@ -30,8 +30,10 @@ use super::verdict::{
     self, ProbeResult, Served, Status, Verdict, days_until, outcome_text, rfc3339, short,
 };
 pub use render::{render_json, render_metrics, render_text};
+pub use scheme::rollover_scheme_of;
 
 mod render;
+mod scheme;
 #[cfg(test)]
 mod tests;
 
@@ -567,66 +569,6 @@ fn host_report(h: &HostObserved, opts: &MxOptions, now: i64) -> HostReport {
         tlsa,
         rollover_scheme,
         addresses,
-    }
-}
-
-/// Whether a TLSA RRset (the usable records) leaves room for a key rollover: internet.nl's
-/// "3 1 1 + 3 1 1" (a DANE-EE record for a key not served now, beside the current one) or
-/// "3 1 1 + 2 1 1" (a DANE-TA record beside the DANE-EE one). `leaves` are the served leaf
-/// certificates; without any, two DANE-EE records count as a scheme.
-pub fn rollover_scheme_of(records: &[TlsaRecord], leaves: &[&[u8]]) -> RolloverScheme {
-    let ee: Vec<&TlsaRecord> = records
-        .iter()
-        .filter(|r| r.usage == Usage::DaneEe)
-        .collect();
-    let ta: Vec<&TlsaRecord> = records
-        .iter()
-        .filter(|r| r.usage == Usage::DaneTa)
-        .collect();
-    let params = |r: &TlsaRecord| {
-        format!(
-            "{} {} {}",
-            r.usage as u8, r.selector as u8, r.matching as u8
-        )
-    };
-    if let (Some(e), Some(t)) = (ee.first(), ta.first()) {
-        return RolloverScheme {
-            ready: true,
-            scheme: Some(format!("{} + {}", params(e), params(t))),
-        };
-    }
-    if ee.len() >= 2 {
-        let standby = ee
-            .iter()
-            .find(|r| !leaves.iter().any(|l| dane::ee_matches_leaf(r, l)));
-        let in_use = ee
-            .iter()
-            .find(|r| leaves.iter().any(|l| dane::ee_matches_leaf(r, l)));
-        match (leaves.is_empty(), standby, in_use) {
-            (true, _, _) => {
-                return RolloverScheme {
-                    ready: true,
-                    scheme: Some(format!("{} + {}", params(ee[0]), params(ee[1]))),
-                };
-            }
-            (false, Some(s), Some(u)) => {
-                return RolloverScheme {
-                    ready: true,
-                    scheme: Some(format!("{} + {}", params(u), params(s))),
-                };
-            }
-            _ => {}
-        }
-    }
-    if ta.len() >= 2 {
-        return RolloverScheme {
-            ready: true,
-            scheme: Some(format!("{} + {}", params(ta[0]), params(ta[1]))),
-        };
-    }
-    RolloverScheme {
-        ready: false,
-        scheme: None,
     }
 }
 
