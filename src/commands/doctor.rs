@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::Context;
-use crate::certbot;
+use crate::acme::certbot;
 use crate::cli::DoctorArgs;
 use crate::config::Config;
 use crate::dns::live::LiveObserver;

@@ -5,7 +5,7 @@
 
 use super::Context;
 use super::wire::{Providers, Wired};
-use crate::certbot;
+use crate::acme::certbot;
 use crate::cli::HookArgs;
 use crate::error::Error;
 

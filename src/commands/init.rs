@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Context;
-use crate::certbot::{self, CertbotError, RenewalConf, check_name};
+use crate::acme::certbot::{self, CertbotError, RenewalConf, check_name};
 use crate::cli::InitArgs;
 use crate::config_edit::{Edit, NewLineage, add_lineage, default_owners, line_diff};
 use crate::error::{Error, exit};

@@ -6,7 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::Context;
-use crate::certbot::{self, Listed};
+use crate::acme::certbot::{self, Listed};
 use crate::cli::LineagesArgs;
 use crate::error::{Error, exit};
 
