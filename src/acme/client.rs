@@ -57,6 +57,19 @@ impl ClientKind {
     }
 }
 
+impl std::str::FromStr for ClientKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ClientKind, String> {
+        ClientKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s || (s == "acme.sh" && *k == ClientKind::Acmesh))
+            .ok_or_else(|| {
+                format!("{s:?} is not a client: certbot, lego, dehydrated, uacme, acmesh or command")
+            })
+    }
+}
+
 impl std::fmt::Display for ClientKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
