@@ -240,7 +240,11 @@ pub struct HookArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// dehydrated's hook arguments (`deploy_cert DOMAIN KEYFILE ...`; other events do nothing)
-    #[arg(value_name = "DEHYDRATED_ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "DEHYDRATED_ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub args: Vec<String>,
 }
 

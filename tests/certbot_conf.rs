@@ -136,10 +136,7 @@ fn certbot_written_confs_read_as_certbot_reads_them() {
         "the first line is a comment"
     );
     assert!(c.reuse_key().is_on());
-    assert_eq!(
-        c.key_spec().unwrap(),
-        KeySpec::Ecdsa(Curve::P256)
-    );
+    assert_eq!(c.key_spec().unwrap(), KeySpec::Ecdsa(Curve::P256));
     assert_eq!(c.enable_reuse_key().unwrap(), None);
 
     let c = RenewalConf::parse(STANDALONE_RSA).unwrap();
@@ -150,10 +147,7 @@ fn certbot_written_confs_read_as_certbot_reads_them() {
     let c = RenewalConf::parse(WEBROOT_P384_HOOK).unwrap();
     assert_eq!(c.renew_hook(), Some("systemctl reload postfix"));
     assert_eq!(c.elliptic_curve(), Some("secp384r1"));
-    assert_eq!(
-        c.key_spec().unwrap(),
-        KeySpec::Ecdsa(Curve::P384)
-    );
+    assert_eq!(c.key_spec().unwrap(), KeySpec::Ecdsa(Curve::P384));
     assert_eq!(
         c.get(&["renewalparams"], "must_staple")
             .and_then(Value::as_bool),

@@ -197,7 +197,11 @@ impl AcmeClient for AcmeSh {
     fn renew_argv(&self, name: &str) -> Result<Vec<String>, AcmeError> {
         let p = self.place(name)?;
         let mut argv = self.command.clone();
-        argv.extend(["--renew", "--domain", &p.domain, "--force"].iter().map(ToString::to_string));
+        argv.extend(
+            ["--renew", "--domain", &p.domain, "--force"]
+                .iter()
+                .map(ToString::to_string),
+        );
         if p.ecc {
             argv.push("--ecc".into());
         }

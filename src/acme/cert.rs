@@ -53,4 +53,3 @@ pub fn live_cert_of(bytes: &[u8]) -> Result<LiveCert, String> {
         spec,
     })
 }
-

@@ -65,7 +65,9 @@ impl std::str::FromStr for ClientKind {
             .into_iter()
             .find(|k| k.name() == s || (s == "acme.sh" && *k == ClientKind::Acmesh))
             .ok_or_else(|| {
-                format!("{s:?} is not a client: certbot, lego, dehydrated, uacme, acmesh or command")
+                format!(
+                    "{s:?} is not a client: certbot, lego, dehydrated, uacme, acmesh or command"
+                )
             })
     }
 }

@@ -7,8 +7,7 @@
 use std::path::PathBuf;
 
 use super::client::{
-    AcmeClient, ClientKind, ClientLineage, ClientSettings, Plant, ReuseSetting,
-    lineage_from_files,
+    AcmeClient, ClientKind, ClientLineage, ClientSettings, Plant, ReuseSetting, lineage_from_files,
 };
 use super::error::AcmeError;
 use super::keyfile;
@@ -31,7 +30,10 @@ impl Command {
         };
         Ok(Command {
             key: settings.key_file.clone().ok_or_else(|| need("key_file"))?,
-            cert: settings.cert_file.clone().ok_or_else(|| need("cert_file"))?,
+            cert: settings
+                .cert_file
+                .clone()
+                .ok_or_else(|| need("cert_file"))?,
             command: settings
                 .command
                 .clone()

@@ -77,9 +77,7 @@ impl Dehydrated {
             .command
             .clone()
             .unwrap_or_else(|| vec!["dehydrated".to_string()]);
-        if settings.config.is_some()
-            && !command.iter().any(|a| a == "--config" || a == "-f")
-        {
+        if settings.config.is_some() && !command.iter().any(|a| a == "--config" || a == "-f") {
             command.push("--config".into());
             command.push(config.display().to_string());
         }

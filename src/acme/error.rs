@@ -55,7 +55,6 @@ impl AcmeError {
     }
 }
 
-
 /// Errors of reading and changing certbot's files.
 #[derive(Debug, thiserror::Error)]
 pub enum CertbotError {

@@ -99,7 +99,11 @@ mod tests {
     use super::*;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     fn named(name: &str, client: Option<ClientKind>) -> Option<HookCall> {
@@ -113,11 +117,19 @@ mod tests {
     fn each_clients_environment_names_its_lineage() {
         assert_eq!(recognise(None, &[], env(&[])), None);
         assert_eq!(
-            recognise(None, &[], env(&[("RENEWED_LINEAGE", "/etc/letsencrypt/live/m")])),
+            recognise(
+                None,
+                &[],
+                env(&[("RENEWED_LINEAGE", "/etc/letsencrypt/live/m")])
+            ),
             Some(HookCall::LiveDir("/etc/letsencrypt/live/m".into()))
         );
         assert_eq!(
-            recognise(Some("m.example"), &[], env(&[("RENEWED_LINEAGE", "/x/live/y")])),
+            recognise(
+                Some("m.example"),
+                &[],
+                env(&[("RENEWED_LINEAGE", "/x/live/y")])
+            ),
             named("m.example", None)
         );
         assert_eq!(
@@ -144,7 +156,10 @@ mod tests {
                     ("CERT_PATH", "/r/.acme.sh/m.example_ecc/m.example.cer"),
                     ("CERT_KEY_PATH", "/r/.acme.sh/m.example_ecc/m.example.key"),
                     ("CA_CERT_PATH", "/r/.acme.sh/m.example_ecc/ca.cer"),
-                    ("CERT_FULLCHAIN_PATH", "/r/.acme.sh/m.example_ecc/fullchain.cer"),
+                    (
+                        "CERT_FULLCHAIN_PATH",
+                        "/r/.acme.sh/m.example_ecc/fullchain.cer"
+                    ),
                     ("Le_Domain", "m.example"),
                 ])
             ),

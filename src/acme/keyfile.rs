@@ -140,7 +140,10 @@ mod tests {
         plant(&file, &p, &next).unwrap();
         assert!(plant(&file, &p, &next).is_err(), "never replaces");
         repoint(&file, &p).unwrap();
-        assert_eq!(spki_of_key_pem(&fs::read(&file).unwrap()), Some(next_spki.clone()));
+        assert_eq!(
+            spki_of_key_pem(&fs::read(&file).unwrap()),
+            Some(next_spki.clone())
+        );
         restore(&file, &p, &next_spki).unwrap();
         assert_eq!(spki_of_key_pem(&fs::read(&file).unwrap()), Some(old_spki));
         assert!(!p.planted.exists() && !p.previous.exists());
@@ -153,7 +156,10 @@ mod tests {
         let (theirs, theirs_spki) = key();
         fs::write(&file, &theirs).unwrap();
         restore(&file, &p, &next_spki).unwrap();
-        assert_eq!(spki_of_key_pem(&fs::read(&file).unwrap()), Some(theirs_spki));
+        assert_eq!(
+            spki_of_key_pem(&fs::read(&file).unwrap()),
+            Some(theirs_spki)
+        );
         assert!(!p.planted.exists() && !p.previous.exists());
 
         // Killed between plant and repoint: nothing changes but our files going.

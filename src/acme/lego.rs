@@ -93,7 +93,9 @@ impl AcmeClient for Lego {
             key,
             None,
             ReuseSetting::Flag {
-                note: "lego keeps the key only when its renewal job runs `lego ... renew --reuse-key`".into(),
+                note:
+                    "lego keeps the key only when its renewal job runs `lego ... renew --reuse-key`"
+                        .into(),
             },
         )
     }
@@ -140,9 +142,15 @@ impl AcmeClient for Lego {
             }
         }
         argv.extend(
-            ["renew", "--days", FORCE_DAYS, "--reuse-key", "--no-random-sleep"]
-                .iter()
-                .map(ToString::to_string),
+            [
+                "renew",
+                "--days",
+                FORCE_DAYS,
+                "--reuse-key",
+                "--no-random-sleep",
+            ]
+            .iter()
+            .map(ToString::to_string),
         );
         Ok(argv)
     }
@@ -180,7 +188,16 @@ mod tests {
     #[test]
     fn the_switch_renews_with_the_key_it_has_whatever_the_days() {
         let l = Lego::new(&ClientSettings {
-            command: Some(strs(&["lego", "--path", "/x", "--email", "a@b", "--http", "-d", "m.example"])),
+            command: Some(strs(&[
+                "lego",
+                "--path",
+                "/x",
+                "--email",
+                "a@b",
+                "--http",
+                "-d",
+                "m.example",
+            ])),
             ..ClientSettings::default()
         })
         .unwrap();
@@ -188,7 +205,13 @@ mod tests {
         let argv = l.renew_argv("m.example").unwrap();
         assert_eq!(
             argv[8..],
-            strs(&["renew", "--days", FORCE_DAYS, "--reuse-key", "--no-random-sleep"])
+            strs(&[
+                "renew",
+                "--days",
+                FORCE_DAYS,
+                "--reuse-key",
+                "--no-random-sleep"
+            ])
         );
         assert!(Lego::new(&ClientSettings::default()).is_err());
         assert!(l.key("../x").is_err());

@@ -38,7 +38,6 @@ pub use client::{
 };
 pub use error::{AcmeError, CertbotError};
 
-
 /// Build the client of one lineage. `letsencrypt_dir` and `certbot` are the configuration's
 /// certbot settings (the default client).
 pub fn build(
@@ -59,4 +58,3 @@ pub fn build(
         ClientKind::Command => Box::new(command::Command::new(settings)?),
     })
 }
-

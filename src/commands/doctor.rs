@@ -458,42 +458,42 @@ async fn lineage_items(
         client_items(config, le_dir, name, &mut items)
     } else {
         match certbot::load(le_dir, name) {
-        Ok(l) => {
-            let rk = l.reuse_key();
-            items.push(if rk.is_on() {
-                item(format!("{name}: reuse_key"), Level::Ok, "True")
-            } else {
-                item(
-                    format!("{name}: reuse_key"),
-                    Level::Fail,
-                    format!(
-                        "not True in {}: a renewal would change the key",
-                        l.conf_path.display()
-                    ),
-                )
-                .fix(format!("danerollover init {name}"))
-            });
-            for p in &l.problems {
-                items.push(item(
-                    format!("{name}: certbot"),
-                    Level::Warn,
-                    p.message.clone(),
-                ));
+            Ok(l) => {
+                let rk = l.reuse_key();
+                items.push(if rk.is_on() {
+                    item(format!("{name}: reuse_key"), Level::Ok, "True")
+                } else {
+                    item(
+                        format!("{name}: reuse_key"),
+                        Level::Fail,
+                        format!(
+                            "not True in {}: a renewal would change the key",
+                            l.conf_path.display()
+                        ),
+                    )
+                    .fix(format!("danerollover init {name}"))
+                });
+                for p in &l.problems {
+                    items.push(item(
+                        format!("{name}: certbot"),
+                        Level::Warn,
+                        p.message.clone(),
+                    ));
+                }
+                l.tlsa_3_1_1()
             }
-            l.tlsa_3_1_1()
+            Err(e) => {
+                items.push(
+                    item(
+                        format!("{name}: certbot lineage"),
+                        Level::Fail,
+                        e.to_string(),
+                    )
+                    .fix(format!("certbot certonly --cert-name {name} ... first")),
+                );
+                None
+            }
         }
-        Err(e) => {
-            items.push(
-                item(
-                    format!("{name}: certbot lineage"),
-                    Level::Fail,
-                    e.to_string(),
-                )
-                .fix(format!("certbot certonly --cert-name {name} ... first")),
-            );
-            None
-        }
-    }
     };
     if let Some(observer) = observer {
         let queries: Result<Vec<OwnerQuery>, _> = lc
@@ -733,7 +733,11 @@ fn client_items(
                 item(
                     format!("{name}: {} lock", lc.client),
                     Level::Warn,
-                    format!("{} exists: {} is running, or was killed and left it", p.display(), lc.client),
+                    format!(
+                        "{} exists: {} is running, or was killed and left it",
+                        p.display(),
+                        lc.client
+                    ),
                 )
                 .fix(format!("remove {} once no {} runs", p.display(), lc.client)),
             );

@@ -1,7 +1,7 @@
 //! `danerollover lineages`: every certbot lineage with its names, expiry, key, reuse_key,
 //! live `3 1 1` record, whether the key matches the certificate, and its problems; then the
 //! configured lineages of the other ACME clients (or, with `--client`, one client's own).
-//! 
+//!
 
 use std::io::Write;
 
@@ -10,9 +10,9 @@ use serde::Serialize;
 use super::Context;
 use crate::acme::certbot::{self, Listed};
 use crate::acme::{AcmeClient, ClientKind, ClientSettings, ReuseSetting};
-use crate::tlsa::{Matching, TlsaRecord};
 use crate::cli::LineagesArgs;
 use crate::error::{Error, exit};
+use crate::tlsa::{Matching, TlsaRecord};
 
 /// One lineage in the JSON output.
 #[derive(Debug, Serialize)]

@@ -121,9 +121,8 @@ impl LineageFiles for Clients {
     }
 
     fn plant(&self, lineage: &str, plan: &PlantPlan, key_path: &Path) -> Result<(), Error> {
-        let pem = zeroize::Zeroizing::new(
-            std::fs::read(key_path).map_err(|e| Error::io(key_path, e))?,
-        );
+        let pem =
+            zeroize::Zeroizing::new(std::fs::read(key_path).map_err(|e| Error::io(key_path, e))?);
         Ok(self.of(lineage).plant(lineage, &plant_of(plan), &pem)?)
     }
 

@@ -25,8 +25,8 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 
 use super::traits::{
-    CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey,
-    NextKeyFiles, PlantPlan, PrivateKeyPem, Reloader, Renewer, Step,
+    CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey, NextKeyFiles,
+    PlantPlan, PrivateKeyPem, Reloader, Renewer, Step,
 };
 use crate::dns::reuse::{ZoneQuery, ZoneSerials};
 use crate::dns::{

@@ -93,8 +93,8 @@ pub use report::{
     PrepublishReport, RolloverOutcome, RolloverReport, RunReport, StatusReport,
 };
 pub use traits::{
-    CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey,
-    NextKeyFiles, NoFailures, PlantPlan, PrivateKeyPem, Reloader, Renewer, Step,
+    CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey, NextKeyFiles,
+    NoFailures, PlantPlan, PrivateKeyPem, Reloader, Renewer, Step,
 };
 
 /// The environment variable a switch passes to certbot (and so to the deploy hook): the

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::acme::error::CertbotError;
-pub use crate::acme::cert::{LiveCert, live_cert_of};
 use super::conf::{RenewalConf, ReuseKey};
+pub use crate::acme::cert::{LiveCert, live_cert_of};
+use crate::acme::error::CertbotError;
 use crate::keys::{self, KeySpec};
 use crate::material::{self, Material};
 use crate::tlsa::{Matching, TlsaRecord};

@@ -17,4 +17,3 @@ pub use lineage::{
     Kind, Lineage, Listed, LiveCert, LiveLink, Problem, ProblemKind, check_name, list, load,
     locate_live_dir, problems_of, renewal_conf_path,
 };
-

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-
 /// Why a conf does not parse, with its line (1-based).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {message}")]
@@ -400,7 +399,7 @@ fn keyword(line: &str) -> Option<(String, usize)> {
 
 /// ConfigObj's single-line value grammar (`_valueexp` and `_handle_value`): the value and
 /// the byte range of its text in `s` (quotes included, trailing space and comment not).
-fn parse_value(s: &str) -> Option<(Value, Range<usize>)> {
+pub(super) fn parse_value(s: &str) -> Option<(Value, Range<usize>)> {
     if let Some((items, single, end)) = value_items(s, 0) {
         let value = if items.is_empty() {
             Value::Single(single.map(|x| unquote(&x)).unwrap_or_default())
@@ -555,4 +554,3 @@ fn unquote(v: &str) -> String {
         v.to_string()
     }
 }
-

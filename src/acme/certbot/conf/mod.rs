@@ -8,7 +8,6 @@
 //! its byte offsets, so that one value can be changed with every other byte of the file
 //! left as it was ([`RenewalConf::set`], [`RenewalConf::enable_reuse_key`]).
 
-
 use std::fmt;
 
 /// The `[renewalparams]` section.
@@ -372,7 +371,8 @@ mod tests {
     #[test]
     fn a_line_of_many_quotes_and_commas_searches_each_position_once() {
         // Found by fuzzing (renewal_conf): 26 s of CPU before the search was memoised.
-        let input = include_str!("../../../../fuzz/regressions/renewal_conf/slow-unit-quotes-and-commas");
+        let input =
+            include_str!("../../../../fuzz/regressions/renewal_conf/slow-unit-quotes-and-commas");
         super::grammar::SEARCHES.with(|n| n.set(0));
         let _ = super::RenewalConf::parse(input);
         let searches = super::grammar::SEARCHES.with(|n| n.get());
@@ -384,6 +384,7 @@ mod tests {
         );
     }
 
+    use super::grammar::parse_value;
     use super::*;
 
     fn single(s: &str) -> Value {
