@@ -190,6 +190,10 @@ impl AcmeClient for AcmeSh {
         keyfile::repoint(&self.key(name)?, plan)
     }
 
+    fn leftovers(&self, _name: &str, plan: &Plant) -> Vec<PathBuf> {
+        keyfile::leftovers(plan)
+    }
+
     fn restore(&self, name: &str, plan: &Plant, key_spki: &[u8]) -> Result<(), AcmeError> {
         keyfile::restore(&self.key(name)?, plan, key_spki)
     }

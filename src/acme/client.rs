@@ -217,6 +217,12 @@ pub trait AcmeClient: Send + Sync {
     /// SPKI is `key_spki`, at the paths of `plan`) is undone. Idempotent.
     fn restore(&self, name: &str, plan: &Plant, key_spki: &[u8]) -> Result<(), AcmeError>;
 
+    /// Files of a switch that went through that are no longer needed (a key-file client's
+    /// copy of the key before the switch); removed by the engine after the promotion.
+    fn leftovers(&self, _name: &str, _plan: &Plant) -> Vec<PathBuf> {
+        Vec::new()
+    }
+
     /// The argv that renews `name` with the key the client has now, forced.
     fn renew_argv(&self, name: &str) -> Result<Vec<String>, AcmeError>;
 

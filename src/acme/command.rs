@@ -84,6 +84,10 @@ impl AcmeClient for Command {
         keyfile::repoint(&self.key, plan)
     }
 
+    fn leftovers(&self, _name: &str, plan: &Plant) -> Vec<PathBuf> {
+        keyfile::leftovers(plan)
+    }
+
     fn restore(&self, _name: &str, plan: &Plant, key_spki: &[u8]) -> Result<(), AcmeError> {
         keyfile::restore(&self.key, plan, key_spki)
     }

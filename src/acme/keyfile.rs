@@ -52,9 +52,13 @@ fn sync_parent(path: &Path) -> Result<(), AcmeError> {
 }
 
 /// Copy the key file `key` to `plan.previous` and write `key_pem` to `plan.planted` (both
-/// 0600 with the key file's owner, never replacing a file).
+/// 0600 with the key file's owner). Copies left at these two paths by an earlier switch
+/// (one that went through, or one repaired before this plant: the engine plants only when
+/// no switch is in progress) are ours and removed first.
 pub fn plant(key: &Path, plan: &Plant, key_pem: &[u8]) -> Result<(), AcmeError> {
     let present = fs::read(key).map_err(|e| io_err(key, e))?;
+    remove(&plan.previous)?;
+    remove(&plan.planted)?;
     crate::fsutil::create_new(&plan.previous, &present, 0o600)
         .map_err(|e| io_err(&plan.previous, e))?;
     match_owner(&plan.previous, key)?;
@@ -62,6 +66,11 @@ pub fn plant(key: &Path, plan: &Plant, key_pem: &[u8]) -> Result<(), AcmeError> 
         .map_err(|e| io_err(&plan.planted, e))?;
     match_owner(&plan.planted, key)?;
     sync_parent(key)
+}
+
+/// The copy of the key before a switch that went through: no longer needed.
+pub fn leftovers(plan: &Plant) -> Vec<PathBuf> {
+    vec![plan.previous.clone()]
 }
 
 /// Rename the staged next key over the key file (atomic).
@@ -138,7 +147,6 @@ mod tests {
         fs::write(&file, &old).unwrap();
         let p = plan(&file);
         plant(&file, &p, &next).unwrap();
-        assert!(plant(&file, &p, &next).is_err(), "never replaces");
         repoint(&file, &p).unwrap();
         assert_eq!(
             spki_of_key_pem(&fs::read(&file).unwrap()),

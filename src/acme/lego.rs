@@ -122,6 +122,10 @@ impl AcmeClient for Lego {
         keyfile::repoint(&self.key(name)?, plan)
     }
 
+    fn leftovers(&self, _name: &str, plan: &Plant) -> Vec<PathBuf> {
+        keyfile::leftovers(plan)
+    }
+
     fn restore(&self, name: &str, plan: &Plant, key_spki: &[u8]) -> Result<(), AcmeError> {
         keyfile::restore(&self.key(name)?, plan, key_spki)
     }

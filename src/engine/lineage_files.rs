@@ -136,6 +136,10 @@ impl LineageFiles for Clients {
             .restore(lineage, &plant_of(plan), key_spki)?)
     }
 
+    fn leftovers(&self, lineage: &str, plan: &PlantPlan) -> Vec<PathBuf> {
+        self.of(lineage).leftovers(lineage, &plant_of(plan))
+    }
+
     fn key_mismatch(&self, lineage: &str) -> String {
         self.of(lineage).key_mismatch(lineage)
     }

@@ -83,7 +83,10 @@ impl Engine<'_> {
         let client = self.io.renewer.client(name);
         if facts.live_spki == next.spki {
             let now = self.steady_now(state);
-            lineage(state, name).promote(now);
+            let leftovers = self.io.files.leftovers(name, pp);
+            let ls = lineage(state, name);
+            ls.promote(now);
+            ls.cleanup.extend(leftovers);
             self.save(lock, state, Step::SwitchSaved)?;
             return Ok(match renewed {
                 Ok(()) => SwitchOutcome::Switched { warning: None },

@@ -97,6 +97,11 @@ pub trait LineageFiles: Send + Sync {
     /// to `plan.previous_target`; then remove `plan.archive_path` unless a live link points
     /// at it. Idempotent. Never touches a link certbot has since moved elsewhere.
     fn restore(&self, lineage: &str, plan: &PlantPlan, key_spki: &[u8]) -> Result<(), Error>;
+    /// Files of a switch that went through that are no longer needed (removed with the
+    /// planted copies, after the promotion is saved).
+    fn leftovers(&self, _lineage: &str, _plan: &PlantPlan) -> Vec<PathBuf> {
+        Vec::new()
+    }
     /// What to say (and do) when the key file does not hold the certificate's key.
     fn key_mismatch(&self, lineage: &str) -> String;
 }
