@@ -117,12 +117,39 @@ pub struct LineagesArgs {
     /// JSON output
     #[arg(long)]
     pub json: bool,
+    /// List this ACME client's lineages (certbot, lego, dehydrated, uacme, acmesh) instead of
+    /// certbot's and the configured ones
+    #[arg(long, value_name = "CLIENT")]
+    pub client: Option<crate::acme::ClientKind>,
+    /// The client's directory (lego's --path, dehydrated's BASEDIR, uacme's confdir, acme.sh's home)
+    #[arg(long, value_name = "DIR")]
+    pub client_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The certbot lineage (certificate name)
+    /// The lineage (certbot's certificate name, lego's file name, dehydrated's certs/NAME,
+    /// uacme's identifier, acme.sh's domain)
     pub name: String,
+    /// The ACME client of the lineage [default: certbot]
+    #[arg(long, value_name = "CLIENT")]
+    pub client: Option<crate::acme::ClientKind>,
+    /// The client's directory (lego's --path, dehydrated's BASEDIR, uacme's confdir, acme.sh's home)
+    #[arg(long, value_name = "DIR")]
+    pub client_dir: Option<PathBuf>,
+    /// The client's configuration file (dehydrated's config)
+    #[arg(long, value_name = "FILE")]
+    pub client_config: Option<PathBuf>,
+    /// The command that runs the client, split at white space (lego: its options without
+    /// --domains and renew; command: the whole renew command)
+    #[arg(long, value_name = "COMMAND")]
+    pub client_command: Option<String>,
+    /// client = command: the key file it renews with
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// client = command: the certificate file
+    #[arg(long, value_name = "FILE")]
+    pub cert_file: Option<PathBuf>,
     /// Also add [lineages."NAME"] to the configuration, published through this provider
     #[arg(long, value_name = "PROVIDER")]
     pub provider: Option<String>,
@@ -205,12 +232,20 @@ pub struct DnsChangeArgs {
 
 #[derive(Debug, Args)]
 pub struct HookArgs {
-    /// The lineage's live directory [default: $RENEWED_LINEAGE]
-    #[arg(long, env = "RENEWED_LINEAGE", value_name = "DIR")]
-    pub lineage: Option<PathBuf>,
+    /// The lineage: its name, or certbot's live directory [default: from the client's
+    /// environment: RENEWED_LINEAGE, LEGO_CERT_PATH, acme.sh's CERT_KEY_PATH]
+    #[arg(long, value_name = "NAME|DIR")]
+    pub lineage: Option<String>,
     /// Say what would change, change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// dehydrated's hook arguments (`deploy_cert DOMAIN KEYFILE ...`; other events do nothing)
+    #[arg(
+        value_name = "DEHYDRATED_ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -39,6 +39,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::acme::{ClientKind, ClientSettings};
+
 /// Where the configuration is read from when neither `--config` nor `$DANEROLLOVER_CONFIG`
 /// names a file.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/danerollover/config.toml";
@@ -510,6 +512,39 @@ pub struct LineageConfig {
     /// (default true). false: retire after the wait without looking.
     #[serde(default = "default_true")]
     pub probe: bool,
+    /// The ACME client that renews this lineage (default certbot; docs/acme-clients.md).
+    #[serde(default, skip_serializing_if = "ClientKind::is_default")]
+    pub client: ClientKind,
+    /// The client's own directory: lego's `--path`, dehydrated's BASEDIR, uacme's confdir,
+    /// acme.sh's home (certbot: `letsencrypt_dir`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_dir: Option<PathBuf>,
+    /// The client's configuration file (dehydrated's `config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_config: Option<PathBuf>,
+    /// The argv that runs the client (danerollover appends the renewal's arguments);
+    /// `client = "command"`: the whole renew command. certbot: the top-level `certbot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// `client = "command"`: the private key file the client renews with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+    /// `client = "command"`: the certificate file (leaf first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_file: Option<PathBuf>,
+}
+
+impl LineageConfig {
+    /// The client settings of this lineage.
+    pub fn client_settings(&self) -> ClientSettings {
+        ClientSettings {
+            dir: self.client_dir.clone(),
+            config: self.client_config.clone(),
+            command: self.command.clone(),
+            key_file: self.key_file.clone(),
+            cert_file: self.cert_file.clone(),
+        }
+    }
 }
 
 fn default_true() -> bool {
@@ -660,6 +695,14 @@ impl Config {
             for e in &lineage.endpoints {
                 crate::endpoint::parse_endpoint(e)
                     .map_err(|why| format!("lineages.\"{name}\".endpoints: {e:?}: {why}"))?;
+            }
+            if let Err(e) = crate::acme::build(
+                lineage.client,
+                &lineage.client_settings(),
+                Path::new(DEFAULT_LETSENCRYPT_DIR),
+                &self.certbot,
+            ) {
+                return Err(format!("lineages.\"{name}\": {e}"));
             }
             if lineage.endpoints_only && lineage.endpoints.is_empty() {
                 return Err(format!(

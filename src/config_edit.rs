@@ -15,6 +15,10 @@ pub struct NewLineage {
     pub owners: Vec<String>,
     /// The TTL, when given (else the configuration's default applies).
     pub ttl: Option<u32>,
+    /// Keys with a string value after the others (`client`, `client_dir`, ...).
+    pub strings: Vec<(String, String)>,
+    /// Keys with a list value (`command`).
+    pub lists: Vec<(String, Vec<String>)>,
 }
 
 /// The outcome of [`add_lineage`].
@@ -82,6 +86,16 @@ pub fn add_lineage(text: &str, path: &Path, new: &NewLineage) -> Result<Edit, St
     t.insert("tlsa", value(owners));
     if let Some(ttl) = new.ttl {
         t.insert("ttl", value(i64::from(ttl)));
+    }
+    for (k, v) in &new.strings {
+        t.insert(k, value(v.as_str()));
+    }
+    for (k, v) in &new.lists {
+        let mut a = Array::new();
+        for x in v {
+            a.push(x.as_str());
+        }
+        t.insert(k, value(a));
     }
     lineages.insert(&new.name, Item::Table(t));
     let mut out = doc.to_string();
@@ -177,6 +191,8 @@ tlsa = ["_25._tcp.old.example.com"]
                 &[],
             ),
             ttl: Some(600),
+            strings: Vec::new(),
+            lists: Vec::new(),
         }
     }
 

@@ -37,7 +37,9 @@ pub enum Error {
     #[error(transparent)]
     Secret(#[from] crate::secrets::SecretError),
     #[error(transparent)]
-    Certbot(#[from] crate::certbot::CertbotError),
+    Certbot(#[from] crate::acme::CertbotError),
+    #[error(transparent)]
+    Acme(#[from] crate::acme::AcmeError),
     #[error(transparent)]
     Material(#[from] crate::material::MaterialError),
     #[error(transparent)]
@@ -67,6 +69,7 @@ impl Error {
             Error::Config(_) => exit::BAD_INPUT,
             Error::Material(_) => exit::BAD_INPUT,
             Error::Certbot(e) if e.is_bad_input() => exit::BAD_INPUT,
+            Error::Acme(e) if e.is_bad_input() => exit::BAD_INPUT,
             // A state file that does not parse (corrupt, truncated) or comes from a newer
             // danerollover: a file to fix, not a server to wait for.
             Error::Store(

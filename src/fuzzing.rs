@@ -66,7 +66,7 @@ pub fn material(data: &[u8]) {
 /// `renewal/NAME.conf` (ConfigObj): every accessor, and the `init` edit, which must read
 /// back with reuse_key on.
 pub fn renewal_conf(data: &[u8]) {
-    use crate::certbot::conf::RenewalConf;
+    use crate::acme::certbot::conf::RenewalConf;
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };

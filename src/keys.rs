@@ -1,7 +1,7 @@
 //! Generating next keys that match a lineage's renewal.conf (key type, size, curve).
 //!
 //! [`KeySpec`] says what kind of key a lineage uses: from its renewal.conf
-//! ([`KeySpec::from_renewal_conf`], with certbot's own defaults) or from an existing key
+//! ([`KeySpec::from_renewal_params`], with certbot's own defaults) or from an existing key
 //! ([`spec_of_spki`]). [`generate`] makes a new key of a spec, as PKCS#8 PEM (what certbot
 //! itself writes) with its SubjectPublicKeyInfo, and [`write_new_key`] stores it, mode 0600
 //! from the first byte.
@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use crate::certbot::RenewalConf;
 use crate::material::{self, MaterialError};
 pub use crate::material::{CERTBOT_DEFAULT_CURVE, CERTBOT_DEFAULT_RSA_BITS, Curve, KeySpec};
 use crate::tlsa::{Matching, TlsaRecord};
@@ -48,20 +47,12 @@ pub enum KeyError {
 }
 
 impl KeySpec {
-    /// The key a renewal with this conf makes when it makes a new key, with certbot's
-    /// defaults (certbot 2.x, `renewal.py` / `constants.py`): an absent `key_type` means
-    /// `rsa` on renewal (certbot before 1.25 did not write it, and renewal restores it as
-    /// rsa; only brand-new certificates default to ecdsa), `rsa_key_size` 2048,
-    /// `elliptic_curve` secp256r1.
-    pub fn from_renewal_conf(conf: &RenewalConf) -> Result<KeySpec, KeyError> {
-        Self::from_renewal_params(
-            conf.param("key_type"),
-            conf.param("rsa_key_size"),
-            conf.param("elliptic_curve"),
-        )
-    }
-
-    /// As [`KeySpec::from_renewal_conf`], from the three values themselves.
+    /// The key a renewal makes when it makes a new key, from renewal.conf's `key_type`,
+    /// `rsa_key_size` and `elliptic_curve` with certbot's defaults (certbot 2.x, `renewal.py` /
+    /// `constants.py`): an absent `key_type` means `rsa` on renewal (certbot before 1.25 did
+    /// not write it, and renewal restores it as rsa; only brand-new certificates default to
+    /// ecdsa), `rsa_key_size` 2048, `elliptic_curve` secp256r1
+    /// ([`crate::acme::certbot::RenewalConf::key_spec`] reads them from a conf).
     pub fn from_renewal_params(
         key_type: Option<&str>,
         rsa_key_size: Option<&str>,

@@ -1,4 +1,4 @@
-//! danerollover: DANE TLSA records for certbot certificates, with key rollovers that never
+//! danerollover: DANE TLSA records for ACME certificates, with key rollovers that never
 //! break mail delivery.
 //!
 //! # Map of the modules
@@ -13,7 +13,9 @@
 //!   the core decides on; [`probe::endpoint`] observes them).
 //!
 //! Leaves (I/O behind small traits):
-//! - [`certbot`]: lineages on disk, `renewal/NAME.conf` (ConfigObj) parsing and editing.
+//! - [`acme`]: the ACME clients behind one interface ([`acme::AcmeClient`]): certbot
+//!   (lineages on disk, `renewal/NAME.conf` parsing and editing), lego, dehydrated, uacme,
+//!   acme.sh and any other (`command`); their files, key reuse, planting and renewal.
 //! - [`config`]: the TOML configuration, with documented defaults; [`secrets`] reads secret files;
 //!   [`config_edit`] adds sections to the file keeping its comments (toml_edit).
 //! - [`keys`]: generating next keys to match a lineage's renewal.conf.
@@ -33,7 +35,7 @@
 //! - [`commands`]: one module per command: load, observe, decide, act, save, report.
 //! - [`error`]: the error type every command returns, rendered once by `main`.
 
-pub mod certbot;
+pub mod acme;
 pub mod cli;
 pub mod commands;
 pub mod config;

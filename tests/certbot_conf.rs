@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
-use danerollover::certbot::{RenewalConf, ReuseKey, Value};
+use danerollover::acme::certbot::{RenewalConf, ReuseKey, Value};
 use danerollover::keys::{Curve, KeySpec};
 
 /// What certbot 2.1.0 (Debian 12) wrote for `certbot certonly --webroot --webroot-map ...
@@ -136,24 +136,18 @@ fn certbot_written_confs_read_as_certbot_reads_them() {
         "the first line is a comment"
     );
     assert!(c.reuse_key().is_on());
-    assert_eq!(
-        KeySpec::from_renewal_conf(&c).unwrap(),
-        KeySpec::Ecdsa(Curve::P256)
-    );
+    assert_eq!(c.key_spec().unwrap(), KeySpec::Ecdsa(Curve::P256));
     assert_eq!(c.enable_reuse_key().unwrap(), None);
 
     let c = RenewalConf::parse(STANDALONE_RSA).unwrap();
     assert_eq!(c.reuse_key(), ReuseKey::Absent);
     assert_eq!(c.rsa_key_size(), Some("3072"));
-    assert_eq!(KeySpec::from_renewal_conf(&c).unwrap(), KeySpec::Rsa(3072));
+    assert_eq!(c.key_spec().unwrap(), KeySpec::Rsa(3072));
 
     let c = RenewalConf::parse(WEBROOT_P384_HOOK).unwrap();
     assert_eq!(c.renew_hook(), Some("systemctl reload postfix"));
     assert_eq!(c.elliptic_curve(), Some("secp384r1"));
-    assert_eq!(
-        KeySpec::from_renewal_conf(&c).unwrap(),
-        KeySpec::Ecdsa(Curve::P384)
-    );
+    assert_eq!(c.key_spec().unwrap(), KeySpec::Ecdsa(Curve::P384));
     assert_eq!(
         c.get(&["renewalparams"], "must_staple")
             .and_then(Value::as_bool),
@@ -162,7 +156,7 @@ fn certbot_written_confs_read_as_certbot_reads_them() {
 
     // certbot's renewal reads an absent key_type as rsa (renewal.py, certbot >= 2.0).
     let c = RenewalConf::parse(OLD_CERTBOT).unwrap();
-    assert_eq!(KeySpec::from_renewal_conf(&c).unwrap(), KeySpec::Rsa(2048));
+    assert_eq!(c.key_spec().unwrap(), KeySpec::Rsa(2048));
 }
 
 #[test]

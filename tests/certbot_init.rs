@@ -115,7 +115,7 @@ fn adds_the_line_when_absent_and_dry_run_writes_nothing() {
     );
     assert_ne!(want, original);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
-    let conf = danerollover::certbot::RenewalConf::parse(&want).unwrap();
+    let conf = danerollover::acme::certbot::RenewalConf::parse(&want).unwrap();
     assert!(conf.reuse_key().is_on());
     assert_eq!(
         conf.get(&["renewalparams", "webroot_map"], "reuse_key"),

@@ -36,7 +36,7 @@ fn lab_lineages_read_like_openssl() {
             .any(|d| d == lab.var("LAB_MAIL_HOST")),
         "{row}"
     );
-    let lineage = danerollover::certbot::load(&le, name).unwrap();
+    let lineage = danerollover::acme::certbot::load(&le, name).unwrap();
     assert!(lineage.highest_version.is_some());
     assert!(lineage.cert.in_archive && lineage.privkey.in_archive);
     assert_eq!(lineage.conf.server(), Some(lab.var("LAB_ACME_DIRECTORY")));
@@ -167,7 +167,7 @@ type = "manual"
     assert_eq!((l.provider.as_str(), l.ttl), ("lab", 60));
     assert_eq!(l.tlsa, [owner.clone(), insecure.clone()]);
     assert!(
-        danerollover::certbot::load(&le, name)
+        danerollover::acme::certbot::load(&le, name)
             .unwrap()
             .reuse_key()
             .is_on()

@@ -8,7 +8,7 @@ mod tlsa_support;
 
 use std::path::Path;
 
-use danerollover::certbot::{self, Kind, ProblemKind};
+use danerollover::acme::certbot::{self, Kind, ProblemKind};
 use danerollover::keys::{Curve, KeySpec};
 use tlsa_support::*;
 

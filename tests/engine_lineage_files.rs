@@ -7,7 +7,7 @@ mod tlsa_support;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use danerollover::engine::lineage_files::{CertbotFiles, RenewalKeyGen, spki_of_private_pem};
+use danerollover::engine::lineage_files::{Clients, spki_of_private_pem};
 use danerollover::engine::{KeyGen, LineageFiles};
 use danerollover::keys::{self, KeySpec};
 use tlsa_support::*;
@@ -34,7 +34,7 @@ fn plant_repoint_restore_round_trip() {
     let tmp = tempfile::tempdir().unwrap();
     let le = tmp.path().join("le");
     tree(&le);
-    let files = CertbotFiles::new(&le);
+    let files = Clients::certbot(&le);
     let facts = files.facts(NAME).unwrap();
     assert!(facts.reuse_key);
     let link = le.join("live").join(NAME).join("privkey.pem");
@@ -100,7 +100,7 @@ fn restore_keeps_a_planted_key_a_live_link_still_uses() {
     let tmp = tempfile::tempdir().unwrap();
     let le = tmp.path().join("le");
     tree(&le);
-    let files = CertbotFiles::new(&le);
+    let files = Clients::certbot(&le);
     let plan = files.plant_plan(NAME).unwrap();
     let (key_path, spki) = write_key(tmp.path());
     files.plant(NAME, &plan, &key_path).unwrap();
@@ -126,11 +126,11 @@ fn next_keys_have_the_type_renewal_conf_asks_for() {
     let tmp = tempfile::tempdir().unwrap();
     let le = tmp.path().join("le");
     tree(&le);
-    let k = RenewalKeyGen::new(&le).generate(NAME).unwrap();
+    let k = Clients::certbot(&le).generate(NAME).unwrap();
     assert_eq!(
         keys::spec_of_spki(&k.spki_der).unwrap(),
         KeySpec::Ecdsa(keys::Curve::P256)
     );
     assert_eq!(spki_of_private_pem(&k.pem.0).unwrap(), k.spki_der);
-    assert!(RenewalKeyGen::new(&le).generate("absent.example").is_err());
+    assert!(Clients::certbot(&le).generate("absent.example").is_err());
 }

@@ -11,7 +11,7 @@ use danerollover::config::Config;
 use danerollover::dns::Validation;
 use danerollover::engine::memory::{CertbotBehaviour, CrashAfter, MemoryWorld, spki_of_pem};
 use danerollover::engine::{
-    Certbot, CertbotRun, Engine, FailPoint, HookReport, Io, Options, RolloverOutcome, Step,
+    CertbotRun, Engine, FailPoint, HookReport, Io, Options, Renewer, RolloverOutcome, Step,
 };
 use danerollover::error::Error;
 use danerollover::rollover::{Intent, KeyInfo};
@@ -73,7 +73,7 @@ impl Fixture {
         self.engine_with(fail, &self.world)
     }
 
-    fn engine_with<'a>(&'a self, fail: &'a dyn FailPoint, certbot: &'a dyn Certbot) -> Engine<'a> {
+    fn engine_with<'a>(&'a self, fail: &'a dyn FailPoint, certbot: &'a dyn Renewer) -> Engine<'a> {
         Engine {
             config: &self.config,
             store: Store::new(self.dir.path()),
@@ -83,7 +83,7 @@ impl Fixture {
                 keygen: &self.world,
                 providers: vec![&self.world],
                 observer: &self.world,
-                certbot,
+                renewer: certbot,
                 reloader: &self.world,
                 prober: &self.world,
                 clock: &self.world,
@@ -660,13 +660,17 @@ struct NestedHookCertbot<'a> {
 }
 
 #[async_trait]
-impl Certbot for NestedHookCertbot<'_> {
+impl Renewer for NestedHookCertbot<'_> {
     async fn start(&self, lineage: &str) -> Result<CertbotRun, Error> {
         self.fixture.world.start(lineage).await
     }
 
-    fn running(&self, run: Option<&CertbotRun>) -> bool {
-        self.fixture.world.running(run)
+    fn running(&self, lineage: &str, run: Option<&CertbotRun>) -> bool {
+        self.fixture.world.running(lineage, run)
+    }
+
+    fn client(&self, lineage: &str) -> String {
+        self.fixture.world.client(lineage)
     }
 
     async fn wait(&self, lineage: &str, run: &CertbotRun) -> Result<(), Error> {

@@ -624,7 +624,7 @@ matching = {}
                 keygen: &self.world,
                 providers: vec![&self.world],
                 observer: &self.world,
-                certbot: &self.world,
+                renewer: &self.world,
                 reloader: &self.world,
                 prober: &self.world,
                 clock: &self.world,
@@ -1699,7 +1699,7 @@ fn the_resolver_cache_check_catches_an_early_switch() {
         l.privkey_link = 99;
     }
     sim.rt.block_on(async {
-        use danerollover::engine::Certbot;
+        use danerollover::engine::Renewer;
         sim.world.renew(NAME).await.unwrap();
     });
     let err = sim.check(None, &Event::Advance(0)).unwrap_err();
@@ -2208,7 +2208,7 @@ fn the_resolver_cache_check_catches_a_switch_on_a_reused_observation() {
         l.privkey_link = 99;
     }
     sim.rt.block_on(async {
-        use danerollover::engine::Certbot;
+        use danerollover::engine::Renewer;
         sim.world.renew(NAME).await.unwrap();
     });
     assert_eq!(sim.live(), next);

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::Context;
-use crate::certbot;
+use crate::acme::certbot;
 use crate::cli::DoctorArgs;
 use crate::config::Config;
 use crate::dns::live::LiveObserver;
@@ -172,8 +172,16 @@ async fn diagnose(ctx: &Context, args: &DoctorArgs) -> Vec<Item> {
     let le_dir = ctx.letsencrypt_dir(Some(&config));
     let state_dir = ctx.state_dir(Some(&config));
     items.push(state_item(&state_dir));
-    items.push(certbot_version(&config).await);
-    items.push(deploy_hook(&le_dir, &names));
+    // certbot's own checks, when some lineage (or none yet: the default) is certbot's.
+    let certbot_names: Vec<String> = names
+        .iter()
+        .filter(|n| config.lineages[n.as_str()].client == crate::acme::ClientKind::Certbot)
+        .cloned()
+        .collect();
+    if names.is_empty() || !certbot_names.is_empty() {
+        items.push(certbot_version(&config).await);
+        items.push(deploy_hook(&le_dir, &certbot_names));
+    }
     items.push(timer(&args.systemd_dir));
     let observer = match LiveObserver::from_config(&config) {
         Ok(o) => Some(o),
@@ -446,41 +454,45 @@ async fn lineage_items(
 ) -> Vec<Item> {
     let lc = &config.lineages[name];
     let mut items = Vec::new();
-    let current = match certbot::load(le_dir, name) {
-        Ok(l) => {
-            let rk = l.reuse_key();
-            items.push(if rk.is_on() {
-                item(format!("{name}: reuse_key"), Level::Ok, "True")
-            } else {
-                item(
-                    format!("{name}: reuse_key"),
-                    Level::Fail,
-                    format!(
-                        "not True in {}: a renewal would change the key",
-                        l.conf_path.display()
-                    ),
-                )
-                .fix(format!("danerollover init {name}"))
-            });
-            for p in &l.problems {
-                items.push(item(
-                    format!("{name}: certbot"),
-                    Level::Warn,
-                    p.message.clone(),
-                ));
+    let current = if lc.client != crate::acme::ClientKind::Certbot {
+        client_items(config, le_dir, name, &mut items)
+    } else {
+        match certbot::load(le_dir, name) {
+            Ok(l) => {
+                let rk = l.reuse_key();
+                items.push(if rk.is_on() {
+                    item(format!("{name}: reuse_key"), Level::Ok, "True")
+                } else {
+                    item(
+                        format!("{name}: reuse_key"),
+                        Level::Fail,
+                        format!(
+                            "not True in {}: a renewal would change the key",
+                            l.conf_path.display()
+                        ),
+                    )
+                    .fix(format!("danerollover init {name}"))
+                });
+                for p in &l.problems {
+                    items.push(item(
+                        format!("{name}: certbot"),
+                        Level::Warn,
+                        p.message.clone(),
+                    ));
+                }
+                l.tlsa_3_1_1()
             }
-            l.tlsa_3_1_1()
-        }
-        Err(e) => {
-            items.push(
-                item(
-                    format!("{name}: certbot lineage"),
-                    Level::Fail,
-                    e.to_string(),
-                )
-                .fix(format!("certbot certonly --cert-name {name} ... first")),
-            );
-            None
+            Err(e) => {
+                items.push(
+                    item(
+                        format!("{name}: certbot lineage"),
+                        Level::Fail,
+                        e.to_string(),
+                    )
+                    .fix(format!("certbot certonly --cert-name {name} ... first")),
+                );
+                None
+            }
         }
     };
     if let Some(observer) = observer {
@@ -661,4 +673,89 @@ mod tests {
         let r = Report::new(vec![item("c", Level::Fail, "broken").fix("do y")]);
         assert_eq!((r.failures, r.exit_code()), (1, exit::FAILURE));
     }
+}
+
+/// The checks of a lineage of another ACME client than certbot: its files, whether it keeps
+/// the key, whether the key file matches the certificate, whether it is running; the live
+/// record when the certificate can be read.
+fn client_items(
+    config: &Config,
+    le_dir: &Path,
+    name: &str,
+    items: &mut Vec<Item>,
+) -> Option<crate::tlsa::TlsaRecord> {
+    use crate::acme::{ClientLock, ReuseSetting};
+    let lc = &config.lineages[name];
+    let label = format!("{name}: {}", lc.client);
+    let client = match crate::acme::build(lc.client, &lc.client_settings(), le_dir, &config.certbot)
+    {
+        Ok(c) => c,
+        Err(e) => {
+            items.push(item(label, Level::Fail, e.to_string()));
+            return None;
+        }
+    };
+    let l = match client.lineage(name) {
+        Ok(l) => l,
+        Err(e) => {
+            items.push(item(label, Level::Fail, e.to_string()));
+            return None;
+        }
+    };
+    items.push(item(
+        label.clone(),
+        Level::Ok,
+        format!("{} with {}", l.cert.display(), l.key.display()),
+    ));
+    let reuse = format!("{name}: keeps the key");
+    items.push(match &l.reuse {
+        ReuseSetting::On { by } => item(reuse, Level::Ok, by.clone()),
+        ReuseSetting::Flag { note } => item(reuse, Level::Warn, note.clone()),
+        ReuseSetting::Off { by, fix } => {
+            item(reuse, Level::Fail, format!("no ({by})")).fix(fix.clone())
+        }
+        ReuseSetting::Unknown { why } => item(reuse, Level::Fail, why.clone()),
+    });
+    if let (Some(k), Some(c)) = (&l.key_spki, &l.cert_spki)
+        && k != c
+    {
+        items.push(item(
+            format!("{name}: key matches certificate"),
+            Level::Fail,
+            client.key_mismatch(name),
+        ));
+    }
+    for lock in client.locks() {
+        if let ClientLock::Exists(p) = &lock
+            && p.exists()
+        {
+            items.push(
+                item(
+                    format!("{name}: {} lock", lc.client),
+                    Level::Warn,
+                    format!(
+                        "{} exists: {} is running, or was killed and left it",
+                        p.display(),
+                        lc.client
+                    ),
+                )
+                .fix(format!("remove {} once no {} runs", p.display(), lc.client)),
+            );
+        }
+    }
+    match client.renew_argv(name) {
+        Ok(argv) => items.push(item(
+            format!("{name}: switch command"),
+            Level::Ok,
+            argv.join(" "),
+        )),
+        Err(e) => items.push(item(
+            format!("{name}: switch command"),
+            Level::Fail,
+            e.to_string(),
+        )),
+    }
+    l.cert_spki
+        .as_deref()
+        .map(|s| crate::tlsa::TlsaRecord::dane_ee_spki(crate::tlsa::Matching::Sha256, s))
 }

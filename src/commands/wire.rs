@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::Context;
 use crate::config::Config;
 use crate::dns::live::LiveObserver;
-use crate::engine::lineage_files::{CertbotFiles, RenewalKeyGen, spki_of_private_pem};
-use crate::engine::real::{CommandCertbot, CommandReloader, NextKeyDir, SystemClock};
+use crate::engine::lineage_files::{Clients, spki_of_private_pem};
+use crate::engine::real::{CommandReloader, CommandRenewer, NextKeyDir, SystemClock};
 use crate::engine::{Engine, Io, NoFailures, Options};
 use crate::error::Error;
 use crate::probe::ProbeOptions;
@@ -32,18 +32,18 @@ pub enum Providers<'a> {
 pub struct Wired {
     pub config: Config,
     pub state_dir: PathBuf,
-    files: CertbotFiles,
-    keygen: RenewalKeyGen,
+    clients: std::sync::Arc<Clients>,
     next_keys: NextKeyDir,
     providers: Vec<Box<dyn Provider>>,
     observer: LiveObserver,
-    certbot: CommandCertbot,
+    renewer: CommandRenewer,
     reloader: CommandReloader,
     prober: LiveProber,
 }
 
 impl Wired {
-    /// The real I/O for `config`, with certbot's files under `letsencrypt_dir`. Builds
+    /// The real I/O for `config`, with each lineage's ACME client (certbot's files under
+    /// `letsencrypt_dir` for the certbot lineages). Builds
     /// the providers the lineages use (their secrets are read here).
     pub fn new(ctx: &Context, config: Config, letsencrypt_dir: PathBuf) -> Result<Wired, Error> {
         Wired::with_providers(ctx, config, letsencrypt_dir, Providers::All)
@@ -98,20 +98,18 @@ impl Wired {
             )?);
         }
         let observer = LiveObserver::from_config(&config)?;
+        let clients = std::sync::Arc::new(Clients::from_config(&config, &letsencrypt_dir)?);
         let prober = LiveProber::new(
             std::sync::Arc::new(ResolverDns::new(config.dns.clone())),
             ProbeOptions::new(config.dns.timeout.max(Duration::from_secs(5))),
         );
         Ok(Wired {
             state_dir: state_dir.clone(),
-            files: CertbotFiles::new(&letsencrypt_dir),
-            keygen: RenewalKeyGen::new(&letsencrypt_dir),
+            renewer: CommandRenewer::new(clients.clone()).logging_to(&state_dir),
+            clients,
             next_keys: NextKeyDir::new(Box::new(spki_of_private_pem)),
             providers,
             observer,
-            certbot: CommandCertbot::new(&config.certbot)
-                .watching(&letsencrypt_dir)
-                .logging_to(&state_dir),
             reloader: CommandReloader::default(),
             prober,
             config,
@@ -136,12 +134,12 @@ impl Wired {
             config: &self.config,
             store: Store::new(self.state_dir.clone()),
             io: Io {
-                files: &self.files,
+                files: self.clients.as_ref(),
                 next_keys: &self.next_keys,
-                keygen: &self.keygen,
+                keygen: self.clients.as_ref(),
                 providers: self.providers.iter().map(|p| p.as_ref()).collect(),
                 observer: &self.observer,
-                certbot: &self.certbot,
+                renewer: &self.renewer,
                 reloader: &self.reloader,
                 prober: &self.prober,
                 clock: &SystemClock,

@@ -1,17 +1,16 @@
-//! The real [`LineageFiles`] and [`KeyGen`]: certbot's lineage files under the letsencrypt
-//! directory (read through [`crate::certbot::load`]) and next keys made by
-//! [`crate::keys::generate`] with the type `renewal/NAME.conf` asks for.
+//! The engine's [`LineageFiles`], [`KeyGen`] and the renewal specs of [`Renewer`] over the
+//! ACME clients ([`crate::acme`]): each lineage is handled by the client its configuration
+//! names (certbot by default), through [`AcmeClient`] only, so that nothing here names a
+//! client. Next keys are made by [`crate::keys::generate`] with the kind the client asks for.
 
-use std::fs;
-use std::io;
-use std::path::{Component, Path, PathBuf};
-
-use crate::certbot::lineage::normalize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use super::traits::{KeyGen, LineageFacts, LineageFiles, NewKey, PlantPlan, PrivateKeyPem};
-use crate::certbot::{self, Lineage};
+use crate::acme::{self, AcmeClient, ClientLock};
+use crate::config::Config;
 use crate::error::Error;
-use crate::keys::{self, KeySpec};
+use crate::keys;
 use crate::material::{self, Material};
 
 /// The SPKI (DER) of a private key in PEM; an error when the bytes are not a private key.
@@ -25,195 +24,130 @@ pub fn spki_of_private_pem(pem: &[u8]) -> Result<Vec<u8>, Error> {
     }
 }
 
-/// certbot's lineages under one letsencrypt directory.
-#[derive(Debug, Clone)]
-pub struct CertbotFiles {
-    letsencrypt_dir: PathBuf,
+/// Every lineage's ACME client: the configured ones, and certbot over the letsencrypt
+/// directory for any other name.
+pub struct Clients {
+    by_lineage: BTreeMap<String, Box<dyn AcmeClient>>,
+    default: Box<dyn AcmeClient>,
 }
 
-impl CertbotFiles {
-    /// The lineages under `letsencrypt_dir` (e.g. /etc/letsencrypt).
-    pub fn new(letsencrypt_dir: impl Into<PathBuf>) -> CertbotFiles {
-        CertbotFiles {
-            letsencrypt_dir: letsencrypt_dir.into(),
+impl Clients {
+    /// certbot for every lineage, over `letsencrypt_dir`, run as `certbot`.
+    pub fn certbot(letsencrypt_dir: &Path) -> Clients {
+        Clients::certbot_run_as(letsencrypt_dir, &["certbot".to_string()])
+    }
+
+    /// certbot for every lineage, over `letsencrypt_dir`, run as `prefix`.
+    pub fn certbot_run_as(letsencrypt_dir: &Path, prefix: &[String]) -> Clients {
+        Clients {
+            by_lineage: BTreeMap::new(),
+            default: Box::new(acme::certbot::Certbot::new(letsencrypt_dir, prefix)),
         }
     }
 
-    fn load(&self, name: &str) -> Result<Lineage, Error> {
-        Ok(certbot::load(&self.letsencrypt_dir, name)?)
+    /// The clients `config` names, certbot (over `letsencrypt_dir`) for the others.
+    pub fn from_config(config: &Config, letsencrypt_dir: &Path) -> Result<Clients, Error> {
+        let mut clients = Clients::certbot_run_as(letsencrypt_dir, &config.certbot);
+        for (name, lc) in &config.lineages {
+            let c = acme::build(
+                lc.client,
+                &lc.client_settings(),
+                letsencrypt_dir,
+                &config.certbot,
+            )?;
+            clients.by_lineage.insert(name.clone(), c);
+        }
+        Ok(clients)
     }
 
-    fn privkey_link(&self, l: &Lineage) -> PathBuf {
-        l.privkey.link.clone()
+    /// Use `client` for `lineage`.
+    pub fn with(mut self, lineage: &str, client: Box<dyn AcmeClient>) -> Clients {
+        self.by_lineage.insert(lineage.to_string(), client);
+        self
+    }
+
+    /// The client of `lineage`.
+    pub fn of(&self, lineage: &str) -> &dyn AcmeClient {
+        self.by_lineage
+            .get(lineage)
+            .map_or(self.default.as_ref(), |c| c.as_ref())
+    }
+
+    /// Every lock any of the clients holds while it runs.
+    pub fn locks(&self) -> Vec<ClientLock> {
+        let mut locks = self.default.locks();
+        for c in self.by_lineage.values() {
+            for l in c.locks() {
+                if !locks.contains(&l) {
+                    locks.push(l);
+                }
+            }
+        }
+        locks
     }
 }
 
-/// Where the link at `link` leads (absolute, lexically), None when it is not a link.
-fn link_target(link: &Path) -> Option<PathBuf> {
-    let raw = fs::read_link(link).ok()?;
-    let dir = link.parent()?;
-    Some(normalize(&dir.join(raw)))
-}
-
-/// `to` relative to the directory `from` (both absolute), as certbot writes its links.
-fn relative(from: &Path, to: &Path) -> PathBuf {
-    let from_n = normalize(from);
-    let from: Vec<Component> = from_n.components().collect();
-    let to_n = normalize(to);
-    let to_c: Vec<Component> = to_n.components().collect();
-    let common = from
-        .iter()
-        .zip(to_c.iter())
-        .take_while(|(a, b)| a == b)
-        .count();
-    let mut out = PathBuf::new();
-    for _ in common..from.len() {
-        out.push("..");
+fn plant_of(p: &PlantPlan) -> acme::Plant {
+    acme::Plant {
+        planted: p.archive_path.clone(),
+        previous: p.previous_target.clone(),
     }
-    for c in &to_c[common..] {
-        out.push(c.as_os_str());
-    }
-    out
 }
 
-fn io_err(path: &Path, e: io::Error) -> Error {
-    Error::io(path, e)
-}
-
-/// Point the symbolic link `link` at `target` atomically: a new link beside it, renamed
-/// over it, then the directory synced.
-fn swap_link(link: &Path, target: &Path) -> Result<(), Error> {
-    let dir = link
-        .parent()
-        .ok_or_else(|| Error::BadInput(format!("{}: no directory", link.display())))?;
-    let file = link
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("privkey.pem");
-    let tmp = dir.join(format!(".{file}.danerollover-new"));
-    match fs::remove_file(&tmp) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io_err(&tmp, e)),
-    }
-    std::os::unix::fs::symlink(target, &tmp).map_err(|e| io_err(&tmp, e))?;
-    fs::rename(&tmp, link).map_err(|e| io_err(link, e))?;
-    crate::fsutil::sync_dir(dir).map_err(|e| io_err(dir, e))
-}
-
-impl LineageFiles for CertbotFiles {
+impl LineageFiles for Clients {
     fn facts(&self, lineage: &str) -> Result<LineageFacts, Error> {
-        let l = self.load(lineage)?;
-        let live_spki = l.current_spki().map(<[u8]>::to_vec).ok_or_else(|| {
+        let l = self.of(lineage).lineage(lineage)?;
+        let live_spki = l.cert_spki.clone().ok_or_else(|| {
             Error::Failed(format!(
-                "{}: cannot read the live certificate of lineage {lineage:?} (`danerollover lineages` shows why)",
-                l.cert.link.display()
+                "{}: cannot read the certificate of lineage {lineage:?} ({}; `danerollover lineages` shows why)",
+                l.cert.display(),
+                l.client
             ))
         })?;
         Ok(LineageFacts {
             key_family: crate::probe::Algorithms::of_spki(&live_spki),
             live_spki,
-            reuse_key: l.reuse_key().is_on(),
-            key_spki: l.key_spki.clone(),
+            reuse_key: l.reuse.is_on(),
+            key_spki: l.key_spki,
         })
     }
 
     fn plant_plan(&self, lineage: &str) -> Result<PlantPlan, Error> {
-        let l = self.load(lineage)?;
-        let link = self.privkey_link(&l);
-        let previous_target = fs::read_link(&link).map_err(|e| {
-            Error::Failed(format!(
-                "{}: not a symbolic link certbot made ({e}); `danerollover lineages` shows the problem",
-                link.display()
-            ))
-        })?;
+        let p = self.of(lineage).plant_plan(lineage)?;
         Ok(PlantPlan {
-            archive_path: l.next_privkey_path(),
-            previous_target,
+            archive_path: p.planted,
+            previous_target: p.previous,
         })
     }
 
-    fn plant(&self, _lineage: &str, plan: &PlantPlan, key_path: &Path) -> Result<(), Error> {
-        let pem = fs::read(key_path).map_err(|e| io_err(key_path, e))?;
-        crate::fsutil::create_new(&plan.archive_path, &pem, 0o600)
-            .map_err(|e| io_err(&plan.archive_path, e))?;
-        if let Some(dir) = plan.archive_path.parent() {
-            crate::fsutil::sync_dir(dir).map_err(|e| io_err(dir, e))?;
-        }
-        Ok(())
+    fn plant(&self, lineage: &str, plan: &PlantPlan, key_path: &Path) -> Result<(), Error> {
+        let pem =
+            zeroize::Zeroizing::new(std::fs::read(key_path).map_err(|e| Error::io(key_path, e))?);
+        Ok(self.of(lineage).plant(lineage, &plant_of(plan), &pem)?)
     }
 
     fn repoint(&self, lineage: &str, plan: &PlantPlan) -> Result<(), Error> {
-        let l = self.load(lineage)?;
-        let link = self.privkey_link(&l);
-        if !plan.archive_path.is_file() {
-            return Err(Error::Failed(format!(
-                "{}: nothing planted to point {} at",
-                plan.archive_path.display(),
-                link.display()
-            )));
-        }
-        let dir = link.parent().unwrap_or(Path::new("/"));
-        let target = if plan.previous_target.is_relative() {
-            relative(dir, &plan.archive_path)
-        } else {
-            plan.archive_path.clone()
-        };
-        swap_link(&link, &target)
+        Ok(self.of(lineage).repoint(lineage, &plant_of(plan))?)
     }
 
     fn restore(&self, lineage: &str, plan: &PlantPlan, key_spki: &[u8]) -> Result<(), Error> {
-        let ours = match fs::read(&plan.archive_path) {
-            Ok(pem) => spki_of_private_pem(&pem).is_ok_and(|s| s == key_spki),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-            Err(e) => return Err(io_err(&plan.archive_path, e)),
-        };
-        if !ours {
-            return Ok(());
-        }
-        let l = self.load(lineage)?;
-        let link = self.privkey_link(&l);
-        let planted = normalize(&plan.archive_path);
-        if link_target(&link).as_deref() == Some(planted.as_path()) {
-            swap_link(&link, &plan.previous_target)?;
-        }
-        let l = self.load(lineage)?;
-        let in_use = certbot::Kind::ALL
-            .iter()
-            .any(|k| link_target(&l.link(*k).link).as_deref() == Some(planted.as_path()));
-        if !in_use {
-            match fs::remove_file(&plan.archive_path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io_err(&plan.archive_path, e)),
-            }
-            if let Some(dir) = plan.archive_path.parent() {
-                crate::fsutil::sync_dir(dir).map_err(|e| io_err(dir, e))?;
-            }
-        }
-        Ok(())
+        Ok(self
+            .of(lineage)
+            .restore(lineage, &plant_of(plan), key_spki)?)
+    }
+
+    fn leftovers(&self, lineage: &str, plan: &PlantPlan) -> Vec<PathBuf> {
+        self.of(lineage).leftovers(lineage, &plant_of(plan))
+    }
+
+    fn key_mismatch(&self, lineage: &str) -> String {
+        self.of(lineage).key_mismatch(lineage)
     }
 }
 
-/// Next keys of the type each lineage's renewal conf asks for.
-#[derive(Debug, Clone)]
-pub struct RenewalKeyGen {
-    letsencrypt_dir: PathBuf,
-}
-
-impl RenewalKeyGen {
-    /// Key types read from `letsencrypt_dir/renewal/NAME.conf`.
-    pub fn new(letsencrypt_dir: impl Into<PathBuf>) -> RenewalKeyGen {
-        RenewalKeyGen {
-            letsencrypt_dir: letsencrypt_dir.into(),
-        }
-    }
-}
-
-impl KeyGen for RenewalKeyGen {
+impl KeyGen for Clients {
     fn generate(&self, lineage: &str) -> Result<NewKey, Error> {
-        let l = certbot::load(&self.letsencrypt_dir, lineage)?;
-        let spec = KeySpec::from_renewal_conf(&l.conf)?;
+        let spec = self.of(lineage).key_spec(lineage)?;
         let key = keys::generate(spec)?;
         Ok(NewKey {
             pem: PrivateKeyPem(key.pem().as_bytes().to_vec()),
@@ -222,28 +156,37 @@ impl KeyGen for RenewalKeyGen {
     }
 }
 
+impl super::real::RenewSpecs for Clients {
+    fn argv(&self, lineage: &str) -> Result<Vec<String>, Error> {
+        Ok(self.of(lineage).renew_argv(lineage)?)
+    }
+
+    fn client(&self, lineage: &str) -> String {
+        self.of(lineage).kind().to_string()
+    }
+
+    fn locks(&self, lineage: &str) -> Vec<ClientLock> {
+        self.of(lineage).locks()
+    }
+}
+
+/// The client's lock files of one lineage, for messages.
+pub fn lock_paths(locks: &[ClientLock]) -> Vec<PathBuf> {
+    locks
+        .iter()
+        .map(|l| match l {
+            ClientLock::Posix(p) | ClientLock::Exists(p) => p.clone(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn relative_links_as_certbot_writes_them() {
-        assert_eq!(
-            relative(
-                Path::new("/etc/letsencrypt/live/a"),
-                Path::new("/etc/letsencrypt/archive/a/privkey3.pem")
-            ),
-            PathBuf::from("../../archive/a/privkey3.pem")
-        );
-        assert_eq!(
-            normalize(Path::new("/e/live/a/../../archive/a/k.pem")),
-            PathBuf::from("/e/archive/a/k.pem")
-        );
-    }
-
-    #[test]
     fn spki_of_a_generated_key_is_its_own() {
-        let k = keys::generate(KeySpec::Ecdsa(keys::Curve::P256)).unwrap();
+        let k = keys::generate(keys::KeySpec::Ecdsa(keys::Curve::P256)).unwrap();
         assert_eq!(
             spki_of_private_pem(k.pem().as_bytes()).unwrap(),
             k.spki_der()

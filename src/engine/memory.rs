@@ -25,8 +25,8 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 
 use super::traits::{
-    Certbot, CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey,
-    NextKeyFiles, PlantPlan, PrivateKeyPem, Reloader, Step,
+    CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey, NextKeyFiles,
+    PlantPlan, PrivateKeyPem, Reloader, Renewer, Step,
 };
 use crate::dns::reuse::{ZoneQuery, ZoneSerials};
 use crate::dns::{
@@ -704,10 +704,14 @@ impl LineageFiles for MemoryWorld {
         }
         Ok(())
     }
+
+    fn key_mismatch(&self, lineage: &str) -> String {
+        crate::acme::certbot::client::mismatch(lineage)
+    }
 }
 
 #[async_trait]
-impl Certbot for MemoryWorld {
+impl Renewer for MemoryWorld {
     async fn start(&self, lineage: &str) -> Result<CertbotRun, Error> {
         let mut w = self.world();
         if w.certbot_pending.is_some() {
@@ -750,9 +754,17 @@ impl Certbot for MemoryWorld {
         }
     }
 
-    fn running(&self, _run: Option<&CertbotRun>) -> bool {
+    fn running(&self, _lineage: &str, _run: Option<&CertbotRun>) -> bool {
         // The one certbot of this world holds the lock while it runs.
         self.world().certbot_pending.is_some()
+    }
+
+    fn client(&self, _lineage: &str) -> String {
+        "certbot".into()
+    }
+
+    fn command(&self, lineage: &str) -> String {
+        format!("certbot renew --cert-name {lineage} --force-renewal --reuse-key")
     }
 }
 

@@ -41,12 +41,12 @@
 //!     config: &config,
 //!     store: Store::new(ctx.state_dir(Some(&config))),
 //!     io: Io {
-//!         files: &lineage_files,   // LineageFiles, from crate::certbot
+//!         files: &clients,         // LineageFiles: lineage_files::Clients over crate::acme
 //!         next_keys: &next_keys,
-//!         keygen: &key_generator,  // KeyGen, from crate::keys
+//!         keygen: &clients,        // KeyGen: keys of the kind each client asks for
 //!         providers: providers.iter().map(|p| p.as_ref()).collect(),
 //!         observer: &observer,     // Observe, from crate::dns
-//!         certbot: &real::CommandCertbot::new(&config.certbot),
+//!         renewer: &real::CommandRenewer::new(clients.clone()),
 //!         reloader: &real::CommandReloader::default(),
 //!         clock: &real::SystemClock,
 //!         fail: &NoFailures,
@@ -93,8 +93,8 @@ pub use report::{
     PrepublishReport, RolloverOutcome, RolloverReport, RunReport, StatusReport,
 };
 pub use traits::{
-    Certbot, CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey,
-    NextKeyFiles, NoFailures, PlantPlan, PrivateKeyPem, Reloader, Step,
+    CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey, NextKeyFiles,
+    NoFailures, PlantPlan, PrivateKeyPem, Reloader, Renewer, Step,
 };
 
 /// The environment variable a switch passes to certbot (and so to the deploy hook): the
@@ -116,7 +116,7 @@ pub fn lineage_of_renewed(dir: &std::path::Path) -> Option<String> {
 
 /// Everything the engine acts through.
 pub struct Io<'a> {
-    /// certbot's lineage files (live certificate, planting, links).
+    /// The lineages' files as their ACME clients keep them (live certificate, planting).
     pub files: &'a dyn LineageFiles,
     /// The next keys' private key files under the state directory.
     pub next_keys: &'a dyn NextKeyFiles,
@@ -128,7 +128,7 @@ pub struct Io<'a> {
     /// Observes every authoritative server and validates.
     pub observer: &'a dyn Observe,
     /// Runs the renewal of a switch.
-    pub certbot: &'a dyn Certbot,
+    pub renewer: &'a dyn Renewer,
     /// Runs the reload commands after a switch.
     pub reloader: &'a dyn Reloader,
     /// Probes the endpoints: what key each one serves.

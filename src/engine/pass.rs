@@ -67,7 +67,7 @@ impl Engine<'_> {
                 let r = self.repair(lock, state, name, &intent, &live, now)?;
                 if r == Repair::CertbotRunning {
                     hold = true;
-                    failures.push(held_message(&intent));
+                    failures.push(held_message(&intent, &self.io.renewer.client(name)));
                 } else {
                     done.push(format!("repaired an interrupted step: {r:?}"));
                 }
@@ -78,7 +78,7 @@ impl Engine<'_> {
             self.cleanup(lock, state, name)?;
         }
         if !hold && facts.key_spki.as_deref() != Some(facts.live_spki.as_slice()) {
-            warnings.push(mismatch(name));
+            warnings.push(self.io.files.key_mismatch(name));
         }
 
         // 2. Observe (DNS and the endpoints) and fold in.
@@ -437,8 +437,8 @@ fn at_target(action: &Action, target: Option<String>) -> String {
     }
 }
 
-/// Why a pass did nothing while the certbot of an interrupted switch still runs.
-fn held_message(intent: &Intent) -> String {
+/// Why a pass did nothing while the ACME client of an interrupted switch still runs.
+fn held_message(intent: &Intent, client: &str) -> String {
     let (at, pid) = match intent {
         Intent::Switch { at, certbot, .. } => (
             at.to_string(),
@@ -451,14 +451,7 @@ fn held_message(intent: &Intent) -> String {
         Intent::NewNextKey { at, .. } => (at.to_string(), String::new()),
     };
     format!(
-        "the switch started at {at} was interrupted while certbot ({pid}) still runs: the switch was left alone (only this lineage's missing records are published again); run again once certbot has finished (it may still complete the switch)"
-    )
-}
-
-/// What to say when `live/NAME/privkey.pem` does not hold the key of `cert.pem`.
-pub(super) fn mismatch(name: &str) -> String {
-    format!(
-        "live/{name}/privkey.pem does not match cert.pem (a server that reloads now cannot use the pair): point privkey.pem at the archive/{name}/privkeyN.pem with the N of cert.pem's target (certbot 2.x: `certbot update_symlinks`), then run `danerollover run`"
+        "the switch started at {at} was interrupted while {client} ({pid}) still runs: the switch was left alone (only this lineage's missing records are published again); run again once {client} has finished (it may still complete the switch)"
     )
 }
 

@@ -1,6 +1,6 @@
 //! Real implementations that need nothing but the standard library and tokio: the system
-//! clock, reload commands, certbot run as a program, and the next keys' files under the
-//! state directory. (Lineage files, key generation, providers and DNS observation come from
+//! clock, reload commands, the ACME client run as a program, and the next keys' files under
+//! the state directory. (Lineage files, key generation, providers and DNS observation come from
 //! their own modules.)
 
 use std::collections::HashMap;
@@ -9,14 +9,15 @@ use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::SWITCHING_ENV;
-use super::traits::{Certbot, CertbotRun, Clock, NextKeyFiles, PrivateKeyPem, Reloader};
+use super::traits::{CertbotRun, Clock, NextKeyFiles, PrivateKeyPem, Reloader, Renewer};
+use crate::acme::ClientLock;
 use crate::error::Error;
 
 /// The machine's clock. Its sleep ends early on SIGTERM or SIGINT once
@@ -111,76 +112,66 @@ impl Reloader for CommandReloader {
     }
 }
 
-/// Runs `PREFIX renew --cert-name NAME --force-renewal --reuse-key` (PREFIX is the
-/// configuration's `certbot`, e.g. `["certbot"]`), with `DANEROLLOVER_SWITCHING=NAME` in
-/// its environment so that the deploy hook it runs knows the switch is in progress.
-pub struct CommandCertbot {
-    /// The argv prefix (the configuration's `certbot`).
-    pub prefix: Vec<String>,
+/// What the switch runs for a lineage, and the locks its client holds while running.
+pub trait RenewSpecs: Send + Sync {
+    /// The argv that renews `lineage` with the key its client has, forced.
+    fn argv(&self, lineage: &str) -> Result<Vec<String>, Error>;
+    /// The client's name, for messages and the log file's name.
+    fn client(&self, lineage: &str) -> String;
+    /// The locks a running instance of the client holds.
+    fn locks(&self, lineage: &str) -> Vec<ClientLock>;
+}
+
+/// Runs each lineage's ACME client for the switch (the argv of its [`RenewSpecs`]), with
+/// `DANEROLLOVER_SWITCHING=NAME` in its environment so that the hook it runs knows the
+/// switch is in progress.
+pub struct CommandRenewer {
+    /// The argv and locks of each lineage.
+    pub specs: Arc<dyn RenewSpecs>,
     /// How long the renewal may take (ACME validation can be slow).
     pub timeout: Duration,
-    /// certbot's lock file of the letsencrypt directory (`DIR/.certbot.lock`): held by
-    /// every certbot that is running there.
-    pub lock_file: Option<PathBuf>,
-    /// Where certbot's output goes (`DIR/certbot-LINEAGE.log`, 0600, replaced by each run):
-    /// a file rather than a pipe, so that certbot finishes its work even when danerollover
-    /// is killed while it runs (a pipe without reader would break it at its next line).
+    /// Where the client's output goes (`DIR/CLIENT-LINEAGE.log`, 0600, replaced by each
+    /// run): a file rather than a pipe, so that the client finishes its work even when
+    /// danerollover is killed while it runs (a pipe without reader would break it at its
+    /// next line).
     pub log_dir: Option<PathBuf>,
     children: Mutex<HashMap<u32, tokio::process::Child>>,
 }
 
-impl CommandCertbot {
-    /// certbot run as `prefix` (15 minutes at most).
-    pub fn new(prefix: &[String]) -> CommandCertbot {
-        CommandCertbot {
-            prefix: prefix.to_vec(),
+impl CommandRenewer {
+    /// Clients run as `specs` says (15 minutes at most).
+    pub fn new(specs: Arc<dyn RenewSpecs>) -> CommandRenewer {
+        CommandRenewer {
+            specs,
             timeout: Duration::from_secs(900),
-            lock_file: None,
             log_dir: None,
             children: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Send certbot's output to `DIR/certbot-LINEAGE.log` instead of a pipe.
-    pub fn logging_to(mut self, dir: &Path) -> CommandCertbot {
+    /// Send the client's output to `DIR/CLIENT-LINEAGE.log` instead of a pipe.
+    pub fn logging_to(mut self, dir: &Path) -> CommandRenewer {
         self.log_dir = Some(dir.to_path_buf());
         self
     }
 
     fn log_path(&self, lineage: &str) -> Option<PathBuf> {
+        let client = self.specs.client(lineage);
         self.log_dir
             .as_ref()
-            .map(|d| d.join(format!("certbot-{lineage}.log")))
-    }
-
-    /// Also take a certbot holding `letsencrypt_dir/.certbot.lock` for a running one.
-    pub fn watching(mut self, letsencrypt_dir: &Path) -> CommandCertbot {
-        self.lock_file = Some(letsencrypt_dir.join(".certbot.lock"));
-        self
+            .map(|d| d.join(format!("{client}-{lineage}.log")))
     }
 
     /// The full argv for `lineage`.
-    pub fn argv(&self, lineage: &str) -> Vec<String> {
-        let mut argv = self.prefix.clone();
-        argv.extend(
-            [
-                "renew",
-                "--cert-name",
-                lineage,
-                "--force-renewal",
-                "--reuse-key",
-            ]
-            .iter()
-            .map(ToString::to_string),
-        );
-        argv
+    pub fn argv(&self, lineage: &str) -> Result<Vec<String>, Error> {
+        self.specs.argv(lineage)
     }
 }
 
 #[async_trait]
-impl Certbot for CommandCertbot {
+impl Renewer for CommandRenewer {
     async fn start(&self, lineage: &str) -> Result<CertbotRun, Error> {
-        let argv = self.argv(lineage);
+        let argv = self.argv(lineage)?;
         let log = match self.log_path(lineage) {
             Some(path) => Some((open_log(&path)?, path)),
             None => None,
@@ -200,20 +191,33 @@ impl Certbot for CommandCertbot {
     }
 
     async fn wait(&self, lineage: &str, run: &CertbotRun) -> Result<(), Error> {
+        let client = self.specs.client(lineage);
         let child = self
             .children
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&run.pid)
             .ok_or_else(|| {
-                Error::Failed(format!("certbot (pid {}) was not started here", run.pid))
+                Error::Failed(format!("{client} (pid {}) was not started here", run.pid))
             })?;
         let log = self.log_path(lineage);
-        finish(&self.argv(lineage), child, self.timeout, log.as_deref()).await
+        finish(&self.argv(lineage)?, child, self.timeout, log.as_deref()).await
     }
 
-    fn running(&self, run: Option<&CertbotRun>) -> bool {
-        run.is_some_and(alive) || self.lock_file.as_deref().is_some_and(lock_held)
+    fn running(&self, lineage: &str, run: Option<&CertbotRun>) -> bool {
+        run.is_some_and(alive)
+            || self.specs.locks(lineage).iter().any(|l| match l {
+                ClientLock::Posix(p) => lock_held(p),
+                ClientLock::Exists(p) => p.symlink_metadata().is_ok(),
+            })
+    }
+
+    fn client(&self, lineage: &str) -> String {
+        self.specs.client(lineage)
+    }
+
+    fn command(&self, lineage: &str) -> String {
+        self.argv(lineage).map(|a| shown(&a)).unwrap_or_default()
     }
 }
 
@@ -467,6 +471,13 @@ mod tests {
         v.iter().map(ToString::to_string).collect()
     }
 
+    /// certbot run as `prefix` over the letsencrypt directory `le`.
+    fn certbot(prefix: &[String], le: &Path) -> CommandRenewer {
+        CommandRenewer::new(Arc::new(
+            crate::engine::lineage_files::Clients::certbot_run_as(le, prefix),
+        ))
+    }
+
     #[test]
     fn reload_runs_each_command_and_stops_at_the_first_failure() {
         let dir = tempfile::tempdir().unwrap();
@@ -514,19 +525,17 @@ mod tests {
             "printf '%s\\n' \"$@\" \"env=${SWITCHING_ENV}\" > {}",
             out.display()
         );
-        let c = CommandCertbot::new(&argv(&["sh", "-c", &script, "certbot"]));
+        let c = certbot(&argv(&["sh", "-c", &script, "certbot"]), dir.path());
         block(c.renew("mail.example.test")).unwrap();
         let text = std::fs::read_to_string(&out).unwrap();
         assert_eq!(
             text,
             "renew\n--cert-name\nmail.example.test\n--force-renewal\n--reuse-key\nenv=mail.example.test\n"
         );
-        let failing = CommandCertbot::new(&argv(&[
-            "sh",
-            "-c",
-            "echo 'Challenge failed' >&2; exit 1",
-            "certbot",
-        ]));
+        let failing = certbot(
+            &argv(&["sh", "-c", "echo 'Challenge failed' >&2; exit 1", "certbot"]),
+            dir.path(),
+        );
         let err = block(failing.renew("m")).unwrap_err().to_string();
         assert!(
             err.contains("Challenge failed") && err.contains("--reuse-key"),
@@ -537,13 +546,15 @@ mod tests {
     #[test]
     fn certbot_runs_are_seen_by_pid_and_by_lock_and_log_to_a_file() {
         let dir = tempfile::tempdir().unwrap();
-        let c = CommandCertbot::new(&argv(&[
-            "sh",
-            "-c",
-            "echo working; sleep 1; echo 'rate limited' >&2; exit 1",
-            "certbot",
-        ]))
-        .watching(dir.path())
+        let c = certbot(
+            &argv(&[
+                "sh",
+                "-c",
+                "echo working; sleep 1; echo 'rate limited' >&2; exit 1",
+                "certbot",
+            ]),
+            dir.path(),
+        )
         .logging_to(dir.path());
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -551,19 +562,19 @@ mod tests {
             .unwrap();
         let run = rt.block_on(c.start("m")).unwrap();
         assert!(run.start.is_some());
-        assert!(c.running(Some(&run)), "a live pid is running");
+        assert!(c.running("m", Some(&run)), "a live pid is running");
         // Another process with the same pid but another start time is not it.
         let other = CertbotRun {
             pid: run.pid,
             start: run.start.map(|s| s + 1),
         };
-        assert!(!c.running(Some(&other)));
+        assert!(!c.running("m", Some(&other)));
         let err = rt.block_on(c.wait("m", &run)).unwrap_err().to_string();
         assert!(
             err.contains("rate limited") && err.contains("certbot-m.log"),
             "{err}"
         );
-        assert!(!c.running(Some(&run)), "an exited pid is not running");
+        assert!(!c.running("m", Some(&run)), "an exited pid is not running");
         let log = dir.path().join("certbot-m.log");
         assert_eq!(
             fs::metadata(&log).unwrap().permissions().mode() & 0o777,
@@ -574,7 +585,7 @@ mod tests {
         let lock = dir.path().join(".certbot.lock");
         fs::write(&lock, b"").unwrap();
         assert!(
-            !c.running(None),
+            !c.running("m", None),
             "an unlocked lock file left by a killed certbot"
         );
         // -o: flock itself holds the lock (not the sleep it runs), so killing it frees it.
@@ -586,17 +597,17 @@ mod tests {
             .unwrap();
         let t0 = std::time::Instant::now();
         // flock takes the lock a moment after it starts: on a loaded machine, seconds.
-        while !c.running(None) && t0.elapsed() < Duration::from_secs(30) {
+        while !c.running("m", None) && t0.elapsed() < Duration::from_secs(30) {
             std::thread::sleep(Duration::from_millis(50));
         }
         assert!(
-            c.running(None),
+            c.running("m", None),
             "the held lock is not seen after {:?}",
             t0.elapsed()
         );
         holder.kill().unwrap();
         holder.wait().unwrap();
-        assert!(!c.running(None));
+        assert!(!c.running("m", None));
     }
 
     fn rcgen_spki(pem: &[u8]) -> Result<Vec<u8>, Error> {

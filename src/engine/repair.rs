@@ -15,7 +15,9 @@ impl Engine<'_> {
     ) -> R<Repair> {
         let (key_file_spki, certbot_running) = match intent {
             Intent::NewNextKey { path, .. } => (self.io.next_keys.spki(path)?, false),
-            Intent::Switch { certbot, .. } => (None, self.io.certbot.running(certbot.as_ref())),
+            Intent::Switch { certbot, .. } => {
+                (None, self.io.renewer.running(name, certbot.as_ref()))
+            }
         };
         let decision = decide::repair(
             intent,

@@ -1,5 +1,6 @@
-//! The switch: plant the next key, repoint privkey.pem, renew with certbot, check the new
-//! certificate carries the next key; undo everything when a step before certbot's success fails.
+//! The switch: plant the next key, make it the client's key (repoint privkey.pem, or rename
+//! it over the key file), renew with the lineage's ACME client, check the new certificate
+//! carries the next key; undo what is ours when a step before the client's success fails.
 
 use super::*;
 
@@ -13,7 +14,7 @@ pub(super) enum SwitchOutcome {
 }
 impl Engine<'_> {
     /// Plant the next key, renew with it, check the new certificate carries it. Anything
-    /// failing before certbot succeeded is undone (the lineage is left as it was).
+    /// failing before the client succeeded is undone (the lineage is left as it was).
     pub(super) async fn switch(
         &self,
         lock: &Locked,
@@ -42,19 +43,19 @@ impl Engine<'_> {
         self.step(Step::Planted)?;
         if let Err(e) = self.io.files.repoint(name, &pp) {
             let why = format!(
-                "repointing privkey.pem failed: {}",
+                "making the next key the client's key failed: {}",
                 crate::error::render(&e)
             );
             return self.undo_switch(lock, state, name, &pp, &next.key, why);
         }
         self.step(Step::Repointed)?;
-        let renewed = match self.io.certbot.start(name).await {
+        let renewed = match self.io.renewer.start(name).await {
             Ok(run) => {
                 if let Some(Intent::Switch { certbot, .. }) = &mut lineage(state, name).intent {
                     *certbot = Some(run.clone());
                 }
                 self.save(lock, state, Step::CertbotStarted)?;
-                self.io.certbot.wait(name, &run).await
+                self.io.renewer.wait(name, &run).await
             }
             Err(e) => Err(e),
         };
@@ -62,10 +63,10 @@ impl Engine<'_> {
         self.settle(lock, state, name, &pp, &next.key, &before, renewed)
     }
 
-    /// After certbot: whatever it did, end with `privkey.pem` matching `cert.pem`. The
-    /// certificate carries the next key: the switch went through (even when certbot then
-    /// failed). Otherwise what is ours is undone (the planted key, the link, when certbot
-    /// did not move it) and the reason says what certbot did: failed, did nothing, or
+    /// After the client: whatever it did, end with the key file matching the certificate.
+    /// The certificate carries the next key: the switch went through (even when the client
+    /// then failed). Otherwise what is ours is undone (the planted key, the link or key
+    /// file, when the client did not change it) and the reason says what it did: failed, did nothing, or
     /// renewed with a key of its own (whose record is then published at once).
     #[allow(clippy::too_many_arguments)]
     fn settle(
@@ -79,15 +80,19 @@ impl Engine<'_> {
         renewed: Result<(), Error>,
     ) -> R<SwitchOutcome> {
         let facts = self.io.files.facts(name)?;
+        let client = self.io.renewer.client(name);
         if facts.live_spki == next.spki {
             let now = self.steady_now(state);
-            lineage(state, name).promote(now);
+            let leftovers = self.io.files.leftovers(name, pp);
+            let ls = lineage(state, name);
+            ls.promote(now);
+            ls.cleanup.extend(leftovers);
             self.save(lock, state, Step::SwitchSaved)?;
             return Ok(match renewed {
                 Ok(()) => SwitchOutcome::Switched { warning: None },
                 Err(e) => SwitchOutcome::Switched {
                     warning: Some(format!(
-                        "certbot reported a failure after installing the certificate for the next key ({}); the switch went through: look at certbot's log",
+                        "{client} reported a failure after installing the certificate for the next key ({}); the switch went through: look at {client}'s log",
                         crate::error::render(&e)
                     )),
                 },
@@ -102,16 +107,16 @@ impl Engine<'_> {
         let unchanged = after.live_spki == before;
         let mut why = match (&renewed, unchanged) {
             (Err(e), true) => format!(
-                "certbot renew failed: {}; the lineage was left as it was",
+                "{client} renew failed: {}; the lineage was left as it was",
                 crate::error::render(e)
             ),
             (Ok(()), true) => format!(
-                "certbot exited 0 but did not renew: the certificate still carries the old key 3 1 1 {} (a wrapper that does nothing, a --dry-run, or a renewal certbot skipped); the lineage was left as it was; check the configuration's `certbot` command: `{} renew --cert-name {name} --force-renewal --reuse-key` must issue a certificate",
+                "{client} exited 0 but did not renew: the certificate still carries the old key 3 1 1 {} (a wrapper that does nothing, a --dry-run, or a renewal {client} skipped); the lineage was left as it was; check the configured command: `{}` must issue a certificate",
                 got.id,
-                self.config.certbot.join(" ")
+                self.io.renewer.command(name)
             ),
             (result, false) => format!(
-                "certbot {}renewed with a key of its own (3 1 1 {}) instead of the next key 3 1 1 {} (--new-key in the certbot command, or a key type renewal/{name}.conf does not ask for): its record is published now; the next key stays for the next rollover",
+                "{client} {}renewed with a key of its own (3 1 1 {}) instead of the next key 3 1 1 {} (a command that asks for a new key, or a key type the client's settings do not ask for): its record is published now; the next key stays for the next rollover",
                 match result {
                     Err(_) => "failed, but first ",
                     Ok(()) => "",
@@ -122,7 +127,7 @@ impl Engine<'_> {
         };
         if after.key_spki.as_deref() != Some(after.live_spki.as_slice()) {
             why.push_str("; ");
-            why.push_str(&super::pass::mismatch(name));
+            why.push_str(&self.io.files.key_mismatch(name));
         }
         Ok(SwitchOutcome::Failed(why))
     }

@@ -1,5 +1,5 @@
 //! The small traits the engine acts through. The real implementations come from the
-//! modules that own the I/O ([`crate::certbot`], [`crate::keys`], [`crate::provider`],
+//! modules that own the I/O ([`crate::acme::certbot`], [`crate::keys`], [`crate::provider`],
 //! [`crate::dns`]); [`super::memory`] has in-memory ones for tests and simulations, and
 //! [`super::real`] the ones that need nothing but the standard library and tokio.
 
@@ -34,8 +34,8 @@ pub struct NewKey {
 
 /// Generating next keys.
 pub trait KeyGen: Send + Sync {
-    /// A new key of the type, size or curve `renewal/LINEAGE.conf` asks for, so that certbot
-    /// accepts it with `--reuse-key`. In memory only: the engine writes it.
+    /// A new key of the type, size or curve the lineage's client asks for (certbot:
+    /// `renewal/LINEAGE.conf`), so that it renews with it. In memory only: the engine writes it.
     fn generate(&self, lineage: &str) -> Result<NewKey, Error>;
 }
 
@@ -76,7 +76,8 @@ pub struct PlantPlan {
     pub previous_target: PathBuf,
 }
 
-/// A certbot lineage's files (`live/`, `archive/`, `renewal/NAME.conf`).
+/// A lineage's files as its ACME client keeps them (certbot: `live/`, `archive/`,
+/// `renewal/NAME.conf`; see [`crate::acme`]).
 pub trait LineageFiles: Send + Sync {
     /// The live certificate's key and the renewal facts.
     fn facts(&self, lineage: &str) -> Result<LineageFacts, Error>;
@@ -96,23 +97,39 @@ pub trait LineageFiles: Send + Sync {
     /// to `plan.previous_target`; then remove `plan.archive_path` unless a live link points
     /// at it. Idempotent. Never touches a link certbot has since moved elsewhere.
     fn restore(&self, lineage: &str, plan: &PlantPlan, key_spki: &[u8]) -> Result<(), Error>;
+    /// Files of a switch that went through that are no longer needed (removed with the
+    /// planted copies, after the promotion is saved).
+    fn leftovers(&self, _lineage: &str, _plan: &PlantPlan) -> Vec<PathBuf> {
+        Vec::new()
+    }
+    /// What to say (and do) when the key file does not hold the certificate's key.
+    fn key_mismatch(&self, lineage: &str) -> String;
 }
 
-/// Running certbot for the switch.
+/// Running the lineage's ACME client for the switch.
 #[async_trait]
-pub trait Certbot: Send + Sync {
-    /// Start `CERTBOT renew --cert-name LINEAGE --force-renewal --reuse-key`, with
-    /// `DANEROLLOVER_SWITCHING=LINEAGE` in its environment (see [`super::SWITCHING_ENV`]), so
-    /// that the deploy hook it runs (danerollover hook) knows the switch is in progress and
-    /// leaves the promotion to the rollover instead of waiting for the lock. Returns the
-    /// process, which the engine records in the switch intent before waiting for it.
+pub trait Renewer: Send + Sync {
+    /// Start the client's forced renewal of LINEAGE with the key it has (certbot: `renew
+    /// --cert-name LINEAGE --force-renewal --reuse-key`), with `DANEROLLOVER_SWITCHING=LINEAGE`
+    /// in its environment (see [`super::SWITCHING_ENV`]), so that the hook it runs
+    /// (danerollover hook) knows the switch is in progress and leaves the promotion to the
+    /// rollover instead of waiting for the lock. Returns the process, which the engine
+    /// records in the switch intent before waiting for it.
     async fn start(&self, lineage: &str) -> Result<CertbotRun, Error>;
-    /// Wait for the run [`start`](Self::start) returned: Ok when certbot exited 0.
+    /// Wait for the run [`start`](Self::start) returned: Ok when the client exited 0.
     async fn wait(&self, lineage: &str, run: &CertbotRun) -> Result<(), Error>;
-    /// Whether certbot may still be at work on the lineage: the process `run` (when known)
-    /// is alive, or some certbot holds the letsencrypt directory's lock. A danerollover
-    /// killed while certbot ran asks this before repairing the switch.
-    fn running(&self, run: Option<&CertbotRun>) -> bool;
+    /// Whether the client may still be at work on the lineage: the process `run` (when
+    /// known) is alive, or some instance of the client holds its lock. A danerollover
+    /// killed while the client ran asks this before repairing the switch.
+    fn running(&self, lineage: &str, run: Option<&CertbotRun>) -> bool;
+    /// The client's name, for messages (`certbot`, `lego`, ...).
+    fn client(&self, _lineage: &str) -> String {
+        "the ACME client".to_string()
+    }
+    /// The command the switch runs, for messages.
+    fn command(&self, _lineage: &str) -> String {
+        String::new()
+    }
     /// Start and wait.
     async fn renew(&self, lineage: &str) -> Result<(), Error> {
         let run = self.start(lineage).await?;
@@ -178,10 +195,10 @@ pub enum Step {
     Planted,
     /// The privkey link was repointed.
     Repointed,
-    /// certbot was started and its pid saved in the intent (a crash here is danerollover
-    /// killed while certbot runs on).
+    /// The ACME client was started and its pid saved in the intent (a crash here is
+    /// danerollover killed while the client runs on).
     CertbotStarted,
-    /// certbot ran (successfully or not).
+    /// The ACME client ran (successfully or not).
     Renewed,
     /// A failed switch was undone on disk.
     Restored,

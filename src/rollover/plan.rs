@@ -176,7 +176,7 @@ impl fmt::Display for Problem {
         match self {
             Problem::ReuseKeyOff => write!(
                 f,
-                "renewal.conf lacks reuse_key = True: the next renewal will change the key without a published record (run `danerollover init`)"
+                "the ACME client is not set to keep the key at renewal (certbot: renewal.conf lacks reuse_key = True): the next renewal will change the key without a published record (run `danerollover init`, or see `danerollover lineages`)"
             ),
             Problem::NotObserved { owner } => write!(
                 f,

@@ -234,16 +234,18 @@ reload = [{reload_toml}]
 
     /// The `3 1 1` record of the live certificate's key.
     pub fn live_record(&self) -> String {
-        let l = danerollover::certbot::load(&self.lab.path("LAB_LETSENCRYPT_DIR"), &self.name)
-            .expect("load lineage");
+        let l =
+            danerollover::acme::certbot::load(&self.lab.path("LAB_LETSENCRYPT_DIR"), &self.name)
+                .expect("load lineage");
         let spki = l.current_spki().expect("live certificate");
         TlsaRecord::dane_ee_spki(Matching::Sha256, spki).to_string()
     }
 
     /// The `3 1 1` record of `live/NAME/privkey.pem`.
     pub fn live_key_record(&self) -> String {
-        let l = danerollover::certbot::load(&self.lab.path("LAB_LETSENCRYPT_DIR"), &self.name)
-            .expect("load lineage");
+        let l =
+            danerollover::acme::certbot::load(&self.lab.path("LAB_LETSENCRYPT_DIR"), &self.name)
+                .expect("load lineage");
         TlsaRecord::dane_ee_spki(Matching::Sha256, l.key_spki.as_deref().expect("key")).to_string()
     }
 

@@ -1,20 +1,59 @@
-//! certbot's files: lineages (`live/`, `archive/`, `renewal/NAME.conf`), the ConfigObj
-//! format of renewal confs, and the one edit danerollover makes to them (`reuse_key = True`).
-//!
-//! - [`conf`]: [`RenewalConf`], parsing (pure) and byte-exact edits of a renewal conf.
-//! - [`lineage`]: [`Lineage`], one lineage as it is on disk ([`load`], [`list`]), with its
-//!   live certificate, key, archive versions and the problems danerollover cares about.
+//! The errors of reading and changing ACME clients' files.
 
 use std::path::PathBuf;
 
-pub mod conf;
-pub mod lineage;
+use super::certbot::conf::ConfError;
+use super::client::ClientKind;
 
-pub use conf::{ConfError, Edit, RenewalConf, ReuseKey, Value};
-pub use lineage::{
-    Kind, Lineage, Listed, LiveCert, LiveLink, Problem, ProblemKind, check_name, list, load,
-    locate_live_dir, problems_of, renewal_conf_path,
-};
+/// Errors of reading and changing an ACME client's files.
+#[derive(Debug, thiserror::Error)]
+pub enum AcmeError {
+    /// certbot's files.
+    #[error(transparent)]
+    Certbot(#[from] CertbotError),
+    /// A lineage the client does not have.
+    #[error("no {client} lineage {name:?}: {detail}")]
+    UnknownLineage {
+        client: ClientKind,
+        name: String,
+        detail: String,
+    },
+    /// The configuration lacks something the client needs.
+    #[error("{0}")]
+    Settings(String),
+    /// A key type the client's files do not allow to read.
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeyError),
+    /// A file or directory that could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Anything else, described in full.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl AcmeError {
+    /// Whether this is the user's input (an unknown lineage, a setting) rather than an
+    /// operational failure.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            AcmeError::Certbot(e) => e.is_bad_input(),
+            AcmeError::UnknownLineage { .. } | AcmeError::Settings(_) => true,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        AcmeError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
 
 /// Errors of reading and changing certbot's files.
 #[derive(Debug, thiserror::Error)]

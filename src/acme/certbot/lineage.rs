@@ -7,12 +7,13 @@
 //! read.
 
 use std::fs;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::CertbotError;
 use super::conf::{RenewalConf, ReuseKey};
+pub use crate::acme::cert::{LiveCert, live_cert_of};
+use crate::acme::error::CertbotError;
 use crate::keys::{self, KeySpec};
 use crate::material::{self, Material};
 use crate::tlsa::{Matching, TlsaRecord};
@@ -71,22 +72,6 @@ pub struct LiveLink {
     pub exists: bool,
     /// Whether the target is in the lineage's archive directory.
     pub in_archive: bool,
-}
-
-/// The live certificate (`cert.pem`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveCert {
-    /// Its DER.
-    pub der: Vec<u8>,
-    /// Its SubjectPublicKeyInfo DER.
-    pub spki_der: Vec<u8>,
-    /// Its DNS names: the subject common name first, then the other subjectAltName DNS
-    /// names (certbot's order).
-    pub domains: Vec<String>,
-    /// Its notAfter.
-    pub not_after: jiff::Timestamp,
-    /// Its key's type, or why it is not supported.
-    pub spec: Result<KeySpec, String>,
 }
 
 /// What kind of problem a lineage has.
@@ -419,7 +404,7 @@ pub fn load(letsencrypt_dir: &Path, name: &str) -> Result<Lineage, CertbotError>
         }
     };
     let highest_version = highest_archive_version(&archive_dir);
-    let conf_spec = KeySpec::from_renewal_conf(&conf).map_err(|e| e.to_string());
+    let conf_spec = conf.key_spec().map_err(|e| e.to_string());
 
     let mut lineage = Lineage {
         name: name.to_string(),
@@ -471,20 +456,7 @@ fn read_link(kind: Kind, link: PathBuf, archive_dir: &Path) -> LiveLink {
     }
 }
 
-/// Python's `os.path.abspath` normalisation: `.` and `..` removed lexically.
-pub(crate) fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
+pub(crate) use crate::acme::linked::normalize;
 
 /// `os.path.samefile` when both exist, else a lexical comparison.
 fn same_dir(a: &Path, b: &Path) -> bool {
@@ -505,41 +477,6 @@ fn highest_archive_version(archive_dir: &Path) -> Option<u32> {
             Kind::ALL.iter().find_map(|k| k.version_of(name))
         })
         .max()
-}
-
-/// The leaf certificate of cert.pem, with its names and expiry.
-pub fn live_cert_of(bytes: &[u8]) -> Result<LiveCert, String> {
-    let m = material::parse(bytes).map_err(|e| e.to_string())?;
-    let Some(first) = m.certs().first() else {
-        return Err(format!("it holds a {}, not a certificate", m.kind()));
-    };
-    let (_, x509) = x509_parser::parse_x509_certificate(&first.der)
-        .map_err(|e| format!("the certificate does not parse: {e}"))?;
-    let mut domains: Vec<String> = Vec::new();
-    for cn in x509.subject().iter_common_name() {
-        if let Ok(s) = cn.as_str() {
-            domains.push(s.to_string());
-        }
-    }
-    if let Ok(Some(san)) = x509.subject_alternative_name() {
-        for name in &san.value.general_names {
-            if let x509_parser::extensions::GeneralName::DNSName(d) = name
-                && !domains.iter().any(|x| x == d)
-            {
-                domains.push((*d).to_string());
-            }
-        }
-    }
-    let not_after = jiff::Timestamp::from_second(x509.validity().not_after.timestamp())
-        .map_err(|e| format!("notAfter out of range: {e}"))?;
-    let spec = keys::spec_of_spki(&first.spki).map_err(|e| e.to_string());
-    Ok(LiveCert {
-        der: first.der.clone(),
-        spki_der: first.spki.clone(),
-        domains,
-        not_after,
-        spec,
-    })
 }
 
 /// The problems of a loaded lineage (besides unreadable files), each with its fix. Pure.

@@ -1,0 +1,98 @@
+//! Any other ACME client (getssl, mailcow's, a home-made one) as an [`AcmeClient`]: a key
+//! file, a certificate file, and a command that renews with the key in the key file. The
+//! key is planted in the key file itself ([`super::keyfile`]); the command must produce a
+//! certificate for the key it finds there (when it does not, the switch is undone). Keeping
+//! the key at the operator's own renewals is the command's contract ([`ReuseSetting::Flag`]).
+
+use std::path::PathBuf;
+
+use super::client::{
+    AcmeClient, ClientKind, ClientLineage, ClientSettings, Plant, ReuseSetting, lineage_from_files,
+};
+use super::error::AcmeError;
+use super::keyfile;
+
+/// A client known by its files and its renew command.
+#[derive(Debug, Clone)]
+pub struct Command {
+    key: PathBuf,
+    cert: PathBuf,
+    command: Vec<String>,
+}
+
+impl Command {
+    /// From `key_file`, `cert_file` and `command` (all three required).
+    pub fn new(settings: &ClientSettings) -> Result<Command, AcmeError> {
+        let need = |what: &str| {
+            AcmeError::Settings(format!(
+                "client = \"command\" needs {what} (key_file, cert_file and command = the argv that renews with the key in key_file)"
+            ))
+        };
+        Ok(Command {
+            key: settings.key_file.clone().ok_or_else(|| need("key_file"))?,
+            cert: settings
+                .cert_file
+                .clone()
+                .ok_or_else(|| need("cert_file"))?,
+            command: settings
+                .command
+                .clone()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| need("command"))?,
+        })
+    }
+}
+
+impl AcmeClient for Command {
+    fn kind(&self) -> ClientKind {
+        ClientKind::Command
+    }
+
+    fn lineage(&self, name: &str) -> Result<ClientLineage, AcmeError> {
+        lineage_from_files(
+            ClientKind::Command,
+            name,
+            self.cert.clone(),
+            self.key.clone(),
+            None,
+            ReuseSetting::Flag {
+                note: format!(
+                    "the client must renew with the key in {} (its own renewals too)",
+                    self.key.display()
+                ),
+            },
+        )
+    }
+
+    fn list(&self) -> Result<Vec<String>, AcmeError> {
+        Ok(Vec::new())
+    }
+
+    fn enable_reuse_key(&self, _name: &str, _dry_run: bool) -> Result<Option<String>, AcmeError> {
+        Ok(None)
+    }
+
+    fn plant_plan(&self, _name: &str) -> Result<Plant, AcmeError> {
+        Ok(keyfile::plan(&self.key))
+    }
+
+    fn plant(&self, _name: &str, plan: &Plant, key_pem: &[u8]) -> Result<(), AcmeError> {
+        keyfile::plant(&self.key, plan, key_pem)
+    }
+
+    fn repoint(&self, _name: &str, plan: &Plant) -> Result<(), AcmeError> {
+        keyfile::repoint(&self.key, plan)
+    }
+
+    fn leftovers(&self, _name: &str, plan: &Plant) -> Vec<PathBuf> {
+        keyfile::leftovers(plan)
+    }
+
+    fn restore(&self, _name: &str, plan: &Plant, key_spki: &[u8]) -> Result<(), AcmeError> {
+        keyfile::restore(&self.key, plan, key_spki)
+    }
+
+    fn renew_argv(&self, _name: &str) -> Result<Vec<String>, AcmeError> {
+        Ok(self.command.clone())
+    }
+}
