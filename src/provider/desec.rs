@@ -7,6 +7,10 @@
 //!
 //! deSEC refuses TTLs below the domain's `minimum_ttl` (3600 unless deSEC lowered it for the
 //! account); such a refusal is reported with that advice.
+//!
+//! The RRset is read back after every write ([`super::verify`]): a record another writer
+//! added between our GET and our write is lost by it, so every writer checks its own
+//! change and merges again.
 
 use std::time::Duration;
 
@@ -18,6 +22,7 @@ use super::http::{Api, HttpError};
 use super::{
     Change, Provider, ProviderError, ProviderView, merge, parse_records, relative_name, same_set,
 };
+use super::verify;
 use crate::secrets::Secret;
 
 pub const KIND: &str = "desec";
@@ -174,6 +179,51 @@ impl Desec {
     }
 }
 
+impl Desec {
+    /// Send the request a plan made (not [`Request::Nothing`]).
+    async fn send(
+        &self,
+        domain: &str,
+        sub: &str,
+        change: &Change,
+        request: Request,
+    ) -> Result<(), ProviderError> {
+        let auth = format!("Token {}", self.api.secret().expose());
+        let (what, result) = match request {
+            Request::Nothing => return Ok(()),
+            Request::Patch(body) => {
+                let url = self.rrset_url(domain, sub);
+                (
+                    "PATCH TLSA RRset",
+                    self.api
+                        .send(&[], |c| {
+                            c.patch(url.clone())
+                                .header("Authorization", &auth)
+                                .json(&body)
+                        })
+                        .await,
+                )
+            }
+            Request::Create(body) => {
+                let url = self.url(&["domains", domain, "rrsets"]);
+                (
+                    "POST TLSA RRset",
+                    self.api
+                        .send(&[], |c| {
+                            c.post(url.clone())
+                                .header("Authorization", &auth)
+                                .json(&body)
+                        })
+                        .await,
+                )
+            }
+        };
+        result
+            .map(|_| ())
+            .map_err(|e| self.http_fail(&change.owner, domain, what, change.ttl, e))
+    }
+}
+
 /// The records (RDATA texts) and TTL of a `GET .../rrsets/SUB/TLSA/` answer body.
 pub fn parse_rrset(body: &str) -> Result<(Vec<String>, Option<u32>), String> {
     let r: RRset = serde_json::from_str(body).map_err(|e| e.to_string())?;
@@ -195,45 +245,39 @@ impl Provider for Desec {
         if change.is_empty() {
             return Ok(());
         }
-        let existing = self.fetch(&domain, &sub, &change.owner).await?;
-        let request = plan(
-            existing.as_ref().map(|r| (r.records.as_slice(), r.ttl)),
-            &sub,
-            change,
-        );
-        let auth = format!("Token {}", self.api.secret().expose());
-        let (what, result) = match request {
-            Request::Nothing => return Ok(()),
-            Request::Patch(body) => {
-                let url = self.rrset_url(&domain, &sub);
-                (
-                    "PATCH TLSA RRset",
-                    self.api
-                        .send(&[], |c| {
-                            c.patch(url.clone())
-                                .header("Authorization", &auth)
-                                .json(&body)
-                        })
-                        .await,
-                )
+        let started = std::time::Instant::now();
+        let mut round = 0;
+        loop {
+            round += 1;
+            let existing = self.fetch(&domain, &sub, &change.owner).await?;
+            let request = plan(
+                existing.as_ref().map(|r| (r.records.as_slice(), r.ttl)),
+                &sub,
+                change,
+            );
+            if request == Request::Nothing {
+                return Ok(());
             }
-            Request::Create(body) => {
-                let url = self.url(&["domains", &domain, "rrsets"]);
-                (
-                    "POST TLSA RRset",
-                    self.api
-                        .send(&[], |c| {
-                            c.post(url.clone())
-                                .header("Authorization", &auth)
-                                .json(&body)
-                        })
-                        .await,
-                )
+            self.send(&domain, &sub, change, request).await?;
+            let after = self.fetch(&domain, &sub, &change.owner).await?;
+            let records = |r: Option<RRset>| r.map(|r| r.records).unwrap_or_default();
+            let check = verify::check(&records(existing), change, &records(after));
+            if check.holds() {
+                return Ok(());
             }
-        };
-        result
-            .map(|_| ())
-            .map_err(|e| self.http_fail(&change.owner, &domain, what, change.ttl, e))
+            match verify::again(&self.api.policy, round, started.elapsed(), verify::seed()) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => {
+                    return Err(self.fail(
+                        &change.owner,
+                        format!(
+                            "{} after {round} write(s): another writer keeps replacing this RRset at the same time; run again, or let one host write it (docs/providers.md)",
+                            check.describe()
+                        ),
+                    ));
+                }
+            }
+        }
     }
 
     async fn read(&self, zone: &str, owner: &str) -> Result<Option<ProviderView>, ProviderError> {

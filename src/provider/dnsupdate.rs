@@ -1,6 +1,6 @@
-//! Providers spoken through the `dns-update` crate: Amazon Route 53 (`route53`), Gandi
-//! LiveDNS (`gandi`), OVHcloud (`ovh`) and Google Cloud DNS (`googlecloud`). Each can carry
-//! TLSA records in a DNSSEC-signed zone.
+//! Providers spoken through the `dns-update` crate: every TLSA-capable service of its table
+//! (`type = "dnsupdate"`, `service = "NAME"`, see [`super::services`]), and the older
+//! types `route53`, `gandi`, `ovh` and `googlecloud`.
 //!
 //! A change is two steps, not atomic: the additions are added to the RRset (the crate
 //! reads the RRset and writes the union), then the removals are removed from it (it writes
@@ -160,6 +160,46 @@ impl DnsUpdate {
         ))
     }
 
+    /// A service of the crate's table ([`super::services::SERVICES`]), `type = "dnsupdate"`:
+    /// its secrets resolved from their files or variables, the rest as configured.
+    pub fn service(
+        name: &str,
+        service: &str,
+        settings: &std::collections::BTreeMap<String, String>,
+        timeout: Duration,
+    ) -> Result<DnsUpdate, ProviderError> {
+        use super::services::{self, Kind};
+        let config = |message: String| ProviderError::Config {
+            provider: name.to_string(),
+            message,
+        };
+        let row = services::find(service).ok_or_else(|| {
+            config(services::refusal(service).unwrap_or_else(|| format!("service {service}")))
+        })?;
+        let mut secrets = std::collections::BTreeMap::new();
+        for s in row.settings.iter().filter(|s| s.kind == Kind::Secret) {
+            let file = settings.get(&format!("{}_file", s.key));
+            let env = settings.get(&format!("{}_env", s.key));
+            if file.is_none() && env.is_none() {
+                continue;
+            }
+            let secret = crate::secrets::resolve(
+                file.map(std::path::Path::new),
+                env.map(String::as_str),
+            )
+            .map_err(|e| config(format!("{}: {e}", s.key)))?;
+            secrets.insert(s.key, secret);
+        }
+        let values = services::Values {
+            plain: settings,
+            secrets,
+            timeout,
+        };
+        let updater = (row.build)(&values).map_err(|e| config_error(name, row.title, e))?;
+        let secrets = values.secrets.into_values().collect();
+        Ok(Self::wrap(name, row.name, updater, secrets, timeout))
+    }
+
     /// Replace the retry policy.
     pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
         self.policy = policy;
@@ -219,8 +259,34 @@ fn failure_of(e: &dns_update::Error) -> Failure {
         E::NotFound => http(404),
         E::BadRequest => http(400),
         E::Client(_) => Failure::Connect,
+        E::Api(text) | E::Response(text) | E::Protocol(text) => status_in(text)
+            .map(http)
+            .unwrap_or(if text.starts_with("Failed to send request") {
+                Failure::Connect
+            } else {
+                Failure::Other
+            }),
         _ => Failure::Other,
     }
+}
+
+/// The HTTP status a crate error's text reports: the crate renders a non-2xx answer as
+/// `HTTP 503: body`, `BadRequest body` (400), or a provider's own words with the code
+/// (`... status 429 ...`).
+fn status_in(text: &str) -> Option<u16> {
+    if text.starts_with("BadRequest") {
+        return Some(400);
+    }
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.windows(2).find_map(|w| {
+        let lead = w[0].to_ascii_lowercase();
+        let code: u16 = w[1].parse().ok()?;
+        (matches!(lead.as_str(), "http" | "status" | "code") && (400..600).contains(&code))
+            .then_some(code)
+    })
 }
 
 /// Our record in the crate's terms.
@@ -325,5 +391,28 @@ mod tests {
         );
         assert_eq!(failure_of(&E::Client("reset".into())), Failure::Connect);
         assert_eq!(failure_of(&E::Api("x".into())), Failure::Other);
+        for (text, status) in [
+            ("HTTP 429: slow down", 429),
+            ("HTTP 503", 503),
+            ("HTTP 403: forbidden", 403),
+            ("BadRequest {}", 400),
+            ("Hetzner API error: status 500 Internal", 500),
+        ] {
+            assert_eq!(
+                failure_of(&E::Api(text.into())),
+                Failure::Http {
+                    status,
+                    retry_after: None
+                },
+                "{text}"
+            );
+        }
+        assert_eq!(
+            failure_of(&E::Api(
+                "Failed to send request to https://x/: connection refused".into()
+            )),
+            Failure::Connect
+        );
+        assert_eq!(failure_of(&E::Api("HTTP 200 OK but odd".into())), Failure::Other);
     }
 }

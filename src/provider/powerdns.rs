@@ -3,7 +3,9 @@
 //! A change is: GET the zone's TLSA RRset at the owner, merge (existing - remove + add,
 //! keeping every record the change does not name, disabled ones included), then one PATCH
 //! that REPLACEs the RRset with the merged set (or DELETEs it when empty). PowerDNS applies
-//! a PATCH atomically. The RRset's TTL becomes the change's TTL.
+//! a PATCH atomically. The RRset's TTL becomes the change's TTL. The RRset is then read
+//! back ([`super::verify`]): a record another writer added between our GET and our PATCH
+//! is lost by the REPLACE, so every writer checks its own change and merges again.
 //!
 //! The GET asks for `rrset_name`/`rrset_type` filtering, which Debian 12's PowerDNS 4.7.3
 //! honours (checked in the lab); a server that ignores the parameters sends the whole zone,
@@ -17,6 +19,7 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
 use super::http::{Api, HttpError};
+use super::verify;
 use super::{
     Change, Provider, ProviderError, ProviderView, fqdn, merge, parse_records, relative_name,
     same_name, same_set,
@@ -105,6 +108,35 @@ impl PowerDns {
         self.fail(owner, format!("{what}: {e}{hint}"))
     }
 
+    /// One PATCH of the zone carrying `body`.
+    async fn patch(
+        &self,
+        zone: &str,
+        owner: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), ProviderError> {
+        let url = self.zone_url(zone);
+        let key = self.api.secret().expose().to_string();
+        self.api
+            .send(&[], |c| {
+                c.patch(url.clone()).header("X-API-Key", &key).json(body)
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| self.http_fail(owner, zone, &format!("PATCH zone {zone}"), e))
+    }
+
+    /// The failure after the last round whose read-back did not hold.
+    fn lost_race(&self, owner: &str, check: &verify::Check, rounds: u32) -> ProviderError {
+        self.fail(
+            owner,
+            format!(
+                "{} after {rounds} write(s): another writer keeps replacing this RRset at the same time; run again, or let one host write it (docs/providers.md)",
+                check.describe()
+            ),
+        )
+    }
+
     /// `{url}/api/v1/servers/{server_id}/zones/{zone}`.
     pub fn zone_url(&self, zone: &str) -> Url {
         zone_url(&self.base, &self.server_id, zone)
@@ -185,7 +217,7 @@ impl PowerDns {
 
     /// Several changes in one zone: one GET, one PATCH (see [`Provider::apply_all`]).
     async fn apply_zone(&self, zone: &str, changes: &[&Change]) -> Vec<Result<(), ProviderError>> {
-        let mut rrsets = match self.fetch_zone(zone).await {
+        let original = match self.fetch_zone(zone).await {
             Ok(r) => r,
             Err(e) => {
                 let text = match e {
@@ -198,6 +230,7 @@ impl PowerDns {
                     .collect();
             }
         };
+        let mut rrsets = original.clone();
         // Merge change after change (two changes may name the same owner), then send the
         // final RRset of every owner whose RRset changed.
         let mut touched: Vec<(String, u32)> = Vec::new();
@@ -247,7 +280,7 @@ impl PowerDns {
             })
             .await
         {
-            Ok(_) => changes.iter().map(|_| Ok(())).collect(),
+            Ok(_) => self.verify_zone(zone, &original, changes).await,
             Err(e) => {
                 let what = format!("PATCH zone {zone} ({} RRsets)", touched.len());
                 let text = match self.http_fail(zone, zone, &what, e) {
@@ -260,6 +293,48 @@ impl PowerDns {
                     .collect()
             }
         }
+    }
+}
+
+/// The RDATA texts of an RRset (none when there is none).
+fn contents(existing: Option<&Existing>) -> Vec<String> {
+    existing
+        .map(|e| e.records.iter().map(|r| r.content.clone()).collect())
+        .unwrap_or_default()
+}
+
+impl PowerDns {
+    /// After one PATCH of several changes: read the zone back; a change whose check fails
+    /// (another writer replaced its RRset meanwhile) is applied again on its own, with the
+    /// per-owner read-back rounds.
+    async fn verify_zone(
+        &self,
+        zone: &str,
+        original: &std::collections::BTreeMap<String, Existing>,
+        changes: &[&Change],
+    ) -> Vec<Result<(), ProviderError>> {
+        let after = match self.fetch_zone(zone).await {
+            Ok(a) => a,
+            Err(_) => std::collections::BTreeMap::new(),
+        };
+        let mut out = Vec::with_capacity(changes.len());
+        // A change is checked against the RRset before every change of the batch, less
+        // what the batch's other changes at the same owner named.
+        for c in changes {
+            let key = fqdn(&c.owner).to_ascii_lowercase();
+            let before: Vec<String> = contents(original.get(&key))
+                .into_iter()
+                .filter(|text| {
+                    !changes
+                        .iter()
+                        .filter(|o| fqdn(&o.owner).eq_ignore_ascii_case(&key))
+                        .any(|o| o.add.iter().chain(&o.remove).any(|r| super::content_is(text, r)))
+                })
+                .collect();
+            let holds = verify::check(&before, c, &contents(after.get(&key))).holds();
+            out.push(if holds { Ok(()) } else { self.apply(c).await });
+        }
+        out
     }
 }
 
@@ -362,27 +437,26 @@ impl Provider for PowerDns {
         if change.is_empty() {
             return Ok(());
         }
-        let existing = self.fetch(&change.zone, &change.owner).await?;
-        let plan = plan(existing.as_ref(), change);
-        let Some(body) = patch_body(&change.owner, change.ttl, &plan) else {
-            return Ok(());
-        };
-        let url = self.zone_url(&change.zone);
-        let key = self.api.secret().expose().to_string();
-        self.api
-            .send(&[], |c| {
-                c.patch(url.clone()).header("X-API-Key", &key).json(&body)
-            })
-            .await
-            .map_err(|e| {
-                self.http_fail(
-                    &change.owner,
-                    &change.zone,
-                    &format!("PATCH zone {}", change.zone),
-                    e,
-                )
-            })?;
-        Ok(())
+        let started = std::time::Instant::now();
+        let mut round = 0;
+        loop {
+            round += 1;
+            let existing = self.fetch(&change.zone, &change.owner).await?;
+            let plan = plan(existing.as_ref(), change);
+            let Some(body) = patch_body(&change.owner, change.ttl, &plan) else {
+                return Ok(());
+            };
+            self.patch(&change.zone, &change.owner, &body).await?;
+            let after = self.fetch(&change.zone, &change.owner).await?;
+            let check = verify::check(&contents(existing.as_ref()), change, &contents(after.as_ref()));
+            if check.holds() {
+                return Ok(());
+            }
+            match verify::again(&self.api.policy, round, started.elapsed(), verify::seed()) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(self.lost_race(&change.owner, &check, round)),
+            }
+        }
     }
 
     /// One GET of each zone's RRsets and one PATCH per zone carrying every changed TLSA

@@ -1,0 +1,181 @@
+//! Read-back after a whole-RRset write (PowerDNS REPLACE, deSEC PATCH): such a write is
+//! read-merge-replace, so a record another writer adds between our read and our write is
+//! lost by our write. After every write the RRset is read again and [`check`]ed: every
+//! record the change adds is there, every record it removes is gone, and every other
+//! record seen at our read is still there. When the check fails, the writer merges again
+//! from a fresh read and writes again, for as many rounds as [`again`] allows; then it
+//! fails naming the owner. The writer whose record was lost sees it missing at its own
+//! read-back and writes it again, so two writers using this rule lose nothing.
+
+use std::time::Duration;
+
+use super::retry::RetryPolicy;
+use super::{Change, content_is};
+
+/// What a read-back found wrong; empty when the write holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Check {
+    /// Records the change adds that are not there.
+    pub missing: Vec<String>,
+    /// Records the change removes that are still there.
+    pub lingering: Vec<String>,
+    /// Records neither added nor removed, seen at our read, that are gone.
+    pub lost: Vec<String>,
+}
+
+impl Check {
+    pub fn holds(&self) -> bool {
+        self.missing.is_empty() && self.lingering.is_empty() && self.lost.is_empty()
+    }
+
+    /// One sentence for an error message.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.missing.is_empty() {
+            parts.push(format!("lacks {}", self.missing.join(", ")));
+        }
+        if !self.lingering.is_empty() {
+            parts.push(format!("still has {}", self.lingering.join(", ")));
+        }
+        if !self.lost.is_empty() {
+            parts.push(format!("lost {}", self.lost.join(", ")));
+        }
+        format!("the RRset read back {}", parts.join("; "))
+    }
+}
+
+/// Whether `contents` (RDATA texts) hold `text` (compared as TLSA where it parses).
+fn holds(contents: &[String], text: &str) -> bool {
+    match text.parse::<crate::tlsa::TlsaRecord>() {
+        Ok(r) => contents.iter().any(|c| content_is(c, &r)),
+        Err(_) => contents.iter().any(|c| c.trim() == text.trim()),
+    }
+}
+
+/// Check the RRset read back (`after`) against the one read before the write (`before`)
+/// and the change.
+pub fn check(before: &[String], change: &Change, after: &[String]) -> Check {
+    let named = |c: &str| {
+        change
+            .add
+            .iter()
+            .chain(&change.remove)
+            .any(|r| content_is(c, r))
+    };
+    Check {
+        missing: change
+            .add
+            .iter()
+            .map(|r| r.to_string())
+            .filter(|r| !holds(after, r))
+            .collect(),
+        lingering: change
+            .remove
+            .iter()
+            .map(|r| r.to_string())
+            .filter(|r| holds(after, r))
+            .collect(),
+        lost: before
+            .iter()
+            .filter(|c| !named(c) && !holds(after, c))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// Whether to merge and write once more after round `round` (1 for the first) failed its
+/// check, `elapsed` after the first round started, and how long to wait first: the retry
+/// policy's backoff, bounded by its attempts and budget, with a jitter taken from `seed`
+/// so that two writers do not stay in step.
+pub fn again(policy: &RetryPolicy, round: u32, elapsed: Duration, seed: u64) -> Option<Duration> {
+    if round >= policy.attempts {
+        return None;
+    }
+    let doubling = 2u32.saturating_pow(round.saturating_sub(1).min(31));
+    let base = policy
+        .backoff
+        .saturating_mul(doubling)
+        .min(policy.max_backoff);
+    let jitter = base.mul_f64((seed % 1000) as f64 / 1000.0);
+    let wait = base / 2 + jitter / 2;
+    (elapsed.saturating_add(wait) <= policy.budget).then_some(wait)
+}
+
+/// A jitter seed: the clock's nanoseconds and the process id.
+pub fn seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    nanos ^ (std::process::id() as u64).wrapping_mul(0x9e37_79b9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tlsa::TlsaRecord;
+
+    fn rec(n: u8) -> TlsaRecord {
+        format!("3 1 1 {}", format!("{n:02x}").repeat(32))
+            .parse()
+            .unwrap()
+    }
+
+    fn texts(rs: &[TlsaRecord]) -> Vec<String> {
+        rs.iter().map(|r| r.to_string()).collect()
+    }
+
+    fn change(add: Vec<TlsaRecord>, remove: Vec<TlsaRecord>) -> Change {
+        Change {
+            zone: "example.com.".into(),
+            owner: "_25._tcp.mail.example.com.".into(),
+            ttl: 300,
+            add,
+            remove,
+        }
+    }
+
+    #[test]
+    fn a_write_that_holds() {
+        let c = change(vec![rec(2)], vec![rec(1)]);
+        let before = texts(&[rec(1), rec(9)]);
+        let after = texts(&[rec(9), rec(2), rec(7)]);
+        assert!(check(&before, &c, &after).holds());
+    }
+
+    #[test]
+    fn each_way_a_write_can_fail() {
+        let c = change(vec![rec(2)], vec![rec(1)]);
+        let before = texts(&[rec(1), rec(9)]);
+        // Another writer replaced the RRset after ours: our addition is gone.
+        let r = check(&before, &c, &texts(&[rec(9)]));
+        assert_eq!(r.missing, texts(&[rec(2)]));
+        assert!(r.lingering.is_empty() && r.lost.is_empty());
+        // A writer that read before our removal wrote it back.
+        let r = check(&before, &c, &texts(&[rec(1), rec(2), rec(9)]));
+        assert_eq!(r.lingering, texts(&[rec(1)]));
+        // A record we saw and kept is gone.
+        let r = check(&before, &c, &texts(&[rec(2)]));
+        assert_eq!(r.lost, texts(&[rec(9)]));
+        assert!(r.describe().contains("lost 3 1 1 0909"), "{}", r.describe());
+        // Hex case does not matter.
+        let upper = rec(2).to_string().to_uppercase().replace("3 1 1 ", "3 1 1 ");
+        assert!(check(&[], &change(vec![rec(2)], vec![]), &[upper]).holds());
+    }
+
+    #[test]
+    fn rounds_are_bounded_by_attempts_and_budget() {
+        let p = RetryPolicy {
+            attempts: 3,
+            budget: Duration::from_secs(2),
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+        };
+        let w = again(&p, 1, Duration::ZERO, 0).unwrap();
+        assert!(w >= Duration::from_millis(50) && w <= Duration::from_millis(100));
+        let w = again(&p, 2, Duration::ZERO, 999).unwrap();
+        assert!(w >= Duration::from_millis(100) && w <= Duration::from_millis(200));
+        assert_eq!(again(&p, 3, Duration::ZERO, 0), None);
+        assert_eq!(again(&p, 1, Duration::from_secs(2), 0), None);
+    }
+}
