@@ -173,7 +173,6 @@ async fn serve(proxy: Arc<Proxy>, mut sock: TcpStream) -> Option<()> {
             body.extend_from_slice(&chunk[..n]);
         }
         let req = Req {
-            host: host.clone(),
             method,
             target,
             headers,

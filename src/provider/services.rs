@@ -478,6 +478,13 @@ pub const REFUSED: &[(&str, &str)] = &[
     ("yandexcloud", "Yandex Cloud DNS"),
 ];
 
+/// Services that store records in zones they do not sign, and why (from the provider's
+/// documentation): `doctor` names them when a zone is unsigned.
+pub const CANNOT_SIGN: &[(&str, &str)] = &[(
+    "hetzner",
+    "(Hetzner DNS) does not sign zones: its DNSSEC support is DS records only, no DNSKEY",
+)];
+
 /// The row of `name` (case-insensitive).
 pub fn find(name: &str) -> Option<&'static Service> {
     SERVICES

@@ -11,7 +11,6 @@ mod rest;
 /// One request as the fake sees it.
 #[derive(Debug, Clone)]
 pub struct Req {
-    pub host: String,
     pub method: String,
     /// Path and query.
     pub target: String,
