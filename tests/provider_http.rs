@@ -279,6 +279,7 @@ async fn desec_patches_the_merged_rrset_in_one_request() {
         resp(200, desec_rrset(&[&old, &ta], 3600)),
         resp(200, desec_rrset(&[&ta, &next], 3600)),
         resp(200, desec_rrset(&[&ta, &next], 3600)),
+        resp(200, desec_rrset(&[&ta, &next], 3600)),
     ])
     .await;
     let s = token_file();
@@ -287,10 +288,12 @@ async fn desec_patches_the_merged_rrset_in_one_request() {
         .await
         .unwrap();
     let reqs = mock.requests();
-    assert_eq!(reqs.len(), 3, "{reqs:#?}");
-    // The write is read back.
-    assert_eq!(reqs[2].method, "GET");
-    assert_eq!(reqs[2].target, DESEC_RRSET);
+    assert_eq!(reqs.len(), 4, "{reqs:#?}");
+    // The write is read back, and again a moment later.
+    for r in &reqs[2..] {
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.target, DESEC_RRSET);
+    }
     assert_eq!(reqs[0].method, "GET");
     assert_eq!(reqs[0].target, DESEC_RRSET);
     assert_eq!(reqs[1].method, "PATCH");
@@ -316,6 +319,7 @@ async fn desec_creates_a_missing_rrset_with_post() {
         resp(404, json!({"detail": "Not found."})),
         resp(201, desec_rrset(&[&next], 3600)),
         resp(200, desec_rrset(&[&next], 3600)),
+        resp(200, desec_rrset(&[&next], 3600)),
     ])
     .await;
     let s = token_file();
@@ -324,7 +328,7 @@ async fn desec_creates_a_missing_rrset_with_post() {
         .await
         .unwrap();
     let reqs = mock.requests();
-    assert_eq!(reqs.len(), 3, "{reqs:#?}");
+    assert_eq!(reqs.len(), 4, "{reqs:#?}");
     assert_eq!(reqs[1].method, "POST");
     assert_eq!(reqs[1].target, "/api/v1/domains/example.com/rrsets/");
     assert_eq!(
@@ -339,6 +343,7 @@ async fn desec_deletes_the_rrset_when_the_last_record_goes() {
     let mock = Mock::start(vec![
         resp(200, desec_rrset(&[&old], 3600)),
         resp(204, Value::Null),
+        resp(404, json!({"detail": "Not found."})),
         resp(404, json!({"detail": "Not found."})),
     ])
     .await;
@@ -360,6 +365,7 @@ async fn desec_honours_retry_after_on_429() {
         resp(200, desec_rrset(&[&old], 3600)),
         resp(200, desec_rrset(&[&next], 3600)),
         resp(200, desec_rrset(&[&next], 3600)),
+        resp(200, desec_rrset(&[&next], 3600)),
     ])
     .await;
     let s = token_file();
@@ -374,7 +380,7 @@ async fn desec_honours_retry_after_on_429() {
         start.elapsed()
     );
     let methods: Vec<String> = mock.requests().iter().map(|r| r.method.clone()).collect();
-    assert_eq!(methods, ["GET", "GET", "PATCH", "GET"]);
+    assert_eq!(methods, ["GET", "GET", "PATCH", "GET", "GET"]);
 }
 
 #[tokio::test]
@@ -390,6 +396,7 @@ async fn desec_merges_again_when_another_writer_replaced_the_rrset() {
         resp(200, desec_rrset(&[&theirs], 3600)),
         resp(200, desec_rrset(&[&theirs, &ours], 3600)),
         resp(200, desec_rrset(&[&theirs, &ours], 3600)),
+        resp(200, desec_rrset(&[&theirs, &ours], 3600)),
     ])
     .await;
     let s = token_file();
@@ -399,10 +406,38 @@ async fn desec_merges_again_when_another_writer_replaced_the_rrset() {
         .unwrap();
     let reqs = mock.requests();
     let methods: Vec<&str> = reqs.iter().map(|r| r.method.as_str()).collect();
-    assert_eq!(methods, ["GET", "PATCH", "GET", "GET", "PATCH", "GET"]);
+    assert_eq!(methods, ["GET", "PATCH", "GET", "GET", "PATCH", "GET", "GET"]);
     assert_eq!(
         reqs[4].json(),
         json!({"ttl": 3600, "records": [theirs.to_string(), ours.to_string()]})
+    );
+}
+
+#[tokio::test]
+async fn desec_second_read_back_catches_a_stale_write_landing_late() {
+    // Our first read-back holds; then a writer that had read before our write lands its
+    // stale merge (without ours): the second read-back lacks ours, so we write again.
+    let (ours, theirs) = (rec(2), rec(7));
+    let mock = Mock::start(vec![
+        resp(200, desec_rrset(&[], 3600)),
+        resp(200, desec_rrset(&[&ours], 3600)),
+        resp(200, desec_rrset(&[&ours], 3600)),
+        resp(200, desec_rrset(&[&theirs], 3600)),
+        resp(200, desec_rrset(&[&theirs], 3600)),
+        resp(200, desec_rrset(&[&theirs, &ours], 3600)),
+        resp(200, desec_rrset(&[&theirs, &ours], 3600)),
+        resp(200, desec_rrset(&[&theirs, &ours], 3600)),
+    ])
+    .await;
+    let s = token_file();
+    desec(&mock, &s)
+        .apply(&change(3600, vec![ours.clone()], vec![]))
+        .await
+        .unwrap();
+    let methods: Vec<String> = mock.requests().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(
+        methods,
+        ["GET", "PATCH", "GET", "GET", "GET", "PATCH", "GET", "GET"]
     );
 }
 
@@ -457,6 +492,7 @@ async fn desec_retries_5xx_then_succeeds() {
         resp(502, Value::Null),
         resp(200, desec_rrset(&[&next], 3600)),
         resp(200, desec_rrset(&[&next], 3600)),
+        resp(200, desec_rrset(&[&next], 3600)),
     ])
     .await;
     let s = token_file();
@@ -466,7 +502,7 @@ async fn desec_retries_5xx_then_succeeds() {
         .unwrap();
     let reqs = mock.requests();
     let methods: Vec<&str> = reqs.iter().map(|r| r.method.as_str()).collect();
-    assert_eq!(methods, ["GET", "GET", "PATCH", "PATCH", "GET"]);
+    assert_eq!(methods, ["GET", "GET", "PATCH", "PATCH", "GET", "GET"]);
     // The retried PATCH carries the same body.
     assert_eq!(reqs[2].json(), reqs[3].json());
 }
@@ -849,7 +885,13 @@ async fn powerdns_request_shape() {
                         {"content": next.to_string(), "disabled": false}]
         }]
     });
-    let mock = Mock::start(vec![resp(200, zone), resp(204, Value::Null), resp(200, after)]).await;
+    let mock = Mock::start(vec![
+        resp(200, zone),
+        resp(204, Value::Null),
+        resp(200, after.clone()),
+        resp(200, after),
+    ])
+    .await;
     let s = token_file();
     let p = build_quick(
         "home",
@@ -886,8 +928,9 @@ async fn powerdns_request_shape() {
                         {"content": next.to_string(), "disabled": false}]
         }]})
     );
-    assert_eq!(reqs.len(), 3, "the PATCH is read back: {reqs:#?}");
+    assert_eq!(reqs.len(), 4, "the PATCH is read back, twice: {reqs:#?}");
     assert_eq!(reqs[2].method, "GET");
+    assert_eq!(reqs[3].method, "GET");
 }
 
 #[tokio::test]

@@ -249,6 +249,7 @@ impl Provider for Desec {
         let mut round = 0;
         loop {
             round += 1;
+            let read_at = std::time::Instant::now();
             let existing = self.fetch(&domain, &sub, &change.owner).await?;
             let request = plan(
                 existing.as_ref().map(|r| (r.records.as_slice(), r.ttl)),
@@ -261,9 +262,15 @@ impl Provider for Desec {
             self.send(&domain, &sub, change, request).await?;
             let after = self.fetch(&domain, &sub, &change.owner).await?;
             let records = |r: Option<RRset>| r.map(|r| r.records).unwrap_or_default();
-            let check = verify::check(&records(existing), change, &records(after));
+            let before = records(existing);
+            let mut check = verify::check(&before, change, &records(after));
             if check.holds() {
-                return Ok(());
+                tokio::time::sleep(verify::settle(read_at.elapsed(), verify::seed())).await;
+                let later = self.fetch(&domain, &sub, &change.owner).await?;
+                check = verify::check(&before, change, &records(later));
+                if check.holds() {
+                    return Ok(());
+                }
             }
             match verify::again(&self.api.policy, round, started.elapsed(), verify::seed()) {
                 Some(wait) => tokio::time::sleep(wait).await,

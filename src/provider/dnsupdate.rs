@@ -2,11 +2,13 @@
 //! (`type = "dnsupdate"`, `service = "NAME"`, see [`super::services`]), and the older
 //! types `route53`, `gandi`, `ovh` and `googlecloud`.
 //!
-//! A change is two steps, not atomic: the additions are added to the RRset (the crate
-//! reads the RRset and writes the union), then the removals are removed from it (it writes
-//! the RRset without them). Records the change does not name stay. The crate keeps an
-//! existing RRset's TTL when it adds, so the change's TTL applies only to a new RRset.
-//! These APIs are not read back here (`read` gives `None`): observation tells what is served.
+//! A change is two steps, not atomic: the additions are added to the RRset, then the
+//! removals are removed from it; records the change does not name stay. Many services
+//! do this per record; some (Gcore, Google Cloud DNS, Route 53, ...) read the RRset and
+//! write it whole, so another writer's record added in between can be lost: the RRset is
+//! listed before and after each change and checked ([`super::verify`]); a failed check
+//! writes again, within the retry policy. Services differ on TTLs: some keep an existing
+//! RRset's TTL when they add, so the change's TTL applies to a new RRset at least.
 
 use std::future::Future;
 use std::time::Duration;
@@ -17,7 +19,8 @@ use dns_update::{
 };
 
 use super::retry::{Decision, Failure, RetryPolicy};
-use super::{Change, Provider, ProviderError, ProviderView, relative_name, sanitize};
+use super::verify;
+use super::{Change, Provider, ProviderError, ProviderView, parse_records, relative_name, sanitize};
 use crate::secrets::Secret;
 use crate::tlsa::{Matching, Selector, TlsaRecord, Usage};
 
@@ -211,10 +214,10 @@ impl DnsUpdate {
     }
 
     /// Run one crate call with the timeout and the retry policy.
-    async fn call<F, Fut>(&self, owner: &str, what: &str, f: F) -> Result<(), ProviderError>
+    async fn call<T, F, Fut>(&self, owner: &str, what: &str, f: F) -> Result<T, ProviderError>
     where
         F: Fn() -> Fut,
-        Fut: Future<Output = dns_update::Result<()>>,
+        Fut: Future<Output = dns_update::Result<T>>,
     {
         let secrets: Vec<&Secret> = self.secrets.iter().collect();
         let mut attempt = 0;
@@ -222,7 +225,7 @@ impl DnsUpdate {
         loop {
             attempt += 1;
             let (failure, text) = match tokio::time::timeout(self.timeout, f()).await {
-                Ok(Ok(())) => return Ok(()),
+                Ok(Ok(value)) => return Ok(value),
                 Err(_) => (Failure::Timeout, "no answer within the timeout".to_string()),
                 Ok(Err(e)) => (failure_of(&e), sanitize(&e.to_string(), &secrets, 300)),
             };
@@ -326,7 +329,68 @@ impl Provider for DnsUpdate {
         if relative_name(owner, &change.zone).is_none() {
             return Err(self.fail(owner, format!("the owner is not in zone {}", change.zone)));
         }
-        let zone = change.zone.as_str();
+        if change.is_empty() {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let mut round = 0;
+        loop {
+            round += 1;
+            let read_at = std::time::Instant::now();
+            let before = self.list(change).await?;
+            self.write(change).await?;
+            let after = self.list(change).await?;
+            let mut check = verify::check(&before, change, &after);
+            if check.holds() {
+                tokio::time::sleep(verify::settle(read_at.elapsed(), verify::seed())).await;
+                check = verify::check(&before, change, &self.list(change).await?);
+                if check.holds() {
+                    return Ok(());
+                }
+            }
+            match verify::again(&self.policy, round, started.elapsed(), verify::seed()) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => {
+                    return Err(self.fail(
+                        owner,
+                        format!(
+                            "{} after {round} write(s): another writer keeps changing this RRset at the same time; run again, or let one host write it (docs/providers.md)",
+                            check.describe()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    async fn read(&self, zone: &str, owner: &str) -> Result<Option<ProviderView>, ProviderError> {
+        let records = self
+            .call(owner, "listing the TLSA RRset", || {
+                self.updater.list_rrset(owner, DnsRecordType::TLSA, zone)
+            })
+            .await?;
+        Ok(Some(ProviderView {
+            records: parse_records(contents(&records).iter().map(String::as_str)),
+            ttl: None,
+        }))
+    }
+}
+
+impl DnsUpdate {
+    /// The TLSA RRset at the change's owner, as RDATA texts.
+    async fn list(&self, change: &Change) -> Result<Vec<String>, ProviderError> {
+        let (owner, zone) = (change.owner.as_str(), change.zone.as_str());
+        let records = self
+            .call(owner, "listing the TLSA RRset", || {
+                self.updater.list_rrset(owner, DnsRecordType::TLSA, zone)
+            })
+            .await?;
+        Ok(contents(&records))
+    }
+
+    /// Additions first (the crate adds to the RRset), then removals.
+    async fn write(&self, change: &Change) -> Result<(), ProviderError> {
+        let (owner, zone) = (change.owner.as_str(), change.zone.as_str());
         if !change.add.is_empty() {
             let records: Vec<DnsRecord> = change.add.iter().map(to_crate).collect();
             self.call(owner, "adding records", || {
@@ -355,10 +419,17 @@ impl Provider for DnsUpdate {
         }
         Ok(())
     }
+}
 
-    async fn read(&self, _zone: &str, _owner: &str) -> Result<Option<ProviderView>, ProviderError> {
-        Ok(None)
-    }
+/// The RDATA texts of the crate's TLSA records (others left out).
+fn contents(records: &[DnsRecord]) -> Vec<String> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            DnsRecord::TLSA(t) => Some(t.to_string().trim().to_string()),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -317,22 +317,42 @@ impl PowerDns {
             Ok(a) => a,
             Err(_) => std::collections::BTreeMap::new(),
         };
-        let mut out = Vec::with_capacity(changes.len());
-        // A change is checked against the RRset before every change of the batch, less
-        // what the batch's other changes at the same owner named.
+        // Each owner's changes of the batch as one change, checked against the RRset
+        // before the batch; an owner whose check fails is applied again on its own.
+        let mut owners: Vec<String> = Vec::new();
         for c in changes {
             let key = fqdn(&c.owner).to_ascii_lowercase();
-            let before: Vec<String> = contents(original.get(&key))
-                .into_iter()
-                .filter(|text| {
-                    !changes
-                        .iter()
-                        .filter(|o| fqdn(&o.owner).eq_ignore_ascii_case(&key))
-                        .any(|o| o.add.iter().chain(&o.remove).any(|r| super::content_is(text, r)))
-                })
+            if !owners.contains(&key) {
+                owners.push(key);
+            }
+        }
+        let mut by_owner = std::collections::BTreeMap::new();
+        for key in owners {
+            let mine: Vec<&Change> = changes
+                .iter()
+                .copied()
+                .filter(|c| fqdn(&c.owner).eq_ignore_ascii_case(&key))
                 .collect();
-            let holds = verify::check(&before, c, &contents(after.get(&key))).holds();
-            out.push(if holds { Ok(()) } else { self.apply(c).await });
+            let Some(folded) = verify::fold(&mine) else {
+                continue;
+            };
+            let holds =
+                verify::check(&contents(original.get(&key)), &folded, &contents(after.get(&key)))
+                    .holds();
+            let result = if holds {
+                Ok(())
+            } else {
+                self.apply(&folded).await
+            };
+            by_owner.insert(key, result);
+        }
+        let mut out = Vec::with_capacity(changes.len());
+        for c in changes {
+            let key = fqdn(&c.owner).to_ascii_lowercase();
+            out.push(match by_owner.get(&key) {
+                Some(Ok(())) | None => Ok(()),
+                Some(Err(e)) => Err(self.fail(&c.owner, e.to_string())),
+            });
         }
         out
     }
@@ -441,16 +461,23 @@ impl Provider for PowerDns {
         let mut round = 0;
         loop {
             round += 1;
+            let read_at = std::time::Instant::now();
             let existing = self.fetch(&change.zone, &change.owner).await?;
             let plan = plan(existing.as_ref(), change);
             let Some(body) = patch_body(&change.owner, change.ttl, &plan) else {
                 return Ok(());
             };
             self.patch(&change.zone, &change.owner, &body).await?;
+            let before = contents(existing.as_ref());
             let after = self.fetch(&change.zone, &change.owner).await?;
-            let check = verify::check(&contents(existing.as_ref()), change, &contents(after.as_ref()));
+            let mut check = verify::check(&before, change, &contents(after.as_ref()));
             if check.holds() {
-                return Ok(());
+                tokio::time::sleep(verify::settle(read_at.elapsed(), verify::seed())).await;
+                let later = self.fetch(&change.zone, &change.owner).await?;
+                check = verify::check(&before, change, &contents(later.as_ref()));
+                if check.holds() {
+                    return Ok(());
+                }
             }
             match verify::again(&self.api.policy, round, started.elapsed(), verify::seed()) {
                 Some(wait) => tokio::time::sleep(wait).await,

@@ -5,7 +5,10 @@
 //! record seen at our read is still there. When the check fails, the writer merges again
 //! from a fresh read and writes again, for as many rounds as [`again`] allows; then it
 //! fails naming the owner. The writer whose record was lost sees it missing at its own
-//! read-back and writes it again, so two writers using this rule lose nothing.
+//! read-back and writes it again. A writer that read before our write may land its stale
+//! merge after our first read-back, so the RRset is read a second time after
+//! [`settle`]; a write delayed longer than that (a stalled request) can still replace our
+//! change unseen: docs/providers.md says which providers change records one by one.
 
 use std::time::Duration;
 
@@ -101,6 +104,47 @@ pub fn again(policy: &RetryPolicy, round: u32, elapsed: Duration, seed: u64) -> 
     (elapsed.saturating_add(wait) <= policy.budget).then_some(wait)
 }
 
+/// How long to wait before the second read-back. A writer that read the RRset before our
+/// write and writes after it replaces our change with its stale merge, and our first
+/// read-back may come before that: so the RRset is read again once such a write has had
+/// time to land. `span` is how long our own read-to-write took (another writer's is
+/// about as long): four times that, between 100 ms and 2 s, plus up to half again.
+pub fn settle(span: Duration, seed: u64) -> Duration {
+    let base = span
+        .saturating_mul(4)
+        .clamp(Duration::from_millis(100), Duration::from_secs(2));
+    base + base.mul_f64((seed % 1000) as f64 / 2000.0)
+}
+
+/// The changes of one batch at one owner as one change (in order: a later change's
+/// removal undoes an earlier addition and the other way round), at the last TTL.
+pub fn fold(changes: &[&Change]) -> Option<Change> {
+    let first = changes.first()?;
+    let mut out = Change {
+        zone: first.zone.clone(),
+        owner: first.owner.clone(),
+        ttl: first.ttl,
+        add: Vec::new(),
+        remove: Vec::new(),
+    };
+    for c in changes {
+        out.ttl = c.ttl;
+        for r in &c.remove {
+            out.add.retain(|a| a != r);
+            if !out.remove.contains(r) {
+                out.remove.push(r.clone());
+            }
+        }
+        for r in &c.add {
+            out.remove.retain(|a| a != r);
+            if !out.add.contains(r) {
+                out.add.push(r.clone());
+            }
+        }
+    }
+    Some(out)
+}
+
 /// A jitter seed: the clock's nanoseconds and the process id.
 pub fn seed() -> u64 {
     let nanos = std::time::SystemTime::now()
@@ -161,6 +205,25 @@ mod tests {
         // Hex case does not matter.
         let upper = rec(2).to_string().to_uppercase().replace("3 1 1 ", "3 1 1 ");
         assert!(check(&[], &change(vec![rec(2)], vec![]), &[upper]).holds());
+    }
+
+    #[test]
+    fn a_batch_folds_in_order() {
+        let a = change(vec![rec(1)], vec![]);
+        let b = change(vec![rec(2)], vec![rec(1)]);
+        let f = fold(&[&a, &b]).unwrap();
+        assert_eq!((f.add, f.remove), (vec![rec(2)], vec![rec(1)]));
+        let f = fold(&[&b, &a]).unwrap();
+        assert_eq!((f.add, f.remove), (vec![rec(2), rec(1)], vec![]));
+        assert!(fold(&[]).is_none());
+    }
+
+    #[test]
+    fn settling_grows_with_the_span_within_bounds() {
+        assert_eq!(settle(Duration::ZERO, 0), Duration::from_millis(100));
+        assert_eq!(settle(Duration::from_millis(50), 0), Duration::from_millis(200));
+        assert_eq!(settle(Duration::from_secs(10), 0), Duration::from_secs(2));
+        assert_eq!(settle(Duration::from_secs(10), 999), Duration::from_millis(2999));
     }
 
     #[test]

@@ -274,6 +274,13 @@ pub const ROWS: &[Row] = &[
         ],
         fake: rest::porkbun,
     },
+    Row {
+        service: "scaleway",
+        hosts: &["api.scaleway.com"],
+        plain: &[],
+        secrets: &[("token", "scw-SECRET-token")],
+        fake: rest::scaleway,
+    },
 ];
 
 /// Services with no fake here, and why (docs/providers.md says the same).

@@ -183,3 +183,63 @@ pub fn porkbun(w: &World, r: &Req) -> Resp {
         _ => Resp::not_found(),
     }
 }
+
+/// Scaleway Domains and DNS (api.scaleway.com/domain/v2beta1, header `X-Auth-Token`): one
+/// `PATCH /dns-zones/{zone}/records` with `changes`: `add` records, or `delete` by
+/// `id_fields` (name, type, data).
+pub fn scaleway(w: &World, r: &Req) -> Resp {
+    if r.header("x-auth-token") != Some("scw-SECRET-token") {
+        return Resp::json(401, json!({"message": "authentication is denied"}));
+    }
+    let seg = r.segments();
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    match (r.method.as_str(), seg.as_slice()) {
+        ("PATCH", ["domain", "v2beta1", "dns-zones", ZONE, "records"]) => {
+            let body = r.json();
+            let Some(changes) = body["changes"].as_array() else {
+                return Resp::json(400, json!({"message": "changes"}));
+            };
+            for c in changes {
+                if let Some(records) = c["add"]["records"].as_array() {
+                    for x in records {
+                        let (Some(name), Some(rtype), Some(data), Some(ttl)) = (
+                            x["name"].as_str(),
+                            x["type"].as_str(),
+                            x["data"].as_str(),
+                            x["ttl"].as_u64(),
+                        ) else {
+                            return Resp::json(400, json!({"message": "record"}));
+                        };
+                        let name = if name.is_empty() { "@" } else { name };
+                        if !w.rrset(name, rtype).iter().any(|e| same_content(&e.content, data)) {
+                            w.put(Rec::new(name, rtype, data, ttl as u32));
+                        }
+                    }
+                } else if let Some(id) = c["delete"]["id_fields"].as_object() {
+                    let name = id.get("name").and_then(Value::as_str).unwrap_or("");
+                    let rtype = id.get("type").and_then(Value::as_str).unwrap_or("");
+                    let data = id.get("data").and_then(Value::as_str);
+                    w.remove(|e| {
+                        e.name == name
+                            && e.rtype == rtype
+                            && data.is_none_or(|d| same_content(&e.content, d))
+                    });
+                } else {
+                    return Resp::json(400, json!({"message": "unknown change"}));
+                }
+            }
+            Resp::ok(json!({"records": []}))
+        }
+        ("GET", ["domain", "v2beta1", "dns-zones", ZONE, "records"]) => {
+            let name = r.query("name").unwrap_or_default();
+            let rtype = r.query("type").unwrap_or_default();
+            let records: Vec<Value> = w
+                .rrset(&name, &rtype)
+                .iter()
+                .map(|x| json!({"name": x.name, "type": x.rtype, "data": x.content, "ttl": x.ttl}))
+                .collect();
+            Resp::ok(json!({"records": records, "total_count": records.len()}))
+        }
+        _ => Resp::not_found(),
+    }
+}
