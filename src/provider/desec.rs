@@ -180,14 +180,14 @@ impl Desec {
 }
 
 impl Desec {
-    /// Send the request a plan made (not [`Request::Nothing`]).
+    /// Send the request a plan made (not [`Request::Nothing`]), once: a retry is a new
+    /// round that reads the RRset again. The error comes with what was sent.
     async fn send(
         &self,
         domain: &str,
         sub: &str,
-        change: &Change,
         request: Request,
-    ) -> Result<(), ProviderError> {
+    ) -> Result<(), (&'static str, HttpError)> {
         let auth = format!("Token {}", self.api.secret().expose());
         let (what, result) = match request {
             Request::Nothing => return Ok(()),
@@ -196,7 +196,7 @@ impl Desec {
                 (
                     "PATCH TLSA RRset",
                     self.api
-                        .send(&[], |c| {
+                        .send_once(&[], |c| {
                             c.patch(url.clone())
                                 .header("Authorization", &auth)
                                 .json(&body)
@@ -209,7 +209,7 @@ impl Desec {
                 (
                     "POST TLSA RRset",
                     self.api
-                        .send(&[], |c| {
+                        .send_once(&[], |c| {
                             c.post(url.clone())
                                 .header("Authorization", &auth)
                                 .json(&body)
@@ -218,9 +218,7 @@ impl Desec {
                 )
             }
         };
-        result
-            .map(|_| ())
-            .map_err(|e| self.http_fail(&change.owner, domain, what, change.ttl, e))
+        result.map(|_| ()).map_err(|e| (what, e))
     }
 }
 
@@ -259,7 +257,19 @@ impl Provider for Desec {
             if request == Request::Nothing {
                 return Ok(());
             }
-            self.send(&domain, &sub, change, request).await?;
+            if let Err(e) = self.send(&domain, &sub, request).await {
+                let what = e.0;
+                match verify::write_again(&self.api.policy, round, started.elapsed(), &e.1.failure) {
+                    Some(wait) => {
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    None => {
+                        let e = e.1.after_rounds(round, started.elapsed());
+                        return Err(self.http_fail(&change.owner, &domain, what, change.ttl, e));
+                    }
+                }
+            }
             let after = self.fetch(&domain, &sub, &change.owner).await?;
             let records = |r: Option<RRset>| r.map(|r| r.records).unwrap_or_default();
             let before = records(existing);

@@ -108,22 +108,17 @@ impl PowerDns {
         self.fail(owner, format!("{what}: {e}{hint}"))
     }
 
-    /// One PATCH of the zone carrying `body`.
-    async fn patch(
-        &self,
-        zone: &str,
-        owner: &str,
-        body: &serde_json::Value,
-    ) -> Result<(), ProviderError> {
+    /// One PATCH of the zone carrying `body`, not retried: a retry is a new round that
+    /// reads the RRset again ([`verify::write_again`]).
+    async fn patch(&self, zone: &str, body: &serde_json::Value) -> Result<(), HttpError> {
         let url = self.zone_url(zone);
         let key = self.api.secret().expose().to_string();
         self.api
-            .send(&[], |c| {
+            .send_once(&[], |c| {
                 c.patch(url.clone()).header("X-API-Key", &key).json(body)
             })
             .await
             .map(|_| ())
-            .map_err(|e| self.http_fail(owner, zone, &format!("PATCH zone {zone}"), e))
     }
 
     /// The failure after the last round whose read-back did not hold.
@@ -275,12 +270,17 @@ impl PowerDns {
         let key = self.api.secret().expose().to_string();
         match self
             .api
-            .send(&[], |c| {
+            .send_once(&[], |c| {
                 c.patch(url.clone()).header("X-API-Key", &key).json(&body)
             })
             .await
         {
             Ok(_) => self.verify_zone(zone, &original, changes).await,
+            // Not sent again as it is (made from a read that may be stale by now): each
+            // owner not as it should be is applied on its own, from a fresh read.
+            Err(e) if super::retry::RetryPolicy::retryable(&e.failure) => {
+                self.verify_zone(zone, &original, changes).await
+            }
             Err(e) => {
                 let what = format!("PATCH zone {zone} ({} RRsets)", touched.len());
                 let text = match self.http_fail(zone, zone, &what, e) {
@@ -467,7 +467,19 @@ impl Provider for PowerDns {
             let Some(body) = patch_body(&change.owner, change.ttl, &plan) else {
                 return Ok(());
             };
-            self.patch(&change.zone, &change.owner, &body).await?;
+            if let Err(e) = self.patch(&change.zone, &body).await {
+                match verify::write_again(&self.api.policy, round, started.elapsed(), &e.failure) {
+                    Some(wait) => {
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    None => {
+                        let e = e.after_rounds(round, started.elapsed());
+                        let what = format!("PATCH zone {}", change.zone);
+                        return Err(self.http_fail(&change.owner, &change.zone, &what, e));
+                    }
+                }
+            }
             let before = contents(existing.as_ref());
             let after = self.fetch(&change.zone, &change.owner).await?;
             let mut check = verify::check(&before, change, &contents(after.as_ref()));

@@ -104,6 +104,21 @@ pub fn again(policy: &RetryPolicy, round: u32, elapsed: Duration, seed: u64) -> 
     (elapsed.saturating_add(wait) <= policy.budget).then_some(wait)
 }
 
+/// After round `round`'s write failed with `failure` (sent once, not retried as it was):
+/// how long to wait before a new round reads and merges again, by the retry policy's
+/// rules (Retry-After honoured, budget and attempts bounded); `None` to give up.
+pub fn write_again(
+    policy: &RetryPolicy,
+    round: u32,
+    elapsed: Duration,
+    failure: &super::retry::Failure,
+) -> Option<Duration> {
+    match policy.decide(round, elapsed, failure) {
+        super::retry::Decision::RetryAfter(wait) => Some(wait),
+        super::retry::Decision::GiveUp => None,
+    }
+}
+
 /// How long to wait before the second read-back. A writer that read the RRset before our
 /// write and writes after it replaces our change with its stale merge, and our first
 /// read-back may come before that: so the RRset is read again once such a write has had
