@@ -465,6 +465,34 @@ fn every_row_is_a_tlsa_capable_service_and_each_is_tested_or_listed() {
     }
 }
 
+/// docs/providers.md lists every service with each of its settings, and says "fake API"
+/// exactly for the services with a row here.
+#[test]
+fn the_docs_list_every_service_its_settings_and_how_it_is_tested() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/providers.md"))
+        .unwrap();
+    for s in provider::services::SERVICES {
+        let row = docs
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", s.name)))
+            .unwrap_or_else(|| panic!("{}: no settings row in docs/providers.md", s.name));
+        for setting in s.settings {
+            assert!(
+                row.contains(&format!("`{}`", setting.key)),
+                "{}: the docs' row lacks {}",
+                s.name,
+                setting.key
+            );
+        }
+        let table = docs
+            .lines()
+            .find(|l| l.starts_with("| ") && l.contains(&format!("(`{}`)", s.name)))
+            .unwrap_or_else(|| panic!("{}: not in the provider table", s.name));
+        let faked = ROWS.iter().any(|r| r.service == s.name);
+        assert_eq!(table.contains("| fake API"), faked, "{}: {table}", s.name);
+    }
+}
+
 #[test]
 fn tlsa_less_and_unknown_services_are_refused_with_a_sentence() {
     for (service, want) in [

@@ -258,11 +258,32 @@ pub const ROWS: &[Row] = &[
         fake: rest::bunny,
     },
     Row {
+        service: "dnsimple",
+        hosts: &["api.dnsimple.com"],
+        plain: &[("account_id", "\"4711\"")],
+        secrets: &[("token", "dnsimple-SECRET-token")],
+        fake: rest::dnsimple,
+    },
+    Row {
         service: "hetzner",
         hosts: &["api.hetzner.cloud"],
         plain: &[],
         secrets: &[("token", "hetzner-SECRET-token")],
         fake: rest::hetzner,
+    },
+    Row {
+        service: "infomaniak",
+        hosts: &["api.infomaniak.com"],
+        plain: &[],
+        secrets: &[("token", "infomaniak-SECRET-token")],
+        fake: rest::infomaniak,
+    },
+    Row {
+        service: "luadns",
+        hosts: &["api.luadns.com"],
+        plain: &[("username", "\"lua@example.com\"")],
+        secrets: &[("token", "luadns-SECRET-token")],
+        fake: rest::luadns,
     },
     Row {
         service: "porkbun",
@@ -284,4 +305,27 @@ pub const ROWS: &[Row] = &[
 ];
 
 /// Services with no fake here, and why (docs/providers.md says the same).
-pub const UNTESTED: &[(&str, &str)] = &[];
+pub const UNTESTED: &[(&str, &str)] = &[
+    ("arvancloud", "no fake written yet"),
+    ("autodns", "no fake written yet"),
+    ("cloudns", "no fake written yet"),
+    ("dynu", "no fake written yet"),
+    ("gandi", "no fake written yet"),
+    ("gcore", "no fake written yet"),
+    ("googlecloud", "no fake written yet"),
+    ("hostingde", "no fake written yet"),
+    ("hostinger", "no fake written yet"),
+    ("infoblox", "no fake written yet"),
+    ("inwx", "no fake written yet"),
+    ("mythicbeasts", "no fake written yet"),
+    ("netcup", "no fake written yet"),
+    ("ns1", "no fake written yet"),
+    ("oraclecloud", "no fake written yet"),
+    ("ovh", "no fake written yet"),
+    ("route53", "no fake written yet"),
+    ("simplycom", "no fake written yet"),
+    ("spaceship", "no fake written yet"),
+    ("transip", "no fake written yet"),
+    ("ultradns", "no fake written yet"),
+    ("zoneeu", "no fake written yet"),
+];

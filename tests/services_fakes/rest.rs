@@ -243,3 +243,158 @@ pub fn scaleway(w: &World, r: &Req) -> Resp {
         _ => Resp::not_found(),
     }
 }
+
+/// Infomaniak (api.infomaniak.com, `Bearer` token): `GET /2/zones/{zone}/records` lists the
+/// zone, `POST` there adds one record (`source`, `type`, `target`, `ttl`), `DELETE
+/// /2/zones/{zone}/records/{id}` removes one; answers wrapped in `{"result": "success",
+/// "data": ...}`.
+pub fn infomaniak(w: &World, r: &Req) -> Resp {
+    if r.header("authorization") != Some("Bearer infomaniak-SECRET-token") {
+        return Resp::json(401, json!({"result": "error", "error": {"code": "not_authorized"}}));
+    }
+    let ok = |data: Value| Resp::ok(json!({"result": "success", "data": data}));
+    let seg = r.segments();
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    match (r.method.as_str(), seg.as_slice()) {
+        ("GET", ["2", "zones", ZONE, "records"]) => ok(w
+            .records()
+            .iter()
+            .map(|x| {
+                let source = if x.name == "@" { "" } else { x.name.as_str() };
+                json!({"id": x.id, "source": source, "type": x.rtype, "target": x.content, "ttl": x.ttl})
+            })
+            .collect()),
+        ("POST", ["2", "zones", ZONE, "records"]) => {
+            let b = r.json();
+            let (Some(source), Some(rtype), Some(target), Some(ttl)) = (
+                b["source"].as_str(),
+                b["type"].as_str(),
+                b["target"].as_str(),
+                b["ttl"].as_u64(),
+            ) else {
+                return Resp::json(422, json!({"result": "error", "error": {"code": "validation_failed"}}));
+            };
+            let name = if source.is_empty() { "@" } else { source };
+            let x = w.put(Rec::new(name, rtype, target, ttl as u32));
+            ok(json!({"id": x.id}))
+        }
+        ("DELETE", ["2", "zones", ZONE, "records", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            if w.remove(|x| x.id == id) == 0 {
+                return Resp::json(404, json!({"result": "error", "error": {"code": "not_found"}}));
+            }
+            ok(json!(true))
+        }
+        _ => Resp::not_found(),
+    }
+}
+
+/// DNSimple (api.dnsimple.com/v2, `Bearer` token): records of a zone at
+/// `/{account}/zones/{zone}/records` (`GET ?name=&type=`, `POST` one record), `DELETE
+/// .../records/{id}`; answers wrapped in `{"data": ...}`.
+pub fn dnsimple(w: &World, r: &Req) -> Resp {
+    if r.header("authorization") != Some("Bearer dnsimple-SECRET-token") {
+        return Resp::json(401, json!({"message": "Authentication failed"}));
+    }
+    let seg = r.segments();
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    let entry = |x: &Rec| {
+        let name = if x.name == "@" { "" } else { x.name.as_str() };
+        json!({"id": x.id, "zone_id": ZONE, "name": name, "type": x.rtype, "content": x.content,
+            "ttl": x.ttl, "priority": null})
+    };
+    match (r.method.as_str(), seg.as_slice()) {
+        ("GET", ["v2", "4711", "zones", ZONE, "records"]) => {
+            let name = r.query("name").unwrap_or_default();
+            let name = if name.is_empty() { "@".to_string() } else { name };
+            let rtype = r.query("type").unwrap_or_default();
+            let data: Vec<Value> = w.rrset(&name, &rtype).iter().map(entry).collect();
+            Resp::ok(json!({"data": data}))
+        }
+        ("POST", ["v2", "4711", "zones", ZONE, "records"]) => {
+            let b = r.json();
+            let (Some(name), Some(rtype), Some(content), Some(ttl)) = (
+                b["name"].as_str(),
+                b["type"].as_str(),
+                b["content"].as_str(),
+                b["ttl"].as_u64(),
+            ) else {
+                return Resp::json(400, json!({"message": "Validation failed"}));
+            };
+            let name = if name.is_empty() { "@" } else { name };
+            let x = w.put(Rec::new(name, rtype, content, ttl as u32));
+            Resp::json(201, json!({"data": entry(&x)}))
+        }
+        ("DELETE", ["v2", "4711", "zones", ZONE, "records", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            if w.remove(|x| x.id == id) == 0 {
+                return Resp::not_found();
+            }
+            Resp::empty(204)
+        }
+        _ => Resp::not_found(),
+    }
+}
+
+/// LuaDNS (api.luadns.com, HTTP Basic `user:token`): `GET /v1/zones`, `GET
+/// /v1/zones/{id}/records` (names absolute), `POST` there adds one, `DELETE
+/// /v1/zones/{id}/records/{rid}` removes one.
+pub fn luadns(w: &World, r: &Req) -> Resp {
+    // base64("lua@example.com:luadns-SECRET-token")
+    if r.header("authorization") != Some("Basic bHVhQGV4YW1wbGUuY29tOmx1YWRucy1TRUNSRVQtdG9rZW4=") {
+        return Resp::json(401, json!({"status": "Unauthorized"}));
+    }
+    let seg = r.segments();
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    let absolute = |name: &str| {
+        if name == "@" {
+            format!("{ZONE}.")
+        } else {
+            format!("{name}.{ZONE}.")
+        }
+    };
+    let relative = |fqdn: &str| {
+        let f = fqdn.trim_end_matches('.');
+        if f == ZONE {
+            "@".to_string()
+        } else {
+            f.strip_suffix(&format!(".{ZONE}")).unwrap_or(f).to_string()
+        }
+    };
+    match (r.method.as_str(), seg.as_slice()) {
+        ("GET", ["v1", "zones"]) => Resp::ok(json!([{"id": 31, "name": ZONE}])),
+        ("GET", ["v1", "zones", "31", "records"]) => Resp::ok(
+            w.records()
+                .iter()
+                .map(|x| {
+                    json!({"id": x.id, "name": absolute(&x.name), "type": x.rtype,
+                        "content": x.content, "ttl": x.ttl, "zone_id": 31})
+                })
+                .collect(),
+        ),
+        ("POST", ["v1", "zones", "31", "records"]) => {
+            let b = r.json();
+            let (Some(name), Some(rtype), Some(content), Some(ttl)) = (
+                b["name"].as_str(),
+                b["type"].as_str(),
+                b["content"].as_str(),
+                b["ttl"].as_u64(),
+            ) else {
+                return Resp::json(400, json!({"status": "Bad Request"}));
+            };
+            if !name.ends_with('.') {
+                return Resp::json(400, json!({"status": "name must be absolute"}));
+            }
+            let x = w.put(Rec::new(&relative(name), rtype, content, ttl as u32));
+            Resp::ok(json!({"id": x.id, "name": name, "type": rtype, "content": content, "ttl": ttl, "zone_id": 31}))
+        }
+        ("DELETE", ["v1", "zones", "31", "records", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            if w.remove(|x| x.id == id) == 0 {
+                return Resp::not_found();
+            }
+            Resp::ok(json!({"id": id}))
+        }
+        _ => Resp::not_found(),
+    }
+}
