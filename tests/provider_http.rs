@@ -406,7 +406,10 @@ async fn desec_merges_again_when_another_writer_replaced_the_rrset() {
         .unwrap();
     let reqs = mock.requests();
     let methods: Vec<&str> = reqs.iter().map(|r| r.method.as_str()).collect();
-    assert_eq!(methods, ["GET", "PATCH", "GET", "GET", "PATCH", "GET", "GET"]);
+    assert_eq!(
+        methods,
+        ["GET", "PATCH", "GET", "GET", "PATCH", "GET", "GET"]
+    );
     assert_eq!(
         reqs[4].json(),
         json!({"ttl": 3600, "records": [theirs.to_string(), ours.to_string()]})
@@ -459,7 +462,9 @@ async fn desec_names_the_owner_when_the_rrset_keeps_changing_under_it() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("_25._tcp.mail.example.com") && err.contains("lacks") && err.contains("another writer"),
+        err.contains("_25._tcp.mail.example.com")
+            && err.contains("lacks")
+            && err.contains("another writer"),
         "{err}"
     );
     // Bounded: the quick policy's attempts, three requests a round.
@@ -504,7 +509,10 @@ async fn desec_retries_5xx_then_succeeds() {
     let reqs = mock.requests();
     let methods: Vec<&str> = reqs.iter().map(|r| r.method.as_str()).collect();
     // The failed PATCH is not sent again as it was: the RRset is read again first.
-    assert_eq!(methods, ["GET", "GET", "PATCH", "GET", "PATCH", "GET", "GET"]);
+    assert_eq!(
+        methods,
+        ["GET", "GET", "PATCH", "GET", "PATCH", "GET", "GET"]
+    );
     assert_eq!(reqs[2].json(), reqs[4].json());
 }
 

@@ -552,7 +552,10 @@ async fn powerdns_two_writers_racing_on_one_owner_lose_no_record() {
         .unwrap();
     let (mut prev_a, mut prev_b): (Vec<TlsaRecord>, Vec<TlsaRecord>) = (vec![], vec![]);
     for round in 0..ROUNDS {
-        let (ra, rb) = (rec(&format!("{tag}/a"), round), rec(&format!("{tag}/b"), round));
+        let (ra, rb) = (
+            rec(&format!("{tag}/a"), round),
+            rec(&format!("{tag}/b"), round),
+        );
         let ca = change(zone, &owner, vec![ra.clone()], prev_a.clone());
         let cb = change(zone, &owner, vec![rb.clone()], prev_b.clone());
         let (x, y) = tokio::join!(a.apply(&ca), b.apply(&cb));
@@ -607,7 +610,10 @@ async fn doctor_tells_a_secure_zone_from_one_without_ds() {
         let i = signing_item(&child, "lab-pdns", None, &keys);
         assert_eq!(i.level, Level::Fail, "{how}: {i:?}");
         assert!(i.detail.contains("no DS"), "{how}: {i:?}");
-        assert!(i.fix.as_deref().unwrap_or("").contains("registrar"), "{how}: {i:?}");
+        assert!(
+            i.fix.as_deref().unwrap_or("").contains("registrar"),
+            "{how}: {i:?}"
+        );
 
         // A name with no zone cut, no DNSKEY: unsigned; a Hetzner provider is named.
         let none = format!("mail.{zone}.");
@@ -620,7 +626,9 @@ async fn doctor_tells_a_secure_zone_from_one_without_ds() {
         assert_eq!(i.level, Level::Fail, "{how}: {i:?}");
         let fix = i.fix.clone().unwrap_or_default();
         assert!(
-            i.detail.contains("not signed") && fix.contains("provider h") && fix.contains("does not sign"),
+            i.detail.contains("not signed")
+                && fix.contains("provider h")
+                && fix.contains("does not sign"),
             "{how}: {i:?}"
         );
     }

@@ -188,7 +188,10 @@ async fn serve(proxy: Arc<Proxy>, mut sock: TcpStream) -> Option<()> {
             .map(|(_, w)| w.clone());
         let resp = match world {
             Some(w) => w.answer(&req),
-            None => Resp::json(599, serde_json::json!({"fake": format!("no fake for {host}")})),
+            None => Resp::json(
+                599,
+                serde_json::json!({"fake": format!("no fake for {host}")}),
+            ),
         };
         let mut out = format!(
             "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
@@ -348,7 +351,10 @@ async fn every_service_adds_beside_a_foreign_record_and_removes_only_its_own() {
         let mut want = vec![foreign(), ours(1), ours(2)];
         want.sort_by_key(|r| r.to_string());
         if now != want {
-            failed.push(format!("{}: after the addition {now:?}, want {want:?}", row.service));
+            failed.push(format!(
+                "{}: after the addition {now:?}, want {want:?}",
+                row.service
+            ));
             continue;
         }
         let remove = change_at(OWNER, 3600, vec![], vec![ours(1)]);
@@ -361,7 +367,10 @@ async fn every_service_adds_beside_a_foreign_record_and_removes_only_its_own() {
         let mut want = vec![foreign(), ours(2)];
         want.sort_by_key(|r| r.to_string());
         if now != want {
-            failed.push(format!("{}: after the removal {now:?}, want {want:?}", row.service));
+            failed.push(format!(
+                "{}: after the removal {now:?}, want {want:?}",
+                row.service
+            ));
         }
         if !s
             .world
@@ -443,7 +452,10 @@ async fn every_service_maps_statuses_to_the_retry_rules() {
                 }
             }
             if !world.injected() {
-                failed.push(format!("{}: {status}: the injected failure was never sent", row.service));
+                failed.push(format!(
+                    "{}: {status}: the injected failure was never sent",
+                    row.service
+                ));
             }
         }
     }
@@ -461,7 +473,11 @@ fn every_row_is_a_tlsa_capable_service_and_each_is_tested_or_listed() {
         );
     }
     for r in ROWS {
-        assert!(provider::services::find(r.service).is_some(), "{}", r.service);
+        assert!(
+            provider::services::find(r.service).is_some(),
+            "{}",
+            r.service
+        );
     }
 }
 
@@ -469,8 +485,8 @@ fn every_row_is_a_tlsa_capable_service_and_each_is_tested_or_listed() {
 /// exactly for the services with a row here.
 #[test]
 fn the_docs_list_every_service_its_settings_and_how_it_is_tested() {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/providers.md"))
-        .unwrap();
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/providers.md")).unwrap();
     for s in provider::services::SERVICES {
         let row = docs
             .lines()
@@ -529,7 +545,8 @@ fn unknown_settings_are_refused_with_their_line() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("line 5") && e.contains("zone_id"), "{e}");
-    let text = "[providers.p]\ntype = \"dnsupdate\"\nservice = \"hetzner\"\ntoken = \"inline-secret\"\n";
+    let text =
+        "[providers.p]\ntype = \"dnsupdate\"\nservice = \"hetzner\"\ntoken = \"inline-secret\"\n";
     let e = danerollover::config::Config::parse(text, std::path::Path::new("c.toml"))
         .unwrap_err()
         .to_string();

@@ -84,7 +84,8 @@ pub fn signing_item(
                 "signed ({} DNSKEY record(s)) but Insecure: the parent has no DS for {zone}, so the chain of trust stops above it{}",
                 keys.dnskey.records.len(),
                 match keys.ds.state {
-                    Validation::Indeterminate => format!(" (the DS lookup failed: {})", why(&keys.ds)),
+                    Validation::Indeterminate =>
+                        format!(" (the DS lookup failed: {})", why(&keys.ds)),
                     _ => String::new(),
                 }
             ),
@@ -94,17 +95,17 @@ pub fn signing_item(
         ),
         Validation::Bogus => item(
             Level::Fail,
-            format!("Bogus: the DNSKEY RRset does not validate: {}", why(&keys.dnskey)),
+            format!(
+                "Bogus: the DNSKEY RRset does not validate: {}",
+                why(&keys.dnskey)
+            ),
             Some(format!(
                 "the DS at the parent does not match the zone's keys, or the signatures expired: fix the DS at the registrar or the signing at provider {provider}"
             )),
         ),
         Validation::Indeterminate => item(
             Level::Fail,
-            format!(
-                "unknown: the DNSKEY lookup failed: {}",
-                why(&keys.dnskey)
-            ),
+            format!("unknown: the DNSKEY lookup failed: {}", why(&keys.dnskey)),
             Some("check [dns] validating_resolver and that the zone's servers answer".to_string()),
         ),
     }
@@ -222,7 +223,11 @@ mod tests {
             &keys(v(Validation::Secure, 2), v(Validation::Secure, 1)),
         );
         assert_eq!(i.level, Level::Ok);
-        assert!(i.detail.contains("2 DNSKEY") && i.detail.contains("1 DS"), "{}", i.detail);
+        assert!(
+            i.detail.contains("2 DNSKEY") && i.detail.contains("1 DS"),
+            "{}",
+            i.detail
+        );
 
         let i = signing_item(
             "example.com.",
@@ -243,7 +248,10 @@ mod tests {
         assert_eq!(i.level, Level::Fail);
         assert!(i.detail.contains("not signed"), "{}", i.detail);
         let fix = i.fix.unwrap();
-        assert!(fix.contains("provider h") && fix.contains("does not sign"), "{fix}");
+        assert!(
+            fix.contains("provider h") && fix.contains("does not sign"),
+            "{fix}"
+        );
 
         let i = signing_item(
             "example.com.",
@@ -254,12 +262,7 @@ mod tests {
         assert!(i.fix.unwrap().contains("turn DNSSEC signing on"));
 
         for state in [Validation::Bogus, Validation::Indeterminate] {
-            let i = signing_item(
-                "example.com.",
-                "p",
-                None,
-                &keys(v(state, 0), v(state, 0)),
-            );
+            let i = signing_item("example.com.", "p", None, &keys(v(state, 0), v(state, 0)));
             assert_eq!(i.level, Level::Fail, "{state:?}");
         }
     }

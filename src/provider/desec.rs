@@ -19,10 +19,10 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::http::{Api, HttpError};
+use super::verify;
 use super::{
     Change, Provider, ProviderError, ProviderView, merge, parse_records, relative_name, same_set,
 };
-use super::verify;
 use crate::secrets::Secret;
 
 pub const KIND: &str = "desec";
@@ -259,7 +259,8 @@ impl Provider for Desec {
             }
             if let Err(e) = self.send(&domain, &sub, request).await {
                 let what = e.0;
-                match verify::write_again(&self.api.policy, round, started.elapsed(), &e.1.failure) {
+                match verify::write_again(&self.api.policy, round, started.elapsed(), &e.1.failure)
+                {
                     Some(wait) => {
                         tokio::time::sleep(wait).await;
                         continue;

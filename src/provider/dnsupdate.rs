@@ -20,7 +20,9 @@ use dns_update::{
 
 use super::retry::{Decision, Failure, RetryPolicy};
 use super::verify;
-use super::{Change, Provider, ProviderError, ProviderView, parse_records, relative_name, sanitize};
+use super::{
+    Change, Provider, ProviderError, ProviderView, parse_records, relative_name, sanitize,
+};
 use crate::secrets::Secret;
 use crate::tlsa::{Matching, Selector, TlsaRecord, Usage};
 
@@ -186,11 +188,9 @@ impl DnsUpdate {
             if file.is_none() && env.is_none() {
                 continue;
             }
-            let secret = crate::secrets::resolve(
-                file.map(std::path::Path::new),
-                env.map(String::as_str),
-            )
-            .map_err(|e| config(format!("{}: {e}", s.key)))?;
+            let secret =
+                crate::secrets::resolve(file.map(std::path::Path::new), env.map(String::as_str))
+                    .map_err(|e| config(format!("{}: {e}", s.key)))?;
             secrets.insert(s.key, secret);
         }
         let values = services::Values {
@@ -484,6 +484,9 @@ mod tests {
             )),
             Failure::Connect
         );
-        assert_eq!(failure_of(&E::Api("HTTP 200 OK but odd".into())), Failure::Other);
+        assert_eq!(
+            failure_of(&E::Api("HTTP 200 OK but odd".into())),
+            Failure::Other
+        );
     }
 }

@@ -336,9 +336,12 @@ impl PowerDns {
             let Some(folded) = verify::fold(&mine) else {
                 continue;
             };
-            let holds =
-                verify::check(&contents(original.get(&key)), &folded, &contents(after.get(&key)))
-                    .holds();
+            let holds = verify::check(
+                &contents(original.get(&key)),
+                &folded,
+                &contents(after.get(&key)),
+            )
+            .holds();
             let result = if holds {
                 Ok(())
             } else {

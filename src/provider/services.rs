@@ -411,7 +411,12 @@ pub const SERVICES: &[Service] = &[
             opt("url", Plain),
         ],
         build: |v| {
-            DnsUpdater::new_ultradns(v.must("username"), v.secret("password"), v.get("url"), v.t())
+            DnsUpdater::new_ultradns(
+                v.must("username"),
+                v.secret("password"),
+                v.get("url"),
+                v.t(),
+            )
         },
     },
     Service {
@@ -487,9 +492,7 @@ pub const CANNOT_SIGN: &[(&str, &str)] = &[(
 
 /// The row of `name` (case-insensitive).
 pub fn find(name: &str) -> Option<&'static Service> {
-    SERVICES
-        .iter()
-        .find(|s| s.name.eq_ignore_ascii_case(name))
+    SERVICES.iter().find(|s| s.name.eq_ignore_ascii_case(name))
 }
 
 /// Why `service = "name"` cannot be used, as a sentence; `None` for a usable service.
@@ -537,12 +540,12 @@ pub fn check_settings(
     let known: Vec<String> = service.settings.iter().flat_map(keys_of).collect();
     let mut out = BTreeMap::new();
     for (key, value) in table {
-        let Some(setting) = service
-            .settings
-            .iter()
-            .find(|s| keys_of(s).contains(key))
-        else {
-            if service.settings.iter().any(|s| s.kind == Kind::Secret && s.key == key) {
+        let Some(setting) = service.settings.iter().find(|s| keys_of(s).contains(key)) else {
+            if service
+                .settings
+                .iter()
+                .any(|s| s.kind == Kind::Secret && s.key == key)
+            {
                 return Err(format!(
                     "unknown field `{key}`: service {} takes this secret from `{key}_file` (mode 0600) or `{key}_env`, never inline",
                     service.name
@@ -566,10 +569,7 @@ pub fn check_settings(
                     Kind::Number => "a non-negative integer",
                     _ => "a non-empty string",
                 };
-                return Err(format!(
-                    "{key} (service {}) must be {want}",
-                    service.name
-                ));
+                return Err(format!("{key} (service {}) must be {want}", service.name));
             }
         };
         out.insert(key.clone(), text);
@@ -621,7 +621,10 @@ mod tests {
         let r = refusal("desec").unwrap();
         assert!(r.contains("type = \"desec\""), "{r}");
         let r = refusal("nosuch").unwrap();
-        assert!(r.contains("unknown service") && r.contains("porkbun"), "{r}");
+        assert!(
+            r.contains("unknown service") && r.contains("porkbun"),
+            "{r}"
+        );
     }
 
     #[test]
@@ -644,7 +647,10 @@ mod tests {
         .unwrap();
         assert_eq!(ok["customer_number"], "12345");
         let e = check_settings(s, &table(&[("api_key", "inline".into())])).unwrap_err();
-        assert!(e.starts_with("unknown field `api_key`") && e.contains("never inline"), "{e}");
+        assert!(
+            e.starts_with("unknown field `api_key`") && e.contains("never inline"),
+            "{e}"
+        );
         let e = check_settings(s, &table(&[("colour", "red".into())])).unwrap_err();
         assert!(e.starts_with("unknown field `colour`"), "{e}");
         let e = check_settings(s, &table(&[("customer_number", "1".into())])).unwrap_err();

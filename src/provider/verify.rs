@@ -218,7 +218,10 @@ mod tests {
         assert_eq!(r.lost, texts(&[rec(9)]));
         assert!(r.describe().contains("lost 3 1 1 0909"), "{}", r.describe());
         // Hex case does not matter.
-        let upper = rec(2).to_string().to_uppercase().replace("3 1 1 ", "3 1 1 ");
+        let upper = rec(2)
+            .to_string()
+            .to_uppercase()
+            .replace("3 1 1 ", "3 1 1 ");
         assert!(check(&[], &change(vec![rec(2)], vec![]), &[upper]).holds());
     }
 
@@ -236,9 +239,15 @@ mod tests {
     #[test]
     fn settling_grows_with_the_span_within_bounds() {
         assert_eq!(settle(Duration::ZERO, 0), Duration::from_millis(100));
-        assert_eq!(settle(Duration::from_millis(50), 0), Duration::from_millis(200));
+        assert_eq!(
+            settle(Duration::from_millis(50), 0),
+            Duration::from_millis(200)
+        );
         assert_eq!(settle(Duration::from_secs(10), 0), Duration::from_secs(2));
-        assert_eq!(settle(Duration::from_secs(10), 999), Duration::from_millis(2999));
+        assert_eq!(
+            settle(Duration::from_secs(10), 999),
+            Duration::from_millis(2999)
+        );
     }
 
     #[test]

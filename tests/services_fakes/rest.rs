@@ -28,7 +28,19 @@ pub fn hetzner(w: &World, r: &Req) -> Resp {
             };
             Resp::ok(json!({"rrsets": rrsets}))
         }
-        ("POST", ["v1", "zones", ZONE, "rrsets", name, rtype, "actions", action]) => {
+        (
+            "POST",
+            [
+                "v1",
+                "zones",
+                ZONE,
+                "rrsets",
+                name,
+                rtype,
+                "actions",
+                action,
+            ],
+        ) => {
             let values: Vec<String> = r.json()["records"]
                 .as_array()
                 .map(|a| {
@@ -64,7 +76,10 @@ pub fn hetzner(w: &World, r: &Req) -> Resp {
                     let Some(ttl) = r.json()["ttl"].as_u64() else {
                         return Resp::json(400, json!({"error": "ttl"}));
                     };
-                    w.update(|x| x.name == *name && x.rtype == *rtype, |x| x.ttl = ttl as u32);
+                    w.update(
+                        |x| x.name == *name && x.rtype == *rtype,
+                        |x| x.ttl = ttl as u32,
+                    );
                 }
                 _ => return Resp::not_found(),
             }
@@ -102,8 +117,10 @@ pub fn bunny(w: &World, r: &Req) -> Resp {
                     json!({"Id": x.id, "Name": name, "Type": code(&x.rtype), "Value": x.content, "Ttl": x.ttl})
                 })
                 .collect();
-            Resp::ok(json!({"Items": [{"Id": 7, "Domain": ZONE, "Records": records}],
-                "CurrentPage": 1, "TotalItems": 1, "HasMoreItems": false}))
+            Resp::ok(
+                json!({"Items": [{"Id": 7, "Domain": ZONE, "Records": records}],
+                "CurrentPage": 1, "TotalItems": 1, "HasMoreItems": false}),
+            )
         }
         ("PUT", ["dnszone", "7", "records"]) => {
             let b = r.json();
@@ -119,7 +136,10 @@ pub fn bunny(w: &World, r: &Req) -> Resp {
             };
             let name = if name.is_empty() { "@" } else { name };
             let x = w.put(Rec::new(name, rtype, value, ttl as u32));
-            Resp::json(201, json!({"Id": x.id, "Name": name, "Type": 15, "Value": value, "Ttl": ttl}))
+            Resp::json(
+                201,
+                json!({"Id": x.id, "Name": name, "Type": 15, "Value": value, "Ttl": ttl}),
+            )
         }
         ("DELETE", ["dnszone", "7", "records", id]) => {
             let id: u64 = id.parse().unwrap_or(0);
@@ -138,7 +158,10 @@ pub fn bunny(w: &World, r: &Req) -> Resp {
 pub fn porkbun(w: &World, r: &Req) -> Resp {
     let b = r.json();
     if b["apikey"] != "pk1_porkbun" || b["secretapikey"] != "sk1_porkbun-SECRET" {
-        return Resp::json(400, json!({"status": "ERROR", "message": "Invalid API key."}));
+        return Resp::json(
+            400,
+            json!({"status": "ERROR", "message": "Invalid API key."}),
+        );
     }
     let seg = r.segments();
     let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
@@ -160,9 +183,11 @@ pub fn porkbun(w: &World, r: &Req) -> Resp {
             Resp::ok(json!({"status": "SUCCESS", "records": records}))
         }
         ["dns", "create", ZONE] => {
-            let (Some(name), Some(rtype), Some(content)) =
-                (b["name"].as_str(), b["type"].as_str(), b["content"].as_str())
-            else {
+            let (Some(name), Some(rtype), Some(content)) = (
+                b["name"].as_str(),
+                b["type"].as_str(),
+                b["content"].as_str(),
+            ) else {
                 return Resp::json(400, json!({"status": "ERROR", "message": "fields"}));
             };
             let ttl = b["ttl"]
@@ -211,7 +236,11 @@ pub fn scaleway(w: &World, r: &Req) -> Resp {
                             return Resp::json(400, json!({"message": "record"}));
                         };
                         let name = if name.is_empty() { "@" } else { name };
-                        if !w.rrset(name, rtype).iter().any(|e| same_content(&e.content, data)) {
+                        if !w
+                            .rrset(name, rtype)
+                            .iter()
+                            .any(|e| same_content(&e.content, data))
+                        {
                             w.put(Rec::new(name, rtype, data, ttl as u32));
                         }
                     }
@@ -250,7 +279,10 @@ pub fn scaleway(w: &World, r: &Req) -> Resp {
 /// "data": ...}`.
 pub fn infomaniak(w: &World, r: &Req) -> Resp {
     if r.header("authorization") != Some("Bearer infomaniak-SECRET-token") {
-        return Resp::json(401, json!({"result": "error", "error": {"code": "not_authorized"}}));
+        return Resp::json(
+            401,
+            json!({"result": "error", "error": {"code": "not_authorized"}}),
+        );
     }
     let ok = |data: Value| Resp::ok(json!({"result": "success", "data": data}));
     let seg = r.segments();
@@ -306,7 +338,11 @@ pub fn dnsimple(w: &World, r: &Req) -> Resp {
     match (r.method.as_str(), seg.as_slice()) {
         ("GET", ["v2", "4711", "zones", ZONE, "records"]) => {
             let name = r.query("name").unwrap_or_default();
-            let name = if name.is_empty() { "@".to_string() } else { name };
+            let name = if name.is_empty() {
+                "@".to_string()
+            } else {
+                name
+            };
             let rtype = r.query("type").unwrap_or_default();
             let data: Vec<Value> = w.rrset(&name, &rtype).iter().map(entry).collect();
             Resp::ok(json!({"data": data}))
@@ -386,7 +422,9 @@ pub fn luadns(w: &World, r: &Req) -> Resp {
                 return Resp::json(400, json!({"status": "name must be absolute"}));
             }
             let x = w.put(Rec::new(&relative(name), rtype, content, ttl as u32));
-            Resp::ok(json!({"id": x.id, "name": name, "type": rtype, "content": content, "ttl": ttl, "zone_id": 31}))
+            Resp::ok(
+                json!({"id": x.id, "name": name, "type": rtype, "content": content, "ttl": ttl, "zone_id": 31}),
+            )
         }
         ("DELETE", ["v1", "zones", "31", "records", id]) => {
             let id: u64 = id.parse().unwrap_or(0);
