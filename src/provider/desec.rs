@@ -271,30 +271,18 @@ impl Provider for Desec {
                     }
                 }
             }
-            let after = self.fetch(&domain, &sub, &change.owner).await?;
             let records = |r: Option<RRset>| r.map(|r| r.records).unwrap_or_default();
             let before = records(existing);
-            let mut check = verify::check(&before, change, &records(after));
-            if check.holds() {
-                tokio::time::sleep(verify::settle(read_at.elapsed(), verify::seed())).await;
-                let later = self.fetch(&domain, &sub, &change.owner).await?;
-                check = verify::check(&before, change, &records(later));
-                if check.holds() {
-                    return Ok(());
-                }
-            }
-            match verify::again(&self.api.policy, round, started.elapsed(), verify::seed()) {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => {
-                    return Err(self.fail(
-                        &change.owner,
-                        format!(
-                            "{} after {round} write(s): another writer keeps replacing this RRset at the same time; run again, or let one host write it (docs/providers.md)",
-                            check.describe()
-                        ),
-                    ));
-                }
-            }
+            let failed = verify::read_back(&before, change, read_at, || async {
+                Ok::<_, ProviderError>(records(self.fetch(&domain, &sub, &change.owner).await?))
+            })
+            .await?;
+            let Some(failed) = failed else {
+                return Ok(());
+            };
+            verify::next_round(&self.api.policy, round, started, &failed)
+                .await
+                .map_err(|cause| self.fail(&change.owner, cause))?;
         }
     }
 

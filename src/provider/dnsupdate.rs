@@ -339,27 +339,13 @@ impl Provider for DnsUpdate {
             let read_at = std::time::Instant::now();
             let before = self.list(change).await?;
             self.write(change).await?;
-            let after = self.list(change).await?;
-            let mut check = verify::check(&before, change, &after);
-            if check.holds() {
-                tokio::time::sleep(verify::settle(read_at.elapsed(), verify::seed())).await;
-                check = verify::check(&before, change, &self.list(change).await?);
-                if check.holds() {
-                    return Ok(());
-                }
-            }
-            match verify::again(&self.policy, round, started.elapsed(), verify::seed()) {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => {
-                    return Err(self.fail(
-                        owner,
-                        format!(
-                            "{} after {round} write(s): another writer keeps changing this RRset at the same time; run again, or let one host write it (docs/providers.md)",
-                            check.describe()
-                        ),
-                    ));
-                }
-            }
+            let failed = verify::read_back(&before, change, read_at, || self.list(change)).await?;
+            let Some(failed) = failed else {
+                return Ok(());
+            };
+            verify::next_round(&self.policy, round, started, &failed)
+                .await
+                .map_err(|cause| self.fail(owner, cause))?;
         }
     }
 

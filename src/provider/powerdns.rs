@@ -121,17 +121,6 @@ impl PowerDns {
             .map(|_| ())
     }
 
-    /// The failure after the last round whose read-back did not hold.
-    fn lost_race(&self, owner: &str, check: &verify::Check, rounds: u32) -> ProviderError {
-        self.fail(
-            owner,
-            format!(
-                "{} after {rounds} write(s): another writer keeps replacing this RRset at the same time; run again, or let one host write it (docs/providers.md)",
-                check.describe()
-            ),
-        )
-    }
-
     /// `{url}/api/v1/servers/{server_id}/zones/{zone}`.
     pub fn zone_url(&self, zone: &str) -> Url {
         zone_url(&self.base, &self.server_id, zone)
@@ -484,20 +473,18 @@ impl Provider for PowerDns {
                 }
             }
             let before = contents(existing.as_ref());
-            let after = self.fetch(&change.zone, &change.owner).await?;
-            let mut check = verify::check(&before, change, &contents(after.as_ref()));
-            if check.holds() {
-                tokio::time::sleep(verify::settle(read_at.elapsed(), verify::seed())).await;
-                let later = self.fetch(&change.zone, &change.owner).await?;
-                check = verify::check(&before, change, &contents(later.as_ref()));
-                if check.holds() {
-                    return Ok(());
-                }
-            }
-            match verify::again(&self.api.policy, round, started.elapsed(), verify::seed()) {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => return Err(self.lost_race(&change.owner, &check, round)),
-            }
+            let failed = verify::read_back(&before, change, read_at, || async {
+                Ok::<_, ProviderError>(contents(
+                    self.fetch(&change.zone, &change.owner).await?.as_ref(),
+                ))
+            })
+            .await?;
+            let Some(failed) = failed else {
+                return Ok(());
+            };
+            verify::next_round(&self.api.policy, round, started, &failed)
+                .await
+                .map_err(|cause| self.fail(&change.owner, cause))?;
         }
     }
 

@@ -160,6 +160,46 @@ pub fn fold(changes: &[&Change]) -> Option<Change> {
     Some(out)
 }
 
+/// Read the RRset back after a write made from `before` at `read_at`, check it, and after
+/// [`settle`] read and check it again. `None` when the write holds, else what is wrong.
+pub async fn read_back<E, Fut>(
+    before: &[String],
+    change: &Change,
+    read_at: std::time::Instant,
+    read: impl Fn() -> Fut,
+) -> Result<Option<Check>, E>
+where
+    Fut: std::future::Future<Output = Result<Vec<String>, E>>,
+{
+    let first = check(before, change, &read().await?);
+    if !first.holds() {
+        return Ok(Some(first));
+    }
+    tokio::time::sleep(settle(read_at.elapsed(), seed())).await;
+    let second = check(before, change, &read().await?);
+    Ok((!second.holds()).then_some(second))
+}
+
+/// After round `round`'s check failed: wait and return `Ok` for another round, or give
+/// the cause to report for the owner.
+pub async fn next_round(
+    policy: &RetryPolicy,
+    round: u32,
+    started: std::time::Instant,
+    failed: &Check,
+) -> Result<(), String> {
+    match again(policy, round, started.elapsed(), seed()) {
+        Some(wait) => {
+            tokio::time::sleep(wait).await;
+            Ok(())
+        }
+        None => Err(format!(
+            "{} after {round} write(s): another writer keeps changing this RRset at the same time; run again, or let one host write it (docs/providers.md)",
+            failed.describe()
+        )),
+    }
+}
+
 /// A jitter seed: the clock's nanoseconds and the process id.
 pub fn seed() -> u64 {
     let nanos = std::time::SystemTime::now()

@@ -6,6 +6,23 @@ use super::{Rec, Req, Resp, World, same_content};
 
 const ZONE: &str = "example.com";
 
+/// A record in a request body: its name (relative, "@" for an empty one), type, RDATA
+/// and TTL under these keys; `None` when one is missing.
+fn posted(b: &Value, keys: [&str; 4]) -> Option<Rec> {
+    let [name, rtype, data, ttl] = keys;
+    let name = b[name].as_str()?;
+    let name = if name.is_empty() { "@" } else { name };
+    let ttl = b[ttl]
+        .as_u64()
+        .or_else(|| b[ttl].as_str().and_then(|t| t.parse().ok()))?;
+    Some(Rec::new(
+        name,
+        b[rtype].as_str()?,
+        b[data].as_str()?,
+        ttl as u32,
+    ))
+}
+
 /// Hetzner Cloud DNS API (api.hetzner.cloud/v1): RRsets at
 /// `/zones/{zone}/rrsets/{name}/{type}` with `actions/add_records`, `remove_records`,
 /// `set_records`, `change_ttl`; a list at `/zones/{zone}/rrsets?name=&type=`.
@@ -227,21 +244,15 @@ pub fn scaleway(w: &World, r: &Req) -> Resp {
             for c in changes {
                 if let Some(records) = c["add"]["records"].as_array() {
                     for x in records {
-                        let (Some(name), Some(rtype), Some(data), Some(ttl)) = (
-                            x["name"].as_str(),
-                            x["type"].as_str(),
-                            x["data"].as_str(),
-                            x["ttl"].as_u64(),
-                        ) else {
+                        let Some(rec) = posted(x, ["name", "type", "data", "ttl"]) else {
                             return Resp::json(400, json!({"message": "record"}));
                         };
-                        let name = if name.is_empty() { "@" } else { name };
                         if !w
-                            .rrset(name, rtype)
+                            .rrset(&rec.name, &rec.rtype)
                             .iter()
-                            .any(|e| same_content(&e.content, data))
+                            .any(|e| same_content(&e.content, &rec.content))
                         {
-                            w.put(Rec::new(name, rtype, data, ttl as u32));
+                            w.put(rec);
                         }
                     }
                 } else if let Some(id) = c["delete"]["id_fields"].as_object() {
@@ -297,17 +308,13 @@ pub fn infomaniak(w: &World, r: &Req) -> Resp {
             })
             .collect()),
         ("POST", ["2", "zones", ZONE, "records"]) => {
-            let b = r.json();
-            let (Some(source), Some(rtype), Some(target), Some(ttl)) = (
-                b["source"].as_str(),
-                b["type"].as_str(),
-                b["target"].as_str(),
-                b["ttl"].as_u64(),
-            ) else {
-                return Resp::json(422, json!({"result": "error", "error": {"code": "validation_failed"}}));
+            let Some(rec) = posted(&r.json(), ["source", "type", "target", "ttl"]) else {
+                return Resp::json(
+                    422,
+                    json!({"result": "error", "error": {"code": "validation_failed"}}),
+                );
             };
-            let name = if source.is_empty() { "@" } else { source };
-            let x = w.put(Rec::new(name, rtype, target, ttl as u32));
+            let x = w.put(rec);
             ok(json!({"id": x.id}))
         }
         ("DELETE", ["2", "zones", ZONE, "records", id]) => {
@@ -348,17 +355,10 @@ pub fn dnsimple(w: &World, r: &Req) -> Resp {
             Resp::ok(json!({"data": data}))
         }
         ("POST", ["v2", "4711", "zones", ZONE, "records"]) => {
-            let b = r.json();
-            let (Some(name), Some(rtype), Some(content), Some(ttl)) = (
-                b["name"].as_str(),
-                b["type"].as_str(),
-                b["content"].as_str(),
-                b["ttl"].as_u64(),
-            ) else {
+            let Some(rec) = posted(&r.json(), ["name", "type", "content", "ttl"]) else {
                 return Resp::json(400, json!({"message": "Validation failed"}));
             };
-            let name = if name.is_empty() { "@" } else { name };
-            let x = w.put(Rec::new(name, rtype, content, ttl as u32));
+            let x = w.put(rec);
             Resp::json(201, json!({"data": entry(&x)}))
         }
         ("DELETE", ["v2", "4711", "zones", ZONE, "records", id]) => {
