@@ -320,6 +320,16 @@ pub enum ProviderConfig {
     },
     /// A person: danerollover prints the records to add and remove, and observes DNS.
     Manual {},
+    /// Any TLSA-capable service of the `dns-update` crate: `service = "NAME"` and that
+    /// service's own settings (see `provider::services::SERVICES`); secrets as `KEY_file`
+    /// or `KEY_env`. Read by hand in [`ProviderConfig::deserialize`] (the keys depend on
+    /// the service); the settings hold the plain values and the secret sources as text.
+    #[serde(skip_deserializing)]
+    Dnsupdate {
+        service: String,
+        #[serde(flatten)]
+        settings: BTreeMap<String, String>,
+    },
 }
 
 fn default_server_id() -> String {
@@ -376,8 +386,45 @@ impl<'de> Deserialize<'de> for ProviderConfig {
                 "provider type `{type_name}` is not supported: {reason}"
             )));
         }
+        if value.get("type").and_then(toml::Value::as_str) == Some("dnsupdate") {
+            return dnsupdate_from(value).map_err(D::Error::custom);
+        }
         ProviderConfig::deserialize(value).map_err(|e| D::Error::custom(e.message()))
     }
+}
+
+/// A `type = "dnsupdate"` table: the service checked against the crate's table, then its
+/// settings (an unknown key is named as serde names one, so its line is found).
+fn dnsupdate_from(value: toml::Value) -> Result<ProviderConfig, String> {
+    use crate::provider::services;
+    let toml::Value::Table(table) = value else {
+        return Err("a provider must be a table".to_string());
+    };
+    let mut rest: BTreeMap<String, toml::Value> = table.into_iter().collect();
+    rest.remove("type");
+    let service = match rest.remove("service") {
+        Some(toml::Value::String(s)) => s,
+        Some(_) => return Err("service must be a string, e.g. service = \"hetzner\"".into()),
+        None => {
+            return Err(format!(
+                "type = \"dnsupdate\" needs service = \"NAME\", one of {}",
+                services::SERVICES
+                    .iter()
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    };
+    if let Some(why) = services::refusal(&service) {
+        return Err(why);
+    }
+    let row = services::find(&service).ok_or_else(|| format!("unknown service `{service}`"))?;
+    let settings = services::check_settings(row, &rest)?;
+    Ok(ProviderConfig::Dnsupdate {
+        service: row.name.to_string(),
+        settings,
+    })
 }
 
 impl ProviderConfig {
@@ -393,6 +440,7 @@ impl ProviderConfig {
             ProviderConfig::Googlecloud { .. } => "googlecloud",
             ProviderConfig::Exec { .. } => "exec",
             ProviderConfig::Manual {} => "manual",
+            ProviderConfig::Dnsupdate { .. } => "dnsupdate",
         }
     }
 
@@ -460,6 +508,21 @@ impl ProviderConfig {
                 env: None,
             }],
             ProviderConfig::Exec { .. } | ProviderConfig::Manual {} => Vec::new(),
+            ProviderConfig::Dnsupdate { service, settings } => {
+                crate::provider::services::find(service)
+                    .map(|row| {
+                        row.settings
+                            .iter()
+                            .filter(|s| s.kind == crate::provider::services::Kind::Secret)
+                            .map(|s| SecretSource {
+                                key: s.key,
+                                file: settings.get(&format!("{}_file", s.key)).map(PathBuf::from),
+                                env: settings.get(&format!("{}_env", s.key)).cloned(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            }
         }
     }
 }

@@ -278,6 +278,8 @@ async fn desec_patches_the_merged_rrset_in_one_request() {
     let mock = Mock::start(vec![
         resp(200, desec_rrset(&[&old, &ta], 3600)),
         resp(200, desec_rrset(&[&ta, &next], 3600)),
+        resp(200, desec_rrset(&[&ta, &next], 3600)),
+        resp(200, desec_rrset(&[&ta, &next], 3600)),
     ])
     .await;
     let s = token_file();
@@ -286,7 +288,12 @@ async fn desec_patches_the_merged_rrset_in_one_request() {
         .await
         .unwrap();
     let reqs = mock.requests();
-    assert_eq!(reqs.len(), 2, "{reqs:#?}");
+    assert_eq!(reqs.len(), 4, "{reqs:#?}");
+    // The write is read back, and again a moment later.
+    for r in &reqs[2..] {
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.target, DESEC_RRSET);
+    }
     assert_eq!(reqs[0].method, "GET");
     assert_eq!(reqs[0].target, DESEC_RRSET);
     assert_eq!(reqs[1].method, "PATCH");
@@ -311,6 +318,8 @@ async fn desec_creates_a_missing_rrset_with_post() {
     let mock = Mock::start(vec![
         resp(404, json!({"detail": "Not found."})),
         resp(201, desec_rrset(&[&next], 3600)),
+        resp(200, desec_rrset(&[&next], 3600)),
+        resp(200, desec_rrset(&[&next], 3600)),
     ])
     .await;
     let s = token_file();
@@ -319,7 +328,7 @@ async fn desec_creates_a_missing_rrset_with_post() {
         .await
         .unwrap();
     let reqs = mock.requests();
-    assert_eq!(reqs.len(), 2, "{reqs:#?}");
+    assert_eq!(reqs.len(), 4, "{reqs:#?}");
     assert_eq!(reqs[1].method, "POST");
     assert_eq!(reqs[1].target, "/api/v1/domains/example.com/rrsets/");
     assert_eq!(
@@ -334,6 +343,8 @@ async fn desec_deletes_the_rrset_when_the_last_record_goes() {
     let mock = Mock::start(vec![
         resp(200, desec_rrset(&[&old], 3600)),
         resp(204, Value::Null),
+        resp(404, json!({"detail": "Not found."})),
+        resp(404, json!({"detail": "Not found."})),
     ])
     .await;
     let s = token_file();
@@ -353,6 +364,8 @@ async fn desec_honours_retry_after_on_429() {
         retry_after(429, 1),
         resp(200, desec_rrset(&[&old], 3600)),
         resp(200, desec_rrset(&[&next], 3600)),
+        resp(200, desec_rrset(&[&next], 3600)),
+        resp(200, desec_rrset(&[&next], 3600)),
     ])
     .await;
     let s = token_file();
@@ -367,7 +380,96 @@ async fn desec_honours_retry_after_on_429() {
         start.elapsed()
     );
     let methods: Vec<String> = mock.requests().iter().map(|r| r.method.clone()).collect();
-    assert_eq!(methods, ["GET", "GET", "PATCH"]);
+    assert_eq!(methods, ["GET", "GET", "PATCH", "GET", "GET"]);
+}
+
+#[tokio::test]
+async fn desec_merges_again_when_another_writer_replaced_the_rrset() {
+    // Another host replaced the RRset between our GET and our PATCH (it had read it
+    // without our record): the read-back lacks ours, so we read, merge and write again,
+    // keeping the other host's record.
+    let (ours, theirs) = (rec(2), rec(7));
+    let mock = Mock::start(vec![
+        resp(200, desec_rrset(&[], 3600)),
+        resp(200, desec_rrset(&[&ours], 3600)),
+        resp(200, desec_rrset(&[&theirs], 3600)),
+        resp(200, desec_rrset(&[&theirs], 3600)),
+        resp(200, desec_rrset(&[&theirs, &ours], 3600)),
+        resp(200, desec_rrset(&[&theirs, &ours], 3600)),
+        resp(200, desec_rrset(&[&theirs, &ours], 3600)),
+    ])
+    .await;
+    let s = token_file();
+    desec(&mock, &s)
+        .apply(&change(3600, vec![ours.clone()], vec![]))
+        .await
+        .unwrap();
+    let reqs = mock.requests();
+    let methods: Vec<&str> = reqs.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(
+        methods,
+        ["GET", "PATCH", "GET", "GET", "PATCH", "GET", "GET"]
+    );
+    assert_eq!(
+        reqs[4].json(),
+        json!({"ttl": 3600, "records": [theirs.to_string(), ours.to_string()]})
+    );
+}
+
+#[tokio::test]
+async fn desec_second_read_back_catches_a_stale_write_landing_late() {
+    // Our first read-back holds; then a writer that had read before our write lands its
+    // stale merge (without ours): the second read-back lacks ours, so we write again.
+    let (ours, theirs) = (rec(2), rec(7));
+    let mock = Mock::start(vec![
+        resp(200, desec_rrset(&[], 3600)),
+        resp(200, desec_rrset(&[&ours], 3600)),
+        resp(200, desec_rrset(&[&ours], 3600)),
+        resp(200, desec_rrset(&[&theirs], 3600)),
+        resp(200, desec_rrset(&[&theirs], 3600)),
+        resp(200, desec_rrset(&[&theirs, &ours], 3600)),
+        resp(200, desec_rrset(&[&theirs, &ours], 3600)),
+        resp(200, desec_rrset(&[&theirs, &ours], 3600)),
+    ])
+    .await;
+    let s = token_file();
+    desec(&mock, &s)
+        .apply(&change(3600, vec![ours.clone()], vec![]))
+        .await
+        .unwrap();
+    let methods: Vec<String> = mock.requests().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(
+        methods,
+        ["GET", "PATCH", "GET", "GET", "GET", "PATCH", "GET", "GET"]
+    );
+}
+
+#[tokio::test]
+async fn desec_names_the_owner_when_the_rrset_keeps_changing_under_it() {
+    let ours = rec(2);
+    // Every read-back lacks our record.
+    let mut script = Vec::new();
+    for _ in 0..20 {
+        script.push(resp(200, desec_rrset(&[], 3600)));
+        script.push(resp(200, desec_rrset(&[&ours], 3600)));
+        script.push(resp(200, desec_rrset(&[], 3600)));
+    }
+    let mock = Mock::start(script).await;
+    let s = token_file();
+    let err = desec(&mock, &s)
+        .apply(&change(3600, vec![ours.clone()], vec![]))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("_25._tcp.mail.example.com")
+            && err.contains("lacks")
+            && err.contains("another writer"),
+        "{err}"
+    );
+    // Bounded: the quick policy's attempts, three requests a round.
+    assert_eq!(mock.requests().len() % 3, 0);
+    assert!(mock.requests().len() <= 3 * 20);
 }
 
 #[tokio::test]
@@ -393,6 +495,9 @@ async fn desec_retries_5xx_then_succeeds() {
         resp(503, json!({"detail": "unavailable"})),
         resp(200, desec_rrset(&[&old], 3600)),
         resp(502, Value::Null),
+        resp(200, desec_rrset(&[&old], 3600)),
+        resp(200, desec_rrset(&[&next], 3600)),
+        resp(200, desec_rrset(&[&next], 3600)),
         resp(200, desec_rrset(&[&next], 3600)),
     ])
     .await;
@@ -403,9 +508,12 @@ async fn desec_retries_5xx_then_succeeds() {
         .unwrap();
     let reqs = mock.requests();
     let methods: Vec<&str> = reqs.iter().map(|r| r.method.as_str()).collect();
-    assert_eq!(methods, ["GET", "GET", "PATCH", "PATCH"]);
-    // The retried PATCH carries the same body.
-    assert_eq!(reqs[2].json(), reqs[3].json());
+    // The failed PATCH is not sent again as it was: the RRset is read again first.
+    assert_eq!(
+        methods,
+        ["GET", "GET", "PATCH", "GET", "PATCH", "GET", "GET"]
+    );
+    assert_eq!(reqs[2].json(), reqs[4].json());
 }
 
 #[tokio::test]
@@ -778,7 +886,21 @@ async fn powerdns_request_shape() {
                         {"content": ta.to_string(), "disabled": true}]
         }]
     });
-    let mock = Mock::start(vec![resp(200, zone), resp(204, Value::Null)]).await;
+    let after = json!({
+        "name": "example.com.",
+        "rrsets": [{
+            "name": "_25._tcp.mail.example.com.", "type": "TLSA", "ttl": 300, "comments": [],
+            "records": [{"content": ta.to_string(), "disabled": true},
+                        {"content": next.to_string(), "disabled": false}]
+        }]
+    });
+    let mock = Mock::start(vec![
+        resp(200, zone),
+        resp(204, Value::Null),
+        resp(200, after.clone()),
+        resp(200, after),
+    ])
+    .await;
     let s = token_file();
     let p = build_quick(
         "home",
@@ -815,6 +937,9 @@ async fn powerdns_request_shape() {
                         {"content": next.to_string(), "disabled": false}]
         }]})
     );
+    assert_eq!(reqs.len(), 4, "the PATCH is read back, twice: {reqs:#?}");
+    assert_eq!(reqs[2].method, "GET");
+    assert_eq!(reqs[3].method, "GET");
 }
 
 #[tokio::test]

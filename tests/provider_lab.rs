@@ -527,3 +527,109 @@ async fn rfc2136_applies_a_batch_leaving_foreign_records() {
     )
     .await;
 }
+
+// ---------------------------------------------------------------------------------------
+// Two writers racing on one owner of the real PowerDNS: each PATCH replaces the whole
+// RRset, so a writer that read before the other's PATCH would drop the other's record;
+// the read-back after every write finds that and merges again. Every round both writers
+// roll their own record (add the next, remove the previous) at the same time; after each
+// round both records of the round, and the foreign record, are there and the previous
+// ones gone.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn powerdns_two_writers_racing_on_one_owner_lose_no_record() {
+    let Some(lab) = Lab::get("powerdns_two_writers_racing_on_one_owner_lose_no_record") else {
+        return;
+    };
+    const ROUNDS: u8 = 30;
+    let zone = lab.var("LAB_PDNS_ZONE");
+    let tag = unique("pdns-race");
+    let owner = format!("_25._tcp.{tag}.{zone}.");
+    let (a, b) = (lab_pdns(&lab), lab_pdns(&lab));
+    let foreign = dane_ta(&tag);
+    a.apply(&change(zone, &owner, vec![foreign.clone()], vec![]))
+        .await
+        .unwrap();
+    let (mut prev_a, mut prev_b): (Vec<TlsaRecord>, Vec<TlsaRecord>) = (vec![], vec![]);
+    for round in 0..ROUNDS {
+        let (ra, rb) = (
+            rec(&format!("{tag}/a"), round),
+            rec(&format!("{tag}/b"), round),
+        );
+        let ca = change(zone, &owner, vec![ra.clone()], prev_a.clone());
+        let cb = change(zone, &owner, vec![rb.clone()], prev_b.clone());
+        let (x, y) = tokio::join!(a.apply(&ca), b.apply(&cb));
+        x.unwrap_or_else(|e| panic!("round {round}: writer a: {e}"));
+        y.unwrap_or_else(|e| panic!("round {round}: writer b: {e}"));
+        let view = a.read(zone, &owner).await.unwrap().unwrap();
+        let got: BTreeSet<String> = view.records.iter().map(|r| r.to_string()).collect();
+        assert_eq!(got, set(&[&foreign, &ra, &rb]), "round {round}");
+        (prev_a, prev_b) = (vec![ra], vec![rb]);
+    }
+    let mut all = prev_a;
+    all.extend(prev_b);
+    all.push(foreign);
+    a.apply(&change(zone, &owner, vec![], all)).await.unwrap();
+    expect_served(lab.addr("LAB_PDNS_DNS"), &owner, BTreeSet::new()).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// doctor's zone check against the lab: example.test is signed and Secure (a trust
+// anchor), insecure.example.test is signed but has no DS in its parent, and a zone
+// written through a provider that cannot sign is named with what to do.
+
+#[tokio::test]
+async fn doctor_tells_a_secure_zone_from_one_without_ds() {
+    use danerollover::commands::doctor::Level;
+    use danerollover::commands::doctor_zones::{observe, signing_item};
+    use danerollover::config::DnsConfig;
+    use danerollover::dns::resolve::Resolver;
+    let Some(lab) = Lab::get("doctor_tells_a_secure_zone_from_one_without_ds") else {
+        return;
+    };
+    let zone = lab.var("LAB_PDNS_ZONE");
+    for anchors in [None, Some(lab.path("LAB_TRUST_ANCHOR_FILE"))] {
+        let how = if anchors.is_some() {
+            "in process"
+        } else {
+            "AD bit"
+        };
+        let resolver = Resolver::from_config(&DnsConfig {
+            validating_resolver: Some(lab.var("LAB_RESOLVER").to_string()),
+            trust_anchor_file: anchors,
+            ..DnsConfig::default()
+        })
+        .unwrap();
+        let keys = observe(&resolver, &format!("{zone}.")).await.unwrap();
+        let i = signing_item(zone, "lab-pdns", None, &keys);
+        assert_eq!(i.level, Level::Ok, "{how}: {i:?}");
+        assert!(i.detail.contains("validated Secure"), "{how}: {i:?}");
+
+        let child = format!("insecure.{zone}.");
+        let keys = observe(&resolver, &child).await.unwrap();
+        let i = signing_item(&child, "lab-pdns", None, &keys);
+        assert_eq!(i.level, Level::Fail, "{how}: {i:?}");
+        assert!(i.detail.contains("no DS"), "{how}: {i:?}");
+        assert!(
+            i.fix.as_deref().unwrap_or("").contains("registrar"),
+            "{how}: {i:?}"
+        );
+
+        // A name with no zone cut, no DNSKEY: unsigned; a Hetzner provider is named.
+        let none = format!("mail.{zone}.");
+        let keys = observe(&resolver, &none).await.unwrap();
+        let hetzner = ProviderConfig::Dnsupdate {
+            service: "hetzner".into(),
+            settings: Default::default(),
+        };
+        let i = signing_item(&none, "h", Some(&hetzner), &keys);
+        assert_eq!(i.level, Level::Fail, "{how}: {i:?}");
+        let fix = i.fix.clone().unwrap_or_default();
+        assert!(
+            i.detail.contains("not signed")
+                && fix.contains("provider h")
+                && fix.contains("does not sign"),
+            "{how}: {i:?}"
+        );
+    }
+}

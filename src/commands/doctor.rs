@@ -203,6 +203,10 @@ async fn diagnose(ctx: &Context, args: &DoctorArgs) -> Vec<Item> {
     for p in providers {
         items.extend(provider_items(&config, &names, p, observer.as_ref()).await);
     }
+    // Zones: signed, and validating Secure (DNSKEY at the zone, DS at the parent).
+    if let Some(o) = observer.as_ref() {
+        items.extend(super::doctor_zones::zone_items(&config, &names, o).await);
+    }
     for name in &names {
         items.extend(lineage_items(&config, &le_dir, name, observer.as_ref()).await);
     }

@@ -12,6 +12,7 @@ pub mod check_mx;
 pub mod config_cmd;
 pub mod dns;
 pub mod doctor;
+pub mod doctor_zones;
 pub mod generate;
 pub mod hook;
 pub mod init;

@@ -7,6 +7,10 @@
 //!
 //! deSEC refuses TTLs below the domain's `minimum_ttl` (3600 unless deSEC lowered it for the
 //! account); such a refusal is reported with that advice.
+//!
+//! The RRset is read back after every write ([`super::verify`]): a record another writer
+//! added between our GET and our write is lost by it, so every writer checks its own
+//! change and merges again.
 
 use std::time::Duration;
 
@@ -15,6 +19,7 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::http::{Api, HttpError};
+use super::verify;
 use super::{
     Change, Provider, ProviderError, ProviderView, merge, parse_records, relative_name, same_set,
 };
@@ -174,6 +179,49 @@ impl Desec {
     }
 }
 
+impl Desec {
+    /// Send the request a plan made (not [`Request::Nothing`]), once: a retry is a new
+    /// round that reads the RRset again. The error comes with what was sent.
+    async fn send(
+        &self,
+        domain: &str,
+        sub: &str,
+        request: Request,
+    ) -> Result<(), (&'static str, HttpError)> {
+        let auth = format!("Token {}", self.api.secret().expose());
+        let (what, result) = match request {
+            Request::Nothing => return Ok(()),
+            Request::Patch(body) => {
+                let url = self.rrset_url(domain, sub);
+                (
+                    "PATCH TLSA RRset",
+                    self.api
+                        .send_once(&[], |c| {
+                            c.patch(url.clone())
+                                .header("Authorization", &auth)
+                                .json(&body)
+                        })
+                        .await,
+                )
+            }
+            Request::Create(body) => {
+                let url = self.url(&["domains", domain, "rrsets"]);
+                (
+                    "POST TLSA RRset",
+                    self.api
+                        .send_once(&[], |c| {
+                            c.post(url.clone())
+                                .header("Authorization", &auth)
+                                .json(&body)
+                        })
+                        .await,
+                )
+            }
+        };
+        result.map(|_| ()).map_err(|e| (what, e))
+    }
+}
+
 /// The records (RDATA texts) and TTL of a `GET .../rrsets/SUB/TLSA/` answer body.
 pub fn parse_rrset(body: &str) -> Result<(Vec<String>, Option<u32>), String> {
     let r: RRset = serde_json::from_str(body).map_err(|e| e.to_string())?;
@@ -195,45 +243,47 @@ impl Provider for Desec {
         if change.is_empty() {
             return Ok(());
         }
-        let existing = self.fetch(&domain, &sub, &change.owner).await?;
-        let request = plan(
-            existing.as_ref().map(|r| (r.records.as_slice(), r.ttl)),
-            &sub,
-            change,
-        );
-        let auth = format!("Token {}", self.api.secret().expose());
-        let (what, result) = match request {
-            Request::Nothing => return Ok(()),
-            Request::Patch(body) => {
-                let url = self.rrset_url(&domain, &sub);
-                (
-                    "PATCH TLSA RRset",
-                    self.api
-                        .send(&[], |c| {
-                            c.patch(url.clone())
-                                .header("Authorization", &auth)
-                                .json(&body)
-                        })
-                        .await,
-                )
+        let started = std::time::Instant::now();
+        let mut round = 0;
+        loop {
+            round += 1;
+            let read_at = std::time::Instant::now();
+            let existing = self.fetch(&domain, &sub, &change.owner).await?;
+            let request = plan(
+                existing.as_ref().map(|r| (r.records.as_slice(), r.ttl)),
+                &sub,
+                change,
+            );
+            if request == Request::Nothing {
+                return Ok(());
             }
-            Request::Create(body) => {
-                let url = self.url(&["domains", &domain, "rrsets"]);
-                (
-                    "POST TLSA RRset",
-                    self.api
-                        .send(&[], |c| {
-                            c.post(url.clone())
-                                .header("Authorization", &auth)
-                                .json(&body)
-                        })
-                        .await,
-                )
+            if let Err(e) = self.send(&domain, &sub, request).await {
+                let what = e.0;
+                match verify::write_again(&self.api.policy, round, started.elapsed(), &e.1.failure)
+                {
+                    Some(wait) => {
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    None => {
+                        let e = e.1.after_rounds(round, started.elapsed());
+                        return Err(self.http_fail(&change.owner, &domain, what, change.ttl, e));
+                    }
+                }
             }
-        };
-        result
-            .map(|_| ())
-            .map_err(|e| self.http_fail(&change.owner, &domain, what, change.ttl, e))
+            let records = |r: Option<RRset>| r.map(|r| r.records).unwrap_or_default();
+            let before = records(existing);
+            let failed = verify::read_back(&before, change, read_at, || async {
+                Ok::<_, ProviderError>(records(self.fetch(&domain, &sub, &change.owner).await?))
+            })
+            .await?;
+            let Some(failed) = failed else {
+                return Ok(());
+            };
+            verify::next_round(&self.api.policy, round, started, &failed)
+                .await
+                .map_err(|cause| self.fail(&change.owner, cause))?;
+        }
     }
 
     async fn read(&self, zone: &str, owner: &str) -> Result<Option<ProviderView>, ProviderError> {

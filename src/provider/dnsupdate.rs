@@ -1,12 +1,14 @@
-//! Providers spoken through the `dns-update` crate: Amazon Route 53 (`route53`), Gandi
-//! LiveDNS (`gandi`), OVHcloud (`ovh`) and Google Cloud DNS (`googlecloud`). Each can carry
-//! TLSA records in a DNSSEC-signed zone.
+//! Providers spoken through the `dns-update` crate: every TLSA-capable service of its table
+//! (`type = "dnsupdate"`, `service = "NAME"`, see [`super::services`]), and the older
+//! types `route53`, `gandi`, `ovh` and `googlecloud`.
 //!
-//! A change is two steps, not atomic: the additions are added to the RRset (the crate
-//! reads the RRset and writes the union), then the removals are removed from it (it writes
-//! the RRset without them). Records the change does not name stay. The crate keeps an
-//! existing RRset's TTL when it adds, so the change's TTL applies only to a new RRset.
-//! These APIs are not read back here (`read` gives `None`): observation tells what is served.
+//! A change is two steps, not atomic: the additions are added to the RRset, then the
+//! removals are removed from it; records the change does not name stay. Many services
+//! do this per record; some (Gcore, Google Cloud DNS, Route 53, ...) read the RRset and
+//! write it whole, so another writer's record added in between can be lost: the RRset is
+//! listed before and after each change and checked ([`super::verify`]); a failed check
+//! writes again, within the retry policy. Services differ on TTLs: some keep an existing
+//! RRset's TTL when they add, so the change's TTL applies to a new RRset at least.
 
 use std::future::Future;
 use std::time::Duration;
@@ -17,7 +19,10 @@ use dns_update::{
 };
 
 use super::retry::{Decision, Failure, RetryPolicy};
-use super::{Change, Provider, ProviderError, ProviderView, relative_name, sanitize};
+use super::verify;
+use super::{
+    Change, Provider, ProviderError, ProviderView, parse_records, relative_name, sanitize,
+};
 use crate::secrets::Secret;
 use crate::tlsa::{Matching, Selector, TlsaRecord, Usage};
 
@@ -160,6 +165,44 @@ impl DnsUpdate {
         ))
     }
 
+    /// A service of the crate's table ([`super::services::SERVICES`]), `type = "dnsupdate"`:
+    /// its secrets resolved from their files or variables, the rest as configured.
+    pub fn service(
+        name: &str,
+        service: &str,
+        settings: &std::collections::BTreeMap<String, String>,
+        timeout: Duration,
+    ) -> Result<DnsUpdate, ProviderError> {
+        use super::services::{self, Kind};
+        let config = |message: String| ProviderError::Config {
+            provider: name.to_string(),
+            message,
+        };
+        let row = services::find(service).ok_or_else(|| {
+            config(services::refusal(service).unwrap_or_else(|| format!("service {service}")))
+        })?;
+        let mut secrets = std::collections::BTreeMap::new();
+        for s in row.settings.iter().filter(|s| s.kind == Kind::Secret) {
+            let file = settings.get(&format!("{}_file", s.key));
+            let env = settings.get(&format!("{}_env", s.key));
+            if file.is_none() && env.is_none() {
+                continue;
+            }
+            let secret =
+                crate::secrets::resolve(file.map(std::path::Path::new), env.map(String::as_str))
+                    .map_err(|e| config(format!("{}: {e}", s.key)))?;
+            secrets.insert(s.key, secret);
+        }
+        let values = services::Values {
+            plain: settings,
+            secrets,
+            timeout,
+        };
+        let updater = (row.build)(&values).map_err(|e| config_error(name, row.title, e))?;
+        let secrets = values.secrets.into_values().collect();
+        Ok(Self::wrap(name, row.name, updater, secrets, timeout))
+    }
+
     /// Replace the retry policy.
     pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
         self.policy = policy;
@@ -171,10 +214,10 @@ impl DnsUpdate {
     }
 
     /// Run one crate call with the timeout and the retry policy.
-    async fn call<F, Fut>(&self, owner: &str, what: &str, f: F) -> Result<(), ProviderError>
+    async fn call<T, F, Fut>(&self, owner: &str, what: &str, f: F) -> Result<T, ProviderError>
     where
         F: Fn() -> Fut,
-        Fut: Future<Output = dns_update::Result<()>>,
+        Fut: Future<Output = dns_update::Result<T>>,
     {
         let secrets: Vec<&Secret> = self.secrets.iter().collect();
         let mut attempt = 0;
@@ -182,7 +225,7 @@ impl DnsUpdate {
         loop {
             attempt += 1;
             let (failure, text) = match tokio::time::timeout(self.timeout, f()).await {
-                Ok(Ok(())) => return Ok(()),
+                Ok(Ok(value)) => return Ok(value),
                 Err(_) => (Failure::Timeout, "no answer within the timeout".to_string()),
                 Ok(Err(e)) => (failure_of(&e), sanitize(&e.to_string(), &secrets, 300)),
             };
@@ -219,8 +262,34 @@ fn failure_of(e: &dns_update::Error) -> Failure {
         E::NotFound => http(404),
         E::BadRequest => http(400),
         E::Client(_) => Failure::Connect,
+        E::Api(text) | E::Response(text) | E::Protocol(text) => status_in(text)
+            .map(http)
+            .unwrap_or(if text.starts_with("Failed to send request") {
+                Failure::Connect
+            } else {
+                Failure::Other
+            }),
         _ => Failure::Other,
     }
+}
+
+/// The HTTP status a crate error's text reports: the crate renders a non-2xx answer as
+/// `HTTP 503: body`, `BadRequest body` (400), or a provider's own words with the code
+/// (`... status 429 ...`).
+fn status_in(text: &str) -> Option<u16> {
+    if text.starts_with("BadRequest") {
+        return Some(400);
+    }
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.windows(2).find_map(|w| {
+        let lead = w[0].to_ascii_lowercase();
+        let code: u16 = w[1].parse().ok()?;
+        (matches!(lead.as_str(), "http" | "status" | "code") && (400..600).contains(&code))
+            .then_some(code)
+    })
 }
 
 /// Our record in the crate's terms.
@@ -260,7 +329,54 @@ impl Provider for DnsUpdate {
         if relative_name(owner, &change.zone).is_none() {
             return Err(self.fail(owner, format!("the owner is not in zone {}", change.zone)));
         }
-        let zone = change.zone.as_str();
+        if change.is_empty() {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let mut round = 0;
+        loop {
+            round += 1;
+            let read_at = std::time::Instant::now();
+            let before = self.list(change).await?;
+            self.write(change).await?;
+            let failed = verify::read_back(&before, change, read_at, || self.list(change)).await?;
+            let Some(failed) = failed else {
+                return Ok(());
+            };
+            verify::next_round(&self.policy, round, started, &failed)
+                .await
+                .map_err(|cause| self.fail(owner, cause))?;
+        }
+    }
+
+    async fn read(&self, zone: &str, owner: &str) -> Result<Option<ProviderView>, ProviderError> {
+        let records = self
+            .call(owner, "listing the TLSA RRset", || {
+                self.updater.list_rrset(owner, DnsRecordType::TLSA, zone)
+            })
+            .await?;
+        Ok(Some(ProviderView {
+            records: parse_records(contents(&records).iter().map(String::as_str)),
+            ttl: None,
+        }))
+    }
+}
+
+impl DnsUpdate {
+    /// The TLSA RRset at the change's owner, as RDATA texts.
+    async fn list(&self, change: &Change) -> Result<Vec<String>, ProviderError> {
+        let (owner, zone) = (change.owner.as_str(), change.zone.as_str());
+        let records = self
+            .call(owner, "listing the TLSA RRset", || {
+                self.updater.list_rrset(owner, DnsRecordType::TLSA, zone)
+            })
+            .await?;
+        Ok(contents(&records))
+    }
+
+    /// Additions first (the crate adds to the RRset), then removals.
+    async fn write(&self, change: &Change) -> Result<(), ProviderError> {
+        let (owner, zone) = (change.owner.as_str(), change.zone.as_str());
         if !change.add.is_empty() {
             let records: Vec<DnsRecord> = change.add.iter().map(to_crate).collect();
             self.call(owner, "adding records", || {
@@ -289,10 +405,17 @@ impl Provider for DnsUpdate {
         }
         Ok(())
     }
+}
 
-    async fn read(&self, _zone: &str, _owner: &str) -> Result<Option<ProviderView>, ProviderError> {
-        Ok(None)
-    }
+/// The RDATA texts of the crate's TLSA records (others left out).
+fn contents(records: &[DnsRecord]) -> Vec<String> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            DnsRecord::TLSA(t) => Some(t.to_string().trim().to_string()),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -325,5 +448,31 @@ mod tests {
         );
         assert_eq!(failure_of(&E::Client("reset".into())), Failure::Connect);
         assert_eq!(failure_of(&E::Api("x".into())), Failure::Other);
+        for (text, status) in [
+            ("HTTP 429: slow down", 429),
+            ("HTTP 503", 503),
+            ("HTTP 403: forbidden", 403),
+            ("BadRequest {}", 400),
+            ("Hetzner API error: status 500 Internal", 500),
+        ] {
+            assert_eq!(
+                failure_of(&E::Api(text.into())),
+                Failure::Http {
+                    status,
+                    retry_after: None
+                },
+                "{text}"
+            );
+        }
+        assert_eq!(
+            failure_of(&E::Api(
+                "Failed to send request to https://x/: connection refused".into()
+            )),
+            Failure::Connect
+        );
+        assert_eq!(
+            failure_of(&E::Api("HTTP 200 OK but odd".into())),
+            Failure::Other
+        );
     }
 }

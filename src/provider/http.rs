@@ -34,6 +34,15 @@ pub(crate) struct HttpError {
     pub budget: Duration,
 }
 
+impl HttpError {
+    /// The error of the last of several rounds (each one attempt), counted as attempts.
+    pub fn after_rounds(mut self, rounds: u32, elapsed: Duration) -> HttpError {
+        self.attempts = rounds;
+        self.elapsed = elapsed;
+        self
+    }
+}
+
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.status, &self.failure) {
@@ -115,6 +124,29 @@ impl Api {
         accept: &[u16],
         make: impl Fn(&Client) -> RequestBuilder,
     ) -> Result<Reply, HttpError> {
+        self.send_with(&self.policy, accept, make).await
+    }
+
+    /// [`Api::send`] without retries: for a write made from a read, which must be made
+    /// again from a fresh read rather than sent again as it is (see `verify`).
+    pub async fn send_once(
+        &self,
+        accept: &[u16],
+        make: impl Fn(&Client) -> RequestBuilder,
+    ) -> Result<Reply, HttpError> {
+        let once = RetryPolicy {
+            attempts: 1,
+            ..self.policy
+        };
+        self.send_with(&once, accept, make).await
+    }
+
+    async fn send_with(
+        &self,
+        policy: &RetryPolicy,
+        accept: &[u16],
+        make: impl Fn(&Client) -> RequestBuilder,
+    ) -> Result<Reply, HttpError> {
         let mut attempt = 0;
         let started = std::time::Instant::now();
         loop {
@@ -146,7 +178,7 @@ impl Api {
                 }
                 Err(e) => transport(&e, self),
             };
-            match self.policy.decide(attempt, started.elapsed(), &failure) {
+            match policy.decide(attempt, started.elapsed(), &failure) {
                 Decision::RetryAfter(wait) => tokio::time::sleep(wait).await,
                 Decision::GiveUp => {
                     return Err(HttpError {

@@ -10,8 +10,9 @@
 //! - [`rfc2136`]: one TSIG-signed UPDATE message per change (atomic at the server).
 //! - [`desec`]: deSEC's RRset API, one PATCH of the merged RRset (atomic).
 //! - [`cloudflare`]: per-record POST / DELETE (not atomic: additions first).
-//! - [`dnsupdate`]: Route 53, Gandi, OVH, Google Cloud DNS through the `dns-update` crate
-//!   (add to the RRset, then remove from it).
+//! - [`dnsupdate`]: every TLSA-capable service of the `dns-update` crate ([`services`]:
+//!   Route 53, Gandi, OVH, Google Cloud DNS, Hetzner, INWX, netcup, ...): add to the
+//!   RRset, then remove from it.
 //! - [`exec`]: a program given the change as JSON on stdin.
 //! - [`manual`]: prints the records for a person to enter.
 //!
@@ -37,6 +38,8 @@ pub mod manual;
 pub mod powerdns;
 pub mod retry;
 pub mod rfc2136;
+pub mod services;
+pub mod verify;
 
 /// One change at one owner: records to add and records to remove, applied as one unit
 /// where the API allows it, and otherwise additions first.
@@ -275,6 +278,9 @@ pub fn build_with_retry(
             Box::new(exec::Exec::new(name, command.clone(), *timeout)?)
         }
         ProviderConfig::Manual {} => Box::new(manual::Manual::stdout(name)),
+        ProviderConfig::Dnsupdate { service, settings } => Box::new(
+            dnsupdate::DnsUpdate::service(name, service, settings, timeout)?.with_retry(policy),
+        ),
     })
 }
 

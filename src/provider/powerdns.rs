@@ -3,7 +3,9 @@
 //! A change is: GET the zone's TLSA RRset at the owner, merge (existing - remove + add,
 //! keeping every record the change does not name, disabled ones included), then one PATCH
 //! that REPLACEs the RRset with the merged set (or DELETEs it when empty). PowerDNS applies
-//! a PATCH atomically. The RRset's TTL becomes the change's TTL.
+//! a PATCH atomically. The RRset's TTL becomes the change's TTL. The RRset is then read
+//! back ([`super::verify`]): a record another writer added between our GET and our PATCH
+//! is lost by the REPLACE, so every writer checks its own change and merges again.
 //!
 //! The GET asks for `rrset_name`/`rrset_type` filtering, which Debian 12's PowerDNS 4.7.3
 //! honours (checked in the lab); a server that ignores the parameters sends the whole zone,
@@ -17,6 +19,7 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
 use super::http::{Api, HttpError};
+use super::verify;
 use super::{
     Change, Provider, ProviderError, ProviderView, fqdn, merge, parse_records, relative_name,
     same_name, same_set,
@@ -105,6 +108,19 @@ impl PowerDns {
         self.fail(owner, format!("{what}: {e}{hint}"))
     }
 
+    /// One PATCH of the zone carrying `body`, not retried: a retry is a new round that
+    /// reads the RRset again ([`verify::write_again`]).
+    async fn patch(&self, zone: &str, body: &serde_json::Value) -> Result<(), HttpError> {
+        let url = self.zone_url(zone);
+        let key = self.api.secret().expose().to_string();
+        self.api
+            .send_once(&[], |c| {
+                c.patch(url.clone()).header("X-API-Key", &key).json(body)
+            })
+            .await
+            .map(|_| ())
+    }
+
     /// `{url}/api/v1/servers/{server_id}/zones/{zone}`.
     pub fn zone_url(&self, zone: &str) -> Url {
         zone_url(&self.base, &self.server_id, zone)
@@ -185,7 +201,7 @@ impl PowerDns {
 
     /// Several changes in one zone: one GET, one PATCH (see [`Provider::apply_all`]).
     async fn apply_zone(&self, zone: &str, changes: &[&Change]) -> Vec<Result<(), ProviderError>> {
-        let mut rrsets = match self.fetch_zone(zone).await {
+        let original = match self.fetch_zone(zone).await {
             Ok(r) => r,
             Err(e) => {
                 let text = match e {
@@ -198,6 +214,7 @@ impl PowerDns {
                     .collect();
             }
         };
+        let mut rrsets = original.clone();
         // Merge change after change (two changes may name the same owner), then send the
         // final RRset of every owner whose RRset changed.
         let mut touched: Vec<(String, u32)> = Vec::new();
@@ -242,12 +259,17 @@ impl PowerDns {
         let key = self.api.secret().expose().to_string();
         match self
             .api
-            .send(&[], |c| {
+            .send_once(&[], |c| {
                 c.patch(url.clone()).header("X-API-Key", &key).json(&body)
             })
             .await
         {
-            Ok(_) => changes.iter().map(|_| Ok(())).collect(),
+            Ok(_) => self.verify_zone(zone, &original, changes).await,
+            // Not sent again as it is (made from a read that may be stale by now): each
+            // owner not as it should be is applied on its own, from a fresh read.
+            Err(e) if super::retry::RetryPolicy::retryable(&e.failure) => {
+                self.verify_zone(zone, &original, changes).await
+            }
             Err(e) => {
                 let what = format!("PATCH zone {zone} ({} RRsets)", touched.len());
                 let text = match self.http_fail(zone, zone, &what, e) {
@@ -260,6 +282,71 @@ impl PowerDns {
                     .collect()
             }
         }
+    }
+}
+
+/// The RDATA texts of an RRset (none when there is none).
+fn contents(existing: Option<&Existing>) -> Vec<String> {
+    existing
+        .map(|e| e.records.iter().map(|r| r.content.clone()).collect())
+        .unwrap_or_default()
+}
+
+impl PowerDns {
+    /// After one PATCH of several changes: read the zone back; a change whose check fails
+    /// (another writer replaced its RRset meanwhile) is applied again on its own, with the
+    /// per-owner read-back rounds.
+    async fn verify_zone(
+        &self,
+        zone: &str,
+        original: &std::collections::BTreeMap<String, Existing>,
+        changes: &[&Change],
+    ) -> Vec<Result<(), ProviderError>> {
+        let after = match self.fetch_zone(zone).await {
+            Ok(a) => a,
+            Err(_) => std::collections::BTreeMap::new(),
+        };
+        // Each owner's changes of the batch as one change, checked against the RRset
+        // before the batch; an owner whose check fails is applied again on its own.
+        let mut owners: Vec<String> = Vec::new();
+        for c in changes {
+            let key = fqdn(&c.owner).to_ascii_lowercase();
+            if !owners.contains(&key) {
+                owners.push(key);
+            }
+        }
+        let mut by_owner = std::collections::BTreeMap::new();
+        for key in owners {
+            let mine: Vec<&Change> = changes
+                .iter()
+                .copied()
+                .filter(|c| fqdn(&c.owner).eq_ignore_ascii_case(&key))
+                .collect();
+            let Some(folded) = verify::fold(&mine) else {
+                continue;
+            };
+            let holds = verify::check(
+                &contents(original.get(&key)),
+                &folded,
+                &contents(after.get(&key)),
+            )
+            .holds();
+            let result = if holds {
+                Ok(())
+            } else {
+                self.apply(&folded).await
+            };
+            by_owner.insert(key, result);
+        }
+        let mut out = Vec::with_capacity(changes.len());
+        for c in changes {
+            let key = fqdn(&c.owner).to_ascii_lowercase();
+            out.push(match by_owner.get(&key) {
+                Some(Ok(())) | None => Ok(()),
+                Some(Err(e)) => Err(self.fail(&c.owner, e.to_string())),
+            });
+        }
+        out
     }
 }
 
@@ -362,27 +449,43 @@ impl Provider for PowerDns {
         if change.is_empty() {
             return Ok(());
         }
-        let existing = self.fetch(&change.zone, &change.owner).await?;
-        let plan = plan(existing.as_ref(), change);
-        let Some(body) = patch_body(&change.owner, change.ttl, &plan) else {
-            return Ok(());
-        };
-        let url = self.zone_url(&change.zone);
-        let key = self.api.secret().expose().to_string();
-        self.api
-            .send(&[], |c| {
-                c.patch(url.clone()).header("X-API-Key", &key).json(&body)
+        let started = std::time::Instant::now();
+        let mut round = 0;
+        loop {
+            round += 1;
+            let read_at = std::time::Instant::now();
+            let existing = self.fetch(&change.zone, &change.owner).await?;
+            let plan = plan(existing.as_ref(), change);
+            let Some(body) = patch_body(&change.owner, change.ttl, &plan) else {
+                return Ok(());
+            };
+            if let Err(e) = self.patch(&change.zone, &body).await {
+                match verify::write_again(&self.api.policy, round, started.elapsed(), &e.failure) {
+                    Some(wait) => {
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    None => {
+                        let e = e.after_rounds(round, started.elapsed());
+                        let what = format!("PATCH zone {}", change.zone);
+                        return Err(self.http_fail(&change.owner, &change.zone, &what, e));
+                    }
+                }
+            }
+            let before = contents(existing.as_ref());
+            let failed = verify::read_back(&before, change, read_at, || async {
+                Ok::<_, ProviderError>(contents(
+                    self.fetch(&change.zone, &change.owner).await?.as_ref(),
+                ))
             })
-            .await
-            .map_err(|e| {
-                self.http_fail(
-                    &change.owner,
-                    &change.zone,
-                    &format!("PATCH zone {}", change.zone),
-                    e,
-                )
-            })?;
-        Ok(())
+            .await?;
+            let Some(failed) = failed else {
+                return Ok(());
+            };
+            verify::next_round(&self.api.policy, round, started, &failed)
+                .await
+                .map_err(|cause| self.fail(&change.owner, cause))?;
+        }
     }
 
     /// One GET of each zone's RRsets and one PATCH per zone carrying every changed TLSA
