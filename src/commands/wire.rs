@@ -111,7 +111,15 @@ impl Wired {
             observer,
             certbot: CommandCertbot::new(&config.certbot)
                 .watching(&letsencrypt_dir)
-                .logging_to(&state_dir),
+                .logging_to(&state_dir)
+                .reading_logs(
+                    config
+                        .certbot_logs_dir
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new(
+                            crate::config::DEFAULT_CERTBOT_LOGS_DIR,
+                        )),
+                ),
             reloader: CommandReloader::default(),
             prober,
             config,

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::SWITCHING_ENV;
-use super::traits::{Certbot, CertbotRun, Clock, NextKeyFiles, PrivateKeyPem, Reloader};
+use super::traits::{Certbot, CertbotRun, Clock, NextKeyFiles, PrivateKeyPem, Refusals, Reloader};
 use crate::error::Error;
 
 /// The machine's clock. Its sleep ends early on SIGTERM or SIGINT once
@@ -126,6 +126,8 @@ pub struct CommandCertbot {
     /// a file rather than a pipe, so that certbot finishes its work even when danerollover
     /// is killed while it runs (a pipe without reader would break it at its next line).
     pub log_dir: Option<PathBuf>,
+    /// certbot's own log directory (`--logs-dir`), read for renewals the CA refused.
+    pub logs_dir: Option<PathBuf>,
     children: Mutex<HashMap<u32, tokio::process::Child>>,
 }
 
@@ -137,6 +139,7 @@ impl CommandCertbot {
             timeout: Duration::from_secs(900),
             lock_file: None,
             log_dir: None,
+            logs_dir: None,
             children: Mutex::new(HashMap::new()),
         }
     }
@@ -151,6 +154,12 @@ impl CommandCertbot {
         self.log_dir
             .as_ref()
             .map(|d| d.join(format!("certbot-{lineage}.log")))
+    }
+
+    /// Read certbot's own logs in `dir` (its `--logs-dir`) for renewals the CA refused.
+    pub fn reading_logs(mut self, dir: &Path) -> CommandCertbot {
+        self.logs_dir = Some(dir.to_path_buf());
+        self
     }
 
     /// Also take a certbot holding `letsencrypt_dir/.certbot.lock` for a running one.
@@ -214,6 +223,21 @@ impl Certbot for CommandCertbot {
 
     fn running(&self, run: Option<&CertbotRun>) -> bool {
         run.is_some_and(alive) || self.lock_file.as_deref().is_some_and(lock_held)
+    }
+
+    fn refusals_since(&self, mark: Option<Timestamp>) -> Result<Refusals, Error> {
+        let Some(dir) = &self.logs_dir else {
+            return Ok(Refusals {
+                refusals: Vec::new(),
+                mark,
+            });
+        };
+        let scan =
+            crate::certbot::refusal::scan(dir, mark).map_err(|e| Error::Failed(e.to_string()))?;
+        Ok(Refusals {
+            refusals: scan.refusals,
+            mark: scan.mark,
+        })
     }
 }
 
@@ -427,11 +451,20 @@ async fn finish(
     if detail.is_empty() {
         detail = tail(&output.stdout);
     }
+    let mut all = [output.stdout.as_slice(), output.stderr.as_slice()].concat();
     if let Some(path) = log {
-        detail = tail(&fs::read(path).unwrap_or_default());
+        all = fs::read(path).unwrap_or_default();
+        detail = tail(&all);
         if !detail.is_empty() {
             detail = format!("{detail} (all of it in {})", path.display());
         }
+    }
+    // The CA refusing the key is said early in certbot's output: keep it in the message
+    // (the engine reads it there, crate::certbot::refusal).
+    if let Some(line) = crate::certbot::refusal::refusal_in_output(&String::from_utf8_lossy(&all))
+        && !detail.contains(&line)
+    {
+        detail = format!("{line} | {detail}");
     }
     Err(Error::Failed(format!(
         "`{}` failed ({}){}",
