@@ -1,0 +1,444 @@
+//! The CA's side against the lab (issue: a blocked key, renewals during a rollover, what
+//! doctor says about certbot):
+//! - a key the CA refuses: pebble 2.4 cannot block keys, so certbot's own renewal goes
+//!   through a small ACME fault proxy (in this process, loopback) in front of the lab's
+//!   pebble that answers the finalize request carrying a chosen key's CSR with the
+//!   `badPublicKey` problem document and forwards everything else. `run` reads certbot's
+//!   log, says so plainly and runs the emergency rollover to the pre-published next key;
+//!   without a served next key it says what is missing and `status` exits 1;
+//! - certbot renewing the lineage (`renew --force-renewal`) during each phase of one
+//!   rollover: waiting, switching (concurrently with `rollover --wait`), just switched,
+//!   retiring, retired: the key never changes by a renewal and the live key's record is
+//!   always served;
+//! - `doctor` with Debian's certbot 2.1 and the newest one (`LAB_CERTBOT_LATEST`).
+
+mod common;
+mod e2e_support;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use common::Lab;
+use e2e_support::*;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+// ---------------------------------------------------------------------------------------
+// The ACME fault proxy.
+
+/// An HTTPS proxy in front of pebble's ACME API that refuses the keys in `blocked` at
+/// finalize (`badPublicKey`). It presents pebble's own HTTPS certificate (the lab's CA
+/// signs it for 127.0.0.1), and forwards the Host header so that pebble builds every URL
+/// (directory, orders, nonces) pointing back at the proxy.
+struct FaultProxy {
+    addr: SocketAddr,
+    /// SPKIs (DER) refused.
+    blocked: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// Finalize requests refused so far.
+    refused: Arc<AtomicUsize>,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl FaultProxy {
+    fn start(lab: &Lab) -> FaultProxy {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let directory = lab.var("LAB_ACME_DIRECTORY").to_string();
+        let base = directory.trim_end_matches("/dir").to_string();
+        let ca = std::fs::read(lab.var("LAB_ACME_CA_BUNDLE")).unwrap();
+        let pebble_dir = lab.path("LAB_DIR").join("pebble");
+        let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
+            rustls::pki_types::pem::PemObject::pem_file_iter(pebble_dir.join("cert.pem"))
+                .unwrap()
+                .map(|c| c.unwrap())
+                .collect();
+        let key: rustls::pki_types::PrivateKeyDer<'static> =
+            rustls::pki_types::pem::PemObject::from_pem_file(pebble_dir.join("key.pem")).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let mut roots = rustls::RootCertStore::empty();
+        for c in rustls::pki_types::pem::PemObject::pem_slice_iter(&ca) {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let client_config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let up = Upstream {
+            addr: base.trim_start_matches("https://").to_string(),
+            tls: tokio_rustls::TlsConnector::from(Arc::new(client_config)),
+        };
+        let blocked = Arc::new(Mutex::new(Vec::new()));
+        let refused = Arc::new(AtomicUsize::new(0));
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (b, r) = (blocked.clone(), refused.clone());
+        rt.spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (acceptor, up, b, r) = (acceptor.clone(), up.clone(), b.clone(), r.clone());
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(tcp).await {
+                        let _ = serve(tls, &up, &b, &r).await;
+                    }
+                });
+            }
+        });
+        FaultProxy {
+            addr,
+            blocked,
+            refused,
+            _rt: rt,
+        }
+    }
+
+    fn directory(&self) -> String {
+        format!("https://{}/dir", self.addr)
+    }
+
+    fn block(&self, spki: &[u8]) {
+        self.blocked.lock().unwrap().push(spki.to_vec());
+    }
+}
+
+/// Where the proxy forwards to: pebble's address, and a TLS client trusting its CA.
+#[derive(Clone)]
+struct Upstream {
+    addr: String,
+    tls: tokio_rustls::TlsConnector,
+}
+
+impl Upstream {
+    /// Send one request (its head and body as received, with `Connection: close`) to
+    /// pebble and return the whole raw response (read to EOF), chunked or not.
+    async fn exchange(&self, head: &str, body: &[u8]) -> std::io::Result<Vec<u8>> {
+        let tcp = tokio::net::TcpStream::connect(&self.addr).await?;
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        let mut tls = self.tls.connect(name, tcp).await?;
+        tls.write_all(head.as_bytes()).await?;
+        tls.write_all(body).await?;
+        tls.flush().await?;
+        let mut out = Vec::new();
+        // pebble closes after answering (Connection: close); a TLS close without
+        // close_notify still ends the response.
+        let _ = tls.read_to_end(&mut out).await;
+        Ok(out)
+    }
+}
+
+/// One connection: one HTTP/1.1 request, forwarded byte for byte (certbot's Host header
+/// included, so that pebble's URLs point at the proxy), or refused; then closed.
+async fn serve<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    stream: S,
+    up: &Upstream,
+    blocked: &Mutex<Vec<Vec<u8>>>,
+    refused: &AtomicUsize,
+) -> std::io::Result<()> {
+    let mut stream = BufReader::new(stream);
+    let mut line = String::new();
+    if stream.read_line(&mut line).await? == 0 {
+        return Ok(());
+    }
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(path)) = (parts.next(), parts.next()) else {
+        return Ok(());
+    };
+    let (method, path) = (method.to_string(), path.to_string());
+    let mut head = line.clone();
+    let mut len = 0usize;
+    let mut host = String::new();
+    loop {
+        let mut h = String::new();
+        stream.read_line(&mut h).await?;
+        let t = h.trim_end();
+        if t.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = t.split_once(':') {
+            let k = k.trim().to_ascii_lowercase();
+            match k.as_str() {
+                "content-length" => len = v.trim().parse().unwrap_or(0),
+                "host" => host = v.trim().to_string(),
+                "connection" | "keep-alive" => continue,
+                _ => {}
+            }
+        }
+        head.push_str(&h);
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    let mut body = vec![0; len];
+    stream.read_exact(&mut body).await?;
+    if std::env::var_os("PROXY_DEBUG").is_some() {
+        eprintln!("fault proxy: {method} {path} (Host {host})");
+    }
+    let response = if method == "POST" && refuses(&body, blocked) {
+        refused.fetch_add(1, Ordering::SeqCst);
+        // certbot wants a fresh nonce with every answer, errors included.
+        let nonce_req =
+            format!("HEAD /nonce-plz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let raw = up.exchange(&nonce_req, &[]).await?;
+        let raw = String::from_utf8_lossy(&raw);
+        let nonce = raw
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("replay-nonce")
+                    .then(|| v.trim().to_string())
+            })
+            .unwrap_or_default();
+        let body = r#"{"type": "urn:ietf:params:acme:error:badPublicKey", "detail": "the key is blocked (the lab's ACME fault proxy)", "status": 400}"#;
+        format!(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nReplay-Nonce: {nonce}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    } else {
+        up.exchange(&head, &body).await?
+    };
+    let s = stream.get_mut();
+    s.write_all(&response).await?;
+    s.flush().await?;
+    s.shutdown().await
+}
+
+/// Whether a JWS request body carries a CSR for a blocked key.
+fn refuses(body: &[u8], blocked: &Mutex<Vec<Vec<u8>>>) -> bool {
+    let b64 = |s: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s.trim_end_matches('='))
+            .ok()
+    };
+    let Ok(jws) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    let Some(payload) = jws["payload"].as_str().and_then(b64) else {
+        return false;
+    };
+    let Ok(payload) = serde_json::from_slice::<Value>(&payload) else {
+        return false;
+    };
+    let Some(csr) = payload["csr"].as_str().and_then(b64) else {
+        return false;
+    };
+    let m = match danerollover::material::parse(&csr) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("fault proxy: a CSR it cannot read: {e}");
+            return false;
+        }
+    };
+    blocked.lock().unwrap().iter().any(|k| k == m.spki())
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers.
+
+fn status(s: &Setup) -> (i32, Value) {
+    let out = s.dr(&["status", &s.name, "--json"]);
+    (
+        out.status.code().unwrap_or(-1),
+        Setup::json(&out)["lineages"][0].clone(),
+    )
+}
+
+fn rec(hex: &Value) -> String {
+    format!("3 1 1 {}", hex.as_str().expect("a key's hex"))
+}
+
+/// Wait (up to `limit`) until every authoritative server serves exactly `want`.
+fn wait_served(s: &Setup, want: &[String], limit: Duration) {
+    let mut want = want.to_vec();
+    want.sort();
+    let start = Instant::now();
+    loop {
+        let all: Vec<Vec<String>> = s.servers().iter().map(|srv| s.served(srv)).collect();
+        if all.iter().all(|got| *got == want) {
+            return;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "servers serve {all:?}, expected {want:?} at {}",
+            s.owner
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Put `line` among the configuration's top-level keys (before the first table).
+fn add_top_level(s: &Setup, line: &str) {
+    let text = std::fs::read_to_string(&s.cfg).unwrap();
+    std::fs::write(&s.cfg, format!("{line}\n{text}")).unwrap();
+}
+
+/// The SPKI of the lineage's live certificate.
+fn live_spki(s: &Setup) -> Vec<u8> {
+    danerollover::certbot::load(&s.lab.path("LAB_LETSENCRYPT_DIR"), &s.name)
+        .unwrap()
+        .current_spki()
+        .unwrap()
+        .to_vec()
+}
+
+/// An ACME account at the proxy (certbot keeps accounts per server URL); removed on drop.
+struct ProxyAccount {
+    dir: std::path::PathBuf,
+    id: String,
+}
+
+impl ProxyAccount {
+    fn register(s: &Setup, proxy: &FaultProxy) -> ProxyAccount {
+        let out = s.certbot(&["register", "--server", &proxy.directory()]);
+        assert_ok(&out, "certbot register at the fault proxy");
+        let dir = s
+            .lab
+            .path("LAB_LETSENCRYPT_DIR")
+            .join("accounts")
+            .join(proxy.addr.to_string());
+        let id = std::fs::read_dir(dir.join("dir"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        ProxyAccount { dir, id }
+    }
+}
+
+impl Drop for ProxyAccount {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A blocked key.
+
+/// certbot's own renewal is refused for the live key (through the fault proxy): no hook
+/// runs, `run` finds the refusal in certbot's log. First with the next key's record
+/// withdrawn by hand: the emergency cannot run, `run` and `status` exit 1 naming the
+/// refusal and what is missing; then, the record published again, `run` switches at once
+/// (TTL 300: a normal switch would wait over ten minutes) and withdraws the refused key's
+/// record.
+#[test]
+fn e2e_a_key_the_ca_refuses_runs_the_emergency_rollover() {
+    let Some(lab) = Lab::get("e2e_a_key_the_ca_refuses") else {
+        return;
+    };
+    let mut s = Setup::new(lab, Backend::Pdns, "e2e-blocked", &[&["true"]]);
+    let cfg = std::fs::read_to_string(&s.cfg)
+        .unwrap()
+        .replace("ttl = 5\n", "ttl = 300\n");
+    std::fs::write(&s.cfg, cfg).unwrap();
+    let logs = s.dir.path().join("certbot-logs");
+    add_top_level(&s, &format!("certbot_logs_dir = {:?}", s_(&logs)));
+    assert_ok(&s.issue(), "certbot certonly");
+    let old = s.live_record();
+    let (_, st) = status(&s);
+    let next = rec(&st["next"]);
+    wait_served(&s, &[old.clone(), next.clone()], Duration::from_secs(20));
+
+    let proxy = FaultProxy::start(&s.lab);
+    proxy.block(&live_spki(&s));
+    let account = ProxyAccount::register(&s, &proxy);
+
+    // The next key's record withdrawn by hand, then certbot's timer renews: refused.
+    s.dns("remove", &next);
+    wait_served(&s, std::slice::from_ref(&old), Duration::from_secs(20));
+    let renew = |s: &Setup| {
+        s.certbot(&[
+            "renew",
+            "--cert-name",
+            &s.name,
+            "--force-renewal",
+            "--server",
+            &proxy.directory(),
+            "--account",
+            &account.id,
+            "--logs-dir",
+            &s_(&logs),
+        ])
+    };
+    let out = renew(&s);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("badPublicKey"), "{}", text(&out));
+    assert_eq!(proxy.refused.load(Ordering::SeqCst), 1);
+    assert_eq!(s.live_record(), old);
+
+    let out = s.dr(&["run"]);
+    let t = text(&out);
+    eprintln!("run, next record withdrawn:\n{t}");
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("the CA refuses the key"), "{t}");
+    assert!(
+        t.contains("the emergency rollover to the next key cannot run")
+            && t.contains("not served by"),
+        "{t}"
+    );
+    assert_eq!(s.live_record(), old);
+    let (code, st) = status(&s);
+    assert_eq!(code, 1, "{st}");
+    assert_eq!(st["in_danger"], true, "{st}");
+    assert!(
+        st["dangers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d.as_str().unwrap().contains("the CA refuses the key")),
+        "{st}"
+    );
+
+    // The next key's record back: the next run switches at once.
+    assert_ok(&s.dr(&["prepublish", &s.name]), "prepublish");
+    wait_served(&s, &[old.clone(), next.clone()], Duration::from_secs(20));
+    let start = Instant::now();
+    let t = loop {
+        let out = s.dr(&["run"]);
+        let t = text(&out);
+        if s.live_record() == next {
+            break t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "never switched: {t}"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    eprintln!("run, next record served:\n{t}");
+    assert!(t.contains("emergency rollover to the next key"), "{t}");
+    assert_eq!(s.live_key_record(), next, "privkey.pem and cert.pem agree");
+    // The refused key's record is gone, a fresh next key is published.
+    let (code, st) = status(&s);
+    assert_eq!(code, 0, "{st}");
+    let next2 = rec(&st["next"]);
+    wait_served(&s, &[next.clone(), next2], Duration::from_secs(30));
+    // The new key is accepted through the proxy too (only the old one is blocked).
+    let out = renew(&s);
+    assert_ok(&out, "certbot renew with the new key");
+    assert_eq!(s.live_record(), next);
+}
+
+fn s_(p: &std::path::Path) -> String {
+    p.display().to_string()
+}
