@@ -442,3 +442,109 @@ fn e2e_a_key_the_ca_refuses_runs_the_emergency_rollover() {
 fn s_(p: &std::path::Path) -> String {
     p.display().to_string()
 }
+
+// ---------------------------------------------------------------------------------------
+// Renewals during a rollover.
+
+fn wait_until_safe(s: &Setup) {
+    let start = Instant::now();
+    loop {
+        s.dr(&["run"]);
+        let out = s.dr(&["rollover", &s.name, "--dry-run"]);
+        match out.status.code() {
+            Some(0) => return,
+            Some(75) => {}
+            _ => panic!("rollover --dry-run: {}", text(&out)),
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "never safe: {}",
+            text(&out)
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+/// certbot's own renewal (with its deploy hook, danerollover hook) of the lineage now:
+/// it succeeds, the key stays `key`, privkey.pem matches the certificate, and every
+/// server keeps serving `records` (the hook changes nothing), and status sees no danger.
+fn renew_keeps(s: &Setup, phase: &str, key: &str, records: &[String]) {
+    let out = s.certbot(&["renew", "--cert-name", &s.name, "--force-renewal"]);
+    assert_ok(&out, &format!("certbot renew while {phase}"));
+    assert_eq!(s.live_record(), key, "{phase}: the renewal changed the key");
+    assert_eq!(s.live_key_record(), key, "{phase}: privkey.pem");
+    wait_served(s, records, Duration::from_secs(20));
+    // The validating resolver caches for at most 5 s in the lab.
+    let start = Instant::now();
+    loop {
+        let (code, st) = status(s);
+        if code == 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{phase}: status {code}: {st}"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// certbot renews the lineage (`renew --force-renewal`, as its timer does for a short-lived
+/// certificate or when ARI says so) during each phase of one rollover: while the next
+/// key's wait runs, at the same moment as the switch (both start together; certbot's lock
+/// puts one after the other), just after the switch, while the old record waits to be
+/// retired, and after. No renewal changes the key or a record.
+#[test]
+fn e2e_certbot_renews_during_every_phase_of_a_rollover() {
+    let Some(lab) = Lab::get("e2e_certbot_renews_during_every_phase") else {
+        return;
+    };
+    let mut s = Setup::new(lab, Backend::Pdns, "e2e-phases", &[&["true"]]);
+    assert_ok(&s.issue(), "certbot certonly");
+    let old = s.live_record();
+    let (_, st) = status(&s);
+    let next = rec(&st["next"]);
+    wait_served(&s, &[old.clone(), next.clone()], Duration::from_secs(20));
+
+    // Waiting: the next key's record is out, its wait runs.
+    renew_keeps(&s, "waiting", &old, &[old.clone(), next.clone()]);
+    let out = s.dr(&["rollover", &s.name]);
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out));
+
+    // Switching: the renewal and the switch start together.
+    wait_until_safe(&s);
+    let cfg = s.cfg.clone();
+    let switch = std::process::Command::new(env!("CARGO_BIN_EXE_danerollover"))
+        .env("DANEROLLOVER_CONFIG", &cfg)
+        .env_remove("DANEROLLOVER_SWITCHING")
+        .args(["rollover", &s.name])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let renewed = s.certbot(&["renew", "--cert-name", &s.name, "--force-renewal"]);
+    let switched = switch.wait_with_output().unwrap();
+    assert_ok(&switched, "rollover");
+    assert_ok(&renewed, "certbot renew during the switch");
+    assert_eq!(s.live_record(), next, "{}", text(&switched));
+    assert_eq!(s.live_key_record(), next);
+    let (_, st) = status(&s);
+    let next2 = rec(&st["next"]);
+
+    // Just switched: the old record stays for one wait.
+    let three = [old.clone(), next.clone(), next2.clone()];
+    renew_keeps(&s, "just switched", &next, &three);
+    // Retiring: a run later (the reload done), the old record still waits.
+    assert_ok(&s.dr(&["run"]), "run");
+    if s.served_primary().contains(&old) {
+        renew_keeps(&s, "retiring", &next, &three);
+    }
+    // Retired: after the wait, run removes the old record; renewals go on.
+    let start = Instant::now();
+    while s.served_primary().contains(&old) {
+        assert!(start.elapsed() < Duration::from_secs(120), "never retired");
+        std::thread::sleep(Duration::from_secs(2));
+        s.dr(&["run"]);
+    }
+    renew_keeps(&s, "retired", &next, &[next.clone(), next2.clone()]);
+}

@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
             .map(|t| target_of(t, args.starttls))
             .collect::<Result<Vec<_>, _>>()?
     };
-    let mut dns_cfg: DnsConfig = config.map(|c| c.dns).unwrap_or_default();
+    let mut dns_cfg: DnsConfig = config.as_ref().map(|c| c.dns.clone()).unwrap_or_default();
     dns_cfg.timeout = dns_cfg.timeout.min(args.timeout);
     let dns: Arc<dyn CheckDns> = Arc::new(ResolverDns::new(dns_cfg));
     let opts = ProbeOptions::new(args.timeout);
@@ -53,7 +53,12 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
     let rt = super::runtime()?;
     let observed = rt.block_on(observe(dns, targets, &opts));
     let now = jiff::Timestamp::now().as_second();
-    let rep = report::build(&observed, args.warn_days, now);
+    let mut rep = report::build(&observed, args.warn_days, now);
+    if args.targets.is_empty()
+        && let Some(config) = &config
+    {
+        key_refused(&mut rep, &blocked_keys(&state_dir, config, &args.names));
+    }
 
     if args.json {
         println!("{}", report::render_json(&rep));
@@ -65,6 +70,40 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
         None => rep.status.code(),
     };
     Ok(code)
+}
+
+/// The lineages (of `names`, all when empty) whose live key the CA refuses, as the state
+/// says (`run` reads certbot's log, [`crate::rollover::blocked`]): one line each.
+fn blocked_keys(state_dir: &Path, config: &Config, names: &[String]) -> Vec<String> {
+    let Ok(state) = crate::store::Store::new(state_dir).read() else {
+        return Vec::new();
+    };
+    state
+        .lineages
+        .iter()
+        .filter(|(n, _)| config.lineages.contains_key(*n))
+        .filter(|(n, _)| names.is_empty() || names.contains(n))
+        .filter_map(|(n, l)| crate::rollover::blocked_current(l).map(|b| format!("{n}: {b}")))
+        .collect()
+}
+
+/// A live key the CA refuses makes the check CRITICAL: the certificate cannot be renewed
+/// and mail stops when it expires.
+fn key_refused(rep: &mut report::Report, blocked: &[String]) {
+    if blocked.is_empty() {
+        return;
+    }
+    rep.status = Status::Critical;
+    rep.exit_code = Status::Critical.code();
+    let rest = rep
+        .summary
+        .split_once(" - ")
+        .map(|(_, r)| r.to_string())
+        .unwrap_or_default();
+    rep.summary = format!(
+        "DANE CRITICAL - {} (run `danerollover run`: the emergency rollover to the next key); {rest}",
+        blocked.join("; ")
+    );
 }
 
 /// Write a metrics file atomically; the exit code: the status's, UNKNOWN instead of OK when
