@@ -105,16 +105,16 @@ pub fn cadence(version: Option<CertbotVersion>, conf: &RenewalConf, lifetime: Du
                 };
                 (
                     d,
-                    format!("certbot {v}'s default (a third of the lifetime, half under 10 days)"),
+                    format!("certbot {v}'s default: a third of the lifetime, half under 10 days"),
                 )
             }
             Some(v) => (
                 Duration::from_secs(30 * 86_400),
-                format!("certbot {v}'s default (30 days before expiry)"),
+                format!("certbot {v}'s default: 30 days before expiry"),
             ),
             None => (
                 Duration::from_secs(30 * 86_400),
-                "certbot's default before 4.0 (30 days before expiry; the version is unknown)"
+                "certbot's default before 4.0: 30 days before expiry (the version is unknown)"
                     .to_string(),
             ),
         },
