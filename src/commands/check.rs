@@ -289,6 +289,57 @@ tlsa = ["_443._tcp.www.example.com", "_25._tcp.mail.example.com"]
     }
 
     #[test]
+    fn a_live_key_the_ca_refuses_is_critical() {
+        use crate::rollover::{CurrentKey, KeyInfo, LineageState, RenewalRefusal, note_refusal};
+        let dir = tempfile::tempdir().unwrap();
+        let t = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let key = KeyInfo::from_spki(b"live");
+        let mut ls = LineageState {
+            current: Some(CurrentKey {
+                key: key.clone(),
+                since: t,
+            }),
+            ..Default::default()
+        };
+        let ok = |state: &crate::store::State| {
+            let store = crate::store::Store::new(dir.path());
+            let lock = store.lock(std::time::Duration::from_secs(1)).unwrap();
+            lock.save(state).unwrap();
+        };
+        let mut state = crate::store::State::default();
+        state.lineages.insert("mail.example.com".into(), ls.clone());
+        ok(&state);
+        assert!(blocked_keys(dir.path(), &config(), &[]).is_empty());
+        note_refusal(
+            &mut ls,
+            &RenewalRefusal::KeyBlocked {
+                lineage: "mail.example.com".into(),
+                key: Some(key.id.clone()),
+                at: t,
+                evidence: "certbot's log".into(),
+                detail: "key is blocked".into(),
+            },
+            t,
+        );
+        state.lineages.insert("mail.example.com".into(), ls);
+        ok(&state);
+        let blocked = blocked_keys(dir.path(), &config(), &[]);
+        assert_eq!(blocked.len(), 1, "{blocked:?}");
+        assert!(blocked_keys(dir.path(), &config(), &["www.example.com".into()]).is_empty());
+        let mut rep = report::build(&[], 14, t.as_second());
+        assert_ne!(rep.status, Status::Critical);
+        key_refused(&mut rep, &blocked);
+        assert_eq!(rep.status, Status::Critical);
+        assert_eq!(rep.exit_code, 2);
+        assert!(
+            rep.summary
+                .starts_with("DANE CRITICAL - mail.example.com: the CA refuses the key"),
+            "{}",
+            rep.summary
+        );
+    }
+
+    #[test]
     fn lineage_owners_become_targets_with_protocols_from_ports() {
         let t = lineage_targets(&config(), Path::new("/c.toml"), &[], None, |_| None).unwrap();
         let got: Vec<(&str, &str, u16, Protocol, Option<&str>)> = t
