@@ -5,6 +5,7 @@
 //! letsencrypt_dir = "/etc/letsencrypt"   # certbot's config dir
 //! state_dir = "/var/lib/danerollover"    # state file, lock, next keys
 //! certbot = ["certbot"]                  # argv prefix for the key switch
+//! certbot_logs_dir = "/var/log/letsencrypt"   # read by `run` for refused keys
 //!
 //! [dns]
 //! validating_resolver = "127.0.0.1:53"   # trust this resolver's AD bit
@@ -31,6 +32,8 @@
 //! ttl = 300
 //! matching = [1]
 //! reload = [["systemctl", "reload", "postfix"]]
+//! on_key_blocked = "emergency"           # or "alarm"
+//! max_forced_renewals = 3                # switches per 7 days
 //! ```
 
 use std::collections::BTreeMap;
@@ -48,6 +51,8 @@ pub const DEFAULT_CONFIG_PATH: &str = "/etc/danerollover/config.toml";
 pub const DEFAULT_LETSENCRYPT_DIR: &str = "/etc/letsencrypt";
 /// certbot's configuration directory on systems that install it under /usr/local.
 pub const ALT_LETSENCRYPT_DIR: &str = "/usr/local/etc/letsencrypt";
+/// certbot's log directory by default (its `--logs-dir`).
+pub const DEFAULT_CERTBOT_LOGS_DIR: &str = "/var/log/letsencrypt";
 /// Where danerollover keeps its state by default.
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/danerollover";
 
@@ -75,6 +80,11 @@ pub struct Config {
     /// The argv prefix used to run certbot for the key switch (default: `["certbot"]`).
     #[serde(default = "default_certbot")]
     pub certbot: Vec<String>,
+    /// certbot's log directory (its `--logs-dir`, default `/var/log/letsencrypt`): `run`
+    /// reads the logs written since its last pass for renewals the CA refused because of
+    /// the key (`badPublicKey`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certbot_logs_dir: Option<PathBuf>,
     #[serde(default)]
     pub dns: DnsConfig,
     /// Per-zone overrides, keyed by zone name.
@@ -595,6 +605,16 @@ pub struct LineageConfig {
     /// `client = "command"`: the certificate file (leaf first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert_file: Option<PathBuf>,
+    /// What to do when the CA refuses the live key (`badPublicKey`: a key revoked as
+    /// compromised is blocked for all future issuance): `"emergency"` (default) runs the
+    /// emergency rollover to the pre-published next key at once; `"alarm"` only reports.
+    #[serde(default)]
+    pub on_key_blocked: OnKeyBlocked,
+    /// At most this many switches force a renewal per 7 days (default 3): the CA counts
+    /// every certificate against its limits, and a switch that keeps failing must not
+    /// use them up before the ordinary renewals.
+    #[serde(default = "default_max_forced_renewals")]
+    pub max_forced_renewals: u32,
 }
 
 impl LineageConfig {
@@ -608,6 +628,21 @@ impl LineageConfig {
             cert_file: self.cert_file.clone(),
         }
     }
+}
+
+/// `on_key_blocked`: the answer to a CA refusing the live key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnKeyBlocked {
+    /// Run the emergency rollover to the next key at once.
+    #[default]
+    Emergency,
+    /// Only report (exit 1, `status` in danger).
+    Alarm,
+}
+
+fn default_max_forced_renewals() -> u32 {
+    3
 }
 
 fn default_true() -> bool {

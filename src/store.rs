@@ -85,6 +85,10 @@ pub struct State {
     /// stepped forward never shortens a wait ([`crate::rollover::clock`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<crate::rollover::clock::ClockAnchor>,
+    /// The newest modification time of certbot's log files `run` has read for refused
+    /// keys ([`crate::acme::certbot::refusal`]): the next pass reads only newer ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certbot_log_mark: Option<jiff::Timestamp>,
 }
 
 impl Default for State {
@@ -93,6 +97,7 @@ impl Default for State {
             version: VERSION,
             lineages: BTreeMap::new(),
             clock: None,
+            certbot_log_mark: None,
         }
     }
 }

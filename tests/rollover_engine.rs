@@ -2004,3 +2004,188 @@ fn a_silent_deletion_is_repaired_once_the_kept_observation_is_too_old() {
     assert_eq!(r.lineages[0].status.observed_at, None, "{r:#?}");
     assert!(f.served_everywhere(&next), "{r:#?}");
 }
+
+// ---------------------------------------------------------------------------------------
+// The CA's side: keys the CA refuses (badPublicKey) and the forced-renewal budget.
+
+fn status_of(f: &Fixture) -> danerollover::status::LineageStatus {
+    let s = block(f.engine(&CrashAfter::never()).status(Some(NAME))).unwrap();
+    s.lineages.into_iter().next().unwrap()
+}
+
+fn run_text(r: &danerollover::engine::RunReport) -> String {
+    format!("{}\n{r:#?}", r.text())
+}
+
+/// The next key published and served everywhere (its wait not over: the emergency needs
+/// none).
+fn published(f: &Fixture) -> KeyInfo {
+    block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    f.world.advance(10);
+    f.run();
+    f.next().unwrap()
+}
+
+#[test]
+fn a_timer_renewal_refused_for_the_live_key_runs_the_emergency_rollover() {
+    let f = Fixture::new(&[0, 0], "");
+    let next = published(&f);
+    let old = f.live();
+    f.world.world().blocked_keys.push(old.spki.clone());
+    // certbot's timer renews: the CA refuses the key, no hook runs.
+    assert!(!f.world.world().external_renew(NAME, false));
+    assert_eq!(f.live(), old);
+    let r = f.run();
+    let text = run_text(&r);
+    assert_eq!(f.live(), next, "{text}");
+    assert!(text.contains("the CA refuses the key 3 1 1"), "{text}");
+    assert!(
+        text.contains("emergency rollover to the next key"),
+        "{text}"
+    );
+    // The refused key's records are withdrawn at once; a fresh next key is published.
+    assert!(!f.served_anywhere(&old), "{text}");
+    let newer = f.next().unwrap();
+    assert_ne!(newer, next);
+    assert!(f.served_everywhere(&newer));
+    assert!(!status_of(&f).in_danger);
+    // The log entry is read once: the next run switches nothing.
+    let switches = f.world.world().certbot_runs;
+    let r = f.run();
+    assert_eq!(f.world.world().certbot_runs, switches, "{}", run_text(&r));
+    assert_eq!(f.live(), next);
+}
+
+#[test]
+fn a_refused_live_key_without_a_served_next_key_says_what_is_missing() {
+    let f = Fixture::new(&[0, 3000], "");
+    block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    let next = f.next().unwrap();
+    let old = f.live();
+    f.world.world().blocked_keys.push(old.spki.clone());
+    f.world.world().external_renew(NAME, false);
+    let r = f.run();
+    let text = run_text(&r);
+    assert_eq!(r.exit_code(), 1, "{text}");
+    assert_eq!(f.live(), old);
+    assert!(
+        text.contains("the emergency rollover to the next key cannot run") && text.contains("ns2"),
+        "{text}"
+    );
+    // status is in danger and names the refusal, run after run.
+    let s = status_of(&f);
+    assert!(s.in_danger, "{s:#?}");
+    assert!(
+        s.dangers
+            .iter()
+            .any(|d| d.contains("the CA refuses the key")),
+        "{:?}",
+        s.dangers
+    );
+    // Once the lagging server serves the next key, the next run switches.
+    f.world.advance(3010);
+    let r = f.run();
+    assert_eq!(f.live(), next, "{}", run_text(&r));
+    assert!(!status_of(&f).in_danger);
+}
+
+#[test]
+fn on_key_blocked_alarm_only_alarms() {
+    let f = Fixture::new(&[0, 0], "on_key_blocked = \"alarm\"");
+    published(&f);
+    let old = f.live();
+    f.world.world().blocked_keys.push(old.spki.clone());
+    f.world.world().external_renew(NAME, false);
+    let r = f.run();
+    let text = run_text(&r);
+    assert_eq!(r.exit_code(), 1, "{text}");
+    assert_eq!(f.live(), old);
+    assert!(
+        text.contains("on_key_blocked = \\\"alarm\\\"")
+            || text.contains("on_key_blocked = \"alarm\""),
+        "{text}"
+    );
+    assert!(text.contains("rollover --emergency"), "{text}");
+    assert!(status_of(&f).in_danger);
+}
+
+#[test]
+fn a_switch_refused_for_the_next_key_drops_it_for_a_new_one() {
+    let f = Fixture::new(&[0, 0], "");
+    let next = f.ready();
+    let old = f.live();
+    f.world.world().blocked_keys.push(next.spki.clone());
+    let r = f.rollover();
+    let RolloverOutcome::Failed { error } = &r.outcome else {
+        panic!("{r:#?}")
+    };
+    assert!(
+        error.contains("the CA refuses the key") && error.contains("it was the next key"),
+        "{error}"
+    );
+    assert_eq!(f.live(), old);
+    assert!(f.world.world().consistent(NAME));
+    // A fresh next key replaces it (published by the same pass), and its wait starts anew.
+    let newer = f.next().unwrap();
+    assert_ne!(newer, next);
+    assert!(f.served_everywhere(&newer));
+    let s = f.store().read().unwrap();
+    assert!(s.lineages[NAME].retired.iter().any(|k| k.key == next));
+    assert_eq!(s.lineages[NAME].forced_renewals.len(), 1);
+    drop(s);
+    assert_eq!(f.rollover().exit_code(), 75);
+}
+
+#[test]
+fn the_forced_renewal_budget_holds_a_switch_that_keeps_failing() {
+    let f = Fixture::new(&[0, 0], "max_forced_renewals = 2");
+    let next = f.ready();
+    let first = f.world.world().now;
+    for _ in 0..2 {
+        f.world.world().certbot_failures = 1;
+        assert!(matches!(
+            f.rollover().outcome,
+            RolloverOutcome::Failed { .. }
+        ));
+        f.world.advance(3600);
+    }
+    let runs = f.world.world().certbot_runs;
+    let r = f.rollover();
+    let RolloverOutcome::NotYet { reasons, earliest } = &r.outcome else {
+        panic!("{r:#?}")
+    };
+    let week = jiff::SignedDuration::from_hours(7 * 24);
+    assert_eq!(*earliest, Some(first + week), "{reasons:?}");
+    let reason = reasons.join("\n");
+    assert!(
+        reason.contains(
+            "forced-renewal budget is spent: 2 switches forced a renewal in the last 7 days"
+        ) && reason.contains("max_forced_renewals"),
+        "{reason}"
+    );
+    assert_eq!(f.world.world().certbot_runs, runs, "no certbot run");
+    // A scheduled run does not switch either; a week after the first, the switch goes.
+    f.world.advance(7 * 24 * 3600 - 2 * 3600 - 1);
+    assert_eq!(f.rollover().exit_code(), 75);
+    f.world.advance(1);
+    assert_eq!(f.rollover().outcome, RolloverOutcome::Switched);
+    assert_eq!(f.live(), next);
+}
+
+#[test]
+fn the_emergency_rollover_is_not_held_by_the_budget() {
+    let f = Fixture::new(&[0, 0], "max_forced_renewals = 0");
+    let next = published(&f);
+    assert_eq!(f.rollover().exit_code(), 75);
+    let old = f.live();
+    f.world.world().blocked_keys.push(old.spki.clone());
+    f.world.world().external_renew(NAME, false);
+    let r = f.run();
+    assert_eq!(f.live(), next, "{}", run_text(&r));
+    let s = f.store().read().unwrap();
+    assert_eq!(
+        s.lineages[NAME].forced_renewals.len(),
+        1,
+        "counted all the same"
+    );
+}

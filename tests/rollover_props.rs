@@ -196,6 +196,11 @@ struct Case {
     /// lineage's ECDSA key, Postfix `smtpd_tls_chain_files` with both) has the first
     /// lineage's owners: two lineages at one owner.
     shared: bool,
+    /// certbot's own timer renews (with the lineage's key) after every this many
+    /// commands: a six-day certificate renewed every two or three days meets every phase
+    /// of a rollover. None: only the random renewals ([`Event::Renew`], which stand for
+    /// renewals at any moment, as ARI asks for early ones).
+    renew_every: Option<usize>,
 }
 
 fn crash() -> impl Strategy<Value = Option<usize>> {
@@ -290,6 +295,8 @@ fn case() -> impl Strategy<Value = Case> {
         prop::collection::vec(event(), 5..60),
         prop_oneof![1 => Just(0usize), 1 => 1usize..=2],
         prop_oneof![1 => Just(false), 2 => Just(true)],
+        // Drawn last: the other fields of every history are what they were without it.
+        prop_oneof![1 => Just(None), 1 => (2usize..=4).prop_map(Some)],
     )
         .prop_map(
             |(
@@ -304,6 +311,7 @@ fn case() -> impl Strategy<Value = Case> {
                 events,
                 others,
                 shared,
+                renew_every,
             )| {
                 Case {
                     lags,
@@ -317,6 +325,7 @@ fn case() -> impl Strategy<Value = Case> {
                     events,
                     others,
                     shared: shared && others > 0,
+                    renew_every,
                 }
             },
         )
@@ -481,6 +490,12 @@ struct Sim {
     kept_address_passes: usize,
     /// Changes made without a new serial.
     silent_changes: usize,
+    /// [`Case::renew_every`], and the commands counted for it.
+    renew_every: Option<usize>,
+    commands: usize,
+    /// Renewals by certbot's own timer (cadence and random) of the first lineage, by the
+    /// rollover's phase then: waiting, switching, just switched, retiring.
+    renewals_by_phase: [usize; 4],
     rt: tokio::runtime::Runtime,
 }
 
@@ -595,6 +610,9 @@ matching = {}
             crashes: 0,
             compromised: Vec::new(),
             emergency_switches: Vec::new(),
+            renew_every: c.renew_every,
+            commands: 0,
+            renewals_by_phase: [0; 4],
             emergency_interrupted: None,
             emergency_decided: std::collections::HashMap::new(),
             endpoint_held: 0,
@@ -838,6 +856,7 @@ matching = {}
             }
             Event::Op { op, crash } => crashed = Some(self.op(*op, *crash)?),
             Event::Renew { new_key, crash } => {
+                self.renewals_by_phase[self.phase()] += 1;
                 self.world.world().external_renew(NAME, *new_key);
                 crashed = Some(self.op(Op::Hook, *crash)?);
             }
@@ -959,7 +978,55 @@ matching = {}
             }
         }
         self.note_interrupted_emergency();
-        self.check(crashed, &ev)
+        self.check(crashed, &ev)?;
+        if matches!(ev, Event::Op { .. }) && crashed == Some(false) {
+            self.timer_renewal()?;
+        }
+        Ok(())
+    }
+
+    /// certbot's timer renewing a short-lived certificate: after every
+    /// [`Case::renew_every`]-th command that did not crash (and not while certbot runs:
+    /// its lock), a renewal with the lineage's key and its deploy hook, checked as a step
+    /// of its own.
+    fn timer_renewal(&mut self) -> Result<(), TestCaseError> {
+        let Some(every) = self.renew_every else {
+            return Ok(());
+        };
+        self.commands += 1;
+        if self.commands % every != 0 || self.world.world().certbot_pending.is_some() {
+            return Ok(());
+        }
+        self.renewals_by_phase[self.phase()] += 1;
+        self.world.world().external_renew(NAME, false);
+        let crashed = Some(self.op(Op::Hook, None)?);
+        self.note_interrupted_emergency();
+        self.check(
+            crashed,
+            &Event::Renew {
+                new_key: false,
+                crash: None,
+            },
+        )
+    }
+
+    /// The first lineage's rollover phase, from its state: 1 switching (a switch intent
+    /// is recorded), 2 just switched (reload or cleanup of the planted copy pending), 3
+    /// retiring (a retired key's records not yet removed), else 0 waiting.
+    fn phase(&self) -> usize {
+        let s = self.state();
+        let Some(l) = s.lineages.get(NAME) else {
+            return 0;
+        };
+        if l.intent.is_some() {
+            1
+        } else if l.reload_pending || !l.cleanup.is_empty() {
+            2
+        } else if l.retired.iter().any(|r| r.removed_at.is_none()) {
+            3
+        } else {
+            0
+        }
     }
 
     /// A record someone else adds: of another lineage (0), DANE-TA (1; both remembered as
@@ -1461,6 +1528,8 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     let mut others_endpoint_held = 0;
     let (mut reused_passes, mut reused_histories, mut silent) = (0, 0, 0);
     let mut kept_address_passes = 0;
+    let mut by_phase = [0usize; 4];
+    let mut cadenced = 0;
     for _ in 0..120 {
         let c = case().new_tree(&mut runner).unwrap().current();
         let mut sim = Sim::new(&c);
@@ -1495,6 +1564,10 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         kept_address_passes += sim.kept_address_passes;
         reused_histories += usize::from(sim.reused_passes > 0);
         silent += usize::from(sim.silent_changes > 0);
+        for (all, n) in by_phase.iter_mut().zip(sim.renewals_by_phase) {
+            *all += n;
+        }
+        cadenced += usize::from(c.renew_every.is_some());
     }
     eprintln!(
         "{cases} histories: {switched} with a danerollover switch ({planned_switches} switches), \
@@ -1553,6 +1626,16 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         "too few changes without a new serial: {silent}/{cases}"
     );
     assert!(outages * 5 >= cases, "too few renewals: {outages}/{cases}");
+    // Renewals by certbot's own timer (every few commands in {cadenced} histories, and at
+    // random moments) meet every phase of a rollover.
+    eprintln!(
+        "renewals by certbot's timer: {} waiting, {} switching, {} just switched, {} retiring ({cadenced} histories with a renewal every few commands)",
+        by_phase[0], by_phase[1], by_phase[2], by_phase[3]
+    );
+    assert!(
+        by_phase.iter().all(|n| *n > 0) && cadenced * 3 >= cases,
+        "renewals do not meet every phase: {by_phase:?}, {cadenced} cadenced"
+    );
 }
 
 /// Replays one case (set SIM_DEBUG=1 to see every report).
@@ -1578,6 +1661,7 @@ fn replay_drift_of_the_next_record_just_before_the_switch() {
         sha512: false,
         others: 0,
         shared: false,
+        renew_every: None,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1616,6 +1700,7 @@ fn replay_external_renewal_after_an_interrupted_switch() {
         sha512: false,
         others: 0,
         shared: false,
+        renew_every: None,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1652,6 +1737,7 @@ fn replay_first_pass_without_any_answer() {
         sha512: false,
         others: 0,
         shared: false,
+        renew_every: None,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1681,6 +1767,7 @@ fn the_resolver_cache_check_catches_an_early_switch() {
         sha512: false,
         others: 0,
         shared: false,
+        renew_every: None,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1718,6 +1805,7 @@ fn replay_a_forward_clock_step_before_a_batched_run() {
         sha512: false,
         others: 0,
         shared: false,
+        renew_every: None,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1754,6 +1842,7 @@ fn replay_two_lineages_at_one_owner_switch_in_turn() {
         sha512: false,
         others: 1,
         shared: true,
+        renew_every: None,
         alias: true,
         two_addresses: true,
         endpoints: Vec::new(),
@@ -1806,6 +1895,7 @@ fn the_shared_owner_check_catches_a_removal_of_the_other_lineages_record() {
         sha512: false,
         others: 1,
         shared: true,
+        renew_every: None,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1850,6 +1940,7 @@ fn replay_a_lineage_new_at_an_owner_whose_ttl_another_lineage_lowered() {
         sha512: false,
         others: 1,
         shared: true,
+        renew_every: None,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1884,6 +1975,7 @@ fn the_endpoint_check_catches_a_retirement_without_probes() {
             events: Vec::new(),
             others,
             shared: false,
+            renew_every: None,
             alias: false,
             two_addresses: false,
         };
@@ -1935,6 +2027,7 @@ fn replay_a_deletion_of_the_next_record_while_certbot_of_a_killed_switch_runs() 
         sha512: false,
         others: 0,
         shared: false,
+        renew_every: None,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1997,6 +2090,7 @@ fn replay_an_emergency_killed_while_its_certbot_runs() {
         ],
         others: 1,
         shared: false,
+        renew_every: None,
     });
     assert!(
         !sim.emergency_switches.is_empty(),
@@ -2037,6 +2131,7 @@ fn replay_an_emergency_killed_before_certbot_and_finished_by_the_next_pass() {
         ],
         others: 0,
         shared: false,
+        renew_every: None,
     });
     assert!(
         !sim.emergency_switches.is_empty(),
@@ -2072,6 +2167,7 @@ fn replay_a_removal_from_an_owner_that_never_had_an_rrset() {
         ],
         others: 1,
         shared: true,
+        renew_every: None,
     });
 }
 
@@ -2089,6 +2185,7 @@ fn scheduled_case() -> Case {
         events: Vec::new(),
         others: 0,
         shared: false,
+        renew_every: None,
     }
 }
 
@@ -2268,6 +2365,7 @@ fn known_window_a_killed_switch_completed_while_its_next_record_was_missing() {
         ],
         others: 1,
         shared: false,
+        renew_every: None,
     };
     let mut sim = Sim::new(&c);
     let failure = c

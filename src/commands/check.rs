@@ -15,6 +15,7 @@ use crate::config::{Config, DnsConfig};
 use crate::error::Error;
 use crate::probe::check::{CheckDns, ResolverDns, observe};
 use crate::probe::report::{self, Target};
+use crate::probe::verdict::Status;
 use crate::probe::{ProbeOptions, Protocol};
 use crate::tlsa::{TlsaRecord, service_of_owner};
 
@@ -42,7 +43,7 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
             .map(|t| target_of(t, args.starttls))
             .collect::<Result<Vec<_>, _>>()?
     };
-    let mut dns_cfg: DnsConfig = config.map(|c| c.dns).unwrap_or_default();
+    let mut dns_cfg: DnsConfig = config.as_ref().map(|c| c.dns.clone()).unwrap_or_default();
     dns_cfg.timeout = dns_cfg.timeout.min(args.timeout);
     let dns: Arc<dyn CheckDns> = Arc::new(ResolverDns::new(dns_cfg));
     let opts = ProbeOptions::new(args.timeout);
@@ -50,7 +51,12 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
     let rt = super::runtime()?;
     let observed = rt.block_on(observe(dns, targets, &opts));
     let now = jiff::Timestamp::now().as_second();
-    let rep = report::build(&observed, args.warn_days, now);
+    let mut rep = report::build(&observed, args.warn_days, now);
+    if args.targets.is_empty()
+        && let Some(config) = &config
+    {
+        key_refused(&mut rep, &blocked_keys(&state_dir, config, &args.names));
+    }
 
     if args.json {
         println!("{}", report::render_json(&rep));
@@ -62,6 +68,40 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
         None => rep.status.code(),
     };
     Ok(code)
+}
+
+/// The lineages (of `names`, all when empty) whose live key the CA refuses, as the state
+/// says (`run` reads certbot's log, [`crate::rollover::blocked`]): one line each.
+fn blocked_keys(state_dir: &Path, config: &Config, names: &[String]) -> Vec<String> {
+    let Ok(state) = crate::store::Store::new(state_dir).read() else {
+        return Vec::new();
+    };
+    state
+        .lineages
+        .iter()
+        .filter(|(n, _)| config.lineages.contains_key(*n))
+        .filter(|(n, _)| names.is_empty() || names.contains(n))
+        .filter_map(|(n, l)| crate::rollover::blocked_current(l).map(|b| format!("{n}: {b}")))
+        .collect()
+}
+
+/// A live key the CA refuses makes the check CRITICAL: the certificate cannot be renewed
+/// and mail stops when it expires.
+fn key_refused(rep: &mut report::Report, blocked: &[String]) {
+    if blocked.is_empty() {
+        return;
+    }
+    rep.status = Status::Critical;
+    rep.exit_code = Status::Critical.code();
+    let rest = rep
+        .summary
+        .split_once(" - ")
+        .map(|(_, r)| r.to_string())
+        .unwrap_or_default();
+    rep.summary = format!(
+        "DANE CRITICAL - {} (run `danerollover run`: the emergency rollover to the next key); {rest}",
+        blocked.join("; ")
+    );
 }
 
 /// The next key's records of a lineage, from its state file under `state_dir`.
@@ -225,6 +265,57 @@ tlsa = ["_443._tcp.www.example.com", "_25._tcp.mail.example.com"]
 
     fn config() -> Config {
         Config::parse(CONFIG, Path::new("/c.toml")).unwrap()
+    }
+
+    #[test]
+    fn a_live_key_the_ca_refuses_is_critical() {
+        use crate::rollover::{CurrentKey, KeyInfo, LineageState, RenewalRefusal, note_refusal};
+        let dir = tempfile::tempdir().unwrap();
+        let t = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let key = KeyInfo::from_spki(b"live");
+        let mut ls = LineageState {
+            current: Some(CurrentKey {
+                key: key.clone(),
+                since: t,
+            }),
+            ..Default::default()
+        };
+        let ok = |state: &crate::store::State| {
+            let store = crate::store::Store::new(dir.path());
+            let lock = store.lock(std::time::Duration::from_secs(1)).unwrap();
+            lock.save(state).unwrap();
+        };
+        let mut state = crate::store::State::default();
+        state.lineages.insert("mail.example.com".into(), ls.clone());
+        ok(&state);
+        assert!(blocked_keys(dir.path(), &config(), &[]).is_empty());
+        note_refusal(
+            &mut ls,
+            &RenewalRefusal::KeyBlocked {
+                lineage: "mail.example.com".into(),
+                key: Some(key.id.clone()),
+                at: t,
+                evidence: "certbot's log".into(),
+                detail: "key is blocked".into(),
+            },
+            t,
+        );
+        state.lineages.insert("mail.example.com".into(), ls);
+        ok(&state);
+        let blocked = blocked_keys(dir.path(), &config(), &[]);
+        assert_eq!(blocked.len(), 1, "{blocked:?}");
+        assert!(blocked_keys(dir.path(), &config(), &["www.example.com".into()]).is_empty());
+        let mut rep = report::build(&[], 14, t.as_second());
+        assert_ne!(rep.status, Status::Critical);
+        key_refused(&mut rep, &blocked);
+        assert_eq!(rep.status, Status::Critical);
+        assert_eq!(rep.exit_code, 2);
+        assert!(
+            rep.summary
+                .starts_with("DANE CRITICAL - mail.example.com: the CA refuses the key"),
+            "{}",
+            rep.summary
+        );
     }
 
     #[test]

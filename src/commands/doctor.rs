@@ -178,8 +178,11 @@ async fn diagnose(ctx: &Context, args: &DoctorArgs) -> Vec<Item> {
         .filter(|n| config.lineages[n.as_str()].client == crate::acme::ClientKind::Certbot)
         .cloned()
         .collect();
+    let mut version = None;
     if names.is_empty() || !certbot_names.is_empty() {
-        items.push(certbot_version(&config).await);
+        let (certbot_item, v) = certbot_version(&config).await;
+        version = v;
+        items.push(certbot_item);
         items.push(deploy_hook(&le_dir, &certbot_names));
     }
     items.push(timer(&args.systemd_dir));
@@ -208,7 +211,7 @@ async fn diagnose(ctx: &Context, args: &DoctorArgs) -> Vec<Item> {
         items.extend(super::doctor_zones::zone_items(&config, &names, o).await);
     }
     for name in &names {
-        items.extend(lineage_items(&config, &le_dir, name, observer.as_ref()).await);
+        items.extend(lineage_items(&config, &le_dir, name, observer.as_ref(), version).await);
     }
     items
 }
@@ -247,31 +250,45 @@ fn state_item(dir: &Path) -> Item {
     }
 }
 
-async fn certbot_version(config: &Config) -> Item {
+/// `certbot --version`, and the version it names (None when it cannot be read: then
+/// the lineages' findings say "version unknown").
+async fn certbot_version(config: &Config) -> (Item, Option<certbot::version::CertbotVersion>) {
     let name = "certbot";
     let Some((prog, rest)) = config.certbot.split_first() else {
-        return item(
-            name,
-            Level::Fail,
-            "the configuration's certbot command is empty",
-        )
-        .fix("certbot = [\"certbot\"]");
+        return (
+            item(
+                name,
+                Level::Fail,
+                "the configuration's certbot command is empty",
+            )
+            .fix("certbot = [\"certbot\"]"),
+            None,
+        );
     };
     let run = tokio::process::Command::new(prog)
         .args(rest)
         .arg("--version")
         .stdin(std::process::Stdio::null())
         .output();
-    match tokio::time::timeout(std::time::Duration::from_secs(60), run).await {
+    let failed = match tokio::time::timeout(std::time::Duration::from_secs(60), run).await {
         Ok(Ok(out)) if out.status.success() => {
             let text = String::from_utf8_lossy(&out.stdout).to_string()
                 + &String::from_utf8_lossy(&out.stderr);
-            let version = text
+            let line = text
                 .lines()
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("")
                 .trim();
-            item(name, Level::Ok, version.to_string())
+            let version = certbot::version::parse_version(line);
+            let it = match version {
+                Some(_) => item(name, Level::Ok, line.to_string()),
+                None => item(
+                    name,
+                    Level::Warn,
+                    format!("`{prog} --version` names no version: {line:?}"),
+                ),
+            };
+            return (it, version);
         }
         Ok(Ok(out)) => item(
             name,
@@ -287,7 +304,8 @@ async fn certbot_version(config: &Config) -> Item {
             Level::Fail,
             format!("`{prog} --version` did not finish within 60 s"),
         ),
-    }
+    };
+    (failed, None)
 }
 
 /// The deploy hook: a script in `renewal-hooks/deploy/` that runs danerollover, or a
@@ -455,6 +473,7 @@ async fn lineage_items(
     le_dir: &Path,
     name: &str,
     observer: Option<&LiveObserver>,
+    version: Option<certbot::version::CertbotVersion>,
 ) -> Vec<Item> {
     let lc = &config.lineages[name];
     let mut items = Vec::new();
@@ -463,6 +482,7 @@ async fn lineage_items(
     } else {
         match certbot::load(le_dir, name) {
             Ok(l) => {
+                items.extend(certbot_cadence_items(config, name, &l, version));
                 let rk = l.reuse_key();
                 items.push(if rk.is_on() {
                     item(format!("{name}: reuse_key"), Level::Ok, "True")
@@ -516,6 +536,46 @@ async fn lineage_items(
     }
     items.extend(endpoint_items(config, name, current.as_ref()).await);
     items
+}
+
+/// What certbot's version lacks for the lineage's settings, the certificate's lifetime
+/// and renewal cadence, and whether the rollover's wait fits in what is left of it
+/// ([`certbot::version::findings`]).
+fn certbot_cadence_items(
+    config: &Config,
+    name: &str,
+    l: &certbot::Lineage,
+    version: Option<certbot::version::CertbotVersion>,
+) -> Vec<Item> {
+    let Some(cert) = &l.live_cert else {
+        return Vec::new();
+    };
+    let not_before = x509_parser::parse_x509_certificate(&cert.der)
+        .ok()
+        .and_then(|(_, c)| jiff::Timestamp::from_second(c.validity().not_before.timestamp()).ok());
+    let policy = crate::rollover::Policy::of(config, &config.lineages[name]);
+    let wait = policy.propagation_wait(None, None, None);
+    certbot::version::findings(
+        version,
+        &l.conf,
+        not_before,
+        cert.not_after,
+        jiff::Timestamp::now(),
+        wait,
+    )
+    .into_iter()
+    .map(|f| {
+        let it = item(
+            format!("{name}: certbot {}", f.topic),
+            if f.warn { Level::Warn } else { Level::Ok },
+            f.detail,
+        );
+        match f.fix {
+            Some(fix) => it.fix(fix),
+            None => it,
+        }
+    })
+    .collect()
 }
 
 /// What DNS says about one owner: every server answering, signed and validated, the

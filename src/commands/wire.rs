@@ -105,7 +105,14 @@ impl Wired {
         );
         Ok(Wired {
             state_dir: state_dir.clone(),
-            renewer: CommandRenewer::new(clients.clone()).logging_to(&state_dir),
+            renewer: CommandRenewer::new(clients.clone())
+                .logging_to(&state_dir)
+                .reading_logs(
+                    config
+                        .certbot_logs_dir
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new(crate::config::DEFAULT_CERTBOT_LOGS_DIR)),
+                ),
             clients,
             next_keys: NextKeyDir::new(Box::new(spki_of_private_pem)),
             providers,

@@ -361,13 +361,19 @@ impl<'a> Engine<'a> {
         let mut errors = Vec::new();
         let mut reports: BTreeMap<String, LineageReport> = BTreeMap::new();
         let mut alone: Vec<String> = Vec::new();
+        let mut blocked;
         {
             let lock = self.store.lock(self.options.lock_wait)?;
             let mut state = lock.load()?;
             let now = self.steady_now(&mut state);
+            // Keys the CA refused since the last pass: emergency rollovers first.
+            blocked = self.blocked_keys(&lock, &mut state, now, dry_run).await?;
             // Interrupted steps and planted copies: a pass of their own.
-            let (batched, repairs): (Vec<String>, Vec<String>) =
-                names.iter().cloned().partition(|n| {
+            let (batched, repairs): (Vec<String>, Vec<String>) = names
+                .iter()
+                .filter(|n| !blocked.switched.contains_key(*n))
+                .cloned()
+                .partition(|n| {
                     state
                         .lineages
                         .get(n)
@@ -444,10 +450,18 @@ impl<'a> Engine<'a> {
             lineages: Vec::new(),
             errors: Vec::new(),
         };
+        reports.append(&mut std::mem::take(&mut blocked.switched));
+        if let Some(error) = blocked.unreadable.take() {
+            report.errors.push(LineageError {
+                name: "(certbot's log)".into(),
+                error,
+            });
+        }
         let mut errors: BTreeMap<String, LineageError> =
             errors.into_iter().map(|e| (e.name.clone(), e)).collect();
         for name in names {
-            if let Some(r) = reports.remove(&name) {
+            if let Some(mut r) = reports.remove(&name) {
+                blocked.merge(&name, &mut r);
                 report.lineages.push(r);
             }
             if let Some(e) = errors.remove(&name) {

@@ -25,7 +25,7 @@ impl Engine<'_> {
             .await?)
     }
 
-    async fn emergency_locked(
+    pub(super) async fn emergency_locked(
         &self,
         lock: &Locked,
         state: &mut State,

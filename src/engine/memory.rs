@@ -230,6 +230,11 @@ pub struct World {
     pub key_families: BTreeMap<String, crate::probe::Algorithms>,
     /// The endpoints (none: every endpoint lookup finds no address).
     pub endpoints: Vec<MemEndpoint>,
+    /// SPKIs of keys the CA refuses (`badPublicKey`): a renewal certifying one fails.
+    pub blocked_keys: Vec<Vec<u8>>,
+    /// certbot's log of refused renewals (what [`Certbot::refusals_since`] reads), by
+    /// true time.
+    pub refusal_log: Vec<crate::rollover::RenewalRefusal>,
 }
 
 /// The in-memory world behind a lock, implementing all the engine's traits.
@@ -272,6 +277,17 @@ fn archive_path(lineage: &str, v: u32) -> PathBuf {
 
 fn link_target(lineage: &str, v: u32) -> PathBuf {
     PathBuf::from(format!("../../archive/{lineage}/privkey{v}.pem"))
+}
+
+/// certbot's log entry of a renewal of `lineage` refused for the key `spki`.
+fn refusal(lineage: &str, spki: &[u8], at: Timestamp) -> crate::rollover::RenewalRefusal {
+    crate::rollover::RenewalRefusal::KeyBlocked {
+        lineage: lineage.to_string(),
+        key: Some(KeyInfo::from_spki(spki).id),
+        at,
+        evidence: "certbot's log (memory)".into(),
+        detail: "key is blocked".into(),
+    }
 }
 
 fn failed(what: &str) -> Error {
@@ -382,12 +398,13 @@ impl World {
 
     /// certbot renewing on its own (its timer), outside danerollover: with the live key
     /// when reuse_key is on (and `new_key` is false), with a brand-new key otherwise.
-    /// The caller then runs the deploy hook.
-    pub fn external_renew(&mut self, lineage: &str, new_key: bool) {
+    /// The caller then runs the deploy hook. False when the CA refused the key (the
+    /// refusal is in certbot's log, no hook runs).
+    pub fn external_renew(&mut self, lineage: &str, new_key: bool) -> bool {
         let n = self.new_key();
         let now = self.now;
         let Some(l) = self.lineages.get_mut(lineage) else {
-            return;
+            return false;
         };
         let pem = if l.reuse_key && !new_key {
             l.privkeys
@@ -399,6 +416,10 @@ impl World {
         };
         let v = l.highest() + 1;
         let spki = spki_of_pem(&pem).unwrap_or_default();
+        if self.blocked_keys.contains(&spki) {
+            self.refusal_log.push(refusal(lineage, &spki, now));
+            return false;
+        }
         let changed = l.certs.get(&l.cert_link) != Some(&spki);
         l.privkeys.insert(v, pem);
         l.certs.insert(v, spki.clone());
@@ -407,6 +428,7 @@ impl World {
         if changed {
             l.live_log.push((now, spki, false));
         }
+        true
     }
 
     /// Finish the certbot run in progress (one started by a switch whose danerollover was
@@ -445,6 +467,23 @@ impl World {
                 .clone()
                 .ok_or_else(|| failed("privkey.pem points at nothing"))
         };
+        let certifies = matches!(
+            p.behaviour,
+            CertbotBehaviour::Renew
+                | CertbotBehaviour::FailAfterArchive
+                | CertbotBehaviour::FailAfterLinks
+        );
+        if certifies
+            && let Some(spki) = p.pem.as_deref().and_then(spki_of_pem)
+            && self.blocked_keys.contains(&spki)
+        {
+            self.refusal_log.push(refusal(&p.lineage, &spki, now));
+            return Err(failed(&format!(
+                "certbot: Failed to renew certificate {} with error: {} :: The JWS was signed by a public key the server does not support :: key is blocked",
+                p.lineage,
+                crate::rollover::blocked::BAD_PUBLIC_KEY
+            )));
+        }
         match p.behaviour {
             CertbotBehaviour::Fail => Err(failed("certbot: the ACME server said no")),
             CertbotBehaviour::NoOp => Ok(()),
@@ -511,6 +550,8 @@ impl MemoryWorld {
                 reloads: Vec::new(),
                 endpoints: Vec::new(),
                 key_families: BTreeMap::new(),
+                blocked_keys: Vec::new(),
+                refusal_log: Vec::new(),
             }),
         }
     }
@@ -765,6 +806,24 @@ impl Renewer for MemoryWorld {
 
     fn command(&self, lineage: &str) -> String {
         format!("certbot renew --cert-name {lineage} --force-renewal --reuse-key")
+    }
+
+    fn refusals_since(&self, mark: Option<Timestamp>) -> Result<super::Refusals, Error> {
+        let w = self.world();
+        let at = |r: &crate::rollover::RenewalRefusal| match r {
+            crate::rollover::RenewalRefusal::KeyBlocked { at, .. } => *at,
+        };
+        let refusals: Vec<_> = w
+            .refusal_log
+            .iter()
+            .filter(|r| mark.is_none_or(|m| at(r) > m))
+            .cloned()
+            .collect();
+        let newest = refusals.iter().map(at).max();
+        Ok(super::Refusals {
+            refusals,
+            mark: mark.max(newest),
+        })
     }
 }
 

@@ -59,6 +59,7 @@
 //! ```
 
 mod batch;
+mod blocked;
 mod emergency;
 pub mod lineage_files;
 pub mod memory;
@@ -94,7 +95,7 @@ pub use report::{
 };
 pub use traits::{
     CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey, NextKeyFiles,
-    NoFailures, PlantPlan, PrivateKeyPem, Reloader, Renewer, Step,
+    NoFailures, PlantPlan, PrivateKeyPem, Refusals, Reloader, Renewer, Step,
 };
 
 /// The environment variable a switch passes to certbot (and so to the deploy hook): the

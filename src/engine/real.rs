@@ -16,7 +16,9 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::SWITCHING_ENV;
-use super::traits::{CertbotRun, Clock, NextKeyFiles, PrivateKeyPem, Reloader, Renewer};
+use super::traits::{
+    CertbotRun, Clock, NextKeyFiles, PrivateKeyPem, Refusals, Reloader, Renewer,
+};
 use crate::acme::ClientLock;
 use crate::error::Error;
 
@@ -135,6 +137,8 @@ pub struct CommandRenewer {
     /// danerollover is killed while it runs (a pipe without reader would break it at its
     /// next line).
     pub log_dir: Option<PathBuf>,
+    /// certbot's own log directory (`--logs-dir`), read for renewals the CA refused.
+    pub logs_dir: Option<PathBuf>,
     children: Mutex<HashMap<u32, tokio::process::Child>>,
 }
 
@@ -145,6 +149,7 @@ impl CommandRenewer {
             specs,
             timeout: Duration::from_secs(900),
             log_dir: None,
+            logs_dir: None,
             children: Mutex::new(HashMap::new()),
         }
     }
@@ -160,6 +165,12 @@ impl CommandRenewer {
         self.log_dir
             .as_ref()
             .map(|d| d.join(format!("{client}-{lineage}.log")))
+    }
+
+    /// Read certbot's own logs in `dir` (its `--logs-dir`) for renewals the CA refused.
+    pub fn reading_logs(mut self, dir: &Path) -> CommandRenewer {
+        self.logs_dir = Some(dir.to_path_buf());
+        self
     }
 
     /// The full argv for `lineage`.
@@ -218,6 +229,21 @@ impl Renewer for CommandRenewer {
 
     fn command(&self, lineage: &str) -> String {
         self.argv(lineage).map(|a| shown(&a)).unwrap_or_default()
+    }
+
+    fn refusals_since(&self, mark: Option<Timestamp>) -> Result<Refusals, Error> {
+        let Some(dir) = &self.logs_dir else {
+            return Ok(Refusals {
+                refusals: Vec::new(),
+                mark,
+            });
+        };
+        let scan =
+            crate::acme::certbot::refusal::scan(dir, mark).map_err(|e| Error::Failed(e.to_string()))?;
+        Ok(Refusals {
+            refusals: scan.refusals,
+            mark: scan.mark,
+        })
     }
 }
 
@@ -431,11 +457,20 @@ async fn finish(
     if detail.is_empty() {
         detail = tail(&output.stdout);
     }
+    let mut all = [output.stdout.as_slice(), output.stderr.as_slice()].concat();
     if let Some(path) = log {
-        detail = tail(&fs::read(path).unwrap_or_default());
+        all = fs::read(path).unwrap_or_default();
+        detail = tail(&all);
         if !detail.is_empty() {
             detail = format!("{detail} (all of it in {})", path.display());
         }
+    }
+    // The CA refusing the key is said early in certbot's output: keep it in the message
+    // (the engine reads it there, crate::acme::certbot::refusal).
+    if let Some(line) = crate::acme::certbot::refusal::refusal_in_output(&String::from_utf8_lossy(&all))
+        && !detail.contains(&line)
+    {
+        detail = format!("{line} | {detail}");
     }
     Err(Error::Failed(format!(
         "`{}` failed ({}){}",

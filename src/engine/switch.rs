@@ -51,9 +51,17 @@ impl Engine<'_> {
         self.step(Step::Repointed)?;
         let renewed = match self.io.renewer.start(name).await {
             Ok(run) => {
-                if let Some(Intent::Switch { certbot, .. }) = &mut lineage(state, name).intent {
+                let started = self.steady_now(state);
+                let ls = lineage(state, name);
+                if let Some(Intent::Switch { certbot, .. }) = &mut ls.intent {
                     *certbot = Some(run.clone());
                 }
+                // The forced renewal counts against the budget (crate::rollover::budget).
+                crate::rollover::budget::record(
+                    &mut ls.forced_renewals,
+                    started,
+                    crate::rollover::budget::WINDOW,
+                );
                 self.save(lock, state, Step::CertbotStarted)?;
                 self.io.renewer.wait(name, &run).await
             }
@@ -128,6 +136,23 @@ impl Engine<'_> {
         if after.key_spki.as_deref() != Some(after.live_spki.as_slice()) {
             why.push_str("; ");
             why.push_str(&self.io.files.key_mismatch(name));
+        }
+        // certbot certified the key privkey.pem pointed at: the planted next key. The CA
+        // refusing it means that key can never go live: drop it for a fresh one.
+        if let (Err(e), true) = (&renewed, unchanged)
+            && let Some(line) = crate::acme::certbot::refusal::refusal_in_output(&crate::error::render(e))
+        {
+            let refusal = crate::rollover::RenewalRefusal::KeyBlocked {
+                lineage: name.to_string(),
+                key: Some(next.id.clone()),
+                at: self.io.clock.now(),
+                evidence: "the switch's certbot run".into(),
+                detail: line,
+            };
+            let now = self.steady_now(state);
+            let noted = crate::rollover::note_refusal(lineage(state, name), &refusal, now);
+            self.save(lock, state, Step::SwitchSaved)?;
+            why = format!("{noted}; {why}");
         }
         Ok(SwitchOutcome::Failed(why))
     }

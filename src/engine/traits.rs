@@ -130,11 +130,31 @@ pub trait Renewer: Send + Sync {
     fn command(&self, _lineage: &str) -> String {
         String::new()
     }
+    /// Renewals the CA refused because of the key, as the client's own records show them
+    /// since `mark` (certbot: its log files modified after `mark`, see
+    /// [`crate::acme::certbot::refusal`]): how a failure of the client's own timer, which runs no
+    /// hook, reaches `run`. Returns them with the new mark. An unreadable record is an
+    /// error (reported: a refusal could hide in it).
+    fn refusals_since(&self, mark: Option<Timestamp>) -> Result<Refusals, Error> {
+        Ok(Refusals {
+            refusals: Vec::new(),
+            mark,
+        })
+    }
     /// Start and wait.
     async fn renew(&self, lineage: &str) -> Result<(), Error> {
         let run = self.start(lineage).await?;
         self.wait(lineage, &run).await
     }
+}
+
+/// What [`Certbot::refusals_since`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Refusals {
+    /// The refusals, oldest first.
+    pub refusals: Vec<crate::rollover::RenewalRefusal>,
+    /// The mark to give next time.
+    pub mark: Option<Timestamp>,
 }
 
 /// Running a lineage's reload commands after a switch.

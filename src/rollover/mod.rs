@@ -18,8 +18,11 @@
 //! Modules: [`clock`] (a clock stepped forward never shortens a wait), [`key`] (keys by SPKI), [`state`] (the saved model and its transitions),
 //! [`policy`] (settings and wait formulas), [`observe`] (folding observations in; lineages at one owner share its TTLs),
 //! [`verdict`] (is the switch safe), [`mod@plan`] (what to do), [`mod@phase`] (for people),
-//! [`mod@repair`] (interrupted steps).
+//! [`mod@repair`] (interrupted steps), [`budget`] (forced renewals per week), [`blocked`]
+//! (keys the CA refuses).
 
+pub mod blocked;
+pub mod budget;
 pub mod clock;
 pub mod key;
 pub mod observe;
@@ -34,6 +37,8 @@ pub mod verdict;
 #[cfg(test)]
 mod tests;
 
+pub use blocked::{BlockedKey, Noted, RenewalRefusal, blocked_current, note_refusal};
+pub use budget::Budget;
 pub use key::{KeyId, KeyInfo};
 pub use observe::{LiveChange, reconcile_live, share_ttl_history, update_observations};
 pub use phase::{Phase, phase};

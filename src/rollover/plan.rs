@@ -114,6 +114,9 @@ pub enum Danger {
     },
     /// An endpoint serves a key no published record matches.
     EndpointUnmatched { endpoint: String, text: String },
+    /// The CA refuses the live key (`badPublicKey`): every renewal fails until the key
+    /// changes, and the certificate then expires.
+    KeyBlocked { key: KeyId, text: String },
 }
 
 impl fmt::Display for Danger {
@@ -144,6 +147,10 @@ impl fmt::Display for Danger {
                 Ok(())
             }
             Danger::EndpointUnmatched { text, .. } => f.write_str(text),
+            Danger::KeyBlocked { text, .. } => write!(
+                f,
+                "{text}: every renewal fails until the key changes (the emergency rollover to the next key fixes it: `danerollover rollover --emergency`, run by `run` with on_key_blocked = \"emergency\")"
+            ),
         }
     }
 }
@@ -238,6 +245,12 @@ pub fn dangers(
         return Vec::new();
     };
     let mut out = Vec::new();
+    if let Some(b) = super::blocked::blocked_current(state) {
+        out.push(Danger::KeyBlocked {
+            key: b.key.clone(),
+            text: b.to_string(),
+        });
+    }
     for name in state.owners.keys() {
         let Some(obs) = find(observations, name) else {
             out.push(Danger::LiveNotServed {
@@ -372,6 +385,39 @@ pub fn plan_probed(
                 Verdict::NotYet {
                     reasons,
                     earliest: earliest.map(|e| e.max(until)),
+                }
+            }
+        };
+    }
+    if let super::Budget::Spent {
+        used,
+        max,
+        frees_at,
+    } = super::budget::budget(
+        &state.forced_renewals,
+        now,
+        policy.max_forced_renewals,
+        super::budget::WINDOW,
+    ) {
+        let reason = Reason::RenewalBudget {
+            used,
+            max,
+            window_days: (super::budget::WINDOW.as_secs() / 86_400) as u32,
+            frees_at,
+        };
+        verdict = match verdict {
+            Verdict::Safe => Verdict::NotYet {
+                reasons: vec![reason],
+                earliest: frees_at,
+            },
+            Verdict::NotYet {
+                mut reasons,
+                earliest,
+            } => {
+                reasons.push(reason);
+                Verdict::NotYet {
+                    reasons,
+                    earliest: earliest.zip(frees_at).map(|(e, f)| e.max(f)),
                 }
             }
         };

@@ -32,6 +32,10 @@ pub struct Policy {
     /// The lineage has reload commands (an empty list is a problem until a switch shows
     /// the endpoints pick up new files on their own).
     pub reload_configured: bool,
+    /// At most this many forced renewals (switches) per [`super::budget::WINDOW`].
+    pub max_forced_renewals: u32,
+    /// What a refused live key triggers.
+    pub on_key_blocked: crate::config::OnKeyBlocked,
 }
 
 impl Default for Policy {
@@ -43,6 +47,8 @@ impl Default for Policy {
             margin: Duration::from_secs(60),
             rollover_every: None,
             reload_configured: true,
+            max_forced_renewals: 3,
+            on_key_blocked: crate::config::OnKeyBlocked::Emergency,
         }
     }
 }
@@ -72,6 +78,8 @@ impl Policy {
             margin: config.dns.margin,
             rollover_every: lineage.rollover_every,
             reload_configured: !lineage.reload.is_empty(),
+            max_forced_renewals: lineage.max_forced_renewals,
+            on_key_blocked: lineage.on_key_blocked,
         }
     }
 

@@ -49,6 +49,13 @@ pub struct LineageState {
     /// (the wait it skipped), so no later switch may happen before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emergency_until: Option<Timestamp>,
+    /// When switches forced a renewal within the last 7 days (the forced-renewal budget,
+    /// [`super::budget`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forced_renewals: Vec<Timestamp>,
+    /// Keys of this lineage the CA refused (`badPublicKey`, [`super::blocked`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_keys: Vec<super::blocked::BlockedKey>,
 }
 
 /// The live key.

@@ -74,6 +74,15 @@ pub enum Reason {
     /// An emergency switch skipped a wait: resolvers may hold RRsets from before it until
     /// `until`, so no switch before.
     AfterEmergency { until: Timestamp },
+    /// The forced-renewal budget is spent: `used` switches forced a renewal within the
+    /// last `window_days` days (at most `max`); one more fits at `frees_at` (null: never,
+    /// `max_forced_renewals = 0`).
+    RenewalBudget {
+        used: u32,
+        max: u32,
+        window_days: u32,
+        frees_at: Option<Timestamp>,
+    },
     /// Served and Secure since `since`; the wait ends at `until`.
     Waiting {
         owner: String,
@@ -134,6 +143,27 @@ impl fmt::Display for Reason {
                 f,
                 "an emergency switch skipped a wait: resolvers may hold older RRsets until {until}"
             ),
+            Reason::RenewalBudget {
+                used,
+                max,
+                window_days,
+                frees_at,
+            } => {
+                write!(
+                    f,
+                    "the forced-renewal budget is spent: {used} switches forced a renewal in the last {window_days} days (max_forced_renewals = {max}), and each counts against the CA's limits; "
+                )?;
+                match frees_at {
+                    Some(at) => write!(
+                        f,
+                        "the next switch may force one at {at}, or raise max_forced_renewals for this lineage (a key compromise: `rollover --emergency` is not held)"
+                    ),
+                    None => write!(
+                        f,
+                        "max_forced_renewals = 0 forbids switches: raise it for this lineage (a key compromise: `rollover --emergency` is not held)"
+                    ),
+                }
+            }
             Reason::NotRecorded { owner } => write!(
                 f,
                 "{owner}: served everywhere and Secure, but not yet recorded: the wait starts now"

@@ -4,10 +4,14 @@
 //! - [`conf`]: [`RenewalConf`], parsing (pure) and byte-exact edits of a renewal conf.
 //! - [`lineage`]: [`Lineage`], one lineage as it is on disk ([`load`], [`list`]), with its
 //!   live certificate, key, archive versions and the problems danerollover cares about.
+//! - [`refusal`]: certbot's evidence (its log, a switch's output) of the CA refusing a key.
+//! - [`version`]: certbot's version and what it lacks for a lineage's settings.
 
 pub mod client;
 pub mod conf;
 pub mod lineage;
+pub mod refusal;
+pub mod version;
 
 pub use super::error::CertbotError;
 pub use client::Certbot;
