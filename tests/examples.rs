@@ -208,7 +208,7 @@ fn debian_package_installs_checks_and_purges() {
     }
 
     // Monitoring: the group exists; by default nobody else reads anything; after the
-    // README's opt-in, a member of the group (not root) runs `status` and `config`
+    // opt-in of docs/operations.md, a member of the group (not root) runs `status` and `config`
     // without access to the secrets.
     let (ok, _) = sh("getent group danerollover");
     assert!(ok, "no danerollover group");
