@@ -111,8 +111,8 @@ impl Endpoint {
     }
 }
 
-/// An endpoint as the configuration writes it: "host:port", "address:port",
-/// "[v6]:port", each with an optional "/smtp", "/imap", "/pop3" or "/tls".
+/// An endpoint as the configuration writes it: `"host:port"`, `"address:port"`,
+/// `"[v6]:port"`, each with an optional "/smtp", "/imap", "/pop3" or "/tls".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointSpec {
     /// A host name (lowercase, no trailing dot) or an address.

@@ -208,7 +208,7 @@ fn debian_package_installs_checks_and_purges() {
     }
 
     // Monitoring: the group exists; by default nobody else reads anything; after the
-    // README's opt-in, a member of the group (not root) runs `status` and `config`
+    // opt-in of docs/operations.md, a member of the group (not root) runs `status` and `config`
     // without access to the secrets.
     let (ok, _) = sh("getent group danerollover");
     assert!(ok, "no danerollover group");
@@ -308,9 +308,11 @@ fn prometheus_alert_rules_check_and_their_tests_pass() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/prometheus");
     let rules = dir.join("danerollover-alerts.yml");
     let text = std::fs::read_to_string(&rules).unwrap();
-    let sources: String = ["src/probe/report.rs", "src/probe/mx_report.rs"]
+    // The reports of `check` and `check --mx` (src/probe/report/, src/probe/mx_report/).
+    let sources: String = ["src/probe/report", "src/probe/mx_report"]
         .iter()
-        .map(|p| std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(p)).unwrap())
+        .flat_map(|d| std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(d)).unwrap())
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         .collect();
     let mut names: Vec<&str> = text
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))

@@ -5,7 +5,7 @@
 //! the target and the input's file (or the mutation's number, replayable with the seed).
 //!
 //! `DANEROLLOVER_FUZZ_MUTATIONS=N` changes the number of mutations per target (default
-//! 3000); the real campaigns are cargo-fuzz's (README, "Fuzzing").
+//! 3000); the real campaigns are cargo-fuzz's (docs/testing.md, "Fuzzing").
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};

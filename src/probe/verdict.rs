@@ -303,23 +303,25 @@ pub(crate) fn metric_family(
     }
 }
 
-/// The two families every report starts with: its status and when it ran.
+/// The two families every report starts with: its status (`names.0`) and when it ran
+/// (`names.1`), for the command `what`. The names are spelt out where they are used, so
+/// that a search (and tests/examples.rs's check of the alerting rules) finds them.
 pub(crate) fn status_families(
     out: &mut String,
-    prefix: &str,
+    names: (&str, &str),
     what: &str,
     status: Status,
     now: i64,
 ) {
     metric_family(
         out,
-        &format!("{prefix}_status"),
+        names.0,
         &format!("Overall status of the last {what}: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."),
         vec![(String::new(), status.code().to_string())],
     );
     metric_family(
         out,
-        &format!("{prefix}_last_run_timestamp_seconds"),
+        names.1,
         &format!("When the last {what} ran (Unix seconds)."),
         vec![(String::new(), now.to_string())],
     );

@@ -222,7 +222,10 @@ pub fn render_metrics(report: &MxReport, now: i64) -> String {
     let mut out = String::new();
     verdict::status_families(
         &mut out,
-        "danerollover_mx_check",
+        (
+            "danerollover_mx_check_status",
+            "danerollover_mx_check_last_run_timestamp_seconds",
+        ),
         "check --mx",
         report.status,
         now,

@@ -447,7 +447,16 @@ pub fn render_json(report: &Report) -> String {
 /// Prometheus text-file-collector metrics; `now` in Unix seconds.
 pub fn render_metrics(report: &Report, now: i64) -> String {
     let mut out = String::new();
-    verdict::status_families(&mut out, "danerollover_check", "check", report.status, now);
+    verdict::status_families(
+        &mut out,
+        (
+            "danerollover_check_status",
+            "danerollover_check_last_run_timestamp_seconds",
+        ),
+        "check",
+        report.status,
+        now,
+    );
     let mut family = |name: &str, help: &str, samples: Vec<(String, String)>| {
         metric_family(&mut out, name, help, samples)
     };
