@@ -85,6 +85,10 @@ pub struct State {
     /// stepped forward never shortens a wait ([`crate::rollover::clock`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<crate::rollover::clock::ClockAnchor>,
+    /// This process's reading only, never saved: why the time is unknown (the boot clock
+    /// could not be read, and the fix). Set with the time; the switch and retirements hold.
+    #[serde(skip)]
+    pub clock_unknown: Option<String>,
 }
 
 impl Default for State {
@@ -93,6 +97,7 @@ impl Default for State {
             version: VERSION,
             lineages: BTreeMap::new(),
             clock: None,
+            clock_unknown: None,
         }
     }
 }
@@ -111,6 +116,11 @@ pub fn parse(text: &str, path: &Path) -> Result<State, StoreError> {
         version: Option<serde_json::Value>,
     }
     let head: Head = serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    // serde reads a struct from an array too (`[1]` is "version 1"): the file must be an
+    // object (serde_json skips only JSON whitespace before it, a subset of trim_start's).
+    if !text.trim_start().starts_with('{') {
+        return Err(bad("not a JSON object".into()));
+    }
     let version = head
         .version
         .ok_or_else(|| bad("no \"version\" field".into()))?
@@ -168,7 +178,9 @@ fn migrate_v1(value: &mut serde_json::Value) {
             }
         }
     }
-    value["version"] = serde_json::Value::from(VERSION);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("version".into(), serde_json::Value::from(VERSION));
+    }
 }
 
 /// The state file's text: pretty-printed JSON with a final newline.

@@ -665,7 +665,7 @@ impl Certbot for NestedHookCertbot<'_> {
         self.fixture.world.start(lineage).await
     }
 
-    fn running(&self, run: Option<&CertbotRun>) -> bool {
+    fn running(&self, run: Option<&CertbotRun>) -> Result<bool, String> {
         self.fixture.world.running(run)
     }
 

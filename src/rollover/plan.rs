@@ -167,6 +167,9 @@ pub enum Problem {
     /// An endpoint worth knowing about (its key is unknown, or it is covered by someone
     /// else's record).
     Endpoint { text: String },
+    /// The time is unknown (the boot clock could not be read): the switch and every
+    /// retirement hold until it can be read again.
+    TimeUnknown { detail: String },
     /// The old key's records stay: these endpoints serve it or cannot be probed.
     RetirementHeld { key: KeyId, endpoints: Vec<String> },
 }
@@ -194,6 +197,10 @@ impl fmt::Display for Problem {
                 "no reload commands: after a switch, a server holding the key in memory or in its own copy keeps serving the old one; set reload = [[\"systemctl\", \"reload\", \"postfix\"]] (or what fits), or let a switch show that the endpoints pick up new files on their own"
             ),
             Problem::Endpoint { text } => f.write_str(text),
+            Problem::TimeUnknown { detail } => write!(
+                f,
+                "the time is unknown, so the switch and retirements hold: {detail}"
+            ),
             Problem::RetirementHeld { key, endpoints } => write!(
                 f,
                 "the old key {}'s records stay while {} {}",
@@ -474,8 +481,14 @@ pub fn plan_probed(
         }
     }
 
-    // Retire the records of keys retired one full wait ago, once the reload has run.
-    if !state.reload_pending {
+    // Retire the records of keys retired one full wait ago, once the reload has run and
+    // only while the time can be trusted.
+    if let Some(detail) = &policy.time_unknown {
+        problems.push(Problem::TimeUnknown {
+            detail: detail.clone(),
+        });
+    }
+    if !state.reload_pending && policy.time_unknown.is_none() {
         for (name, owner) in &state.owners {
             let obs = find(observations, name);
             let seen = obs.map(observed_records).unwrap_or_default();

@@ -32,6 +32,10 @@ pub struct Policy {
     /// The lineage has reload commands (an empty list is a problem until a switch shows
     /// the endpoints pick up new files on their own).
     pub reload_configured: bool,
+    /// Not a setting: the shell's word that the time given to the core this pass may run
+    /// ahead of real time (the boot clock could not be read; why, and the fix). While set,
+    /// no wait counts as over: the switch and every retirement hold.
+    pub time_unknown: Option<String>,
 }
 
 impl Default for Policy {
@@ -43,6 +47,7 @@ impl Default for Policy {
             margin: Duration::from_secs(60),
             rollover_every: None,
             reload_configured: true,
+            time_unknown: None,
         }
     }
 }
@@ -72,6 +77,7 @@ impl Policy {
             margin: config.dns.margin,
             rollover_every: lineage.rollover_every,
             reload_configured: !lineage.reload.is_empty(),
+            time_unknown: None,
         }
     }
 

@@ -74,6 +74,8 @@ pub enum Reason {
     /// An emergency switch skipped a wait: resolvers may hold RRsets from before it until
     /// `until`, so no switch before.
     AfterEmergency { until: Timestamp },
+    /// The time cannot be trusted (the boot clock could not be read): no wait is over.
+    TimeUnknown { detail: String },
     /// Served and Secure since `since`; the wait ends at `until`.
     Waiting {
         owner: String,
@@ -133,6 +135,10 @@ impl fmt::Display for Reason {
             Reason::AfterEmergency { until } => write!(
                 f,
                 "an emergency switch skipped a wait: resolvers may hold older RRsets until {until}"
+            ),
+            Reason::TimeUnknown { detail } => write!(
+                f,
+                "the time is unknown, so no wait counts as over: {detail}"
             ),
             Reason::NotRecorded { owner } => write!(
                 f,
@@ -235,6 +241,12 @@ pub fn switch_verdict(
             }
             _ => all_ready = false,
         }
+    }
+    if let Some(detail) = &policy.time_unknown {
+        all_ready = false;
+        reasons.push(Reason::TimeUnknown {
+            detail: detail.clone(),
+        });
     }
     if reasons.is_empty() {
         Verdict::Safe
