@@ -482,6 +482,14 @@ mod tests {
             (r#"{"version": "1"}"#, "not a number"),
             (r#"{"version": 1, "extra": 1}"#, "extra"),
             (r#"{"version": 0}"#, "unknown format version 0"),
+            // serde reads a struct from an array: this one was "version 1" and panicked
+            // in the migration (fuzz/regressions/state_json/array-version-1).
+            ("[1]", "not a JSON object"),
+            (" \n[2]", "not a JSON object"),
+            (
+                r#"{"version": 2, "lineages": {"m": {"current": {"id": "ééé", "spki": "00", "since": "2023-11-14T22:13:20Z"}}}}"#,
+                "not 64 lowercase hex digits",
+            ),
         ] {
             let msg = parse(text, p).unwrap_err().to_string();
             assert!(msg.contains(want), "{text}: {msg}");
