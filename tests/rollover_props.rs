@@ -109,6 +109,16 @@ enum Event {
     ClockBack(i64),
     /// The machine's clock steps forward (NTP step, VM resume); true time does not move.
     ClockForward(i64),
+    /// The boot clock cannot be read (true) or can again (false): the shipped unit's
+    /// sandbox, a seccomp filter. The time is unknown meanwhile: nothing may count a wait
+    /// as over on the wall clock alone.
+    ClockLost(bool),
+    /// Whether certbot holds its lock cannot be asked (true) or can again (false).
+    LockUnknown(bool),
+    /// The machine reboots (30 s down; certbot running is finished first): the boot clock
+    /// restarts, the wall clock goes on. The boot id can be read afterwards (true) or not
+    /// (false: the shipped unit's `/proc`).
+    Reboot(bool),
     /// Someone else sets the TTL of an owner's RRset (lowering it shortly before a switch
     /// must not shorten the next wait); every server serves it before the next event, and
     /// a pass looks before the next such change (nothing when none has yet).
@@ -217,6 +227,9 @@ fn event() -> impl Strategy<Value = Event> {
         6 => prop_oneof![1i64..120, 200i64..2000, 3000i64..9000].prop_map(Event::Advance),
         1 => (1i64..3000).prop_map(Event::ClockBack),
         1 => prop_oneof![1i64..600, 600i64..7200].prop_map(Event::ClockForward),
+        1 => any::<bool>().prop_map(Event::ClockLost),
+        1 => any::<bool>().prop_map(Event::LockUnknown),
+        1 => any::<bool>().prop_map(Event::Reboot),
         1 => (0usize..2, prop_oneof![Just(60u32), Just(300), Just(3600)])
             .prop_map(|(o, t)| Event::TtlChange(o, t)),
         1 => any::<bool>().prop_map(Event::LookupFails),
@@ -481,6 +494,12 @@ struct Sim {
     kept_address_passes: usize,
     /// Changes made without a new serial.
     silent_changes: usize,
+    /// Reboots.
+    reboots: usize,
+    /// Commands run while the boot clock could not be read, and while the lock could not
+    /// be asked about with a killed switch's certbot running.
+    unknown_clock_ops: usize,
+    unknown_lock_holds: usize,
     rt: tokio::runtime::Runtime,
 }
 
@@ -607,6 +626,9 @@ matching = {}
             reused_passes: 0,
             kept_address_passes: 0,
             silent_changes: 0,
+            reboots: 0,
+            unknown_clock_ops: 0,
+            unknown_lock_holds: 0,
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -731,7 +753,9 @@ matching = {}
         }
         if self.world.world().certbot_pending.is_some() && !crashed {
             self.held += 1;
+            self.unknown_lock_holds += usize::from(self.world.world().lock_unknown);
         }
+        self.unknown_clock_ops += usize::from(self.world.world().clock_unknown);
         self.crashes += usize::from(crashed);
         self.batched_crashes +=
             usize::from(crashed && matches!(op, Op::Run) && self.lineages.len() > 1);
@@ -757,6 +781,10 @@ matching = {}
             | Event::RenewOther { .. }
             | Event::RolloverOther { .. } => ev.clone(),
             Event::CertbotCompletes | Event::KilledDuringCertbot => ev.clone(),
+            // What the machine lets a pass read can change at any time.
+            Event::ClockLost(_) | Event::LockUnknown(_) => ev.clone(),
+            // A reboot ends certbot first (modelled as it finishing).
+            Event::Reboot(_) if certbot_running => Event::CertbotCompletes,
             _ if pending => Event::Op {
                 op: Op::Run,
                 crash: None,
@@ -768,6 +796,16 @@ matching = {}
             Event::Advance(s) => self.world.advance(*s),
             Event::ClockBack(s) => self.world.world().clock_offset -= s,
             Event::ClockForward(s) => self.world.world().clock_offset += s,
+            Event::ClockLost(lost) => self.world.world().clock_unknown = *lost,
+            Event::LockUnknown(unknown) => self.world.world().lock_unknown = *unknown,
+            Event::Reboot(ids) => {
+                self.world.advance(30);
+                let mut w = self.world.world();
+                let n = w.boot.map_or(1, |b| b.1 + 1);
+                w.boot = Some((w.now, n));
+                w.boot_ids = *ids;
+                self.reboots += 1;
+            }
             Event::TtlChange(o, ttl) => {
                 // Only an RRset that exists has a TTL to change, and danerollover looks
                 // (a pass that saved its observation) between two outside TTL changes: a
@@ -1275,7 +1313,9 @@ matching = {}
                     }
                     _ => name == NAME,
                 };
-                if touched {
+                // A switch whose certbot cannot be told gone stays as it is.
+                let unknown = w.lock_unknown && switching;
+                if touched && !unknown {
                     prop_assert!(l.intent.is_none(), "intent of {} left after {:?}", name, ev);
                     prop_assert!(
                         w.consistent(name),
@@ -1321,6 +1361,8 @@ matching = {}
             w.certbot_next = None;
             let _ = w.finish_certbot();
             w.reload_failures = 0;
+            w.clock_unknown = false;
+            w.lock_unknown = false;
             bump_serial(&mut w);
         }
         let lag = self
@@ -1461,6 +1503,7 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     let mut others_endpoint_held = 0;
     let (mut reused_passes, mut reused_histories, mut silent) = (0, 0, 0);
     let mut kept_address_passes = 0;
+    let (mut unknown_clock, mut unknown_lock, mut rebooted) = (0, 0, 0);
     for _ in 0..120 {
         let c = case().new_tree(&mut runner).unwrap().current();
         let mut sim = Sim::new(&c);
@@ -1495,6 +1538,9 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         kept_address_passes += sim.kept_address_passes;
         reused_histories += usize::from(sim.reused_passes > 0);
         silent += usize::from(sim.silent_changes > 0);
+        unknown_clock += usize::from(sim.unknown_clock_ops > 0);
+        unknown_lock += usize::from(sim.unknown_lock_holds > 0);
+        rebooted += usize::from(sim.reboots > 0);
     }
     eprintln!(
         "{cases} histories: {switched} with a danerollover switch ({planned_switches} switches), \
@@ -1506,7 +1552,13 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
          one of another lineage, retired only by batches), {emergencies} with an emergency switch, \
          {reused_passes} run/status passes showing reused observations (in {reused_histories} \
          histories; {kept_address_passes} with an endpoint probed at its kept address), \
-         {silent} with a change made without a new serial"
+         {silent} with a change made without a new serial, {unknown_clock} with commands run \
+         while the boot clock could not be read, {unknown_lock} with a pass held off by a \
+         lock it could not ask about, {rebooted} with a reboot"
+    );
+    assert!(
+        unknown_clock * 5 >= cases && unknown_lock * 40 >= cases && rebooted * 5 >= cases,
+        "too few unknown inputs: clock {unknown_clock}, lock {unknown_lock}, reboots {rebooted} of {cases}"
     );
     assert!(
         shared * 5 >= cases && shared_both_switched * 8 >= shared,
@@ -1704,6 +1756,116 @@ fn the_resolver_cache_check_catches_an_early_switch() {
     });
     let err = sim.check(None, &Event::Advance(0)).unwrap_err();
     assert!(err.to_string().contains("could still be cached"), "{err}");
+}
+
+/// Replay `c` with the memory world's shell as it was before issue 19
+/// ([`World::permissive_unknowns`] when `permissive`): the first failed check, if any.
+fn replay_unknowns(c: &Case, permissive: bool) -> Option<String> {
+    let mut sim = Sim::new(c);
+    sim.world.world().permissive_unknowns = permissive;
+    c.events
+        .iter()
+        .map(|ev| sim.apply(ev))
+        .find_map(Result::err)
+        .or_else(|| sim.converge().err())
+        .map(|e| format!("{e:?}"))
+}
+
+fn plain_case(lags: Vec<i64>, events: Vec<Event>) -> Case {
+    Case {
+        lags,
+        initial: 0,
+        negative_ttl: 60,
+        every: false,
+        sha512: false,
+        others: 0,
+        shared: false,
+        alias: false,
+        two_addresses: false,
+        endpoints: Vec::new(),
+        events,
+    }
+}
+
+/// The shipped unit's sandbox once hid the boot clock (`/proc/uptime`), and the shell then
+/// trusted the wall clock: a forward step 10 s into the wait made `rollover` switch. The
+/// time is unknown now and holds the switch; with the old shell the simulation finds the
+/// early switch (invariant 2).
+#[test]
+fn a_lost_boot_clock_holds_the_switch_and_the_old_shell_is_caught() {
+    let op = |op| Event::Op { op, crash: None };
+    let mut c = plain_case(
+        vec![0],
+        vec![
+            op(Op::Run),
+            Event::ClockLost(true),
+            Event::Advance(10),
+            op(Op::Run),
+            Event::Advance(10),
+            op(Op::Run),
+            Event::ClockForward(7200),
+            Event::ClockForward(7200),
+            op(Op::Rollover),
+            op(Op::RolloverWait),
+        ],
+    );
+    // A hand-made record of the live key with TTL 3600: resolvers may cache an RRset
+    // without the next key's record for an hour after it is published.
+    c.initial = 1;
+    assert_eq!(replay_unknowns(&c, false), None);
+    let caught = replay_unknowns(&c, true).expect("the old shell switched early unseen");
+    assert!(caught.contains("could still be cached"), "{caught}");
+}
+
+/// The sandbox once hid `/proc/locks` too, and the shell then took certbot's lock for
+/// free: a pass after a switch killed while certbot ran undid the switch under certbot.
+/// Unknown holds now; with the old shell the simulation finds the undone switch.
+#[test]
+fn an_unknown_lock_leaves_a_killed_switch_alone_and_the_old_shell_is_caught() {
+    let op = |op| Event::Op { op, crash: None };
+    let c = plain_case(
+        vec![0],
+        vec![
+            op(Op::Run),
+            Event::Advance(2000),
+            op(Op::Run),
+            Event::Advance(10),
+            op(Op::Run),
+            Event::KilledDuringCertbot,
+            Event::LockUnknown(true),
+            op(Op::Run),
+            Event::CertbotCompletes,
+            op(Op::Run),
+        ],
+    );
+    assert_eq!(replay_unknowns(&c, false), None);
+    let caught = replay_unknowns(&c, true).expect("the old shell undid the switch unseen");
+    assert!(
+        caught.contains("certbot runs without a switch intent"),
+        "{caught}"
+    );
+}
+
+/// A reboot where the boot id cannot be read shows as the boot clock going back: the
+/// propagation clocks restart, and a forward step after it is still bounded.
+#[test]
+fn a_reboot_without_boot_ids_restarts_the_wait() {
+    let op = |op| Event::Op { op, crash: None };
+    let c = plain_case(
+        vec![0],
+        vec![
+            op(Op::Run),
+            Event::Advance(100),
+            op(Op::Run),
+            Event::Reboot(false),
+            Event::ClockForward(7200),
+            op(Op::Run),
+            Event::Advance(10),
+            op(Op::Rollover),
+            op(Op::RolloverWait),
+        ],
+    );
+    assert_eq!(replay_unknowns(&c, false), None);
 }
 
 #[test]

@@ -187,9 +187,16 @@ pub struct World {
     /// Whether the boot id can be read (false: the shipped unit's `/proc`, where a reboot
     /// shows only as the boot clock going back).
     pub boot_ids: bool,
+    /// Whether the boot clock cannot be read (the time is unknown; `boot` is kept for
+    /// when it can be read again).
+    pub clock_unknown: bool,
     /// Whether certbot's lock cannot be asked about (a pass cannot tell whether certbot
     /// runs).
     pub lock_unknown: bool,
+    /// The shell before issue 19, for tests that show the simulation finds the hole: an
+    /// unreadable boot clock reads as a count that follows the wall clock (the wall clock
+    /// trusted), and an unknown lock reads as not held.
+    pub permissive_unknowns: bool,
     /// The zone holding every owner (absolute).
     pub zone: String,
     /// The authoritative servers.
@@ -497,7 +504,9 @@ impl MemoryWorld {
                 clock_offset: 0,
                 boot: Some((now, 1)),
                 boot_ids: true,
+                clock_unknown: false,
                 lock_unknown: false,
+                permissive_unknowns: false,
                 zone: "example.test.".into(),
                 servers,
                 rrsets: BTreeMap::new(),
@@ -760,6 +769,9 @@ impl Certbot for MemoryWorld {
 
     fn running(&self, _run: Option<&CertbotRun>) -> Result<bool, String> {
         let w = self.world();
+        if w.lock_unknown && w.permissive_unknowns {
+            return Ok(false);
+        }
         if w.lock_unknown {
             return Err(
                 "cannot ask the kernel whether certbot holds its lock (memory world)".into(),
@@ -799,8 +811,17 @@ impl Clock for MemoryWorld {
 
     fn monotonic(&self) -> Result<crate::rollover::clock::Monotonic, String> {
         let w = self.world();
+        if (w.clock_unknown || w.boot.is_none()) && w.permissive_unknowns {
+            let wall = w.now + SignedDuration::from_secs(w.clock_offset);
+            let ms = wall.as_millisecond() - 1_000_000_000_000;
+            return Ok(crate::rollover::clock::Monotonic {
+                boot_id: Some("wall".into()),
+                since_boot_ms: u64::try_from(ms).unwrap_or(0),
+            });
+        }
         let (booted, n) = w
             .boot
+            .filter(|_| !w.clock_unknown)
             .ok_or_else(|| "the boot clock cannot be read (memory world)".to_string())?;
         let ms = w.now.duration_since(booted).as_millis().max(0);
         Ok(crate::rollover::clock::Monotonic {
