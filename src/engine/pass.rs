@@ -273,7 +273,7 @@ impl Engine<'_> {
         state.clock_unknown = s.unknown;
         if s.restart {
             for l in state.lineages.values_mut() {
-                l.clock_restarted();
+                l.clock_restarted(s.now);
             }
         }
         s.now
