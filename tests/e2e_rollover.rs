@@ -675,7 +675,11 @@ fn e2e_in_the_units_sandbox_a_clock_step_and_a_kill_while_certbot_runs() {
     let start = Instant::now();
     loop {
         let out = sb(&["run"]);
-        assert_ne!(out.status.code(), Some(98), "the sandbox shows /proc/uptime");
+        assert_ne!(
+            out.status.code(),
+            Some(98),
+            "the sandbox shows /proc/uptime"
+        );
         let out = sb(&["rollover", &s.name, "--dry-run"]);
         let t = text(&out);
         if t.contains("the wait of") {
@@ -710,7 +714,11 @@ fn e2e_in_the_units_sandbox_a_clock_step_and_a_kill_while_certbot_runs() {
             Some(75) => {}
             _ => panic!("rollover --dry-run: {}", text(&out)),
         }
-        assert!(start.elapsed() < Duration::from_secs(300), "never safe: {}", text(&out));
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "never safe: {}",
+            text(&out)
+        );
         std::thread::sleep(Duration::from_secs(2));
     }
     let real = s.certbot_prefix();
@@ -738,21 +746,37 @@ fn e2e_in_the_units_sandbox_a_clock_step_and_a_kill_while_certbot_runs() {
         if let Some(pid) = find(&state, "certbot").and_then(|c| c["pid"].as_u64()) {
             break pid;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "no certbot pid: {state}");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no certbot pid: {state}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     // unshare and sh exec danerollover: the child is danerollover itself.
     child.kill().unwrap();
     child.wait().unwrap();
     let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
-    assert!(proc_dir.exists(), "certbot (pid {pid}) died with danerollover");
+    assert!(
+        proc_dir.exists(),
+        "certbot (pid {pid}) died with danerollover"
+    );
+    // (The switch planted the next key before it started certbot.)
+    let key_before = s.live_key_record();
     let out = sb(&["run"]);
-    assert_eq!(out.status.code(), Some(1), "run while certbot runs: {}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "run while certbot runs: {}",
+        text(&out)
+    );
     assert!(text(&out).contains("still runs"), "{}", text(&out));
-    assert_eq!(s.live_key_record(), old, "a run touched privkey.pem");
+    assert_eq!(s.live_key_record(), key_before, "a run touched privkey.pem");
     let start = Instant::now();
     while proc_dir.exists() {
-        assert!(start.elapsed() < Duration::from_secs(180), "certbot never finished");
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "certbot never finished"
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
 
@@ -779,8 +803,15 @@ fn e2e_in_the_units_sandbox_a_clock_step_and_a_kill_while_certbot_runs() {
     let t = text(&out);
     holder.kill().unwrap();
     holder.wait().unwrap();
-    assert_eq!(out.status.code(), Some(1), "run while the lock is held: {t}");
-    assert!(t.contains("still runs") && !t.contains("CompleteSwitch"), "{t}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "run while the lock is held: {t}"
+    );
+    assert!(
+        t.contains("still runs") && !t.contains("CompleteSwitch"),
+        "{t}"
+    );
 
     // certbot's lock file cannot be opened (a symlink to itself): unknown, held, named.
     let _ = std::fs::remove_file(&lock);
@@ -797,9 +828,18 @@ fn e2e_in_the_units_sandbox_a_clock_step_and_a_kill_while_certbot_runs() {
     assert!(doctor.contains("FAIL certbot's lock: unknown"), "{doctor}");
 
     let out = sb(&["run"]);
-    assert_eq!(out.status.code(), Some(0), "run after certbot: {}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "run after certbot: {}",
+        text(&out)
+    );
     assert!(text(&out).contains("CompleteSwitch"), "{}", text(&out));
-    assert_eq!(s.live_record(), next, "the switch certbot completed was undone");
+    assert_eq!(
+        s.live_record(),
+        next,
+        "the switch certbot completed was undone"
+    );
     assert_eq!(s.live_key_record(), next);
     s.set_certbot(&real);
 }

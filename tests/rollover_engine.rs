@@ -561,14 +561,23 @@ fn rollover_and_prepublish_exit_1_when_the_pass_recorded_a_failure() {
     f.world.world().reload_failures = 1;
     let r = f.rollover();
     assert_eq!(r.outcome, RolloverOutcome::Switched, "{r:#?}");
-    assert!(r.lineage.failures.iter().any(|e| e.contains("reload")), "{r:#?}");
+    assert!(
+        r.lineage.failures.iter().any(|e| e.contains("reload")),
+        "{r:#?}"
+    );
     assert_eq!(r.exit_code(), 1, "{r:#?}");
     // A publication failing while the switch is not safe yet: 1, not 75.
     let f = Fixture::new(&[0, 0], "");
     f.world.world().provider_failures = 1;
     let r = f.rollover();
-    assert!(matches!(r.outcome, RolloverOutcome::NotYet { .. }), "{r:#?}");
-    assert!(r.lineage.failures.iter().any(|e| e.contains("HTTP 503")), "{r:#?}");
+    assert!(
+        matches!(r.outcome, RolloverOutcome::NotYet { .. }),
+        "{r:#?}"
+    );
+    assert!(
+        r.lineage.failures.iter().any(|e| e.contains("HTTP 503")),
+        "{r:#?}"
+    );
     assert_eq!(r.exit_code(), 1, "{r:#?}");
     // prepublish: the same publication failing, then working.
     let f = Fixture::new(&[0, 0], "");

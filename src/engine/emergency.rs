@@ -123,7 +123,7 @@ impl Engine<'_> {
                     })
                     .unwrap_or_default();
                 if let Some(o) = find(&observations, &owner) {
-                    for r in crate::rollover::observe::observed_records(o) {
+                    for r in crate::rollover::observe::served_records(o) {
                         if old.matches(&r) && !records.contains(&r) {
                             records.push(r);
                         }

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::key::KeyId;
-use super::observe::{LiveChange, any_answer, find, observed_records};
+use super::observe::{LiveChange, any_answer, find, served_records};
 use super::policy::{Policy, after};
 use super::serving::{self, EndpointFinding, EndpointState};
 use super::state::LineageState;
@@ -491,7 +491,9 @@ pub fn plan_probed(
     if !state.reload_pending && policy.time_unknown.is_none() {
         for (name, owner) in &state.owners {
             let obs = find(observations, name);
-            let seen = obs.map(observed_records).unwrap_or_default();
+            // What the servers serve (never the resolver's cached copy: once they hold
+            // nothing, there is nothing to retire and nothing that stays).
+            let seen = obs.map(served_records).unwrap_or_default();
             let wait = policy.retire_wait(owner.last.as_ref().and_then(|l| l.ttl));
             let mut records: Vec<TlsaRecord> = Vec::new();
             for r in &state.retired {

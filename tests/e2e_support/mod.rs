@@ -532,10 +532,21 @@ if [ -e /proc/uptime ] || [ -e /proc/locks ] || [ -e /proc/sys/kernel/random/boo
 exec "$@"
 "#;
     let mut c = Command::new("unshare");
-    c.args(["--mount", "--propagation", "private", "sh", "-c", script, "sandbox"]);
+    c.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        "sandbox",
+    ]);
     if let Some(f) = fake {
-        c.args(["faketime", "-f", f]).env("DONT_FAKE_MONOTONIC", "1");
+        c.args(["faketime", "-f", f])
+            .env("DONT_FAKE_MONOTONIC", "1");
     }
-    c.arg(program).args(args).env("PROC_OPTS", unit_proc_options());
+    c.arg(program)
+        .args(args)
+        .env("PROC_OPTS", unit_proc_options());
     c
 }
