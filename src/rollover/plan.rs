@@ -216,6 +216,10 @@ impl fmt::Display for Problem {
     }
 }
 
+/// The alert of a lineage that probes endpoints but has none: its owners name no
+/// `_PORT._tcp.HOST` and it lists no `endpoints`. Old records are not retired meanwhile.
+pub const NO_ENDPOINTS: &str = "endpoint probing is on, but no owner names an endpoint (_PORT._tcp.HOST) and `endpoints` is empty: nothing shows what the servers serve, so old records stay; set endpoints = [\"HOST:PORT\"] for the lineage, or probe = false to retire without looking";
+
 /// The plan for one lineage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
@@ -386,10 +390,16 @@ pub fn plan_probed(
     let switch_allowed_at = verdict.allowed_at(now);
     let mut dangers = dangers(state, observations, policy);
     let mut problems = Vec::new();
-    let endpoint_alerts = findings
+    let mut endpoint_alerts = findings
         .as_deref()
         .map(|f| serving::alerts(state, f))
         .unwrap_or_default();
+    // Probing is on, but there is nothing to probe: no evidence of what the servers serve,
+    // never "every endpoint is fine".
+    let no_endpoints = probes.is_some_and(<[EndpointProbe]>::is_empty);
+    if no_endpoints {
+        endpoint_alerts.push(NO_ENDPOINTS.to_string());
+    }
     match &findings {
         None => problems.push(Problem::ProbeOff),
         Some(fs) => {
@@ -488,7 +498,7 @@ pub fn plan_probed(
             detail: detail.clone(),
         });
     }
-    if !state.reload_pending && policy.time_unknown.is_none() {
+    if !state.reload_pending && policy.time_unknown.is_none() && !no_endpoints {
         for (name, owner) in &state.owners {
             let obs = find(observations, name);
             // What the servers serve (never the resolver's cached copy: once they hold

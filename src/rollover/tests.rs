@@ -824,6 +824,47 @@ fn a_record_only_the_resolver_still_caches_is_neither_retired_nor_said_to_stay()
     );
 }
 
+/// A lineage that probes but has no endpoint is never probed against nothing: an alert
+/// with the fix, and its old records stay (with `probe = false` they are retired).
+#[test]
+fn probing_with_no_endpoint_is_an_alert_and_holds_retirement() {
+    let a = key("a");
+    let b = key("b");
+    let mut l = Lineage::new(&b);
+    l.see(Some(all(&[r311(&b)], 300)), t(0));
+    l.state.retired.push(RetiredKey {
+        key: a.clone(),
+        retired_at: t(0),
+        removed_at: None,
+    });
+    let obs = all(&[r311(&a), r311(&b)], 300);
+    l.see(Some(obs.clone()), t(10_000));
+    let probed = |probes: Option<&[crate::probe::endpoint::EndpointProbe]>| {
+        plan_probed(
+            &l.state,
+            std::slice::from_ref(&obs),
+            probes,
+            true,
+            t(10_000),
+            &l.policy,
+            Goal::Maintain,
+        )
+    };
+    let p = probed(Some(&[]));
+    assert!(retires(&p).is_empty(), "{p:?}");
+    assert_eq!(
+        p.endpoint_alerts,
+        vec![super::plan::NO_ENDPOINTS.to_string()]
+    );
+    assert!(
+        p.endpoint_alerts[0].contains("endpoints = ")
+            && p.endpoint_alerts[0].contains("probe = false")
+    );
+    let p = probed(None);
+    assert_eq!(retires(&p), vec![r311(&a)]);
+    assert!(p.endpoint_alerts.is_empty());
+}
+
 // ---------------------------------------------------------------------------------------
 // Drift.
 
