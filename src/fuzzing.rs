@@ -133,6 +133,14 @@ pub fn state_json(data: &[u8]) {
             let back = crate::store::parse(&rendered, path)
                 .unwrap_or_else(|e| panic!("a rendered state does not parse: {e}"));
             assert_eq!(back, state, "state render/parse round trip");
+            // What reports do with a state's keys (short ids in messages).
+            for ls in state.lineages.values() {
+                let keys = ls.current.iter().map(|c| &c.key.id);
+                let keys = keys.chain(ls.next.iter().map(|n| &n.key.id));
+                for id in keys.chain(ls.retired.iter().map(|r| &r.key.id)) {
+                    let _ = (id.short(), crate::rollover::serving::short(id));
+                }
+            }
         }
         Err(e) => {
             let _ = e.to_string();

@@ -89,6 +89,10 @@ pub struct State {
     /// keys ([`crate::acme::certbot::refusal`]): the next pass reads only newer ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certbot_log_mark: Option<jiff::Timestamp>,
+    /// This process's reading only, never saved: why the time is unknown (the boot clock
+    /// could not be read, and the fix). Set with the time; the switch and retirements hold.
+    #[serde(skip)]
+    pub clock_unknown: Option<String>,
 }
 
 impl Default for State {
@@ -98,6 +102,7 @@ impl Default for State {
             lineages: BTreeMap::new(),
             clock: None,
             certbot_log_mark: None,
+            clock_unknown: None,
         }
     }
 }
@@ -116,6 +121,11 @@ pub fn parse(text: &str, path: &Path) -> Result<State, StoreError> {
         version: Option<serde_json::Value>,
     }
     let head: Head = serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    // serde reads a struct from an array too (`[1]` is "version 1"): the file must be an
+    // object (serde_json skips only JSON whitespace before it, a subset of trim_start's).
+    if !text.trim_start().starts_with('{') {
+        return Err(bad("not a JSON object".into()));
+    }
     let version = head
         .version
         .ok_or_else(|| bad("no \"version\" field".into()))?
@@ -173,7 +183,9 @@ fn migrate_v1(value: &mut serde_json::Value) {
             }
         }
     }
-    value["version"] = serde_json::Value::from(VERSION);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("version".into(), serde_json::Value::from(VERSION));
+    }
 }
 
 /// The state file's text: pretty-printed JSON with a final newline.
@@ -475,6 +487,14 @@ mod tests {
             (r#"{"version": "1"}"#, "not a number"),
             (r#"{"version": 1, "extra": 1}"#, "extra"),
             (r#"{"version": 0}"#, "unknown format version 0"),
+            // serde reads a struct from an array: this one was "version 1" and panicked
+            // in the migration (fuzz/regressions/state_json/array-version-1).
+            ("[1]", "not a JSON object"),
+            (" \n[2]", "not a JSON object"),
+            (
+                r#"{"version": 2, "lineages": {"m": {"current": {"id": "ééé", "spki": "00", "since": "2023-11-14T22:13:20Z"}}}}"#,
+                "not 64 lowercase hex digits",
+            ),
         ] {
             let msg = parse(text, p).unwrap_err().to_string();
             assert!(msg.contains(want), "{text}: {msg}");

@@ -156,3 +156,66 @@ fn unknown_lineage_and_unparsable_conf_exit_2_untouched() {
     assert_eq!(code, 2, "{err}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "version = 2.1.0\n");
 }
+
+/// Run `danerollover ARGS` with stdout a pipe nobody reads (`| head` that has exited):
+/// the exit code and stderr.
+fn with_closed_stdout(cmd: &mut std::process::Command) -> (i32, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = cmd
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_stdout_is_no_panic_and_never_half_an_edit() {
+    let le = PathBuf::from("/etc/letsencrypt");
+    let original = certbot_conf(&le, "mail.example.test", "", Some("ecdsa"));
+    let (tmp, path) = setup(&original, 0o640);
+    let cfg = tmp.path().join("config.toml");
+    std::fs::write(&cfg, "[providers.me]\ntype = \"manual\"\n").unwrap();
+    let (code, err) = with_closed_stdout(
+        std::process::Command::new(env!("CARGO_BIN_EXE_danerollover"))
+            .env("DANEROLLOVER_CONFIG", &cfg)
+            .args([
+                "--letsencrypt-dir",
+                &tmp.path().display().to_string(),
+                "init",
+            ])
+            .args(["mail.example.test", "--provider", "me"])
+            .args(["--owner", "_25._tcp.mail.example.test"]),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // Both edits were made, not the first alone.
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("reuse_key = True")
+    );
+    assert!(
+        std::fs::read_to_string(&cfg)
+            .unwrap()
+            .contains("[lineages.\"mail.example.test\"]")
+    );
+    // A command's own exit code stands (the hook of an unmanaged lineage: 0, not a
+    // panic's 101).
+    let (code, err) = with_closed_stdout(
+        std::process::Command::new(env!("CARGO_BIN_EXE_danerollover"))
+            .env("DANEROLLOVER_CONFIG", &cfg)
+            .env(
+                "RENEWED_LINEAGE",
+                tmp.path().join("live/other.example.test"),
+            )
+            .env_remove("DANEROLLOVER_SWITCHING")
+            .arg("hook"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -649,3 +649,197 @@ fn e2e_emergency_rollover_switches_at_once_and_refuses_without_a_next_record() {
     let next2 = rec(&status(&s)["next"]);
     wait_served(&s, &[next.clone(), next2], Duration::from_secs(20));
 }
+
+/// The shipped unit's sandbox, emulated: every danerollover runs in a private mount
+/// namespace whose `/proc` has the unit's options (`hidepid=invisible,subset=pid`, read
+/// from examples/danerollover.service), where `/proc/uptime`, `/proc/locks` and the boot id
+/// do not exist. 1. The wall clock stepped 3 h ahead (libfaketime) 10 s into the wait:
+/// `rollover` is refused (75; it once switched here, the wall clock trusted). 2. kill -9
+/// while a slowed-down real certbot runs: a `run` meanwhile touches nothing; after certbot
+/// ends, a process holding certbot's lock (a POSIX lock, as certbot takes it) still holds
+/// the switch (it once completed under it: `/proc/locks` unreadable read as "not held");
+/// a lock file that cannot be opened is unknown: the switch holds and `doctor` names the
+/// input; once it can be asked, the switch certbot made is kept.
+#[test]
+fn e2e_in_the_units_sandbox_a_clock_step_and_a_kill_while_certbot_runs() {
+    let Some(lab) = Lab::get("e2e_sandbox") else {
+        return;
+    };
+    let mut s = Setup::new(lab, Backend::Pdns, "e2e-sandbox", &[&["true"]]);
+    assert_ok(&s.issue(), "certbot certonly");
+    let old = s.live_record();
+    let next = rec(&status(&s)["next"]);
+    let sb = |args: &[&str]| s.dr_sandboxed(None, args);
+
+    // 1. Into the wait, then a step of the wall clock.
+    let start = Instant::now();
+    loop {
+        let out = sb(&["run"]);
+        assert_ne!(
+            out.status.code(),
+            Some(98),
+            "the sandbox shows /proc/uptime"
+        );
+        let out = sb(&["rollover", &s.name, "--dry-run"]);
+        let t = text(&out);
+        if t.contains("the wait of") {
+            assert_eq!(out.status.code(), Some(75), "{t}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "no wait: {t}");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let out = s.dr_sandboxed(Some("+3h"), &["rollover", &s.name]);
+    let t = text(&out);
+    eprintln!("--- rollover with the wall clock 3 h ahead, in the sandbox:\n{t}");
+    assert_eq!(out.status.code(), Some(75), "{t}");
+    assert!(t.contains("the wait of"), "{t}");
+    assert!(!t.contains("time is unknown"), "{t}");
+    assert_eq!(s.live_record(), old, "switched on the stepped wall clock");
+    let out = sb(&["doctor", &s.name]);
+    let t = text(&out);
+    assert!(
+        t.contains("ok   boot clock: clock_gettime(CLOCK_BOOTTIME)")
+            && t.contains("ok   certbot's lock"),
+        "{t}"
+    );
+
+    // 2. Safe (counted in the sandbox), then kill -9 while a slow real certbot runs.
+    let start = Instant::now();
+    loop {
+        sb(&["run"]);
+        let out = sb(&["rollover", &s.name, "--dry-run"]);
+        match out.status.code() {
+            Some(0) => break,
+            Some(75) => {}
+            _ => panic!("rollover --dry-run: {}", text(&out)),
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "never safe: {}",
+            text(&out)
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let real = s.certbot_prefix();
+    let mut slow = strs(&["sh", "-c", "sleep 8; exec \"$@\"", "slow-certbot"]);
+    slow.extend(real.iter().cloned());
+    s.set_certbot(&slow);
+    let mut child = e2e_support::sandboxed(
+        None,
+        env!("CARGO_BIN_EXE_danerollover"),
+        &["rollover", &s.name],
+    )
+    .env("DANEROLLOVER_CONFIG", &s.cfg)
+    .env_remove("DANEROLLOVER_SWITCHING")
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let state_file = s.state_dir().join("state.json");
+    let start = Instant::now();
+    let pid = loop {
+        let state: Value = std::fs::read(&state_file)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(Value::Null);
+        if let Some(pid) = find(&state, "certbot").and_then(|c| c["pid"].as_u64()) {
+            break pid;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no certbot pid: {state}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // unshare and sh exec danerollover: the child is danerollover itself.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
+    assert!(
+        proc_dir.exists(),
+        "certbot (pid {pid}) died with danerollover"
+    );
+    // (The switch planted the next key before it started certbot.)
+    let key_before = s.live_key_record();
+    let out = sb(&["run"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "run while certbot runs: {}",
+        text(&out)
+    );
+    assert!(text(&out).contains("still runs"), "{}", text(&out));
+    assert_eq!(s.live_key_record(), key_before, "a run touched privkey.pem");
+    let start = Instant::now();
+    while proc_dir.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "certbot never finished"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+
+    // certbot's lock held by another process (certbot's own timer, say).
+    let lock = s.lab.path("LAB_LETSENCRYPT_DIR").join(".certbot.lock");
+    let mut holder = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import fcntl, sys, time\nf = open(sys.argv[1], 'a')\nfcntl.lockf(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(120)",
+        ])
+        .arg(&lock)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(holder.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "locked");
+    }
+    let out = sb(&["run"]);
+    let t = text(&out);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "run while the lock is held: {t}"
+    );
+    assert!(
+        t.contains("still runs") && !t.contains("CompleteSwitch"),
+        "{t}"
+    );
+
+    // certbot's lock file cannot be opened (a symlink to itself): unknown, held, named.
+    let _ = std::fs::remove_file(&lock);
+    std::os::unix::fs::symlink(".certbot.lock", &lock).unwrap();
+    let out = sb(&["run"]);
+    let t = text(&out);
+    let doctor = text(&sb(&["doctor", &s.name]));
+    std::fs::remove_file(&lock).unwrap();
+    assert_eq!(out.status.code(), Some(1), "run with the lock unknown: {t}");
+    assert!(
+        t.contains("whether certbot still runs is unknown") && t.contains(".certbot.lock"),
+        "{t}"
+    );
+    assert!(doctor.contains("FAIL certbot's lock: unknown"), "{doctor}");
+
+    let out = sb(&["run"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "run after certbot: {}",
+        text(&out)
+    );
+    assert!(text(&out).contains("CompleteSwitch"), "{}", text(&out));
+    assert_eq!(
+        s.live_record(),
+        next,
+        "the switch certbot completed was undone"
+    );
+    assert_eq!(s.live_key_record(), next);
+    s.set_certbot(&real);
+}

@@ -76,3 +76,34 @@ fn unknown_lineages_are_refused() {
         );
     }
 }
+
+#[test]
+fn a_damaged_state_file_is_exit_2_naming_the_file_never_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let state = tmp.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let path = state.join("state.json");
+    for text in [
+        "[1]".to_string(),
+        r#"{"version": 2, "lineages": {"mail.example.test": {"current": {"id": "ééééééééé", "spki": "00", "since": "2023-11-14T22:13:20Z"}}}}"#.to_string(),
+    ] {
+        std::fs::write(&path, &text).unwrap();
+        for args in [
+            vec!["status"],
+            vec!["run"],
+            vec!["rollover", "mail.example.test"],
+            vec!["prepublish", "mail.example.test"],
+        ] {
+            let out = bin(&cfg).args(&args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{text}: {args:?}: {stderr}");
+            assert!(
+                stderr.contains(&path.display().to_string())
+                    && !stderr.contains("panicked")
+                    && (text.starts_with('[') || stderr.contains("64 lowercase hex")),
+                "{text}: {args:?}: {stderr}"
+            );
+        }
+    }
+}

@@ -549,6 +549,43 @@ fn certbot_failing_after_installing_the_certificate_still_switches() {
     // The switch's other steps still happened: a new next key, the reload.
     assert!(f.next().is_some_and(|n| n != next));
     assert_eq!(f.world.world().reloads.len(), 1);
+    // Switched, but a failure was recorded: exit 1.
+    assert_eq!(r.exit_code(), 1, "{r:#?}");
+}
+
+#[test]
+fn rollover_and_prepublish_exit_1_when_the_pass_recorded_a_failure() {
+    // A reload failing after the switch.
+    let f = Fixture::new(&[0, 0], "");
+    f.ready();
+    f.world.world().reload_failures = 1;
+    let r = f.rollover();
+    assert_eq!(r.outcome, RolloverOutcome::Switched, "{r:#?}");
+    assert!(
+        r.lineage.failures.iter().any(|e| e.contains("reload")),
+        "{r:#?}"
+    );
+    assert_eq!(r.exit_code(), 1, "{r:#?}");
+    // A publication failing while the switch is not safe yet: 1, not 75.
+    let f = Fixture::new(&[0, 0], "");
+    f.world.world().provider_failures = 1;
+    let r = f.rollover();
+    assert!(
+        matches!(r.outcome, RolloverOutcome::NotYet { .. }),
+        "{r:#?}"
+    );
+    assert!(
+        r.lineage.failures.iter().any(|e| e.contains("HTTP 503")),
+        "{r:#?}"
+    );
+    assert_eq!(r.exit_code(), 1, "{r:#?}");
+    // prepublish: the same publication failing, then working.
+    let f = Fixture::new(&[0, 0], "");
+    f.world.world().provider_failures = 1;
+    let r = block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    assert_eq!(r.exit_code(), 1, "{r:#?}");
+    let r = block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    assert_eq!(r.exit_code(), 0, "{r:#?}");
 }
 
 #[test]
@@ -665,7 +702,7 @@ impl Renewer for NestedHookCertbot<'_> {
         self.fixture.world.start(lineage).await
     }
 
-    fn running(&self, lineage: &str, run: Option<&CertbotRun>) -> bool {
+    fn running(&self, lineage: &str, run: Option<&CertbotRun>) -> Result<bool, String> {
         self.fixture.world.running(lineage, run)
     }
 

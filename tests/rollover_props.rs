@@ -109,6 +109,16 @@ enum Event {
     ClockBack(i64),
     /// The machine's clock steps forward (NTP step, VM resume); true time does not move.
     ClockForward(i64),
+    /// The boot clock cannot be read (true) or can again (false): the shipped unit's
+    /// sandbox, a seccomp filter. The time is unknown meanwhile: nothing may count a wait
+    /// as over on the wall clock alone.
+    ClockLost(bool),
+    /// Whether certbot holds its lock cannot be asked (true) or can again (false).
+    LockUnknown(bool),
+    /// The machine reboots (30 s down; certbot running is finished first): the boot clock
+    /// restarts, the wall clock goes on. The boot id can be read afterwards (true) or not
+    /// (false: the shipped unit's `/proc`).
+    Reboot(bool),
     /// Someone else sets the TTL of an owner's RRset (lowering it shortly before a switch
     /// must not shorten the next wait); every server serves it before the next event, and
     /// a pass looks before the next such change (nothing when none has yet).
@@ -222,6 +232,15 @@ fn event() -> impl Strategy<Value = Event> {
         6 => prop_oneof![1i64..120, 200i64..2000, 3000i64..9000].prop_map(Event::Advance),
         1 => (1i64..3000).prop_map(Event::ClockBack),
         1 => prop_oneof![1i64..600, 600i64..7200].prop_map(Event::ClockForward),
+        // Rare enough that switches still happen in most histories: a lost boot clock
+        // holds every switch until it is back.
+        1 => prop_oneof![
+            1 => Just(Event::ClockLost(true)),
+            2 => Just(Event::ClockLost(false)),
+            2 => Just(Event::LockUnknown(true)),
+            1 => Just(Event::LockUnknown(false)),
+            1 => any::<bool>().prop_map(Event::Reboot),
+        ],
         1 => (0usize..2, prop_oneof![Just(60u32), Just(300), Just(3600)])
             .prop_map(|(o, t)| Event::TtlChange(o, t)),
         1 => any::<bool>().prop_map(Event::LookupFails),
@@ -496,6 +515,12 @@ struct Sim {
     /// Renewals by certbot's own timer (cadence and random) of the first lineage, by the
     /// rollover's phase then: waiting, switching, just switched, retiring.
     renewals_by_phase: [usize; 4],
+    /// Reboots.
+    reboots: usize,
+    /// Commands run while the boot clock could not be read, and while the lock could not
+    /// be asked about with a killed switch's certbot running.
+    unknown_clock_ops: usize,
+    unknown_lock_holds: usize,
     rt: tokio::runtime::Runtime,
 }
 
@@ -625,6 +650,9 @@ matching = {}
             reused_passes: 0,
             kept_address_passes: 0,
             silent_changes: 0,
+            reboots: 0,
+            unknown_clock_ops: 0,
+            unknown_lock_holds: 0,
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -749,7 +777,9 @@ matching = {}
         }
         if self.world.world().certbot_pending.is_some() && !crashed {
             self.held += 1;
+            self.unknown_lock_holds += usize::from(self.world.world().lock_unknown);
         }
+        self.unknown_clock_ops += usize::from(self.world.world().clock_unknown);
         self.crashes += usize::from(crashed);
         self.batched_crashes +=
             usize::from(crashed && matches!(op, Op::Run) && self.lineages.len() > 1);
@@ -775,6 +805,10 @@ matching = {}
             | Event::RenewOther { .. }
             | Event::RolloverOther { .. } => ev.clone(),
             Event::CertbotCompletes | Event::KilledDuringCertbot => ev.clone(),
+            // What the machine lets a pass read can change at any time.
+            Event::ClockLost(_) | Event::LockUnknown(_) => ev.clone(),
+            // A reboot ends certbot first (modelled as it finishing).
+            Event::Reboot(_) if certbot_running => Event::CertbotCompletes,
             _ if pending => Event::Op {
                 op: Op::Run,
                 crash: None,
@@ -786,6 +820,16 @@ matching = {}
             Event::Advance(s) => self.world.advance(*s),
             Event::ClockBack(s) => self.world.world().clock_offset -= s,
             Event::ClockForward(s) => self.world.world().clock_offset += s,
+            Event::ClockLost(lost) => self.world.world().clock_unknown = *lost,
+            Event::LockUnknown(unknown) => self.world.world().lock_unknown = *unknown,
+            Event::Reboot(ids) => {
+                self.world.advance(30);
+                let mut w = self.world.world();
+                let n = w.boot.map_or(1, |b| b.1 + 1);
+                w.boot = Some((w.now, n));
+                w.boot_ids = *ids;
+                self.reboots += 1;
+            }
             Event::TtlChange(o, ttl) => {
                 // Only an RRset that exists has a TTL to change, and danerollover looks
                 // (a pass that saved its observation) between two outside TTL changes: a
@@ -1342,7 +1386,9 @@ matching = {}
                     }
                     _ => name == NAME,
                 };
-                if touched {
+                // A switch whose certbot cannot be told gone stays as it is.
+                let unknown = w.lock_unknown && switching;
+                if touched && !unknown {
                     prop_assert!(l.intent.is_none(), "intent of {} left after {:?}", name, ev);
                     prop_assert!(
                         w.consistent(name),
@@ -1388,6 +1434,8 @@ matching = {}
             w.certbot_next = None;
             let _ = w.finish_certbot();
             w.reload_failures = 0;
+            w.clock_unknown = false;
+            w.lock_unknown = false;
             bump_serial(&mut w);
         }
         let lag = self
@@ -1530,6 +1578,7 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     let mut kept_address_passes = 0;
     let mut by_phase = [0usize; 4];
     let mut cadenced = 0;
+    let (mut unknown_clock, mut unknown_lock, mut rebooted) = (0, 0, 0);
     for _ in 0..120 {
         let c = case().new_tree(&mut runner).unwrap().current();
         let mut sim = Sim::new(&c);
@@ -1568,6 +1617,9 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
             *all += n;
         }
         cadenced += usize::from(c.renew_every.is_some());
+        unknown_clock += usize::from(sim.unknown_clock_ops > 0);
+        unknown_lock += usize::from(sim.unknown_lock_holds > 0);
+        rebooted += usize::from(sim.reboots > 0);
     }
     eprintln!(
         "{cases} histories: {switched} with a danerollover switch ({planned_switches} switches), \
@@ -1579,7 +1631,13 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
          one of another lineage, retired only by batches), {emergencies} with an emergency switch, \
          {reused_passes} run/status passes showing reused observations (in {reused_histories} \
          histories; {kept_address_passes} with an endpoint probed at its kept address), \
-         {silent} with a change made without a new serial"
+         {silent} with a change made without a new serial, {unknown_clock} with commands run \
+         while the boot clock could not be read, {unknown_lock} with a pass held off by a \
+         lock it could not ask about, {rebooted} with a reboot"
+    );
+    assert!(
+        unknown_clock * 10 >= cases && unknown_lock * 60 >= cases && rebooted * 10 >= cases,
+        "too few unknown inputs: clock {unknown_clock}, lock {unknown_lock}, reboots {rebooted} of {cases}"
     );
     assert!(
         shared * 5 >= cases && shared_both_switched * 8 >= shared,
@@ -1791,6 +1849,117 @@ fn the_resolver_cache_check_catches_an_early_switch() {
     });
     let err = sim.check(None, &Event::Advance(0)).unwrap_err();
     assert!(err.to_string().contains("could still be cached"), "{err}");
+}
+
+/// Replay `c` with the memory world's shell as it was before issue 19
+/// ([`World::permissive_unknowns`] when `permissive`): the first failed check, if any.
+fn replay_unknowns(c: &Case, permissive: bool) -> Option<String> {
+    let mut sim = Sim::new(c);
+    sim.world.world().permissive_unknowns = permissive;
+    c.events
+        .iter()
+        .map(|ev| sim.apply(ev))
+        .find_map(Result::err)
+        .or_else(|| sim.converge().err())
+        .map(|e| format!("{e:?}"))
+}
+
+fn plain_case(lags: Vec<i64>, events: Vec<Event>) -> Case {
+    Case {
+        lags,
+        initial: 0,
+        negative_ttl: 60,
+        every: false,
+        sha512: false,
+        others: 0,
+        shared: false,
+        alias: false,
+        two_addresses: false,
+        endpoints: Vec::new(),
+        renew_every: None,
+        events,
+    }
+}
+
+/// The shipped unit's sandbox once hid the boot clock (`/proc/uptime`), and the shell then
+/// trusted the wall clock: a forward step 10 s into the wait made `rollover` switch. The
+/// time is unknown now and holds the switch; with the old shell the simulation finds the
+/// early switch (invariant 2).
+#[test]
+fn a_lost_boot_clock_holds_the_switch_and_the_old_shell_is_caught() {
+    let op = |op| Event::Op { op, crash: None };
+    let mut c = plain_case(
+        vec![0],
+        vec![
+            op(Op::Run),
+            Event::ClockLost(true),
+            Event::Advance(10),
+            op(Op::Run),
+            Event::Advance(10),
+            op(Op::Run),
+            Event::ClockForward(7200),
+            Event::ClockForward(7200),
+            op(Op::Rollover),
+            op(Op::RolloverWait),
+        ],
+    );
+    // A hand-made record of the live key with TTL 3600: resolvers may cache an RRset
+    // without the next key's record for an hour after it is published.
+    c.initial = 1;
+    assert_eq!(replay_unknowns(&c, false), None);
+    let caught = replay_unknowns(&c, true).expect("the old shell switched early unseen");
+    assert!(caught.contains("could still be cached"), "{caught}");
+}
+
+/// The sandbox once hid `/proc/locks` too, and the shell then took certbot's lock for
+/// free: a pass after a switch killed while certbot ran undid the switch under certbot.
+/// Unknown holds now; with the old shell the simulation finds the undone switch.
+#[test]
+fn an_unknown_lock_leaves_a_killed_switch_alone_and_the_old_shell_is_caught() {
+    let op = |op| Event::Op { op, crash: None };
+    let c = plain_case(
+        vec![0],
+        vec![
+            op(Op::Run),
+            Event::Advance(2000),
+            op(Op::Run),
+            Event::Advance(10),
+            op(Op::Run),
+            Event::KilledDuringCertbot,
+            Event::LockUnknown(true),
+            op(Op::Run),
+            Event::CertbotCompletes,
+            op(Op::Run),
+        ],
+    );
+    assert_eq!(replay_unknowns(&c, false), None);
+    let caught = replay_unknowns(&c, true).expect("the old shell undid the switch unseen");
+    assert!(
+        caught.contains("certbot runs without a switch intent"),
+        "{caught}"
+    );
+}
+
+/// A reboot where the boot id cannot be read shows as the boot clock going back: the
+/// propagation clocks restart, and a forward step after it is still bounded.
+#[test]
+fn a_reboot_without_boot_ids_restarts_the_wait() {
+    let op = |op| Event::Op { op, crash: None };
+    let c = plain_case(
+        vec![0],
+        vec![
+            op(Op::Run),
+            Event::Advance(100),
+            op(Op::Run),
+            Event::Reboot(false),
+            Event::ClockForward(7200),
+            op(Op::Run),
+            Event::Advance(10),
+            op(Op::Rollover),
+            op(Op::RolloverWait),
+        ],
+    );
+    assert_eq!(replay_unknowns(&c, false), None);
 }
 
 #[test]
@@ -2380,4 +2549,28 @@ fn known_window_a_killed_switch_completed_while_its_next_record_was_missing() {
             && text.contains("RRset of 2023-11-14T22:47:30Z without it"),
         "{text}"
     );
+}
+
+/// Found by the simulation once the boot clock could be lost: certbot renews with a key
+/// of its own, the boot clock is lost, the wall clock steps 10 minutes ahead and an
+/// emergency runs; when the boot clock is back nothing bounds the step, and the old key's
+/// retirement wait (counted from before the step) ended early. Every wait restarts then,
+/// retirement waits included.
+#[test]
+fn replay_a_lost_clock_and_a_step_do_not_shorten_a_retirement() {
+    let op = |op| Event::Op { op, crash: None };
+    let c = plain_case(
+        vec![0],
+        vec![
+            op(Op::Run),
+            Event::Renew {
+                new_key: true,
+                crash: None,
+            },
+            Event::ClockLost(true),
+            Event::ClockForward(600),
+            op(Op::Emergency),
+        ],
+    );
+    assert_eq!(replay_unknowns(&c, false), None);
 }

@@ -59,9 +59,9 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
     }
 
     if args.json {
-        println!("{}", report::render_json(&rep));
+        crate::outln!("{}", report::render_json(&rep))?;
     } else {
-        print!("{}", report::render_text(&rep));
+        crate::out!("{}", report::render_text(&rep))?;
     }
     let code = match &args.metrics {
         Some(path) => super::write_metrics(path, &report::render_metrics(&rep, now), rep.status),

@@ -51,9 +51,9 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
     );
 
     if args.json {
-        println!("{}", mx_report::render_json(&rep));
+        crate::outln!("{}", mx_report::render_json(&rep))?;
     } else {
-        print!("{}", mx_report::render_text(&rep));
+        crate::out!("{}", mx_report::render_text(&rep))?;
     }
     let code = match &args.metrics {
         Some(path) => super::write_metrics(path, &mx_report::render_metrics(&rep, now), rep.status),

@@ -96,7 +96,7 @@ pub fn run(ctx: &Context, args: &ConfigArgs) -> Result<u8, Error> {
     } else {
         render(&report, &ctx.config_path())?
     };
-    println!("{}", text.trim_end());
+    crate::outln!("{}", text.trim_end())?;
     Ok(
         if report.secrets.iter().all(|s| s.ok) && report.problems.is_empty() {
             exit::OK

@@ -74,10 +74,10 @@ pub fn change(ctx: &Context, args: &DnsChangeArgs, direction: Direction) -> Resu
     let change = build_change(zone, query.owner.clone(), args.ttl, records, direction);
     if args.dry_run {
         if args.json {
-            println!("{}", to_json(&change)?);
+            crate::outln!("{}", to_json(&change)?)?;
         } else {
-            print!("{change}");
-            println!("dry run: nothing changed");
+            crate::out!("{change}")?;
+            crate::outln!("dry run: nothing changed")?;
         }
         return Ok(exit::OK);
     }
@@ -90,12 +90,12 @@ pub fn change(ctx: &Context, args: &DnsChangeArgs, direction: Direction) -> Resu
     )?;
     rt.block_on(provider.apply(&change))?;
     if !args.json {
-        print!("{change}");
-        println!(
+        crate::out!("{change}")?;
+        crate::outln!(
             "applied through provider {} ({})",
             provider.name(),
             provider.kind()
-        );
+        )?;
     }
     let query = OwnerQuery {
         zone: Some(change.zone.clone()),
@@ -111,11 +111,11 @@ pub fn change(ctx: &Context, args: &DnsChangeArgs, direction: Direction) -> Resu
             Direction::Remove => !serves_any(o, &change.remove),
         };
         if !wanted {
-            println!(
+            crate::outln!(
                 "note: not every authoritative server shows the change yet (secondaries may \
                      lag); check again with `danerollover dns show {}`",
                 change.owner
-            );
+            )?;
         }
     }
     Ok(exit::OK)
@@ -203,13 +203,13 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
 
 fn print_observations(observations: &[OwnerObservation], json: bool) -> Result<(), Error> {
     if json {
-        println!("{}", to_json(&observations)?);
+        crate::outln!("{}", to_json(&observations)?)?;
     } else {
         for (i, o) in observations.iter().enumerate() {
             if i > 0 {
-                println!();
+                crate::outln!()?;
             }
-            print!("{}", render(o));
+            crate::out!("{}", render(o))?;
         }
     }
     Ok(())

@@ -186,6 +186,7 @@ async fn diagnose(ctx: &Context, args: &DoctorArgs) -> Vec<Item> {
         items.push(deploy_hook(&le_dir, &certbot_names));
     }
     items.push(timer(&args.systemd_dir));
+    items.extend(safety_inputs(&le_dir, &state_dir));
     let observer = match LiveObserver::from_config(&config) {
         Ok(o) => Some(o),
         Err(e) => {
@@ -248,6 +249,67 @@ fn state_item(dir: &Path) -> Item {
         Err(e) => item(name, Level::Fail, format!("{}: {e}", dir.display()))
             .fix("run as root or as a member of the danerollover group"),
     }
+}
+
+/// The inputs of the switch the machine itself gives: the boot clock (a stepped wall clock
+/// must not shorten a wait) and certbot's lock (a pass must not act while certbot runs).
+/// Either unreadable holds every switch: a failure, naming the input and the fix.
+fn safety_inputs(le_dir: &Path, state_dir: &Path) -> Vec<Item> {
+    use crate::engine::traits::Clock;
+    let mut items = Vec::new();
+    let clock = crate::engine::real::SystemClock;
+    match clock.monotonic() {
+        Ok(m) => {
+            let mut detail = format!(
+                "clock_gettime(CLOCK_BOOTTIME) reads {:.3} s since boot",
+                m.since_boot_ms as f64 / 1000.0
+            );
+            // How far the wall clock runs ahead of the time the last pass counted.
+            if let Ok(state) = crate::store::Store::new(state_dir).read()
+                && let Some(a) = &state.clock
+                && !crate::rollover::clock::rebooted(&a.mono, &m)
+            {
+                let counted = m.since_boot_ms - a.mono.since_boot_ms;
+                let wall = clock.now().duration_since(a.wall).as_millis();
+                let ahead = wall - i128::from(counted);
+                if ahead > 1000 {
+                    let _ = write!(
+                        detail,
+                        "; the wall clock runs {} ahead of the time counted since the last pass (a step forward, or a reboot not seen): waits are counted by the boot clock",
+                        humantime::format_duration(std::time::Duration::from_millis(
+                            u64::try_from(ahead).unwrap_or(u64::MAX)
+                        ))
+                    );
+                }
+            }
+            items.push(item("boot clock", Level::Ok, detail));
+        }
+        Err(why) => items.push(
+            item("boot clock", Level::Fail, format!("unknown: {why}"))
+                .fix("run on Linux with clock_gettime allowed; until then no switch or retirement happens"),
+        ),
+    }
+    let lock = le_dir.join(".certbot.lock");
+    match crate::engine::real::certbot_lock_held(&lock) {
+        Ok(held) => items.push(item(
+            "certbot's lock",
+            Level::Ok,
+            format!(
+                "{} is {} (asked with fcntl F_GETLK)",
+                lock.display(),
+                if held {
+                    "held: certbot runs"
+                } else {
+                    "not held"
+                }
+            ),
+        )),
+        Err(why) => items.push(
+            item("certbot's lock", Level::Fail, format!("unknown: {why}"))
+                .fix("until it can be asked, an interrupted switch is left alone"),
+        ),
+    }
+    items
 }
 
 /// `certbot --version`, and the version it names (None when it cannot be read: then

@@ -16,7 +16,7 @@ pub fn run(cmd: &GenerateCommand) -> Result<u8, Error> {
         GenerateCommand::Man { dir } => {
             let written = man_pages(dir)?;
             for p in written {
-                println!("{}", p.display());
+                crate::outln!("{}", p.display())?;
             }
         }
         GenerateCommand::CompleteBash => completion(Shell::Bash)?,

@@ -50,12 +50,12 @@ pub fn run(ctx: &Context, args: &HookArgs) -> Result<u8, Error> {
         }
     };
     if !config.lineages.contains_key(&name) {
-        println!("{name}: not in the configuration, left alone");
+        crate::outln!("{name}: not in the configuration, left alone")?;
         return Ok(crate::error::exit::OK);
     }
     let wired = Wired::with_providers(ctx, config, le_dir, Providers::Of(&name))?;
     let engine = wired.engine();
     let report = super::runtime()?.block_on(engine.hook(&name, args.dry_run))?;
-    print!("{}", report.text());
+    crate::out!("{}", report.text())?;
     Ok(report.exit_code())
 }

@@ -89,21 +89,21 @@ fn plan_config(
 
 fn write_config(path: &Path, old: &str, edit: Edit, dry_run: bool) -> Result<(), Error> {
     let Edit::Changed(text) = edit else {
-        println!(
+        crate::outln!(
             "{}: the lineage is configured already: nothing to change",
             path.display()
-        );
+        )?;
         return Ok(());
     };
-    println!("{}:", path.display());
-    print!("{}", line_diff(old, &text));
+    crate::outln!("{}:", path.display())?;
+    crate::out!("{}", line_diff(old, &text))?;
     if dry_run {
-        println!("dry run: nothing written");
+        crate::outln!("dry run: nothing written")?;
         return Ok(());
     }
     let mode = fsutil::mode_of(path).map_err(|e| Error::io(path, e))?;
     fsutil::write_atomic(path, text.as_bytes(), mode, true).map_err(|e| Error::io(path, e))?;
-    println!("wrote {}", path.display());
+    crate::outln!("wrote {}", path.display())?;
     Ok(())
 }
 
@@ -135,16 +135,16 @@ fn enable_reuse_key(args: &InitArgs, dir: &Path) -> Result<(), Error> {
     })?;
     let conf = RenewalConf::parse(&text).map_err(conf_err)?;
     let Some(edit) = conf.enable_reuse_key().map_err(conf_err)? else {
-        println!(
+        crate::outln!(
             "{}: reuse_key is already True: nothing to change",
             path.display()
-        );
+        )?;
         return Ok(());
     };
-    println!("{}:", path.display());
-    println!("{edit}");
+    crate::outln!("{}:", path.display())?;
+    crate::outln!("{edit}")?;
     if args.dry_run {
-        println!("dry run: nothing written");
+        crate::outln!("dry run: nothing written")?;
         return Ok(());
     }
     let mode = fsutil::mode_of(&path).map_err(|e| Error::io(&path, e))?;
@@ -153,11 +153,11 @@ fn enable_reuse_key(args: &InitArgs, dir: &Path) -> Result<(), Error> {
         .map_err(|e| Error::io(&backup, e))?;
     fsutil::write_atomic(&path, edit.text.as_bytes(), mode, true)
         .map_err(|e| Error::io(&path, e))?;
-    println!(
+    crate::outln!(
         "wrote {} (the previous version is in {})",
         path.display(),
         backup.display()
-    );
+    )?;
     Ok(())
 }
 

@@ -174,6 +174,39 @@ pub fn poll_interval(config: &Config) -> Duration {
 }
 
 /// Print a report: JSON with `json`, else its text.
+/// Write `args` to stdout. A closed stdout (the reader left: `check | head`) is not an
+/// error and never a panic (`print!` panics on it): the command goes on, its work and exit
+/// code stand; any other write error is one.
+pub fn out(args: std::fmt::Arguments<'_>) -> Result<(), Error> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Failed(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `print!` through [`out`]: returns `Result<(), Error>`.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::commands::wire::out(format_args!($($arg)*))
+    };
+}
+
+/// `println!` through [`out`]: returns `Result<(), Error>`.
+#[macro_export]
+macro_rules! outln {
+    () => {
+        $crate::commands::wire::out(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::commands::wire::out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 pub fn print<T: serde::Serialize>(
     json: bool,
     report: &T,
@@ -182,9 +215,9 @@ pub fn print<T: serde::Serialize>(
     if json {
         let s = serde_json::to_string_pretty(report)
             .map_err(|e| Error::Failed(format!("cannot render the report as JSON: {e}")))?;
-        println!("{s}");
+        crate::outln!("{s}")?;
     } else {
-        print!("{}", text());
+        crate::out!("{}", text())?;
     }
     Ok(())
 }

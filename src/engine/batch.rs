@@ -381,6 +381,9 @@ impl<'a> Engine<'a> {
                 });
             alone.extend(repairs);
             let mut entries = self.entries(&batched, &mut errors)?;
+            for e in &mut entries {
+                e.policy.time_unknown = state.clock_unknown.clone();
+            }
             self.observe_entries(&mut entries, &state, now, dry_run)
                 .await;
             Self::fold(&mut state, &mut entries, now);
@@ -659,6 +662,9 @@ impl<'a> Engine<'a> {
         // Bounded like a pass's (a forward step must not make status call a wait over);
         // the state read here is never saved.
         let now = self.steady_now(&mut state);
+        for e in &mut entries {
+            e.policy.time_unknown = state.clock_unknown.clone();
+        }
         self.observe_entries(&mut entries, &state, now, false).await;
         let mut copy = State::default();
         for e in &entries {

@@ -33,9 +33,11 @@ impl Engine<'_> {
         lc: &LineageConfig,
         dry_run: bool,
     ) -> R<EmergencyReport> {
-        let policy = Policy::of(self.config, lc);
         let facts = self.io.files.facts(name)?;
-        let now = self.io.clock.now();
+        // Bounded like a pass's time (an emergency skips the waits, but what it records
+        // is counted by later passes).
+        let now = self.steady_now(state);
+        let policy = self.policy_of(state, lc);
         let observations = self.io.observer.observe(&self.queries(lc)?).await;
         // Decide on a copy: a refusal changes nothing, not even the saved observations.
         let mut ls = state.lineages.get(name).cloned().unwrap_or_default();
@@ -80,7 +82,7 @@ impl Engine<'_> {
             ));
         }
         let facts = self.io.files.facts(name)?;
-        let t = self.io.clock.now();
+        let t = self.steady_now(state);
         let ls = lineage(state, name);
         reconcile_live(ls, &KeyInfo::from_spki(&facts.live_spki), t);
         ls.emergency_until = Some(ls.emergency_until.map_or(until, |u| u.max(until)));
@@ -121,7 +123,7 @@ impl Engine<'_> {
                     })
                     .unwrap_or_default();
                 if let Some(o) = find(&observations, &owner) {
-                    for r in crate::rollover::observe::observed_records(o) {
+                    for r in crate::rollover::observe::served_records(o) {
                         if old.matches(&r) && !records.contains(&r) {
                             records.push(r);
                         }

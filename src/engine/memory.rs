@@ -181,9 +181,22 @@ pub struct World {
     pub now: Timestamp,
     /// Seconds the machine's clock is off from true time (jumps change it).
     pub clock_offset: i64,
-    /// True time of the last boot, and which boot it is (the monotonic clock counts true
-    /// time since then); None: the machine has no monotonic clock.
+    /// True time of the last boot, and which boot it is (the boot clock counts true time
+    /// since then); None: the boot clock cannot be read (the time is unknown).
     pub boot: Option<(Timestamp, u32)>,
+    /// Whether the boot id can be read (false: the shipped unit's `/proc`, where a reboot
+    /// shows only as the boot clock going back).
+    pub boot_ids: bool,
+    /// Whether the boot clock cannot be read (the time is unknown; `boot` is kept for
+    /// when it can be read again).
+    pub clock_unknown: bool,
+    /// Whether certbot's lock cannot be asked about (a pass cannot tell whether certbot
+    /// runs).
+    pub lock_unknown: bool,
+    /// The shell before issue 19, for tests that show the simulation finds the hole: an
+    /// unreadable boot clock reads as a count that follows the wall clock (the wall clock
+    /// trusted), and an unknown lock reads as not held.
+    pub permissive_unknowns: bool,
     /// The zone holding every owner (absolute).
     pub zone: String,
     /// The authoritative servers.
@@ -529,6 +542,10 @@ impl MemoryWorld {
                 now,
                 clock_offset: 0,
                 boot: Some((now, 1)),
+                boot_ids: true,
+                clock_unknown: false,
+                lock_unknown: false,
+                permissive_unknowns: false,
                 zone: "example.test.".into(),
                 servers,
                 rrsets: BTreeMap::new(),
@@ -795,9 +812,18 @@ impl Renewer for MemoryWorld {
         }
     }
 
-    fn running(&self, _lineage: &str, _run: Option<&CertbotRun>) -> bool {
+    fn running(&self, _lineage: &str, _run: Option<&CertbotRun>) -> Result<bool, String> {
+        let w = self.world();
+        if w.lock_unknown && w.permissive_unknowns {
+            return Ok(false);
+        }
+        if w.lock_unknown {
+            return Err(
+                "cannot ask the kernel whether certbot holds its lock (memory world)".into(),
+            );
+        }
         // The one certbot of this world holds the lock while it runs.
-        self.world().certbot_pending.is_some()
+        Ok(w.certbot_pending.is_some())
     }
 
     fn client(&self, _lineage: &str) -> String {
@@ -854,12 +880,23 @@ impl Clock for MemoryWorld {
         w.now + SignedDuration::from_secs(w.clock_offset)
     }
 
-    fn monotonic(&self) -> Option<crate::rollover::clock::Monotonic> {
+    fn monotonic(&self) -> Result<crate::rollover::clock::Monotonic, String> {
         let w = self.world();
-        let (booted, n) = w.boot?;
+        if (w.clock_unknown || w.boot.is_none()) && w.permissive_unknowns {
+            let wall = w.now + SignedDuration::from_secs(w.clock_offset);
+            let ms = wall.as_millisecond() - 1_000_000_000_000;
+            return Ok(crate::rollover::clock::Monotonic {
+                boot_id: Some("wall".into()),
+                since_boot_ms: u64::try_from(ms).unwrap_or(0),
+            });
+        }
+        let (booted, n) = w
+            .boot
+            .filter(|_| !w.clock_unknown)
+            .ok_or_else(|| "the boot clock cannot be read (memory world)".to_string())?;
         let ms = w.now.duration_since(booted).as_millis().max(0);
-        Some(crate::rollover::clock::Monotonic {
-            boot_id: format!("memory-boot-{n}"),
+        Ok(crate::rollover::clock::Monotonic {
+            boot_id: w.boot_ids.then(|| format!("memory-boot-{n}")),
             since_boot_ms: u64::try_from(ms).unwrap_or(0),
         })
     }

@@ -41,9 +41,9 @@ impl Engine<'_> {
         dry_run: bool,
     ) -> R<LineageReport> {
         let lc = self.lineage_config(name)?;
-        let policy = Policy::of(self.config, lc);
         let owners = owner_names(lc);
         let now = self.steady_now(state);
+        let policy = self.policy_of(state, lc);
         let mut facts = self.io.files.facts(name)?;
         let mut planned = Vec::new();
         let mut done = Vec::new();
@@ -64,10 +64,14 @@ impl Engine<'_> {
                 planned.push("repair an interrupted step".to_string());
             } else {
                 let live = KeyInfo::from_spki(&facts.live_spki);
-                let r = self.repair(lock, state, name, &intent, &live, now)?;
+                let (r, unknown) = self.repair(lock, state, name, &intent, &live, now)?;
                 if r == Repair::CertbotRunning {
                     hold = true;
-                    failures.push(held_message(&intent, &self.io.renewer.client(name)));
+                    let client = self.io.renewer.client(name);
+                    failures.push(match unknown {
+                        Some(why) => held_unknown_message(&intent, &why, &client),
+                        None => held_message(&intent, &client),
+                    });
                 } else {
                     done.push(format!("repaired an interrupted step: {r:?}"));
                 }
@@ -256,22 +260,31 @@ impl Engine<'_> {
         })
     }
 
-    /// The time for the core: the wall clock, bounded by the monotonic time that passed
-    /// since the last pass ([`crate::rollover::clock`]); after a reboot every propagation
-    /// clock restarts.
+    /// The time for the core: the wall clock, bounded by the boot clock's count since the
+    /// last pass ([`crate::rollover::clock`]); after a reboot every propagation clock
+    /// restarts. When the boot clock cannot be read, `state.clock_unknown` says why (the
+    /// policy built after this carries it to the core, which then holds every wait).
     pub(super) fn steady_now(&self, state: &mut State) -> Timestamp {
-        let (now, anchor, rebooted) = crate::rollover::clock::steady_now(
+        let s = crate::rollover::clock::steady_now(
             state.clock.as_ref(),
             self.io.clock.now(),
             self.io.clock.monotonic(),
         );
-        state.clock = anchor;
-        if rebooted {
+        state.clock = s.anchor;
+        state.clock_unknown = s.unknown;
+        if s.restart {
             for l in state.lineages.values_mut() {
-                l.clock_restarted();
+                l.clock_restarted(s.now);
             }
         }
-        now
+        s.now
+    }
+
+    /// The lineage's policy with what this pass could read of the clock.
+    pub(super) fn policy_of(&self, state: &State, lc: &LineageConfig) -> Policy {
+        let mut policy = Policy::of(self.config, lc);
+        policy.time_unknown = state.clock_unknown.clone();
+        policy
     }
 
     /// Probe the endpoints after the reload commands ran; while one still serves a key
@@ -452,6 +465,17 @@ fn held_message(intent: &Intent, client: &str) -> String {
     };
     format!(
         "the switch started at {at} was interrupted while {client} ({pid}) still runs: the switch was left alone (only this lineage's missing records are published again); run again once {client} has finished (it may still complete the switch)"
+    )
+}
+
+/// Why a pass did nothing when it cannot tell whether the ACME client of an interrupted switch
+/// still runs (`why` names the input and the fix).
+fn held_unknown_message(intent: &Intent, why: &str, client: &str) -> String {
+    let at = match intent {
+        Intent::Switch { at, .. } | Intent::NewNextKey { at, .. } => at,
+    };
+    format!(
+        "the switch started at {at} was interrupted, and whether {client} still runs is unknown: {why}; the switch was left alone (as if {client} ran) until it can be told"
     )
 }
 

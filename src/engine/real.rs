@@ -63,14 +63,26 @@ impl Clock for SystemClock {
         Timestamp::now()
     }
 
-    /// Linux: the boot id and `/proc/uptime` (`CLOCK_BOOTTIME`, suspend included).
-    fn monotonic(&self) -> Option<crate::rollover::clock::Monotonic> {
-        let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
-        let uptime = std::fs::read_to_string("/proc/uptime").ok()?;
-        let secs: f64 = uptime.split_whitespace().next()?.parse().ok()?;
-        Some(crate::rollover::clock::Monotonic {
-            boot_id: boot_id.trim().to_string(),
-            since_boot_ms: (secs * 1000.0) as u64,
+    /// `clock_gettime(CLOCK_BOOTTIME)` (suspend included, never stepped, no `/proc`
+    /// needed), and the boot id where `/proc` shows it (not under `ProcSubset=pid`).
+    fn monotonic(&self) -> Result<crate::rollover::clock::Monotonic, String> {
+        use rustix::time::{DynamicClockId, clock_gettime_dynamic};
+        let t = clock_gettime_dynamic(DynamicClockId::Boottime).map_err(|e| {
+            format!(
+                "the boot clock cannot be read (clock_gettime(CLOCK_BOOTTIME): {e}); it needs Linux 2.6.39 or later, and a seccomp filter that allows clock_gettime (the shipped unit's @system-service does)"
+            )
+        })?;
+        let ms = u64::try_from(t.tv_sec)
+            .unwrap_or(0)
+            .saturating_mul(1000)
+            .saturating_add(u64::try_from(t.tv_nsec / 1_000_000).unwrap_or(0));
+        let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        Ok(crate::rollover::clock::Monotonic {
+            boot_id,
+            since_boot_ms: ms,
         })
     }
 
@@ -215,12 +227,22 @@ impl Renewer for CommandRenewer {
         finish(&self.argv(lineage)?, child, self.timeout, log.as_deref()).await
     }
 
-    fn running(&self, lineage: &str, run: Option<&CertbotRun>) -> bool {
-        run.is_some_and(alive)
-            || self.specs.locks(lineage).iter().any(|l| match l {
-                ClientLock::Posix(p) => lock_held(p),
+    fn running(&self, lineage: &str, run: Option<&CertbotRun>) -> Result<bool, String> {
+        if let Some(run) = run
+            && alive(run)?
+        {
+            return Ok(true);
+        }
+        for l in self.specs.locks(lineage) {
+            let held = match &l {
+                ClientLock::Posix(p) => lock_held(p)?,
                 ClientLock::Exists(p) => p.symlink_metadata().is_ok(),
-            })
+            };
+            if held {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn client(&self, lineage: &str) -> String {
@@ -247,7 +269,8 @@ impl Renewer for CommandRenewer {
     }
 }
 
-/// The start time of process `pid` (field 22 of `/proc/PID/stat`, clock ticks after boot).
+/// The start time of process `pid` (field 22 of `/proc/PID/stat`, clock ticks after boot);
+/// None when it cannot be read (no such process, a zombie, or `/proc` hides it).
 fn process_start(pid: u32) -> Option<u64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may hold spaces: count after it.
@@ -261,38 +284,80 @@ fn process_start(pid: u32) -> Option<u64> {
 }
 
 /// Whether the process of `run` is alive (and not a zombie), and is the same process
-/// (same start time) when the start time was recorded.
-fn alive(run: &CertbotRun) -> bool {
+/// (same start time) when the start time was recorded. Where `/proc` does not show the
+/// process (the sandbox's `hidepid`, no `/proc`), the kernel is asked whether the pid
+/// exists (`kill(pid, 0)`): gone is gone; present but unverifiable is unknown.
+fn alive(run: &CertbotRun) -> Result<bool, String> {
     match (process_start(run.pid), run.start) {
-        (Some(now), Some(then)) => now == then,
-        (Some(_), None) => true,
-        (None, _) => false,
+        (Some(now), Some(then)) => return Ok(now == then),
+        (Some(_), None) => return Ok(true),
+        (None, _) => {}
+    }
+    let Some(pid) = i32::try_from(run.pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return Ok(false);
+    };
+    if proc_shows(run.pid) {
+        // Listed but no start time: a zombie, not at work.
+        return Ok(false);
+    }
+    match rustix::process::test_kill_process(pid) {
+        Err(rustix::io::Errno::SRCH) => Ok(false),
+        Ok(()) | Err(rustix::io::Errno::PERM) => Err(format!(
+            "process {} (the certbot of the interrupted switch, or a process that took its pid) exists but /proc/{}/stat cannot be read to tell which: let /proc show it (ProtectProc=invisible hides other users' processes only), or wait until it exits",
+            run.pid, run.pid
+        )),
+        Err(e) => Err(format!(
+            "cannot ask whether process {} exists: {e}",
+            run.pid
+        )),
     }
 }
 
-/// Whether some process holds a lock on `path` (certbot takes a POSIX `lockf` lock on its
-/// lock files and removes them when it exits; one killed leaves the file, unlocked).
-/// Read from `/proc/locks`, matched by inode.
-fn lock_held(path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(meta) = fs::metadata(path) else {
-        return false;
+/// Whether `/proc` lists `pid`.
+fn proc_shows(pid: u32) -> bool {
+    fs::metadata(format!("/proc/{pid}")).is_ok()
+}
+
+/// Whether some process other than this one holds certbot's lock file `path` (Err: it
+/// cannot be told, why and the fix): see [`lock_held`]. For `doctor`.
+pub fn certbot_lock_held(path: &Path) -> Result<bool, String> {
+    lock_held(path)
+}
+
+/// Whether another process holds a lock on `path`: asked of the kernel with
+/// `fcntl(F_GETLK)` on the file (certbot takes a POSIX `lockf` lock on its lock files and
+/// removes them when it exits; one killed leaves the file, unlocked). No `/proc` needed.
+/// F_GETLK reports POSIX and OFD locks of other processes, never this process's own.
+/// A file that is not there is not held; one that cannot be opened or asked is unknown.
+fn lock_held(path: &Path) -> Result<bool, String> {
+    use rustix::process::{Flock, FlockOffsetType, FlockType, fcntl_getlk};
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => {
+            return Err(format!(
+                "cannot open certbot's lock file {} to ask whether certbot holds it ({e}): make it readable to danerollover",
+                path.display()
+            ));
+        }
     };
-    let Ok(locks) = fs::read_to_string("/proc/locks") else {
-        return false;
+    let probe = Flock {
+        start: 0,
+        length: 0,
+        pid: None,
+        typ: FlockType::WriteLock,
+        offset_type: FlockOffsetType::Set,
     };
-    let ino = meta.ino().to_string();
-    // A lock this process holds is not certbot's (an inode freed by this process and
-    // reused for the lock file could otherwise look held).
-    let me = std::process::id().to_string();
-    locks.lines().any(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let Some(at) = fields.iter().position(|f| f.matches(':').count() == 2) else {
-            return false;
-        };
-        let pid = at.checked_sub(1).map(|i| fields[i]);
-        fields[at].rsplit(':').next() == Some(ino.as_str()) && pid != Some(me.as_str())
-    })
+    match fcntl_getlk(&file, &probe) {
+        Ok(held) => Ok(held.is_some()),
+        Err(e) => Err(format!(
+            "cannot ask the kernel whether certbot holds {} (fcntl F_GETLK: {e}): allow fcntl in the seccomp filter",
+            path.display()
+        )),
+    }
 }
 
 /// How to get a private key's SPKI (DER) from its PEM: provided by the key module.
@@ -597,19 +662,22 @@ mod tests {
             .unwrap();
         let run = rt.block_on(c.start("m")).unwrap();
         assert!(run.start.is_some());
-        assert!(c.running("m", Some(&run)), "a live pid is running");
+        assert!(c.running("m", Some(&run)).unwrap(), "a live pid is running");
         // Another process with the same pid but another start time is not it.
         let other = CertbotRun {
             pid: run.pid,
             start: run.start.map(|s| s + 1),
         };
-        assert!(!c.running("m", Some(&other)));
+        assert!(!c.running("m", Some(&other)).unwrap());
         let err = rt.block_on(c.wait("m", &run)).unwrap_err().to_string();
         assert!(
             err.contains("rate limited") && err.contains("certbot-m.log"),
             "{err}"
         );
-        assert!(!c.running("m", Some(&run)), "an exited pid is not running");
+        assert!(
+            !c.running("m", Some(&run)).unwrap(),
+            "an exited pid is not running"
+        );
         let log = dir.path().join("certbot-m.log");
         assert_eq!(
             fs::metadata(&log).unwrap().permissions().mode() & 0o777,
@@ -620,29 +688,63 @@ mod tests {
         let lock = dir.path().join(".certbot.lock");
         fs::write(&lock, b"").unwrap();
         assert!(
-            !c.running("m", None),
+            !c.running("m", None).unwrap(),
             "an unlocked lock file left by a killed certbot"
         );
-        // -o: flock itself holds the lock (not the sleep it runs), so killing it frees it.
-        let mut holder = std::process::Command::new("flock")
-            .arg("-o")
+        // A POSIX lock, as certbot takes it (`fcntl.lockf` in certbot/_internal/lock.py).
+        let mut holder = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import fcntl, sys, time\nf = open(sys.argv[1], 'a')\nfcntl.lockf(f, fcntl.LOCK_EX)\ntime.sleep(30)",
+            ])
             .arg(&lock)
-            .args(["sleep", "30"])
             .spawn()
             .unwrap();
         let t0 = std::time::Instant::now();
-        // flock takes the lock a moment after it starts: on a loaded machine, seconds.
-        while !c.running("m", None) && t0.elapsed() < Duration::from_secs(30) {
+        // python takes the lock a moment after it starts: on a loaded machine, seconds.
+        while !c.running("m", None).unwrap() && t0.elapsed() < Duration::from_secs(30) {
             std::thread::sleep(Duration::from_millis(50));
         }
         assert!(
-            c.running("m", None),
+            c.running("m", None).unwrap(),
             "the held lock is not seen after {:?}",
             t0.elapsed()
         );
         holder.kill().unwrap();
         holder.wait().unwrap();
-        assert!(!c.running("m", None));
+        assert!(!c.running("m", None).unwrap());
+        // A lock file that cannot be opened is unknown (never "not running"), and says so.
+        let blocked = certbot(&argv(&["true"]), &lock);
+        let err = blocked.running("m", None).unwrap_err();
+        assert!(
+            err.contains(".certbot.lock") && err.contains("cannot open"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_pid_that_is_gone_is_not_running_without_proc() {
+        // A pid far above pid_max exists nowhere: kill(pid, 0) says so.
+        let run = CertbotRun {
+            pid: 0x7fff_fff0,
+            start: Some(1),
+        };
+        assert_eq!(alive(&run), Ok(false));
+        // This process exists: with its start time, it is alive.
+        let me = std::process::id();
+        let run = CertbotRun {
+            pid: me,
+            start: process_start(me),
+        };
+        assert_eq!(alive(&run), Ok(true));
+    }
+
+    #[test]
+    fn the_boot_clock_is_read_without_proc() {
+        let a = SystemClock.monotonic().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let b = SystemClock.monotonic().unwrap();
+        assert!(b.since_boot_ms >= a.since_boot_ms + 20, "{a:?} {b:?}");
     }
 
     fn rcgen_spki(pem: &[u8]) -> Result<Vec<u8>, Error> {

@@ -12,13 +12,14 @@ impl Engine<'_> {
         intent: &Intent,
         live: &KeyInfo,
         now: Timestamp,
-    ) -> R<Repair> {
-        let (key_file_spki, certbot_running) = match intent {
-            Intent::NewNextKey { path, .. } => (self.io.next_keys.spki(path)?, false),
-            Intent::Switch { certbot, .. } => {
-                (None, self.io.renewer.running(name, certbot.as_ref()))
-            }
+    ) -> R<(Repair, Option<String>)> {
+        let (key_file_spki, running) = match intent {
+            Intent::NewNextKey { path, .. } => (self.io.next_keys.spki(path)?, Ok(false)),
+            Intent::Switch { certbot, .. } => (None, self.io.renewer.running(name, certbot.as_ref())),
         };
+        // Unknown is taken for running: the switch is left alone, and the pass says why.
+        let certbot_running = running.clone().unwrap_or(true);
+        let unknown = running.err();
         let decision = decide::repair(
             intent,
             &RepairFacts {
@@ -28,7 +29,7 @@ impl Engine<'_> {
             },
         );
         if decision == Repair::CertbotRunning {
-            return Ok(decision);
+            return Ok((decision, unknown));
         }
         if let (
             Repair::UndoSwitch,
@@ -52,7 +53,7 @@ impl Engine<'_> {
         }
         decide::apply(lineage(state, name), &decision, now);
         self.save(lock, state, Step::RepairSaved)?;
-        Ok(decision)
+        Ok((decision, None))
     }
 
     /// Remove the state directory's copies of keys that were planted and promoted.

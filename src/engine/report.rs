@@ -94,9 +94,9 @@ pub struct PrepublishReport {
 }
 
 impl PrepublishReport {
-    /// 1 when a publication failed, else 0.
+    /// 1 when the pass recorded a failure (a publication, a reload), else 0.
     pub fn exit_code(&self) -> u8 {
-        if self.lineage.failures.is_empty() {
+        if self.lineage.failures.is_empty() && self.lineage.switch_failure.is_none() {
             exit::OK
         } else {
             exit::FAILURE
@@ -151,8 +151,12 @@ pub enum RolloverOutcome {
 }
 
 impl RolloverReport {
-    /// 0 switched (or would), 75 not yet safe, 1 failed.
+    /// 0 switched (or would), 75 not yet safe, 1 failed, or when the pass recorded any
+    /// failure (a reload, a publication, certbot failing after installing).
     pub fn exit_code(&self) -> u8 {
+        if !self.lineage.failures.is_empty() || self.lineage.switch_failure.is_some() {
+            return exit::FAILURE;
+        }
         match self.outcome {
             RolloverOutcome::Switched | RolloverOutcome::WouldSwitch => exit::OK,
             RolloverOutcome::NotYet { .. } | RolloverOutcome::Stopped { .. } => exit::TEMPFAIL,

@@ -120,8 +120,9 @@ pub trait Renewer: Send + Sync {
     async fn wait(&self, lineage: &str, run: &CertbotRun) -> Result<(), Error>;
     /// Whether the client may still be at work on the lineage: the process `run` (when
     /// known) is alive, or some instance of the client holds its lock. A danerollover
-    /// killed while the client ran asks this before repairing the switch.
-    fn running(&self, lineage: &str, run: Option<&CertbotRun>) -> bool;
+    /// killed while the client ran asks this before repairing the switch. Err: it cannot be
+    /// told (which input, and the fix); the switch is then left alone, as when it runs.
+    fn running(&self, lineage: &str, run: Option<&CertbotRun>) -> Result<bool, String>;
     /// The client's name, for messages (`certbot`, `lego`, ...).
     fn client(&self, _lineage: &str) -> String {
         "the ACME client".to_string()
@@ -169,11 +170,10 @@ pub trait Reloader: Send + Sync {
 pub trait Clock: Send + Sync {
     /// The current time.
     fn now(&self) -> Timestamp;
-    /// The monotonic clock (boot id, time since boot counting suspend), when the system
-    /// has one: it bounds how far a stepped wall clock may move a wait.
-    fn monotonic(&self) -> Option<crate::rollover::clock::Monotonic> {
-        None
-    }
+    /// The boot clock (time since boot counting suspend, and the boot id where it can be
+    /// read): it bounds how far a stepped wall clock may move a wait. Err: it cannot be
+    /// read (why, and the fix); the time is then unknown and the switch holds.
+    fn monotonic(&self) -> Result<crate::rollover::clock::Monotonic, String>;
     /// Let `d` pass (the `--wait` poll); may return early when a stop was requested.
     async fn sleep(&self, d: Duration);
     /// A request to stop waiting (the name of the signal that asked), if any: `--wait`

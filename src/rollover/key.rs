@@ -13,10 +13,29 @@ use serde::{Deserialize, Serialize};
 
 use crate::tlsa::{Matching, Selector, TlsaRecord, Usage};
 
-/// The name of a key: lowercase hex SHA-256 of its SPKI (the `3 1 1` data).
+/// The name of a key: lowercase hex SHA-256 of its SPKI (the `3 1 1` data). Read from
+/// the state file only when it is 64 lowercase hex digits (anything else is a damaged
+/// file, refused with its name, never a slice that panics later).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String")]
 pub struct KeyId(pub String);
+
+impl TryFrom<String> for KeyId {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<KeyId, String> {
+        if s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            Ok(KeyId(s))
+        } else {
+            Err(format!(
+                "key id {s:?} is not 64 lowercase hex digits (the SHA-256 of the key's SPKI)"
+            ))
+        }
+    }
+}
 
 impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -27,7 +46,15 @@ impl fmt::Display for KeyId {
 impl KeyId {
     /// The first 16 hex digits, for file names and short messages.
     pub fn short(&self) -> &str {
-        &self.0[..self.0.len().min(16)]
+        self.prefix(16)
+    }
+
+    /// The first `n` characters (all of it when shorter), never splitting a character.
+    pub fn prefix(&self, n: usize) -> &str {
+        self.0
+            .char_indices()
+            .nth(n)
+            .map_or(self.0.as_str(), |(i, _)| &self.0[..i])
     }
 }
 

@@ -79,6 +79,27 @@ pub fn observed_records(obs: &OwnerObservation) -> Vec<TlsaRecord> {
     all
 }
 
+/// The records the authoritative servers themselves serve at an owner (answers with
+/// authority, in the zone): what a provider change acts on. Unlike [`observed_records`],
+/// never the validating resolver's copy, which it caches until its TTL runs out whatever
+/// the servers hold: a retirement, and a report that records stay, rest on these only.
+pub fn served_records(obs: &OwnerObservation) -> Vec<TlsaRecord> {
+    let mut all: Vec<TlsaRecord> = obs
+        .servers
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            ServerOutcome::Answer(a) if a.authoritative && !a.leaves_zone() => {
+                Some(a.records.iter().cloned())
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
 /// Whether at least one server answered (with or without records).
 pub fn any_answer(obs: &OwnerObservation) -> bool {
     obs.servers

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::key::KeyId;
-use super::observe::{LiveChange, any_answer, find, observed_records};
+use super::observe::{LiveChange, any_answer, find, served_records};
 use super::policy::{Policy, after};
 use super::serving::{self, EndpointFinding, EndpointState};
 use super::state::LineageState;
@@ -174,6 +174,9 @@ pub enum Problem {
     /// An endpoint worth knowing about (its key is unknown, or it is covered by someone
     /// else's record).
     Endpoint { text: String },
+    /// The time is unknown (the boot clock could not be read): the switch and every
+    /// retirement hold until it can be read again.
+    TimeUnknown { detail: String },
     /// The old key's records stay: these endpoints serve it or cannot be probed.
     RetirementHeld { key: KeyId, endpoints: Vec<String> },
 }
@@ -201,6 +204,10 @@ impl fmt::Display for Problem {
                 "no reload commands: after a switch, a server holding the key in memory or in its own copy keeps serving the old one; set reload = [[\"systemctl\", \"reload\", \"postfix\"]] (or what fits), or let a switch show that the endpoints pick up new files on their own"
             ),
             Problem::Endpoint { text } => f.write_str(text),
+            Problem::TimeUnknown { detail } => write!(
+                f,
+                "the time is unknown, so the switch and retirements hold: {detail}"
+            ),
             Problem::RetirementHeld { key, endpoints } => write!(
                 f,
                 "the old key {}'s records stay while {} {}",
@@ -215,6 +222,10 @@ impl fmt::Display for Problem {
         }
     }
 }
+
+/// The alert of a lineage that probes endpoints but has none: its owners name no
+/// `_PORT._tcp.HOST` and it lists no `endpoints`. Old records are not retired meanwhile.
+pub const NO_ENDPOINTS: &str = "endpoint probing is on, but no owner names an endpoint (_PORT._tcp.HOST) and `endpoints` is empty: nothing shows what the servers serve, so old records stay; set endpoints = [\"HOST:PORT\"] for the lineage, or probe = false to retire without looking";
 
 /// The plan for one lineage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -425,10 +436,16 @@ pub fn plan_probed(
     let switch_allowed_at = verdict.allowed_at(now);
     let mut dangers = dangers(state, observations, policy);
     let mut problems = Vec::new();
-    let endpoint_alerts = findings
+    let mut endpoint_alerts = findings
         .as_deref()
         .map(|f| serving::alerts(state, f))
         .unwrap_or_default();
+    // Probing is on, but there is nothing to probe: no evidence of what the servers serve,
+    // never "every endpoint is fine".
+    let no_endpoints = probes.is_some_and(<[EndpointProbe]>::is_empty);
+    if no_endpoints {
+        endpoint_alerts.push(NO_ENDPOINTS.to_string());
+    }
     match &findings {
         None => problems.push(Problem::ProbeOff),
         Some(fs) => {
@@ -520,11 +537,19 @@ pub fn plan_probed(
         }
     }
 
-    // Retire the records of keys retired one full wait ago, once the reload has run.
-    if !state.reload_pending {
+    // Retire the records of keys retired one full wait ago, once the reload has run and
+    // only while the time can be trusted.
+    if let Some(detail) = &policy.time_unknown {
+        problems.push(Problem::TimeUnknown {
+            detail: detail.clone(),
+        });
+    }
+    if !state.reload_pending && policy.time_unknown.is_none() && !no_endpoints {
         for (name, owner) in &state.owners {
             let obs = find(observations, name);
-            let seen = obs.map(observed_records).unwrap_or_default();
+            // What the servers serve (never the resolver's cached copy: once they hold
+            // nothing, there is nothing to retire and nothing that stays).
+            let seen = obs.map(served_records).unwrap_or_default();
             let wait = policy.retire_wait(owner.last.as_ref().and_then(|l| l.ttl));
             let mut records: Vec<TlsaRecord> = Vec::new();
             for r in &state.retired {

@@ -36,6 +36,10 @@ pub struct Policy {
     pub max_forced_renewals: u32,
     /// What a refused live key triggers.
     pub on_key_blocked: crate::config::OnKeyBlocked,
+    /// Not a setting: the shell's word that the time given to the core this pass may run
+    /// ahead of real time (the boot clock could not be read; why, and the fix). While set,
+    /// no wait counts as over: the switch and every retirement hold.
+    pub time_unknown: Option<String>,
 }
 
 impl Default for Policy {
@@ -49,6 +53,7 @@ impl Default for Policy {
             reload_configured: true,
             max_forced_renewals: 3,
             on_key_blocked: crate::config::OnKeyBlocked::Emergency,
+            time_unknown: None,
         }
     }
 }
@@ -80,6 +85,7 @@ impl Policy {
             reload_configured: !lineage.reload.is_empty(),
             max_forced_renewals: lineage.max_forced_renewals,
             on_key_blocked: lineage.on_key_blocked,
+            time_unknown: None,
         }
     }
 

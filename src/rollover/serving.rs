@@ -52,7 +52,7 @@ pub struct EndpointFinding {
 
 /// `3 1 1 ab12cd34…`.
 pub fn short(key: &KeyId) -> String {
-    format!("3 1 1 {}…", &key.0[..key.0.len().min(8)])
+    format!("3 1 1 {}…", key.prefix(8))
 }
 
 impl fmt::Display for EndpointFinding {

@@ -355,14 +355,20 @@ impl LineageState {
         }
     }
 
-    /// The machine rebooted since the last pass: nothing bounds how far the wall clock
-    /// moved meanwhile ([`super::clock`]), so the next key's wait starts again.
-    pub fn clock_restarted(&mut self) {
+    /// Nothing bounds how far the wall clock moved since the last pass (a reboot, or the
+    /// boot clock could not be read: [`super::clock`]), so every wait starts again at
+    /// `now`: the next key's, and the retirement wait of every retired key whose records
+    /// were not removed yet (a retirement wait counted across a forward step would end
+    /// early).
+    pub fn clock_restarted(&mut self, now: Timestamp) {
         for o in self.owners.values_mut() {
             if let Some(p) = &mut o.propagation {
                 p.since = None;
                 p.served_ttl = None;
             }
+        }
+        for r in self.retired.iter_mut().filter(|r| r.removed_at.is_none()) {
+            r.retired_at = r.retired_at.max(now);
         }
     }
 

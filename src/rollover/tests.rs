@@ -764,6 +764,107 @@ fn hand_made_record_of_a_retired_key_is_retired_when_due() {
     );
 }
 
+/// After the servers dropped a retired key's record, the validating resolver may still
+/// hold its cached copy for a TTL: that is no record to retire again, nor one that
+/// "stays" (a `run` once printed "done: retire" again, and "the records stay", while the
+/// servers held nothing).
+#[test]
+fn a_record_only_the_resolver_still_caches_is_neither_retired_nor_said_to_stay() {
+    let a = key("a");
+    let b = key("b");
+    let mut l = Lineage::new(&b);
+    l.see(Some(all(&[r311(&b)], 300)), t(0));
+    l.state.retired.push(RetiredKey {
+        key: a.clone(),
+        retired_at: t(0),
+        removed_at: Some(t(1)),
+    });
+    let mut cached = all(&[r311(&b)], 300);
+    cached.validated.records.push(r311(&a));
+    l.see(Some(cached.clone()), t(10_000));
+    let p = l.plan(&cached, t(10_000), Goal::Maintain);
+    assert!(retires(&p).is_empty(), "{p:?}");
+    // Probed: an endpoint still serving a's key would hold a retirement of records that
+    // are not there: no claim that they stay.
+    let probe = crate::probe::endpoint::EndpointProbe {
+        endpoint: crate::probe::endpoint::Endpoint {
+            host: "mail.example.test".into(),
+            port: 25,
+            address: None,
+            protocol: crate::probe::Protocol::Smtp,
+            algorithms: crate::probe::Algorithms::All,
+        },
+        address: Some("127.0.0.1:25".parse().unwrap()),
+        serving: crate::probe::endpoint::Serving::Key {
+            spki: a.spki.clone(),
+        },
+    };
+    let p = plan_probed(
+        &l.state,
+        std::slice::from_ref(&cached),
+        Some(std::slice::from_ref(&probe)),
+        true,
+        t(10_000),
+        &l.policy,
+        Goal::Maintain,
+    );
+    assert!(
+        !p.problems
+            .iter()
+            .any(|x| matches!(x, Problem::RetirementHeld { .. })),
+        "{:?}",
+        p.problems
+    );
+    // Served again by a server: retired again.
+    let back = all(&[r311(&a), r311(&b)], 300);
+    l.see(Some(back.clone()), t(10_001));
+    assert_eq!(
+        retires(&l.plan(&back, t(10_001), Goal::Maintain)),
+        vec![r311(&a)]
+    );
+}
+
+/// A lineage that probes but has no endpoint is never probed against nothing: an alert
+/// with the fix, and its old records stay (with `probe = false` they are retired).
+#[test]
+fn probing_with_no_endpoint_is_an_alert_and_holds_retirement() {
+    let a = key("a");
+    let b = key("b");
+    let mut l = Lineage::new(&b);
+    l.see(Some(all(&[r311(&b)], 300)), t(0));
+    l.state.retired.push(RetiredKey {
+        key: a.clone(),
+        retired_at: t(0),
+        removed_at: None,
+    });
+    let obs = all(&[r311(&a), r311(&b)], 300);
+    l.see(Some(obs.clone()), t(10_000));
+    let probed = |probes: Option<&[crate::probe::endpoint::EndpointProbe]>| {
+        plan_probed(
+            &l.state,
+            std::slice::from_ref(&obs),
+            probes,
+            true,
+            t(10_000),
+            &l.policy,
+            Goal::Maintain,
+        )
+    };
+    let p = probed(Some(&[]));
+    assert!(retires(&p).is_empty(), "{p:?}");
+    assert_eq!(
+        p.endpoint_alerts,
+        vec![super::plan::NO_ENDPOINTS.to_string()]
+    );
+    assert!(
+        p.endpoint_alerts[0].contains("endpoints = ")
+            && p.endpoint_alerts[0].contains("probe = false")
+    );
+    let p = probed(None);
+    assert_eq!(retires(&p), vec![r311(&a)]);
+    assert!(p.endpoint_alerts.is_empty());
+}
+
 // ---------------------------------------------------------------------------------------
 // Drift.
 

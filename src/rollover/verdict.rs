@@ -83,6 +83,8 @@ pub enum Reason {
         window_days: u32,
         frees_at: Option<Timestamp>,
     },
+    /// The time cannot be trusted (the boot clock could not be read): no wait is over.
+    TimeUnknown { detail: String },
     /// Served and Secure since `since`; the wait ends at `until`.
     Waiting {
         owner: String,
@@ -164,6 +166,10 @@ impl fmt::Display for Reason {
                     ),
                 }
             }
+            Reason::TimeUnknown { detail } => write!(
+                f,
+                "the time is unknown, so no wait counts as over: {detail}"
+            ),
             Reason::NotRecorded { owner } => write!(
                 f,
                 "{owner}: served everywhere and Secure, but not yet recorded: the wait starts now"
@@ -265,6 +271,12 @@ pub fn switch_verdict(
             }
             _ => all_ready = false,
         }
+    }
+    if let Some(detail) = &policy.time_unknown {
+        all_ready = false;
+        reasons.push(Reason::TimeUnknown {
+            detail: detail.clone(),
+        });
     }
     if reasons.is_empty() {
         Verdict::Safe
