@@ -68,6 +68,7 @@ use std::time::Duration;
 use danerollover::config::Config;
 use danerollover::dns::Validation;
 use danerollover::engine::memory::{
+    KeyStore,
     CertbotBehaviour, CrashAfter, Follow, MemoryWorld, RrsetVersion, World, spki_of_pem,
 };
 use danerollover::engine::{Engine, FailPoint, Io, Options, Step};
@@ -196,6 +197,11 @@ struct Case {
     /// lineage's ECDSA key, Postfix `smtpd_tls_chain_files` with both) has the first
     /// lineage's owners: two lineages at one owner.
     shared: bool,
+    /// The first lineage's ACME client keeps its key in a plain file (lego, uacme, acme.sh,
+    /// a command) instead of behind a link (certbot, dehydrated): the same outcomes of the
+    /// client's run (renew, fail, do nothing, a key of its own, killed) with the other way
+    /// of planting and undoing.
+    key_file: bool,
 }
 
 fn crash() -> impl Strategy<Value = Option<usize>> {
@@ -290,6 +296,7 @@ fn case() -> impl Strategy<Value = Case> {
         prop::collection::vec(event(), 5..60),
         prop_oneof![1 => Just(0usize), 1 => 1usize..=2],
         prop_oneof![1 => Just(false), 2 => Just(true)],
+        prop_oneof![1 => Just(false), 1 => Just(true)],
     )
         .prop_map(
             |(
@@ -304,6 +311,7 @@ fn case() -> impl Strategy<Value = Case> {
                 events,
                 others,
                 shared,
+                key_file,
             )| {
                 Case {
                     lags,
@@ -317,6 +325,7 @@ fn case() -> impl Strategy<Value = Case> {
                     events,
                     others,
                     shared: shared && others > 0,
+                    key_file,
                 }
             },
         )
@@ -489,6 +498,9 @@ impl Sim {
         let start = Timestamp::from_second(1_700_000_000).unwrap();
         let world = MemoryWorld::new(start, &c.lags, "mem");
         let live = world.add_lineage(NAME, true);
+        if c.key_file {
+            world.set_key_store(NAME, KeyStore::KeyFile);
+        }
         for (i, follow) in c.endpoints.iter().enumerate() {
             let port = if i % 2 == 0 { 25 } else { 465 };
             world.add_endpoint(NAME, "mail.example.test", port, *follow);
@@ -1578,6 +1590,7 @@ fn replay_drift_of_the_next_record_just_before_the_switch() {
         sha512: false,
         others: 0,
         shared: false,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1616,6 +1629,7 @@ fn replay_external_renewal_after_an_interrupted_switch() {
         sha512: false,
         others: 0,
         shared: false,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1652,6 +1666,7 @@ fn replay_first_pass_without_any_answer() {
         sha512: false,
         others: 0,
         shared: false,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1681,6 +1696,7 @@ fn the_resolver_cache_check_catches_an_early_switch() {
         sha512: false,
         others: 0,
         shared: false,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1718,6 +1734,7 @@ fn replay_a_forward_clock_step_before_a_batched_run() {
         sha512: false,
         others: 0,
         shared: false,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1754,6 +1771,7 @@ fn replay_two_lineages_at_one_owner_switch_in_turn() {
         sha512: false,
         others: 1,
         shared: true,
+        key_file: false,
         alias: true,
         two_addresses: true,
         endpoints: Vec::new(),
@@ -1806,6 +1824,7 @@ fn the_shared_owner_check_catches_a_removal_of_the_other_lineages_record() {
         sha512: false,
         others: 1,
         shared: true,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1850,6 +1869,7 @@ fn replay_a_lineage_new_at_an_owner_whose_ttl_another_lineage_lowered() {
         sha512: false,
         others: 1,
         shared: true,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1884,6 +1904,7 @@ fn the_endpoint_check_catches_a_retirement_without_probes() {
             events: Vec::new(),
             others,
             shared: false,
+            key_file: false,
             alias: false,
             two_addresses: false,
         };
@@ -1935,6 +1956,7 @@ fn replay_a_deletion_of_the_next_record_while_certbot_of_a_killed_switch_runs() 
         sha512: false,
         others: 0,
         shared: false,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1997,6 +2019,7 @@ fn replay_an_emergency_killed_while_its_certbot_runs() {
         ],
         others: 1,
         shared: false,
+        key_file: false,
     });
     assert!(
         !sim.emergency_switches.is_empty(),
@@ -2037,6 +2060,7 @@ fn replay_an_emergency_killed_before_certbot_and_finished_by_the_next_pass() {
         ],
         others: 0,
         shared: false,
+        key_file: false,
     });
     assert!(
         !sim.emergency_switches.is_empty(),
@@ -2072,6 +2096,7 @@ fn replay_a_removal_from_an_owner_that_never_had_an_rrset() {
         ],
         others: 1,
         shared: true,
+        key_file: false,
     });
 }
 
@@ -2089,6 +2114,7 @@ fn scheduled_case() -> Case {
         events: Vec::new(),
         others: 0,
         shared: false,
+        key_file: false,
     }
 }
 
@@ -2268,6 +2294,7 @@ fn known_window_a_killed_switch_completed_while_its_next_record_was_missing() {
         ],
         others: 1,
         shared: false,
+        key_file: false,
     };
     let mut sim = Sim::new(&c);
     let failure = c
