@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use danerollover::acme::client::{cert_facts, spki_of_key_pem};
-use danerollover::acme::{self, AcmeClient, ClientKind, ClientSettings, ReuseSetting};
+use danerollover::acme::{self, ClientKind, ClientSettings, ReuseSetting};
 use danerollover::engine::LineageFiles;
 use danerollover::engine::lineage_files::Clients;
 use danerollover::engine::real::CommandRenewer;

@@ -94,7 +94,7 @@ pub use report::{
 };
 pub use traits::{
     CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey, NextKeyFiles,
-    NoFailures, PlantPlan, PrivateKeyPem, Reloader, Renewer, Step,
+    NoFailures, PlantPlan, PrivateKeyPem, Reloader, RenewSpecs, Renewer, Step,
 };
 
 /// The environment variable a switch passes to certbot (and so to the deploy hook): the
