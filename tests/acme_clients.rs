@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use danerollover::acme::client::{cert_facts, spki_of_key_pem};
-use danerollover::acme::{self, AcmeClient, ClientKind, ClientSettings, ReuseSetting};
+use danerollover::acme::{self, ClientKind, ClientSettings, ReuseSetting};
 use danerollover::engine::LineageFiles;
 use danerollover::engine::lineage_files::Clients;
 use danerollover::engine::real::CommandRenewer;
@@ -272,4 +272,160 @@ fn command_clients_switch_and_every_outcome_leaves_a_matching_pair() {
     // The copy of the key before the switch that went through (the engine removes it with
     // the planted copies, `leftovers`) was cleared by the next plant: nothing else is left.
     assert_eq!(names, ["mail.key", "mail.pem"]);
+}
+
+fn dr(cfg: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_danerollover"))
+        .env("DANEROLLOVER_CONFIG", cfg)
+        .env_remove("RENEWED_LINEAGE")
+        .env_remove("DANEROLLOVER_SWITCHING")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn out_text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `certs/NAME/` as dehydrated 0.7 writes it: timestamped files behind the four links.
+fn dehydrated_tree(base: &Path, name: &str) -> Vec<u8> {
+    let dir = base.join("certs").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (pem, spki) = key_pem();
+    let ts = "1767225600";
+    std::fs::write(dir.join(format!("privkey-{ts}.pem")), pem).unwrap();
+    sign(
+        &dir.join(format!("privkey-{ts}.pem")),
+        &dir.join(format!("cert-{ts}.pem")),
+        name,
+    );
+    std::fs::copy(
+        dir.join(format!("cert-{ts}.pem")),
+        dir.join(format!("fullchain-{ts}.pem")),
+    )
+    .unwrap();
+    std::fs::write(dir.join(format!("chain-{ts}.pem")), "").unwrap();
+    for kind in ["privkey", "cert", "fullchain", "chain"] {
+        std::os::unix::fs::symlink(format!("{kind}-{ts}.pem"), dir.join(format!("{kind}.pem")))
+            .unwrap();
+    }
+    spki
+}
+
+#[test]
+fn init_lineages_and_doctor_for_a_dehydrated_lineage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("dehydrated");
+    let name = "mail.example.test";
+    dehydrated_tree(&base, name);
+    let dconf = base.join("config");
+    std::fs::write(&dconf, format!("BASEDIR={}\n", base.display())).unwrap();
+    let cfg = tmp.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "state_dir = \"{}\"\n\n[providers.m]\ntype = \"manual\"\n",
+            tmp.path().join("state").display()
+        ),
+    )
+    .unwrap();
+    let (d, c) = (base.display().to_string(), dconf.display().to_string());
+    // Listed before it is configured.
+    let out = dr(
+        &cfg,
+        &[
+            "lineages",
+            "--client",
+            "dehydrated",
+            "--client-dir",
+            &d,
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", out_text(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["name"], name, "{rows}");
+    assert_eq!(rows[0]["client"], "dehydrated", "{rows}");
+    assert_eq!(rows[0]["key_matches_cert"], true, "{rows}");
+    assert_eq!(
+        rows[0]["reuse_key"], false,
+        "dehydrated's default renews the key: {rows}"
+    );
+    // init: PRIVATE_KEY_RENEW="no" in the certificate's config, the section in ours.
+    let args = [
+        "init",
+        name,
+        "--client",
+        "dehydrated",
+        "--client-dir",
+        &d,
+        "--client-config",
+        &c,
+        "--provider",
+        "m",
+    ];
+    let out = dr(&cfg, &args);
+    assert!(out.status.success(), "{}", out_text(&out));
+    assert_eq!(
+        std::fs::read_to_string(base.join("certs").join(name).join("config")).unwrap(),
+        "PRIVATE_KEY_RENEW=\"no\"\n"
+    );
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(
+        text.contains("client = \"dehydrated\"") && text.contains(&format!("client_dir = \"{d}\"")),
+        "{text}"
+    );
+    let out = dr(&cfg, &["lineages", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("{rows}"));
+    assert_eq!(row["reuse_key"], true, "{row}");
+    let problems = row["problems"].as_array().unwrap();
+    assert!(
+        problems.len() == 1 && problems[0].as_str().unwrap().contains("no reload commands"),
+        "only the missing reload is left: {row}"
+    );
+    let out = dr(&cfg, &["doctor", "--json"]);
+    let t = out_text(&out);
+    assert!(
+        t.contains("switch command") && t.contains("--alias mail.example.test"),
+        "{t}"
+    );
+    // The hook for another dehydrated event does nothing; a name it does not manage is left.
+    let out = dr(
+        &cfg,
+        &[
+            "hook",
+            "this_hookscript_is_broken__dehydrated_is_working_fine",
+        ],
+    );
+    assert!(
+        out.status.success() && out_text(&out).contains("nothing to do"),
+        "{}",
+        out_text(&out)
+    );
+    let out = dr(&cfg, &["hook", "--lineage", "other.example.test"]);
+    assert!(
+        out.status.success() && out_text(&out).contains("left alone"),
+        "{}",
+        out_text(&out)
+    );
+    // A hook from another client's environment for this lineage is refused.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_danerollover"))
+        .env("DANEROLLOVER_CONFIG", &cfg)
+        .env_remove("RENEWED_LINEAGE")
+        .env("LEGO_CERT_DOMAIN", name)
+        .arg("hook")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", out_text(&out));
 }

@@ -68,7 +68,7 @@ use std::time::Duration;
 use danerollover::config::Config;
 use danerollover::dns::Validation;
 use danerollover::engine::memory::{
-    CertbotBehaviour, CrashAfter, Follow, MemoryWorld, RrsetVersion, World, spki_of_pem,
+    CertbotBehaviour, CrashAfter, Follow, KeyStore, MemoryWorld, RrsetVersion, World, spki_of_pem,
 };
 use danerollover::engine::{Engine, FailPoint, Io, Options, Step};
 use danerollover::error::Error;
@@ -211,6 +211,11 @@ struct Case {
     /// of a rollover. None: only the random renewals ([`Event::Renew`], which stand for
     /// renewals at any moment, as ARI asks for early ones).
     renew_every: Option<usize>,
+    /// The first lineage's ACME client keeps its key in a plain file (lego, uacme, acme.sh,
+    /// a command) instead of behind a link (certbot, dehydrated): the same outcomes of the
+    /// client's run (renew, fail, do nothing, a key of its own, killed) with the other way
+    /// of planting and undoing.
+    key_file: bool,
 }
 
 fn crash() -> impl Strategy<Value = Option<usize>> {
@@ -332,6 +337,10 @@ fn case() -> impl Strategy<Value = Case> {
                 shared,
                 renew_every,
             )| {
+                // Half the histories, by the parity of their number of events: no draw of
+                // its own, so that the fixed-seed histories of the coverage test below stay
+                // the ones they were.
+                let key_file = events.len() % 2 == 1;
                 Case {
                     lags,
                     initial,
@@ -345,6 +354,7 @@ fn case() -> impl Strategy<Value = Case> {
                     others,
                     shared: shared && others > 0,
                     renew_every,
+                    key_file,
                 }
             },
         )
@@ -529,6 +539,9 @@ impl Sim {
         let start = Timestamp::from_second(1_700_000_000).unwrap();
         let world = MemoryWorld::new(start, &c.lags, "mem");
         let live = world.add_lineage(NAME, true);
+        if c.key_file {
+            world.set_key_store(NAME, KeyStore::KeyFile);
+        }
         for (i, follow) in c.endpoints.iter().enumerate() {
             let port = if i % 2 == 0 { 25 } else { 465 };
             world.add_endpoint(NAME, "mail.example.test", port, *follow);
@@ -1579,6 +1592,7 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     let mut by_phase = [0usize; 4];
     let mut cadenced = 0;
     let (mut unknown_clock, mut unknown_lock, mut rebooted) = (0, 0, 0);
+    let (mut key_file_switched, mut key_file_killed) = (0, 0);
     for _ in 0..120 {
         let c = case().new_tree(&mut runner).unwrap().current();
         let mut sim = Sim::new(&c);
@@ -1600,6 +1614,8 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         outages += usize::from(log.iter().skip(1).any(|e| !e.2));
         generated += w.key_files.len() + w.removed_key_files.len();
         killed_in_certbot += usize::from(sim.killed_in_certbot > 0);
+        key_file_switched += usize::from(c.key_file && by_switch > 0);
+        key_file_killed += usize::from(c.key_file && sim.killed_in_certbot > 0);
         held += usize::from(sim.held > 0);
         if c.shared {
             shared += 1;
@@ -1633,11 +1649,16 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
          histories; {kept_address_passes} with an endpoint probed at its kept address), \
          {silent} with a change made without a new serial, {unknown_clock} with commands run \
          while the boot clock could not be read, {unknown_lock} with a pass held off by a \
-         lock it could not ask about, {rebooted} with a reboot"
+         lock it could not ask about, {rebooted} with a reboot; of the switches, {key_file_switched} \
+         histories through a key-file client ({key_file_killed} with one killed while it ran)"
     );
     assert!(
         unknown_clock * 10 >= cases && unknown_lock * 60 >= cases && rebooted * 10 >= cases,
         "too few unknown inputs: clock {unknown_clock}, lock {unknown_lock}, reboots {rebooted} of {cases}"
+    );
+    assert!(
+        key_file_switched * 4 >= switched && key_file_killed * 4 >= killed_in_certbot,
+        "too few key-file clients: {key_file_switched}/{switched} switched, {key_file_killed}/{killed_in_certbot} killed"
     );
     assert!(
         shared * 5 >= cases && shared_both_switched * 8 >= shared,
@@ -1720,6 +1741,7 @@ fn replay_drift_of_the_next_record_just_before_the_switch() {
         others: 0,
         shared: false,
         renew_every: None,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1759,6 +1781,7 @@ fn replay_external_renewal_after_an_interrupted_switch() {
         others: 0,
         shared: false,
         renew_every: None,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1796,6 +1819,7 @@ fn replay_first_pass_without_any_answer() {
         others: 0,
         shared: false,
         renew_every: None,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1826,6 +1850,7 @@ fn the_resolver_cache_check_catches_an_early_switch() {
         others: 0,
         shared: false,
         renew_every: None,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -1877,6 +1902,7 @@ fn plain_case(lags: Vec<i64>, events: Vec<Event>) -> Case {
         two_addresses: false,
         endpoints: Vec::new(),
         renew_every: None,
+        key_file: false,
         events,
     }
 }
@@ -1975,6 +2001,7 @@ fn replay_a_forward_clock_step_before_a_batched_run() {
         others: 0,
         shared: false,
         renew_every: None,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -2012,6 +2039,7 @@ fn replay_two_lineages_at_one_owner_switch_in_turn() {
         others: 1,
         shared: true,
         renew_every: None,
+        key_file: false,
         alias: true,
         two_addresses: true,
         endpoints: Vec::new(),
@@ -2065,6 +2093,7 @@ fn the_shared_owner_check_catches_a_removal_of_the_other_lineages_record() {
         others: 1,
         shared: true,
         renew_every: None,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -2110,6 +2139,7 @@ fn replay_a_lineage_new_at_an_owner_whose_ttl_another_lineage_lowered() {
         others: 1,
         shared: true,
         renew_every: None,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -2145,6 +2175,7 @@ fn the_endpoint_check_catches_a_retirement_without_probes() {
             others,
             shared: false,
             renew_every: None,
+            key_file: false,
             alias: false,
             two_addresses: false,
         };
@@ -2197,6 +2228,7 @@ fn replay_a_deletion_of_the_next_record_while_certbot_of_a_killed_switch_runs() 
         others: 0,
         shared: false,
         renew_every: None,
+        key_file: false,
         alias: false,
         two_addresses: false,
         endpoints: Vec::new(),
@@ -2260,6 +2292,7 @@ fn replay_an_emergency_killed_while_its_certbot_runs() {
         others: 1,
         shared: false,
         renew_every: None,
+        key_file: false,
     });
     assert!(
         !sim.emergency_switches.is_empty(),
@@ -2301,6 +2334,7 @@ fn replay_an_emergency_killed_before_certbot_and_finished_by_the_next_pass() {
         others: 0,
         shared: false,
         renew_every: None,
+        key_file: false,
     });
     assert!(
         !sim.emergency_switches.is_empty(),
@@ -2337,6 +2371,7 @@ fn replay_a_removal_from_an_owner_that_never_had_an_rrset() {
         others: 1,
         shared: true,
         renew_every: None,
+        key_file: false,
     });
 }
 
@@ -2355,6 +2390,7 @@ fn scheduled_case() -> Case {
         others: 0,
         shared: false,
         renew_every: None,
+        key_file: false,
     }
 }
 
@@ -2535,6 +2571,7 @@ fn known_window_a_killed_switch_completed_while_its_next_record_was_missing() {
         others: 1,
         shared: false,
         renew_every: None,
+        key_file: false,
     };
     let mut sim = Sim::new(&c);
     let failure = c

@@ -290,7 +290,7 @@ pub(crate) fn lineage_from_files(
 ) -> Result<ClientLineage, AcmeError> {
     let Some(cert_pem) = read_optional(&cert)? else {
         return Err(AcmeError::UnknownLineage {
-            client,
+            client: client.name(),
             name: name.to_string(),
             detail: format!("{} does not exist", cert.display()),
         });

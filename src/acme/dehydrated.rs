@@ -62,7 +62,7 @@ pub fn shell_setting(text: &str, name: &str) -> Option<Result<String, String>> {
     text.lines()
         .filter(|l| !l.trim_start().starts_with('#'))
         .filter_map(|l| assignment(l, name))
-        .last()
+        .next_back()
 }
 
 impl Dehydrated {

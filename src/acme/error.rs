@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use super::certbot::conf::ConfError;
-use super::client::ClientKind;
 
 /// Errors of reading and changing an ACME client's files.
 #[derive(Debug, thiserror::Error)]
@@ -14,7 +13,8 @@ pub enum AcmeError {
     /// A lineage the client does not have.
     #[error("no {client} lineage {name:?}: {detail}")]
     UnknownLineage {
-        client: ClientKind,
+        /// The client's name (`lego`, ...).
+        client: &'static str,
         name: String,
         detail: String,
     },

@@ -784,23 +784,6 @@ async fn endpoint_items(
     items
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn report_counts_and_exit() {
-        let r = Report::new(vec![
-            item("a", Level::Ok, "fine"),
-            item("b", Level::Warn, "meh").fix("do x"),
-        ]);
-        assert_eq!(r.exit_code(), exit::OK);
-        assert!(r.text().contains("WARN b: meh: fix: do x"), "{}", r.text());
-        let r = Report::new(vec![item("c", Level::Fail, "broken").fix("do y")]);
-        assert_eq!((r.failures, r.exit_code()), (1, exit::FAILURE));
-    }
-}
-
 /// The checks of a lineage of another ACME client than certbot: its files, whether it keeps
 /// the key, whether the key file matches the certificate, whether it is running; the live
 /// record when the certificate can be read.
@@ -884,4 +867,21 @@ fn client_items(
     l.cert_spki
         .as_deref()
         .map(|s| crate::tlsa::TlsaRecord::dane_ee_spki(crate::tlsa::Matching::Sha256, s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_counts_and_exit() {
+        let r = Report::new(vec![
+            item("a", Level::Ok, "fine"),
+            item("b", Level::Warn, "meh").fix("do x"),
+        ]);
+        assert_eq!(r.exit_code(), exit::OK);
+        assert!(r.text().contains("WARN b: meh: fix: do x"), "{}", r.text());
+        let r = Report::new(vec![item("c", Level::Fail, "broken").fix("do y")]);
+        assert_eq!((r.failures, r.exit_code()), (1, exit::FAILURE));
+    }
 }

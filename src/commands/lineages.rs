@@ -125,7 +125,17 @@ pub fn run(ctx: &Context, args: &LineagesArgs) -> Result<u8, Error> {
             }
         }
         None => {
-            rows.extend(certbot::list(&dir)?.iter().map(row));
+            // Without a certbot lineage configured, a missing letsencrypt directory is
+            // no error: the lineages are other clients'.
+            let certbot_only_listing = config.as_ref().is_none_or(|c| {
+                c.lineages.is_empty()
+                    || c.lineages.values().any(|l| l.client == ClientKind::Certbot)
+            });
+            match certbot::list(&dir) {
+                Ok(listed) => rows.extend(listed.iter().map(row)),
+                Err(e) if certbot_only_listing => return Err(e.into()),
+                Err(_) => {}
+            }
             if let Some(config) = &config {
                 for (name, lc) in &config.lineages {
                     if lc.client == ClientKind::Certbot {

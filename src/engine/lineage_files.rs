@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::traits::{KeyGen, LineageFacts, LineageFiles, NewKey, PlantPlan, PrivateKeyPem};
+use super::traits::{
+    KeyGen, LineageFacts, LineageFiles, NewKey, PlantPlan, PrivateKeyPem, RenewSpecs,
+};
 use crate::acme::{self, AcmeClient, ClientLock};
 use crate::config::Config;
 use crate::error::Error;
@@ -156,7 +158,7 @@ impl KeyGen for Clients {
     }
 }
 
-impl super::real::RenewSpecs for Clients {
+impl RenewSpecs for Clients {
     fn argv(&self, lineage: &str) -> Result<Vec<String>, Error> {
         Ok(self.of(lineage).renew_argv(lineage)?)
     }

@@ -114,7 +114,21 @@ pub struct RrsetVersion {
     pub silent: bool,
 }
 
-/// A certbot lineage: archive versions and where the live links point.
+/// How a lineage's ACME client keeps its key (see [`crate::acme`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyStore {
+    /// Behind a link (certbot, dehydrated): the next key is a new version, the link is
+    /// repointed, and pointed back on undo.
+    #[default]
+    Linked,
+    /// In a plain file (lego, uacme, acme.sh, a command): the key file is copied aside,
+    /// the next key renamed over it, and the copy renamed back on undo. The key file is
+    /// `privkeys[privkey_link]` (each write of it a new version).
+    KeyFile,
+}
+
+/// A lineage: archive versions and where the live links point (or, for a key-file
+/// client, the successive contents of its key and certificate files).
 #[derive(Debug, Clone)]
 pub struct MemLineage {
     /// archive/NAME/privkeyN.pem contents, by N.
@@ -129,6 +143,12 @@ pub struct MemLineage {
     pub reuse_key: bool,
     /// Every change of the certificate's key: (true time, SPKI, by a danerollover switch).
     pub live_log: Vec<(Timestamp, Vec<u8>, bool)>,
+    /// How the client keeps the key.
+    pub store: KeyStore,
+    /// Key-file clients: the copy of the key file a switch made (`.danerollover-previous`).
+    pub key_copy: Option<Vec<u8>>,
+    /// Key-file clients: the staged next key (`.danerollover-next`).
+    pub key_staged: Option<Vec<u8>>,
 }
 
 impl MemLineage {
@@ -301,6 +321,23 @@ fn refusal(lineage: &str, spki: &[u8], at: Timestamp) -> crate::rollover::Renewa
         evidence: "certbot's log (memory)".into(),
         detail: "key is blocked".into(),
     }
+}
+
+/// A key-file client's key file, staged next key and copy.
+fn key_file(lineage: &str) -> PathBuf {
+    PathBuf::from(format!("/var/lib/client/{lineage}/key.pem"))
+}
+
+fn staged_path(lineage: &str) -> PathBuf {
+    PathBuf::from(format!(
+        "/var/lib/client/{lineage}/key.pem.danerollover-next"
+    ))
+}
+
+fn copy_path(lineage: &str) -> PathBuf {
+    PathBuf::from(format!(
+        "/var/lib/client/{lineage}/key.pem.danerollover-previous"
+    ))
 }
 
 fn failed(what: &str) -> Error {
@@ -592,9 +629,19 @@ impl MemoryWorld {
                 cert_link: 1,
                 reuse_key,
                 live_log: vec![(now, spki_of(n), false)],
+                store: KeyStore::Linked,
+                key_copy: None,
+                key_staged: None,
             },
         );
         KeyInfo::from_spki(&spki_of(n))
+    }
+
+    /// Make `lineage`'s client keep its key in a plain file ([`KeyStore::KeyFile`]).
+    pub fn set_key_store(&self, lineage: &str, store: KeyStore) {
+        if let Some(l) = self.world().lineages.get_mut(lineage) {
+            l.store = store;
+        }
     }
 
     /// Add an endpoint of `lineage` at `host:port` (address 127.0.0.N), serving the
@@ -667,6 +714,13 @@ impl NextKeyFiles for MemoryWorld {
 
     fn remove(&self, path: &Path) -> Result<(), Error> {
         let mut w = self.world();
+        // A key-file client's copy of the key before a switch that went through.
+        for (name, l) in w.lineages.iter_mut() {
+            if l.store == KeyStore::KeyFile && path == copy_path(name) {
+                l.key_copy = None;
+                return Ok(());
+            }
+        }
         if let Some(content) = w.key_files.remove(path) {
             w.removed_key_files.push((path.to_path_buf(), content));
         }
@@ -699,6 +753,12 @@ impl LineageFiles for MemoryWorld {
             .lineages
             .get(lineage)
             .ok_or_else(|| failed("no such lineage"))?;
+        if l.store == KeyStore::KeyFile {
+            return Ok(PlantPlan {
+                archive_path: staged_path(lineage),
+                previous_target: copy_path(lineage),
+            });
+        }
         Ok(PlantPlan {
             archive_path: archive_path(lineage, l.highest() + 1),
             previous_target: link_target(lineage, l.privkey_link),
@@ -712,6 +772,16 @@ impl LineageFiles for MemoryWorld {
             .get(key_path)
             .cloned()
             .ok_or_else(|| failed("the next key file is missing"))?;
+        if w.lineages.get(lineage).map(|l| l.store) == Some(KeyStore::KeyFile) {
+            let l = w
+                .lineages
+                .get_mut(lineage)
+                .ok_or_else(|| failed("no such lineage"))?;
+            // Copies of an earlier switch are ours: cleared first (as keyfile::plant does).
+            l.key_copy = l.privkeys.get(&l.privkey_link).cloned();
+            l.key_staged = Some(pem);
+            return Ok(());
+        }
         let v = version_of(&plan.archive_path).ok_or_else(|| failed("bad archive path"))?;
         let l = w
             .lineages
@@ -726,6 +796,21 @@ impl LineageFiles for MemoryWorld {
 
     fn repoint(&self, lineage: &str, plan: &PlantPlan) -> Result<(), Error> {
         let mut w = self.world();
+        if let Some(l) = w
+            .lineages
+            .get_mut(lineage)
+            .filter(|l| l.store == KeyStore::KeyFile)
+        {
+            let (Some(pem), Some(_)) = (l.key_staged.take(), &l.key_copy) else {
+                return Err(failed(
+                    "nothing planted (or no copy) to rename over the key file",
+                ));
+            };
+            let v = l.highest() + 1;
+            l.privkeys.insert(v, pem);
+            l.privkey_link = v;
+            return Ok(());
+        }
         let v = version_of(&plan.archive_path).ok_or_else(|| failed("bad archive path"))?;
         let l = w
             .lineages
@@ -740,6 +825,30 @@ impl LineageFiles for MemoryWorld {
 
     fn restore(&self, lineage: &str, plan: &PlantPlan, key_spki: &[u8]) -> Result<(), Error> {
         let mut w = self.world();
+        if let Some(l) = w
+            .lineages
+            .get_mut(lineage)
+            .filter(|l| l.store == KeyStore::KeyFile)
+        {
+            let holds = |pem: Option<&Vec<u8>>| {
+                pem.and_then(|p| spki_of_pem(p))
+                    .is_some_and(|s| s == key_spki)
+            };
+            if holds(l.privkeys.get(&l.privkey_link)) {
+                let copy = l.key_copy.take().ok_or_else(|| {
+                    failed("the key file holds the next key and the copy is gone")
+                })?;
+                let v = l.highest() + 1;
+                l.privkeys.insert(v, copy);
+                l.privkey_link = v;
+            } else {
+                l.key_copy = None;
+            }
+            if holds(l.key_staged.as_ref()) {
+                l.key_staged = None;
+            }
+            return Ok(());
+        }
         let planted = version_of(&plan.archive_path).ok_or_else(|| failed("bad archive path"))?;
         let previous = version_of(&plan.previous_target).ok_or_else(|| failed("bad target"))?;
         let l = w
@@ -763,8 +872,22 @@ impl LineageFiles for MemoryWorld {
         Ok(())
     }
 
+    fn leftovers(&self, lineage: &str, plan: &PlantPlan) -> Vec<PathBuf> {
+        let w = self.world();
+        match w.lineages.get(lineage).map(|l| l.store) {
+            Some(KeyStore::KeyFile) => vec![plan.previous_target.clone()],
+            _ => Vec::new(),
+        }
+    }
+
     fn key_mismatch(&self, lineage: &str) -> String {
-        crate::acme::certbot::client::mismatch(lineage)
+        match self.world().lineages.get(lineage).map(|l| l.store) {
+            Some(KeyStore::KeyFile) => format!(
+                "{} does not hold the key of the certificate (a server that reloads now cannot use the pair)",
+                key_file(lineage).display()
+            ),
+            _ => crate::acme::certbot::client::mismatch(lineage),
+        }
     }
 }
 

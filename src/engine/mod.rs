@@ -95,7 +95,7 @@ pub use report::{
 };
 pub use traits::{
     CertbotRun, Clock, FailPoint, KeyGen, LineageFacts, LineageFiles, NewKey, NextKeyFiles,
-    NoFailures, PlantPlan, PrivateKeyPem, Refusals, Reloader, Renewer, Step,
+    NoFailures, PlantPlan, PrivateKeyPem, Refusals, Reloader, RenewSpecs, Renewer, Step,
 };
 
 /// The environment variable a switch passes to certbot (and so to the deploy hook): the

@@ -17,7 +17,7 @@ use jiff::Timestamp;
 
 use super::SWITCHING_ENV;
 use super::traits::{
-    CertbotRun, Clock, NextKeyFiles, PrivateKeyPem, Refusals, Reloader, Renewer,
+    CertbotRun, Clock, NextKeyFiles, PrivateKeyPem, Refusals, Reloader, RenewSpecs, Renewer,
 };
 use crate::acme::ClientLock;
 use crate::error::Error;
@@ -124,16 +124,6 @@ impl Reloader for CommandReloader {
         }
         Ok(())
     }
-}
-
-/// What the switch runs for a lineage, and the locks its client holds while running.
-pub trait RenewSpecs: Send + Sync {
-    /// The argv that renews `lineage` with the key its client has, forced.
-    fn argv(&self, lineage: &str) -> Result<Vec<String>, Error>;
-    /// The client's name, for messages and the log file's name.
-    fn client(&self, lineage: &str) -> String;
-    /// The locks a running instance of the client holds.
-    fn locks(&self, lineage: &str) -> Vec<ClientLock>;
 }
 
 /// Runs each lineage's ACME client for the switch (the argv of its [`RenewSpecs`]), with

@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
+use crate::acme::ClientLock;
 use crate::error::Error;
 pub use crate::rollover::CertbotRun;
 
@@ -156,6 +157,16 @@ pub struct Refusals {
     pub refusals: Vec<crate::rollover::RenewalRefusal>,
     /// The mark to give next time.
     pub mark: Option<Timestamp>,
+}
+
+/// What the switch runs for a lineage, and the locks its client holds while running.
+pub trait RenewSpecs: Send + Sync {
+    /// The argv that renews `lineage` with the key its client has, forced.
+    fn argv(&self, lineage: &str) -> Result<Vec<String>, Error>;
+    /// The client's name, for messages and the log file's name.
+    fn client(&self, lineage: &str) -> String;
+    /// The locks a running instance of the client holds.
+    fn locks(&self, lineage: &str) -> Vec<ClientLock>;
 }
 
 /// Running a lineage's reload commands after a switch.
