@@ -994,7 +994,7 @@ matching = {}
             return Ok(());
         };
         self.commands += 1;
-        if self.commands % every != 0 || self.world.world().certbot_pending.is_some() {
+        if !self.commands.is_multiple_of(every) || self.world.world().certbot_pending.is_some() {
             return Ok(());
         }
         self.renewals_by_phase[self.phase()] += 1;
