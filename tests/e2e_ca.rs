@@ -409,6 +409,18 @@ fn e2e_a_key_the_ca_refuses_runs_the_emergency_rollover() {
         "{st}"
     );
 
+    // check (monitoring) is CRITICAL, naming the refusal first.
+    let out = s.dr(&["check", &s.name]);
+    let first = text(&out).lines().next().unwrap_or("").to_string();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        first.starts_with(&format!(
+            "DANE CRITICAL - {}: the CA refuses the key",
+            s.name
+        )),
+        "{first}"
+    );
+
     // The next key's record back: the next run switches at once.
     assert_ok(&s.dr(&["prepublish", &s.name]), "prepublish");
     wait_served(&s, &[old.clone(), next.clone()], Duration::from_secs(20));

@@ -39,6 +39,12 @@
 //! the silent ones. That the age bound ends the hiding without a new serial is checked in
 //! `rollover_engine` (`a_silent_deletion_is_repaired_once_the_kept_observation_is_too_old`).
 //!
+//! The CA's side: certbot's own timer renews every few commands in half the histories (a
+//! six-day certificate; [`Case::renew_every`]), [`Event::Renew`] stands for renewals at any
+//! moment (ARI's early ones), and [`Event::KeyBlocked`] makes the CA refuse the live key:
+//! renewals of it fail without a hook, and `run` runs the emergency rollover (checked as
+//! an emergency, like `rollover --emergency`).
+//!
 //! Invariants:
 //! 1. No record of a key that is live, or was live within the wait, is ever removed.
 //! 2. When the live key becomes a pre-generated next key, no resolver can still hold an
@@ -182,6 +188,10 @@ enum Event {
     EndpointDown(usize, bool),
     /// Someone gives an endpoint the live files and reloads it.
     FixEndpoint(usize),
+    /// The CA blocks the live key (revoked as compromised: `badPublicKey` for every
+    /// renewal of it), and certbot's timer tries a renewal (refused, in its log, no hook):
+    /// `run` then runs the emergency rollover.
+    KeyBlocked,
 }
 
 #[derive(Debug, Clone)]
@@ -295,6 +305,7 @@ fn event() -> impl Strategy<Value = Event> {
             .prop_map(|(which, wait, crash)| Event::RolloverOther { which, wait, crash }),
         1 => (0usize..3, any::<bool>()).prop_map(|(i, b)| Event::EndpointDown(i, b)),
         2 => (0usize..3).prop_map(Event::FixEndpoint),
+        1 => Just(Event::KeyBlocked),
     ]
 }
 
@@ -531,6 +542,8 @@ struct Sim {
     /// be asked about with a killed switch's certbot running.
     unknown_clock_ops: usize,
     unknown_lock_holds: usize,
+    /// `run`s that switched as an emergency because the CA blocked the live key.
+    blocked_emergencies: usize,
     rt: tokio::runtime::Runtime,
 }
 
@@ -651,6 +664,7 @@ matching = {}
             renew_every: c.renew_every,
             commands: 0,
             renewals_by_phase: [0; 4],
+            blocked_emergencies: 0,
             emergency_interrupted: None,
             emergency_decided: std::collections::HashMap::new(),
             endpoint_held: 0,
@@ -875,47 +889,32 @@ matching = {}
             Event::Op {
                 op: Op::Emergency,
                 crash,
-            } => {
-                let before = self.live();
-                let (log_len, decided) = {
-                    let w = self.world.world();
-                    (w.lineages[NAME].live_log.len(), w.now)
-                };
-                crashed = Some(self.op(Op::Emergency, *crash)?);
-                let w = self.world.world();
-                let pid = w
-                    .certbot_pending
-                    .as_ref()
-                    .filter(|p| p.lineage == NAME)
-                    .map(|p| p.pid);
-                drop(w);
-                let intent = switch_intent(self.state().lineages.get(NAME));
-                let w = self.world.world();
-                if crashed == Some(true) && (pid.is_some() || intent.is_some()) {
-                    self.emergency_interrupted = Some(Interrupted {
-                        log_len,
-                        before: before.clone(),
-                        decided,
-                        key: intent.as_ref().map(|i| i.0.clone()),
-                        intent_at: intent.map(|i| i.1),
-                        pid,
-                    });
-                }
-                let log = &w.lineages[NAME].live_log;
-                for (i, entry) in log.iter().enumerate().skip(log_len) {
-                    if entry.2 {
-                        self.emergency_switches.push(i);
-                    }
-                }
-                if log.len() > log_len {
-                    self.compromised.push(before);
-                }
+            } => crashed = Some(self.emergency_op(Op::Emergency, *crash)?),
+            // With the live key blocked, `run` runs the emergency rollover.
+            Event::Op { op: Op::Run, crash } if self.live_blocked() => {
+                crashed = Some(self.emergency_op(Op::Run, *crash)?)
             }
             Event::Op { op, crash } => crashed = Some(self.op(*op, *crash)?),
             Event::Renew { new_key, crash } => {
                 self.renewals_by_phase[self.phase()] += 1;
-                self.world.world().external_renew(NAME, *new_key);
-                crashed = Some(self.op(Op::Hook, *crash)?);
+                // Refused (a blocked key): no hook runs.
+                if self.world.world().external_renew(NAME, *new_key) {
+                    crashed = Some(self.op(Op::Hook, *crash)?);
+                }
+            }
+            Event::KeyBlocked => {
+                let live = self.live();
+                let mut w = self.world.world();
+                if !w.blocked_keys.contains(&live.spki) {
+                    w.blocked_keys.push(live.spki.clone());
+                }
+                if w.certbot_pending.is_none() {
+                    let renewed = w.external_renew(NAME, false);
+                    drop(w);
+                    if renewed {
+                        crashed = Some(self.op(Op::Hook, None)?);
+                    }
+                }
             }
             Event::ServerDown(i, down) => {
                 let mut w = self.world.world();
@@ -1042,6 +1041,58 @@ matching = {}
         Ok(())
     }
 
+    /// Whether the CA refuses the first lineage's live key.
+    fn live_blocked(&self) -> bool {
+        let w = self.world.world();
+        w.live_spki(NAME)
+            .is_some_and(|k| w.blocked_keys.contains(&k))
+    }
+
+    /// An operation that may switch as an emergency (`rollover --emergency`, or `run` with
+    /// the live key blocked): its switches are checked as an emergency's, the key it
+    /// switched away from is compromised (its withdrawal is deliberate), and one killed
+    /// mid-way is remembered so that the switch finishing it counts as its own.
+    fn emergency_op(&mut self, op: Op, crash: Option<usize>) -> Result<bool, TestCaseError> {
+        let before = self.live();
+        let (log_len, decided) = {
+            let w = self.world.world();
+            (w.lineages[NAME].live_log.len(), w.now)
+        };
+        let crashed = self.op(op, crash)?;
+        let w = self.world.world();
+        let pid = w
+            .certbot_pending
+            .as_ref()
+            .filter(|p| p.lineage == NAME)
+            .map(|p| p.pid);
+        drop(w);
+        let intent = switch_intent(self.state().lineages.get(NAME));
+        let w = self.world.world();
+        if crashed && (pid.is_some() || intent.is_some()) {
+            self.emergency_interrupted = Some(Interrupted {
+                log_len,
+                before: before.clone(),
+                decided,
+                key: intent.as_ref().map(|i| i.0.clone()),
+                intent_at: intent.map(|i| i.1),
+                pid,
+            });
+        }
+        let log = &w.lineages[NAME].live_log;
+        for (i, entry) in log.iter().enumerate().skip(log_len) {
+            if entry.2 {
+                self.emergency_switches.push(i);
+            }
+        }
+        if log.len() > log_len {
+            if matches!(op, Op::Run) {
+                self.blocked_emergencies += 1;
+            }
+            self.compromised.push(before);
+        }
+        Ok(crashed)
+    }
+
     /// certbot's timer renewing a short-lived certificate: after every
     /// [`Case::renew_every`]-th command that did not crash (and not while certbot runs:
     /// its lock), a renewal with the lineage's key and its deploy hook, checked as a step
@@ -1051,11 +1102,13 @@ matching = {}
             return Ok(());
         };
         self.commands += 1;
-        if self.commands % every != 0 || self.world.world().certbot_pending.is_some() {
+        if !self.commands.is_multiple_of(every) || self.world.world().certbot_pending.is_some() {
             return Ok(());
         }
         self.renewals_by_phase[self.phase()] += 1;
-        self.world.world().external_renew(NAME, false);
+        if !self.world.world().external_renew(NAME, false) {
+            return Ok(());
+        }
         let crashed = Some(self.op(Op::Hook, None)?);
         self.note_interrupted_emergency();
         self.check(
@@ -1461,7 +1514,11 @@ matching = {}
             .unwrap_or(0);
         for _ in 0..4 {
             self.world.advance(lag + 30);
-            self.op(Op::Run, None)?;
+            if self.live_blocked() {
+                self.emergency_op(Op::Run, None)?;
+            } else {
+                self.op(Op::Run, None)?;
+            }
             self.note_interrupted_emergency();
             self.check(
                 Some(false),
@@ -1593,6 +1650,7 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     let mut cadenced = 0;
     let (mut unknown_clock, mut unknown_lock, mut rebooted) = (0, 0, 0);
     let (mut key_file_switched, mut key_file_killed) = (0, 0);
+    let mut blocked = 0;
     for _ in 0..120 {
         let c = case().new_tree(&mut runner).unwrap().current();
         let mut sim = Sim::new(&c);
@@ -1636,6 +1694,7 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         unknown_clock += usize::from(sim.unknown_clock_ops > 0);
         unknown_lock += usize::from(sim.unknown_lock_holds > 0);
         rebooted += usize::from(sim.reboots > 0);
+        blocked += usize::from(sim.blocked_emergencies > 0);
     }
     eprintln!(
         "{cases} histories: {switched} with a danerollover switch ({planned_switches} switches), \
@@ -1710,6 +1769,11 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     eprintln!(
         "renewals by certbot's timer: {} waiting, {} switching, {} just switched, {} retiring ({cadenced} histories with a renewal every few commands)",
         by_phase[0], by_phase[1], by_phase[2], by_phase[3]
+    );
+    eprintln!("{blocked} histories with an emergency rollover run by `run` for a blocked key");
+    assert!(
+        blocked * 20 >= cases,
+        "too few emergencies for a blocked key: {blocked}/{cases}"
     );
     assert!(
         by_phase.iter().all(|n| *n > 0) && cadenced * 3 >= cases,

@@ -57,7 +57,7 @@ pub fn parse_version(output: &str) -> Option<CertbotVersion> {
 /// is not of that simple form.
 pub fn parse_interval(text: &str) -> Option<Duration> {
     let words: Vec<&str> = text.split_whitespace().collect();
-    if words.is_empty() || words.len() % 2 != 0 {
+    if words.is_empty() || !words.len().is_multiple_of(2) {
         return None;
     }
     let mut total = 0u64;
