@@ -1042,6 +1042,7 @@ tlsa = ["_25._tcp.mail.example.com"]
                 ("gcp", "googlecloud"),
                 ("home", "powerdns"),
                 ("me", "manual"),
+                ("netcup", "dnsupdate"),
                 ("ovh", "ovh"),
                 ("script", "exec"),
             ]
