@@ -6,6 +6,25 @@ use super::{Rec, Req, Resp, World, same_content};
 
 const ZONE: &str = "example.com";
 
+/// `name` (relative, "@" for the apex) made absolute, without the final dot.
+fn fqdn(name: &str) -> String {
+    if name == "@" {
+        ZONE.to_string()
+    } else {
+        format!("{name}.{ZONE}")
+    }
+}
+
+/// An absolute name (final dot or not) relative to the zone, "@" for the apex.
+fn relative(fqdn: &str) -> String {
+    let f = fqdn.trim_end_matches('.');
+    if f == ZONE {
+        "@".to_string()
+    } else {
+        f.strip_suffix(&format!(".{ZONE}")).unwrap_or(f).to_string()
+    }
+}
+
 /// A record in a request body: its name (relative, "@" for an empty one), type, RDATA
 /// and TTL under these keys; `None` when one is missing.
 fn posted(b: &Value, keys: [&str; 4]) -> Option<Rec> {
@@ -382,28 +401,13 @@ pub fn luadns(w: &World, r: &Req) -> Resp {
     }
     let seg = r.segments();
     let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
-    let absolute = |name: &str| {
-        if name == "@" {
-            format!("{ZONE}.")
-        } else {
-            format!("{name}.{ZONE}.")
-        }
-    };
-    let relative = |fqdn: &str| {
-        let f = fqdn.trim_end_matches('.');
-        if f == ZONE {
-            "@".to_string()
-        } else {
-            f.strip_suffix(&format!(".{ZONE}")).unwrap_or(f).to_string()
-        }
-    };
     match (r.method.as_str(), seg.as_slice()) {
         ("GET", ["v1", "zones"]) => Resp::ok(json!([{"id": 31, "name": ZONE}])),
         ("GET", ["v1", "zones", "31", "records"]) => Resp::ok(
             w.records()
                 .iter()
                 .map(|x| {
-                    json!({"id": x.id, "name": absolute(&x.name), "type": x.rtype,
+                    json!({"id": x.id, "name": format!("{}.", fqdn(&x.name)), "type": x.rtype,
                         "content": x.content, "ttl": x.ttl, "zone_id": 31})
                 })
                 .collect(),
@@ -446,14 +450,6 @@ pub fn gcore(w: &World, r: &Req) -> Resp {
     }
     let seg = r.segments();
     let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
-    let relative = |fqdn: &str| {
-        let f = fqdn.trim_end_matches('.');
-        if f == ZONE {
-            "@".to_string()
-        } else {
-            f.strip_suffix(&format!(".{ZONE}")).unwrap_or(f).to_string()
-        }
-    };
     match (r.method.as_str(), seg.as_slice()) {
         ("GET", ["dns", "v2", "zones", ZONE]) => Resp::ok(json!({"name": ZONE})),
         ("GET", ["dns", "v2", "zones", _]) => Resp::not_found(),
@@ -509,21 +505,6 @@ pub fn hostingde(w: &World, r: &Req) -> Resp {
     }
     let success = |data: Value| {
         Resp::ok(json!({"status": "success", "errors": [], "response": {"data": data}}))
-    };
-    let fqdn = |name: &str| {
-        if name == "@" {
-            ZONE.to_string()
-        } else {
-            format!("{name}.{ZONE}")
-        }
-    };
-    let relative = |f: &str| {
-        let f = f.trim_end_matches('.');
-        if f == ZONE {
-            "@".to_string()
-        } else {
-            f.strip_suffix(&format!(".{ZONE}")).unwrap_or(f).to_string()
-        }
     };
     let seg = r.segments();
     let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
