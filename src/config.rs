@@ -226,6 +226,13 @@ pub struct ZoneConfig {
 /// service_account_file = "/etc/danerollover/gcp.json"
 /// project_id = "my-project"
 ///
+/// [providers.netcup]              # any TLSA-capable service of dns-update:
+/// type = "dnsupdate"               # see docs/providers.md for each one's settings
+/// service = "netcup"
+/// customer_number = "12345"
+/// api_key_file = "/etc/danerollover/netcup.key"
+/// api_password_file = "/etc/danerollover/netcup.password"
+///
 /// [providers.script]
 /// type = "exec"
 /// command = ["/usr/local/bin/dns-hook"]   # the change as JSON on stdin
@@ -369,9 +376,11 @@ pub const OVH_ENDPOINTS: &[&str] = &[
 /// Provider types that exist but cannot do DANE, with the reason; `None` for other names.
 pub fn refused_provider_type(type_name: &str) -> Option<&'static str> {
     match type_name.to_ascii_lowercase().as_str() {
-        "digitalocean" => Some("DigitalOcean DNS cannot serve TLSA records"),
+        "digitalocean" => {
+            Some("DigitalOcean DNS cannot serve TLSA records (see docs/providers.md)")
+        }
         "hetzner" => Some(
-            "Hetzner DNS does not sign zones with DNSSEC: TLSA records there are useless for DANE",
+            "Hetzner DNS does not sign zones with DNSSEC (its documentation: DS records only), so TLSA records there cannot be Secure; type = \"dnsupdate\" with service = \"hetzner\" writes them, and `danerollover doctor` tells whether the zone validates",
         ),
         _ => None,
     }
@@ -1111,6 +1120,7 @@ tlsa = ["_25._tcp.mail.example.com"]
                 ("gcp", "googlecloud"),
                 ("home", "powerdns"),
                 ("me", "manual"),
+                ("netcup", "dnsupdate"),
                 ("ovh", "ovh"),
                 ("script", "exec"),
             ]

@@ -307,15 +307,10 @@ fn build_makes_the_dns_update_back_ends() {
             "ovh",
         ),
     ];
+    // Built only: their read lists the RRset at the real service (tests/provider_services.rs
+    // reads through fakes on loopback).
     for (config, kind) in cases {
         let p = provider::build("x", &config, Duration::from_secs(5)).unwrap();
         assert_eq!(p.kind(), kind);
-        assert!(
-            tokio::runtime::Runtime::new()
-                .unwrap()
-                .block_on(p.read("example.com.", "x.example.com."))
-                .unwrap()
-                .is_none()
-        );
     }
 }

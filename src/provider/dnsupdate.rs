@@ -262,13 +262,16 @@ fn failure_of(e: &dns_update::Error) -> Failure {
         E::NotFound => http(404),
         E::BadRequest => http(400),
         E::Client(_) => Failure::Connect,
-        E::Api(text) | E::Response(text) | E::Protocol(text) => status_in(text)
-            .map(http)
-            .unwrap_or(if text.starts_with("Failed to send request") {
-                Failure::Connect
-            } else {
-                Failure::Other
-            }),
+        E::Api(text) | E::Response(text) | E::Protocol(text) => {
+            status_in(text).map(http).unwrap_or(
+                if text.contains("Failed to send request") || text.contains("error sending request")
+                {
+                    Failure::Connect
+                } else {
+                    Failure::Other
+                },
+            )
+        }
         _ => Failure::Other,
     }
 }

@@ -302,10 +302,8 @@ impl PowerDns {
         original: &std::collections::BTreeMap<String, Existing>,
         changes: &[&Change],
     ) -> Vec<Result<(), ProviderError>> {
-        let after = match self.fetch_zone(zone).await {
-            Ok(a) => a,
-            Err(_) => std::collections::BTreeMap::new(),
-        };
+        // A failed read counts as an empty zone: every owner is then applied on its own.
+        let after = self.fetch_zone(zone).await.unwrap_or_default();
         // Each owner's changes of the batch as one change, checked against the RRset
         // before the batch; an owner whose check fails is applied again on its own.
         let mut owners: Vec<String> = Vec::new();

@@ -6,6 +6,25 @@ use super::{Rec, Req, Resp, World, same_content};
 
 const ZONE: &str = "example.com";
 
+/// `name` (relative, "@" for the apex) made absolute, without the final dot.
+fn fqdn(name: &str) -> String {
+    if name == "@" {
+        ZONE.to_string()
+    } else {
+        format!("{name}.{ZONE}")
+    }
+}
+
+/// An absolute name (final dot or not) relative to the zone, "@" for the apex.
+fn relative(fqdn: &str) -> String {
+    let f = fqdn.trim_end_matches('.');
+    if f == ZONE {
+        "@".to_string()
+    } else {
+        f.strip_suffix(&format!(".{ZONE}")).unwrap_or(f).to_string()
+    }
+}
+
 /// A record in a request body: its name (relative, "@" for an empty one), type, RDATA
 /// and TTL under these keys; `None` when one is missing.
 fn posted(b: &Value, keys: [&str; 4]) -> Option<Rec> {
@@ -382,28 +401,13 @@ pub fn luadns(w: &World, r: &Req) -> Resp {
     }
     let seg = r.segments();
     let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
-    let absolute = |name: &str| {
-        if name == "@" {
-            format!("{ZONE}.")
-        } else {
-            format!("{name}.{ZONE}.")
-        }
-    };
-    let relative = |fqdn: &str| {
-        let f = fqdn.trim_end_matches('.');
-        if f == ZONE {
-            "@".to_string()
-        } else {
-            f.strip_suffix(&format!(".{ZONE}")).unwrap_or(f).to_string()
-        }
-    };
     match (r.method.as_str(), seg.as_slice()) {
         ("GET", ["v1", "zones"]) => Resp::ok(json!([{"id": 31, "name": ZONE}])),
         ("GET", ["v1", "zones", "31", "records"]) => Resp::ok(
             w.records()
                 .iter()
                 .map(|x| {
-                    json!({"id": x.id, "name": absolute(&x.name), "type": x.rtype,
+                    json!({"id": x.id, "name": format!("{}.", fqdn(&x.name)), "type": x.rtype,
                         "content": x.content, "ttl": x.ttl, "zone_id": 31})
                 })
                 .collect(),
@@ -432,6 +436,123 @@ pub fn luadns(w: &World, r: &Req) -> Resp {
                 return Resp::not_found();
             }
             Resp::ok(json!({"id": id}))
+        }
+        _ => Resp::not_found(),
+    }
+}
+
+/// Gcore DNS (api.gcore.com/dns, `APIKey` token): whole RRsets at
+/// `/v2/zones/{zone}/{fqdn}/{type}`: `GET` (404 when none), `PUT` replaces (404 when
+/// none), `POST` creates, `DELETE`; the zone found with `GET /v2/zones/{zone}`.
+pub fn gcore(w: &World, r: &Req) -> Resp {
+    if r.header("authorization") != Some("APIKey gcore-SECRET-token") {
+        return Resp::json(401, json!({"error": "unauthorized"}));
+    }
+    let seg = r.segments();
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    match (r.method.as_str(), seg.as_slice()) {
+        ("GET", ["dns", "v2", "zones", ZONE]) => Resp::ok(json!({"name": ZONE})),
+        ("GET", ["dns", "v2", "zones", _]) => Resp::not_found(),
+        ("GET", ["dns", "v2", "zones", ZONE, fqdn, rtype]) => {
+            let set = w.rrset(&relative(fqdn), rtype);
+            if set.is_empty() {
+                return Resp::not_found();
+            }
+            Resp::ok(json!({"ttl": set[0].ttl, "resource_records":
+                set.iter().map(|x| json!({"content": [x.content]})).collect::<Vec<_>>()}))
+        }
+        (method @ ("PUT" | "POST"), ["dns", "v2", "zones", ZONE, fqdn, rtype]) => {
+            let name = relative(fqdn);
+            let exists = !w.rrset(&name, rtype).is_empty();
+            if method == "PUT" && !exists {
+                return Resp::not_found();
+            }
+            if method == "POST" && exists {
+                return Resp::json(409, json!({"error": "rrset already exists"}));
+            }
+            let b = r.json();
+            let (Some(ttl), Some(records)) = (b["ttl"].as_u64(), b["resource_records"].as_array())
+            else {
+                return Resp::json(400, json!({"error": "body"}));
+            };
+            let contents: Vec<String> = records
+                .iter()
+                .filter_map(|x| x["content"][0].as_str().map(str::to_string))
+                .collect();
+            w.set_rrset(&name, rtype, &contents, ttl as u32);
+            Resp::ok(json!({}))
+        }
+        ("DELETE", ["dns", "v2", "zones", ZONE, fqdn, rtype]) => {
+            if w.remove(|x| x.name == relative(fqdn) && x.rtype == *rtype) == 0 {
+                return Resp::not_found();
+            }
+            Resp::empty(204)
+        }
+        _ => Resp::not_found(),
+    }
+}
+
+/// hosting.de (secure.hosting.de/api/dns/v1/json): every call a POST with `authToken`
+/// in the body: `zoneConfigsFind` (filter zoneName), `recordsFind` (filters on zone id,
+/// absolute name, type), `zoneUpdate` with `recordsToAdd` and `recordsToDelete`; answers
+/// `{"status": "success", "response": {"data": [...]}}`.
+pub fn hostingde(w: &World, r: &Req) -> Resp {
+    let b = r.json();
+    if b["authToken"] != "hostingde-SECRET-key" {
+        return Resp::ok(
+            json!({"status": "error", "errors": [{"code": 10205, "text": "Authentication failed"}]}),
+        );
+    }
+    let success = |data: Value| {
+        Resp::ok(json!({"status": "success", "errors": [], "response": {"data": data}}))
+    };
+    let seg = r.segments();
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    if !r.is("POST") || seg.get(..4) != Some(&["api", "dns", "v1", "json"][..]) {
+        return Resp::not_found();
+    }
+    match seg.get(4).copied() {
+        Some("zoneConfigsFind") if b["filter"]["value"] == ZONE => {
+            success(json!([{"id": "z1", "name": ZONE, "status": "active", "type": "NATIVE"}]))
+        }
+        Some("zoneConfigsFind") => success(json!([])),
+        Some("recordsFind") => {
+            let subs = b["filter"]["subFilter"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let field = |f: &str| {
+                subs.iter()
+                    .find(|s| s["field"] == f)
+                    .and_then(|s| s["value"].as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let data: Vec<Value> = w
+                .rrset(&relative(&field("recordName")), &field("recordType"))
+                .iter()
+                .map(|x| {
+                    json!({"id": x.id.to_string(), "name": fqdn(&x.name), "type": x.rtype,
+                    "content": x.content, "ttl": x.ttl})
+                })
+                .collect();
+            success(json!(data))
+        }
+        Some("zoneUpdate") => {
+            for x in b["recordsToDelete"].as_array().cloned().unwrap_or_default() {
+                let id: Option<u64> = x["id"].as_str().and_then(|i| i.parse().ok());
+                w.remove(|e| id == Some(e.id));
+            }
+            for x in b["recordsToAdd"].as_array().cloned().unwrap_or_default() {
+                let Some(mut rec) = posted(&x, ["name", "type", "content", "ttl"]) else {
+                    return Resp::ok(
+                        json!({"status": "error", "errors": [{"code": 1, "text": "record"}]}),
+                    );
+                };
+                rec.name = relative(&rec.name);
+                w.put(rec);
+            }
+            success(json!([]))
         }
         _ => Resp::not_found(),
     }
