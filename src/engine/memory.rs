@@ -279,6 +279,25 @@ fn failed(what: &str) -> Error {
 }
 
 impl World {
+    /// What checking each server's signature shows: valid (expiring in a week) when the
+    /// world's zone validates Secure, invalid when Bogus, unknown otherwise.
+    pub fn signature(&self) -> crate::dns::Signature {
+        match self.validation {
+            Validation::Secure => crate::dns::Signature::Valid {
+                expires: crate::rollover::policy::after(
+                    self.now,
+                    std::time::Duration::from_secs(7 * 86400),
+                ),
+            },
+            Validation::Bogus => crate::dns::Signature::Invalid {
+                reason: "(memory world) the RRSIG does not verify".into(),
+            },
+            _ => crate::dns::Signature::Unknown {
+                reason: "(memory world) the zone is not signed".into(),
+            },
+        }
+    }
+
     /// The RRset the provider held at `owner` at time `t` (before any version: empty).
     pub fn rrset_at(&self, owner: &str, t: Timestamp) -> Option<&RrsetVersion> {
         self.rrsets
@@ -913,6 +932,7 @@ impl Observe for MemoryWorld {
                                 serial: Some(w.serial(i)),
                                 authoritative: true,
                                 cname: target.clone(),
+                                signature: w.signature(),
                             })
                         },
                     })

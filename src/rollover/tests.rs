@@ -31,6 +31,22 @@ fn addr(i: usize) -> SocketAddr {
 /// What one server serves: Some(records) (empty = NODATA) or None (error).
 type Srv = Option<Vec<TlsaRecord>>;
 
+/// The servers' signatures as the zone's DNSSEC state makes them: valid when Secure,
+/// invalid when Bogus, unknown otherwise.
+fn signature_of(v: Validation) -> crate::dns::Signature {
+    match v {
+        Validation::Secure => crate::dns::Signature::Valid {
+            expires: Timestamp::MAX,
+        },
+        Validation::Bogus => crate::dns::Signature::Invalid {
+            reason: "RRSIG does not verify".into(),
+        },
+        _ => crate::dns::Signature::Unknown {
+            reason: "the zone is insecure".into(),
+        },
+    }
+}
+
 fn observation(servers: &[Srv], ttl: u32, neg: u32, v: Validation) -> OwnerObservation {
     let answers = servers
         .iter()
@@ -46,6 +62,7 @@ fn observation(servers: &[Srv], ttl: u32, neg: u32, v: Validation) -> OwnerObser
                     authoritative: true,
                     cname: None,
                     negative_ttl: records.is_empty().then_some(neg),
+                    signature: signature_of(v),
                 }),
                 None => ServerOutcome::Error {
                     error: "timed out".into(),
@@ -361,7 +378,7 @@ fn not_secure_blocks_and_restarts_the_clock() {
             Verdict::NotYet { reasons, earliest } => {
                 assert_eq!(earliest, None);
                 assert!(reasons.iter().any(
-                    |r| matches!(r, Reason::NotSecure { validation, .. } if *validation == v)
+                    |r| matches!(r, Reason::NotSigned { servers, .. } if servers.len() == 2)
                 ));
             }
             Verdict::Safe => panic!("{v:?} must block"),
