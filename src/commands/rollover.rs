@@ -88,11 +88,7 @@ impl Clock for ShowingClock {
     }
 
     async fn sleep(&self, d: Duration) {
-        let notice = self
-            .notice
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let notice = self.notice.lock().unwrap_or_else(|e| e.into_inner()).take();
         let Some(notice) = notice.filter(|_| self.tty) else {
             return SystemClock.sleep(d).await;
         };

@@ -89,7 +89,9 @@ pub async fn zone_keys(resolver: &Resolver, zone: &Name) -> ZoneKeys {
                 })
                 .collect();
             if keys.is_empty() {
-                Err(format!("{zone} has no DNSKEY RRset (the zone is not signed)"))
+                Err(format!(
+                    "{zone} has no DNSKEY RRset (the zone is not signed)"
+                ))
             } else {
                 Ok(keys)
             }
@@ -283,7 +285,9 @@ fn check_sig(
     if since_inception < 0 {
         let from = Timestamp::from_second(now_secs - i64::from(since_inception))
             .map_or_else(|_| "a later time".to_string(), |t| t.to_string());
-        return Err(Checked::Invalid(format!("{what} is not valid before {from}")));
+        return Err(Checked::Invalid(format!(
+            "{what} is not valid before {from}"
+        )));
     }
     for key in candidates {
         if key
@@ -486,7 +490,10 @@ mod tests {
         let s = run(&answer(rrset), &keys);
         assert!(matches!(s, Signature::Unknown { .. }), "{s:?}");
         // Nothing to check.
-        assert!(matches!(run(&answer(vec![]), &keys), Signature::Unknown { .. }));
+        assert!(matches!(
+            run(&answer(vec![]), &keys),
+            Signature::Unknown { .. }
+        ));
         assert_eq!(signers(&answer(vec![])), Vec::<Name>::new());
     }
 

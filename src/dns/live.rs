@@ -428,7 +428,11 @@ impl LiveObserver {
 
     /// One server's answer, and the message when it is one (its signatures are checked
     /// once the zones' keys are read).
-    async fn ask_server(&self, owner: &Name, server: SocketAddr) -> (ServerOutcome, Option<Message>) {
+    async fn ask_server(
+        &self,
+        owner: &Name,
+        server: SocketAddr,
+    ) -> (ServerOutcome, Option<Message>) {
         let q = wire::query(owner, RecordType::TLSA, Flags::AUTHORITATIVE);
         match wire::exchange(server, &q, self.timeout).await {
             Err(e) => (

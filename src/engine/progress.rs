@@ -57,11 +57,7 @@ impl WaitNotice {
             .map(|r| format!(": {r}"))
             .unwrap_or_default();
         match self.until {
-            Some(u) => format!(
-                "{}: switching at {u} ({} left){why}",
-                self.lineage,
-                left(u)
-            ),
+            Some(u) => format!("{}: switching at {u} ({} left){why}", self.lineage, left(u)),
             None => format!(
                 "{}: switch time not known yet, looking again in {}{why}",
                 self.lineage,
@@ -118,7 +114,10 @@ mod tests {
             vec![2000, 3000, 4500, 6750, 7500, 7500, 7500]
         );
         assert_eq!(backoff_cap(Duration::from_secs(5)), FIRST_LOOK);
-        assert_eq!(backoff_cap(Duration::from_secs(60)), Duration::from_secs(15));
+        assert_eq!(
+            backoff_cap(Duration::from_secs(60)),
+            Duration::from_secs(15)
+        );
     }
 
     #[test]
@@ -130,7 +129,10 @@ mod tests {
             reasons: vec!["_25._tcp.mail.example.test.: served everywhere".into()],
         };
         let line = n.line(t(1));
-        assert!(line.contains("switching at") && line.contains("1m left"), "{line}");
+        assert!(
+            line.contains("switching at") && line.contains("1m left"),
+            "{line}"
+        );
         let mut lines = NoticeLines::default();
         assert!(lines.line(&n, t(1)).is_some());
         assert!(lines.line(&n, t(5)).is_none());
@@ -140,6 +142,9 @@ mod tests {
             ..n.clone()
         };
         let line = lines.line(&unknown, t(1)).unwrap();
-        assert!(line.contains("not known yet, looking again in 2s"), "{line}");
+        assert!(
+            line.contains("not known yet, looking again in 2s"),
+            "{line}"
+        );
     }
 }

@@ -402,10 +402,11 @@ pub fn plan_probed(
     }
     let switch_allowed_at = verdict.allowed_at(now);
     let mut dangers = dangers(state, observations, now);
-    let mut problems: Vec<Problem> = super::verdict::resolver_disagrees(state, observations, now, policy)
-        .into_iter()
-        .map(|(owner, text)| Problem::ResolverDisagrees { owner, text })
-        .collect();
+    let mut problems: Vec<Problem> =
+        super::verdict::resolver_disagrees(state, observations, now, policy)
+            .into_iter()
+            .map(|(owner, text)| Problem::ResolverDisagrees { owner, text })
+            .collect();
     let endpoint_alerts = findings
         .as_deref()
         .map(|f| serving::alerts(state, f))

@@ -377,9 +377,11 @@ fn not_secure_blocks_and_restarts_the_clock() {
         match verdict {
             Verdict::NotYet { reasons, earliest } => {
                 assert_eq!(earliest, None);
-                assert!(reasons.iter().any(
-                    |r| matches!(r, Reason::NotSigned { servers, .. } if servers.len() == 2)
-                ));
+                assert!(
+                    reasons.iter().any(
+                        |r| matches!(r, Reason::NotSigned { servers, .. } if servers.len() == 2)
+                    )
+                );
             }
             Verdict::Safe => panic!("{v:?} must block"),
         }
@@ -930,3 +932,6 @@ fn quiet_only_when_the_fold_changes_nothing_but_sighting_times_and_nothing_is_to
     // The certificate now carries the next key: promoted, not quiet.
     assert!(!judge(&nxt, &both, t(100)));
 }
+
+// Secure from the servers themselves (their signatures), the resolver as the cross-check.
+mod signed;
