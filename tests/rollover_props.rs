@@ -635,6 +635,7 @@ matching = {}
                 poll: Duration::from_secs(120),
                 switching: None,
                 fresh: false,
+                verbose: false,
             },
         }
     }

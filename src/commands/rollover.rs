@@ -21,6 +21,7 @@ use crate::error::Error;
 pub fn run(ctx: &Context, args: &RolloverArgs) -> Result<u8, Error> {
     let wired = Wired::from_ctx_with(ctx, Providers::Of(&args.name))?;
     let mut engine = wired.engine();
+    engine.options.verbose = ctx.global.verbose;
     if args.emergency {
         let report = super::runtime()?.block_on(engine.emergency(&args.name, args.dry_run))?;
         print(args.json, &report, || report.text())?;

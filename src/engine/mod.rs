@@ -151,6 +151,8 @@ pub struct Options {
     pub switching: Option<String>,
     /// Ask every server even where an earlier observation could be reused (`--fresh`).
     pub fresh: bool,
+    /// Reports after a change also show the status as observed before it (`--verbose`).
+    pub verbose: bool,
 }
 
 impl Default for Options {
@@ -160,6 +162,7 @@ impl Default for Options {
             poll: Duration::from_secs(60),
             switching: None,
             fresh: false,
+            verbose: false,
         }
     }
 }

@@ -32,6 +32,10 @@ pub struct LineageReport {
     pub switch_failure: Option<String>,
     /// DANE clients fail now at some owner (records present, none for the live key).
     pub outage: bool,
+    /// With --verbose, after a pass that changed DNS: the status as observed before the
+    /// changes (`status` above is observed after them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_before: Option<Box<LineageStatus>>,
 }
 
 /// The records one owner must carry.
@@ -234,13 +238,12 @@ fn lineage_lines(r: &LineageReport, out: &mut String) {
     for p in &r.planned {
         let _ = writeln!(out, "  planned: {p}");
     }
-    if !r.done.is_empty() {
-        // The status is built from the observation taken at the start of the pass: say so,
-        // or the changes just made would look missing.
-        let _ = writeln!(
-            out,
-            "  as observed before these changes (`danerollover status` looks again):"
-        );
+    if let Some(before) = &r.observed_before {
+        let _ = writeln!(out, "  as observed before these changes:");
+        for line in crate::status::render_text(before).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+        let _ = writeln!(out, "  as observed after them:");
     }
     out.push_str(&crate::status::render_text(&r.status));
 }
