@@ -424,10 +424,10 @@ fn renewal_with_a_new_key_is_an_outage_published_at_once() {
     // The report shows the world after publishing: every server serves the live key's
     // record now; the outage found before stays its first line and its exit code.
     assert!(
-        rep.status.owners.iter().all(|o| o
-            .servers
+        rep.status
+            .owners
             .iter()
-            .all(|s| s.serves_current)),
+            .all(|o| o.servers.iter().all(|s| s.serves_current)),
         "{:#?}",
         rep.status.owners
     );

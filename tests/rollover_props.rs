@@ -61,6 +61,8 @@
 //! 7. A record is removed only when no lineage's current or next key claims it: with two
 //!    lineages at one owner ([`Case::shared`], an RSA and an ECDSA certificate of one
 //!    host), neither ever removes the other's records, whichever switches when.
+//! 8. `rollover --wait` switches no later than its safe moment plus one pass (the backoff's
+//!    cap: it sleeps to a known safe moment, and looks again within the cap before).
 
 use std::path::Path;
 use std::time::Duration;
@@ -477,6 +479,8 @@ struct Sim {
     ttl_change_unseen: bool,
     /// `run` and `status` passes that showed some lineage from reused observations.
     reused_passes: usize,
+    /// `rollover --wait` switches checked against invariant 8.
+    timely_waits: usize,
     /// Of those, the passes where an endpoint host's kept address stood in for its lookup.
     kept_address_passes: usize,
     /// Changes made without a new serial.
@@ -605,6 +609,7 @@ matching = {}
             other_rollovers: 0,
             ttl_change_unseen: false,
             reused_passes: 0,
+            timely_waits: 0,
             kept_address_passes: 0,
             silent_changes: 0,
             rt: tokio::runtime::Builder::new_current_thread()
@@ -667,6 +672,8 @@ matching = {}
             }
         };
         let reused = std::cell::Cell::new(false);
+        // How long after the earliest safe moment a `rollover --wait` switched.
+        let late = std::cell::Cell::new(None::<i64>);
         let result = self.rt.block_on(async {
             match op {
                 Op::Run => e.run(false).await.map(|r| {
@@ -685,7 +692,13 @@ matching = {}
                 Op::RolloverWait => e
                     .rollover(name, true, Some(Duration::from_secs(7200)), false)
                     .await
-                    .map(|r| show(format!("{r:#?}"))),
+                    .map(|r| {
+                        if let (Some(safe), Some(started)) = (r.switch_safe_at, r.switch_started_at)
+                        {
+                            late.set(Some(started.duration_since(safe).as_secs()));
+                        }
+                        show(format!("{r:#?}"))
+                    }),
                 Op::Status => e.status(None).await.map(|r| {
                     reused.set(r.lineages.iter().any(|l| l.observed_at.is_some()));
                     show(format!("{r:#?}"))
@@ -736,6 +749,21 @@ matching = {}
         self.crashes += usize::from(crashed);
         self.batched_crashes +=
             usize::from(crashed && matches!(op, Op::Run) && self.lineages.len() > 1);
+        // 8. `rollover --wait` switches no earlier than its bound (invariant 2 checks that
+        // against the world) and no later than the bound plus one pass: once the safe
+        // moment is known it sleeps to it, and before that it looks again within the
+        // backoff's cap.
+        if let Some(l) = late.get() {
+            let cap = danerollover::engine::progress::backoff_cap(
+                self.engine(&CrashAfter::never()).options.poll,
+            );
+            prop_assert!(
+                l >= 0 && l <= cap.as_secs() as i64 + 1,
+                "rollover --wait of {name} switched {l}s after its safe moment (one pass: {}s)",
+                cap.as_secs()
+            );
+            self.timely_waits += 1;
+        }
         match result {
             Ok(()) => prop_assert!(!crashed, "{op:?} went on after its crash"),
             Err(err) => prop_assert!(crashed, "{op:?} failed: {err}"),
@@ -1462,6 +1490,7 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
     let mut others_endpoint_held = 0;
     let (mut reused_passes, mut reused_histories, mut silent) = (0, 0, 0);
     let mut kept_address_passes = 0;
+    let mut timely_waits = 0;
     for _ in 0..120 {
         let c = case().new_tree(&mut runner).unwrap().current();
         let mut sim = Sim::new(&c);
@@ -1493,6 +1522,7 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         others_endpoint_held += usize::from(sim.others_endpoint_held > 0);
         emergencies += usize::from(!sim.emergency_switches.is_empty());
         reused_passes += sim.reused_passes;
+        timely_waits += sim.timely_waits;
         kept_address_passes += sim.kept_address_passes;
         reused_histories += usize::from(sim.reused_passes > 0);
         silent += usize::from(sim.silent_changes > 0);
@@ -1507,7 +1537,12 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
          one of another lineage, retired only by batches), {emergencies} with an emergency switch, \
          {reused_passes} run/status passes showing reused observations (in {reused_histories} \
          histories; {kept_address_passes} with an endpoint probed at its kept address), \
-         {silent} with a change made without a new serial"
+         {silent} with a change made without a new serial, {timely_waits} `rollover --wait` \
+         switches checked against their bound plus one pass"
+    );
+    assert!(
+        timely_waits * 4 >= cases,
+        "too few rollover --wait switches checked for lateness: {timely_waits}/{cases}"
     );
     assert!(
         shared * 5 >= cases && shared_both_switched * 8 >= shared,
