@@ -1544,8 +1544,11 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
         timely_waits * 4 >= cases,
         "too few rollover --wait switches checked for lateness: {timely_waits}/{cases}"
     );
+    // Both switched in 5 of 34 shared histories before `rollover --wait` paced its looks
+    // with backoff (more passes per wait: a crash index lands inside the wait more often),
+    // 4 since; the floor keeps a margin below that.
     assert!(
-        shared * 5 >= cases && shared_both_switched * 8 >= shared,
+        shared * 5 >= cases && shared_both_switched * 10 >= shared,
         "too few shared owners: {shared}/{cases}, both switched in {shared_both_switched}"
     );
     assert!(

@@ -145,7 +145,9 @@ pub struct Io<'a> {
 pub struct Options {
     /// How long to wait for the lock before failing (naming its holder).
     pub lock_wait: Duration,
-    /// How often `rollover --wait` looks again.
+    /// The smallest record TTL of the lineages (at most 60 s): a quarter of it caps how
+    /// long `rollover --wait` waits between looks while the switch time is unknown
+    /// ([`progress::backoff_cap`]).
     pub poll: Duration,
     /// The value of [`SWITCHING_ENV`] in this process's environment.
     pub switching: Option<String>,
