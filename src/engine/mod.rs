@@ -330,19 +330,25 @@ impl<'a> Engine<'a> {
                     if waited_for.as_ref() != Some(&kinds) {
                         pause = progress::FIRST_LOOK;
                     }
-                    let until = report.status.switch_allowed_at.filter(|u| *u > now);
-                    let mut sleep = match until {
-                        Some(u) => u.duration_since(now).unsigned_abs(),
-                        None => pause,
+                    let until = report.status.switch_allowed_at;
+                    let (mut sleep, backoff) = match until {
+                        Some(u) if u > now => (u.duration_since(now).unsigned_abs(), false),
+                        // Due by the wall clock, not yet by the bounded clock the core
+                        // uses (it lags by the monotonic clock's resolution, or by a
+                        // forward step): look again in a moment, then backing off.
+                        Some(_) if pause == progress::FIRST_LOOK => {
+                            (Duration::from_millis(250), true)
+                        }
+                        _ => (pause, true),
                     };
-                    if until.is_none() {
+                    if backoff {
                         pause = progress::next_pause(pause, cap);
                     }
                     waited_for = Some(kinds);
                     if let Some(d) = deadline {
                         sleep = sleep.min(d.duration_since(now).unsigned_abs());
                     }
-                    let sleep = sleep.max(Duration::from_millis(200));
+                    let sleep = sleep.max(Duration::from_millis(100));
                     if self.io.clock.stop_requested().is_none() {
                         let notice = progress::WaitNotice {
                             lineage: lineage_name.to_string(),
