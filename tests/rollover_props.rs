@@ -1541,7 +1541,7 @@ fn the_simulation_exercises_switches_crashes_and_outages() {
          switches checked against their bound plus one pass"
     );
     assert!(
-        timely_waits * 4 >= cases,
+        timely_waits * 6 >= cases,
         "too few rollover --wait switches checked for lateness: {timely_waits}/{cases}"
     );
     // Both switched in 5 of 34 shared histories before `rollover --wait` paced its looks

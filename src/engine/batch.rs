@@ -465,6 +465,7 @@ impl<'a> Engine<'a> {
                         switched: false,
                         switch_failure: None,
                         observed_before: None,
+                        decided_at: now,
                     },
                 );
             }

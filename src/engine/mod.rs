@@ -295,7 +295,6 @@ impl<'a> Engine<'a> {
         let mut pause = progress::FIRST_LOOK;
         let mut waited_for: Option<Vec<String>> = None;
         loop {
-            let pass_start = self.io.clock.now();
             let report = self
                 .locked_pass(lineage_name, Goal::Switch, dry_run)
                 .await?;
@@ -370,7 +369,7 @@ impl<'a> Engine<'a> {
             return Ok(RolloverReport {
                 outcome,
                 switch_safe_at: allowed_at,
-                switch_started_at: report.switched.then_some(pass_start),
+                switch_started_at: report.switched.then_some(report.decided_at),
                 lineage: report,
             });
         }

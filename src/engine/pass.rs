@@ -44,6 +44,7 @@ impl Engine<'_> {
         let policy = Policy::of(self.config, lc);
         let owners = owner_names(lc);
         let mut now = self.steady_now(state);
+        let decided_at = now;
         let mut facts = self.io.files.facts(name)?;
         let mut planned = Vec::new();
         let mut done = Vec::new();
@@ -287,6 +288,7 @@ impl Engine<'_> {
             switched,
             switch_failure,
             observed_before,
+            decided_at,
         })
     }
 

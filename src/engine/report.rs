@@ -36,6 +36,10 @@ pub struct LineageReport {
     /// changes (`status` above is observed after them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_before: Option<Box<LineageStatus>>,
+    /// The time the pass decided on (the wall clock bounded by the monotonic clock, see
+    /// `rollover::clock`): the clock of every time the core computes.
+    #[serde(skip)]
+    pub decided_at: Timestamp,
 }
 
 /// The records one owner must carry.
@@ -119,7 +123,8 @@ pub struct RolloverReport {
     /// flattened status's `switch_allowed_at`, which is about the new next key after a
     /// switch.)
     pub switch_safe_at: Option<Timestamp>,
-    /// When the pass that switched began (its look at DNS and the decision came first).
+    /// When the pass that switched began (its look at DNS and the decision came first), on
+    /// the same clock as `switch_safe_at` (the wall clock bounded by the monotonic clock).
     pub switch_started_at: Option<Timestamp>,
     #[serde(flatten)]
     pub lineage: LineageReport,
