@@ -29,6 +29,9 @@ pub struct GlobalArgs {
     /// else /var/lib/danerollover]
     #[arg(long, global = true, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Reports after a change also show the status as observed before it
+    #[arg(long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]

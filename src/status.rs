@@ -77,6 +77,11 @@ pub struct OwnerStatus {
     pub validation: Option<Validation>,
     /// The records the validating read returned.
     pub validated_records: Vec<TlsaRecord>,
+    /// The cross-check: whether the validating resolver's answer has a record of the
+    /// current key and of the next key (what senders using it see now; it may hold an
+    /// older answer up to its TTL, which the wait covers).
+    pub resolver_current: bool,
+    pub resolver_next: bool,
     /// The records this lineage owns here.
     pub owned: Vec<TlsaRecord>,
     /// Records here that belong to no key of this lineage: never touched.
@@ -104,6 +109,9 @@ pub struct ServerStatus {
     pub serves_current: bool,
     /// Whether it serves a record of the next key.
     pub serves_next: bool,
+    /// Whether its answer is signed with a valid signature (Secure from the server
+    /// itself); null when it gave no answer.
+    pub signature: Option<crate::dns::Signature>,
 }
 
 /// The status of lineage `name` from its state (already holding `observations`) and the
@@ -134,12 +142,16 @@ pub fn lineage_status(
                         .iter()
                         .map(|s| {
                             let label = server_label(s);
-                            let (records, ttl, error, cname) = match &s.outcome {
-                                ServerOutcome::Answer(a) => {
-                                    (a.records.clone(), a.ttl, None, a.cname.clone())
-                                }
+                            let (records, ttl, error, cname, signature) = match &s.outcome {
+                                ServerOutcome::Answer(a) => (
+                                    a.records.clone(),
+                                    a.ttl,
+                                    None,
+                                    a.cname.clone(),
+                                    Some(a.signature.clone()),
+                                ),
                                 ServerOutcome::Error { error } => {
-                                    (Vec::new(), None, Some(error.clone()), None)
+                                    (Vec::new(), None, Some(error.clone()), None, None)
                                 }
                             };
                             ServerStatus {
@@ -150,6 +162,7 @@ pub fn lineage_status(
                                 ttl,
                                 error,
                                 cname,
+                                signature,
                             }
                         })
                         .collect()
@@ -167,6 +180,14 @@ pub fn lineage_status(
                 servers,
                 validation: obs.map(|o| o.validated.state),
                 validated_records: obs.map(|o| o.validated.records.clone()).unwrap_or_default(),
+                resolver_current: obs.is_some_and(|o| {
+                    o.validated.state == Validation::Secure
+                        && current.is_some_and(|k| o.validated.records.iter().any(|r| k.matches(r)))
+                }),
+                resolver_next: obs.is_some_and(|o| {
+                    o.validated.state == Validation::Secure
+                        && next.is_some_and(|k| o.validated.records.iter().any(|r| k.matches(r)))
+                }),
                 owned: os.records.iter().map(|x| x.record.clone()).collect(),
                 foreign,
                 next_first_seen: os
@@ -211,6 +232,19 @@ pub fn has_outage(dangers: &[Danger]) -> bool {
     dangers.iter().any(|d| matches!(d, Danger::Outage { .. }))
 }
 
+/// How a server's answer is signed, for the text report: empty for an answer without
+/// records (nothing to sign that the rollover uses).
+fn signature_text(s: Option<&crate::dns::Signature>, empty: bool) -> String {
+    use crate::dns::Signature;
+    match s {
+        _ if empty => String::new(),
+        None => String::new(),
+        Some(Signature::Valid { expires }) => format!(", signed until {expires}"),
+        Some(Signature::Invalid { reason }) => format!(", SIGNATURE INVALID: {reason}"),
+        Some(Signature::Unknown { reason }) => format!(", signature unknown: {reason}"),
+    }
+}
+
 /// The status as text for people.
 pub fn render_text(s: &LineageStatus) -> String {
     let mut out = String::new();
@@ -244,7 +278,7 @@ pub fn render_text(s: &LineageStatus) -> String {
             .validation
             .map(|v| format!("{v:?}").to_lowercase())
             .unwrap_or_else(|| "not observed".into());
-        let _ = writeln!(out, "  {} (validation: {v})", o.owner);
+        let _ = writeln!(out, "  {}", o.owner);
         for link in &o.chain {
             let _ = writeln!(
                 out,
@@ -275,15 +309,29 @@ pub fn render_text(s: &LineageStatus) -> String {
                     }
                     let _ = writeln!(
                         out,
-                        "    {}: current {}, next {} ({} records)",
+                        "    {}: current {}, next {} ({} records{})",
                         srv.server,
                         if srv.serves_current { "yes" } else { "NO" },
                         if srv.serves_next { "yes" } else { "no" },
-                        srv.records.len()
+                        srv.records.len(),
+                        signature_text(srv.signature.as_ref(), srv.records.is_empty())
                     );
                 }
             }
         }
+        let _ = writeln!(
+            out,
+            "    validating resolver (what senders see, cached up to the TTL): {v}{}",
+            if o.validation == Some(Validation::Secure) {
+                format!(
+                    ", current {}, next {}",
+                    if o.resolver_current { "yes" } else { "no" },
+                    if o.resolver_next { "yes" } else { "no" }
+                )
+            } else {
+                String::new()
+            }
+        );
         if let Some(at) = o.next_first_seen {
             let _ = writeln!(out, "    next first seen everywhere: {at}");
         }

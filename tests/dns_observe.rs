@@ -475,3 +475,157 @@ async fn zones_and_addresses_through_the_resolver() {
         addrs
     );
 }
+
+/// Secure from the servers themselves: every server's answer is checked against its zone's
+/// DNSKEY RRset, authenticated through the resolver (its AD bit, or in process from the
+/// trust anchors): PowerDNS live signing (example.test), BIND inline signing
+/// (example2.test); a bogus child's and an insecure child's answers cannot be trusted; an
+/// answer of the real server with its record changed (a forgery) does not verify.
+#[tokio::test]
+async fn each_server_answer_is_checked_against_its_zone_keys() {
+    use danerollover::dns::Signature;
+    use danerollover::dns::authenticated;
+    let Some(lab) = Lab::get("each_server_answer_is_checked_against_its_zone_keys") else {
+        return;
+    };
+    let zone = lab.var("LAB_PDNS_ZONE").to_string();
+    let zone2 = lab.var("LAB_BIND_ZONE").to_string();
+    let bogus_zone = lab.var("LAB_BOGUS_ZONE").to_string();
+    let insecure_zone = lab.var("LAB_INSECURE_ZONE").to_string();
+    let label = fresh("signed");
+    let pdns_owner = format!("_25._tcp.{label}.{zone}");
+    let bind_owner = format!("_25._tcp.{label}.{zone2}");
+    let bogus = format!("_25._tcp.{label}.{bogus_zone}");
+    let insecure = format!("_25._tcp.{label}.{insecure_zone}");
+    let r = record();
+    let one = std::slice::from_ref(&r);
+    pdns_tlsa(&lab, &zone, &pdns_owner, 60, one);
+    pdns_tlsa(&lab, &bogus_zone, &bogus, 60, one);
+    pdns_tlsa(&lab, &insecure_zone, &insecure, 60, one);
+    let _cleanup = PdnsCleanup {
+        lab: &lab,
+        rrsets: vec![
+            (zone.clone(), pdns_owner.clone(), "TLSA".into()),
+            (bogus_zone.clone(), bogus.clone(), "TLSA".into()),
+            (insecure_zone.clone(), insecure.clone(), "TLSA".into()),
+        ],
+    };
+    bind_update(
+        &lab,
+        &[format!("update add {} 60 IN TLSA {r}", abs(&bind_owner))],
+    );
+    struct BindCleanup<'a>(&'a Lab, String);
+    impl Drop for BindCleanup<'_> {
+        fn drop(&mut self) {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                bind_update(self.0, &[format!("update delete {} TLSA", self.1)])
+            }));
+        }
+    }
+    let _bind_cleanup = BindCleanup(&lab, abs(&bind_owner));
+    let queries = [
+        query(&pdns_owner, &[]),
+        query(&bind_owner, &[]),
+        query(&bogus, &[]),
+        query(&insecure, &[]),
+    ];
+
+    for in_process in [false, true] {
+        let o = observer(&lab, in_process, Duration::from_secs(3));
+        // BIND signs inline a moment after the update.
+        let obs = eventually("signed answers", Duration::from_secs(20), || async {
+            let obs = o.observe(&queries).await;
+            let now = jiff::Timestamp::now();
+            if obs[..2].iter().all(|x| x.signed_everywhere(one, now))
+                && obs[2..].iter().all(|x| x.all_servers_serve(one))
+            {
+                Ok(obs)
+            } else {
+                Err(format!("{obs:#?}"))
+            }
+        })
+        .await;
+        let now = jiff::Timestamp::now();
+        for x in &obs[..2] {
+            for (server, a) in answers(x) {
+                match &a.signature {
+                    Signature::Valid { expires } => assert!(
+                        *expires > now,
+                        "in_process={in_process}: {server}: {expires}"
+                    ),
+                    other => panic!("in_process={in_process}: {server}: {other:?}"),
+                }
+            }
+        }
+        // The servers serve the bogus child's record, but its keys do not authenticate:
+        // it holds the clock at every server, named with why.
+        let (b, i) = (&obs[2], &obs[3]);
+        assert!(!b.signed_everywhere(one, now));
+        let held = b.unsigned(one, now);
+        assert_eq!(held.len(), b.servers.len(), "{held:?}");
+        assert!(
+            held.iter().all(|h| h.contains("bogus")),
+            "in_process={in_process}: {held:?}"
+        );
+        assert!(!i.signed_everywhere(one, now));
+        assert!(
+            i.unsigned(one, now).iter().all(|h| h.contains("insecure")),
+            "in_process={in_process}: {:?}",
+            i.unsigned(one, now)
+        );
+        // Neither is "invalid" (no danger of its own: the resolver's Bogus/Insecure is).
+        assert!(b.badly_signed(now).is_empty() && i.badly_signed(now).is_empty());
+    }
+
+    // A forgery: PowerDNS's real answer with its record's data changed.
+    let resolver = Resolver::from_config(&ad_config(&lab, Duration::from_secs(3))).unwrap();
+    let owner = Name::from_ascii(abs(&pdns_owner)).unwrap();
+    let zname = Name::from_ascii(abs(&zone)).unwrap();
+    let mut m = wire::exchange(
+        lab.addr("LAB_PDNS_DNS"),
+        &wire::query(&owner, RecordType::TLSA, Flags::AUTHORITATIVE),
+        Duration::from_secs(3),
+    )
+    .await
+    .unwrap();
+    let keys = std::collections::BTreeMap::from([(
+        zname.clone(),
+        authenticated::zone_keys(&resolver, &zname).await,
+    )]);
+    let now = jiff::Timestamp::now();
+    assert!(matches!(
+        authenticated::check(&owner, Some(&zname), &m, &keys, now),
+        Signature::Valid { .. }
+    ));
+    for rec in m.answers.iter_mut() {
+        if let RData::TLSA(t) = &rec.data {
+            let forged = hickory_proto::rr::rdata::TLSA::new(
+                t.cert_usage,
+                t.selector,
+                t.matching,
+                vec![0xab; 32],
+            );
+            rec.data = RData::TLSA(forged);
+        }
+    }
+    let s = authenticated::check(&owner, Some(&zname), &m, &keys, now);
+    assert!(
+        matches!(&s, Signature::Invalid { reason } if reason.contains("does not verify")),
+        "{s:?}"
+    );
+    // Its RRSIG checked ten years on: expired.
+    let later = now + jiff::SignedDuration::from_hours(24 * 3650);
+    let mut fresh_answer = wire::exchange(
+        lab.addr("LAB_PDNS_DNS"),
+        &wire::query(&owner, RecordType::TLSA, Flags::AUTHORITATIVE),
+        Duration::from_secs(3),
+    )
+    .await
+    .unwrap();
+    fresh_answer.metadata.authoritative = true;
+    let s = authenticated::check(&owner, Some(&zname), &fresh_answer, &keys, later);
+    assert!(
+        matches!(&s, Signature::Invalid { reason } if reason.contains("expired")),
+        "{s:?}"
+    );
+}

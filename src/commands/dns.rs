@@ -356,6 +356,7 @@ mod tests {
                         authoritative: true,
                         cname: None,
                         negative_ttl: None,
+                        signature: crate::dns::Signature::default(),
                     }),
                 },
                 ServerAnswer {
@@ -381,6 +382,7 @@ mod tests {
             authoritative: true,
             cname: None,
             negative_ttl: Some(60),
+            signature: crate::dns::Signature::default(),
         })
     }
 
@@ -413,6 +415,7 @@ mod tests {
                 authoritative: true,
                 cname: None,
                 negative_ttl: None,
+                signature: crate::dns::Signature::default(),
             })
         };
         assert!(is_good(&obs(same(), Validation::Secure)));

@@ -54,7 +54,8 @@ pub fn run(ctx: &Context, args: &HookArgs) -> Result<u8, Error> {
         return Ok(crate::error::exit::OK);
     }
     let wired = Wired::with_providers(ctx, config, le_dir, Providers::Of(&name))?;
-    let engine = wired.engine();
+    let mut engine = wired.engine();
+    engine.options.verbose = ctx.global.verbose;
     let report = super::runtime()?.block_on(engine.hook(&name, args.dry_run))?;
     crate::out!("{}", report.text())?;
     Ok(report.exit_code())

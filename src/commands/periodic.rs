@@ -10,6 +10,7 @@ use crate::error::Error;
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Error> {
     let wired = Wired::from_ctx(ctx)?;
     let mut engine = wired.engine();
+    engine.options.verbose = ctx.global.verbose;
     engine.options.fresh = args.fresh;
     let report = super::runtime()?.block_on(engine.run(args.dry_run))?;
     print(args.json, &report, || report.text())?;

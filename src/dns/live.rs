@@ -13,8 +13,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::future::{BoxFuture, FutureExt, join, join_all};
+use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RecordType};
 
+use super::authenticated;
 use super::resolve::{Resolver, parse_name, parse_server};
 use super::reuse::{ZoneQuery, ZoneSerials};
 use super::wire::{self, Flags};
@@ -249,7 +251,11 @@ impl LiveObserver {
                     .map(|(z, addr)| self.bounded(self.serial(z, *addr))),
             );
             let owner_queries = join_all(plans.iter().map(|p| self.observe_planned(p)));
-            let (serials, mut observations) = join(soa_queries, owner_queries).await;
+            let (serials, asked) = join(soa_queries, owner_queries).await;
+            let (mut observations, answers): (Vec<OwnerObservation>, Vec<Vec<Option<Message>>>) =
+                asked.into_iter().unzip();
+            self.check_signatures(&plans, &mut observations, &answers)
+                .await;
             let serials: BTreeMap<(String, SocketAddr), u32> = soa_pairs
                 .into_iter()
                 .zip(serials)
@@ -340,26 +346,71 @@ impl LiveObserver {
         interpret::soa_serial(&zone, &m).ok()
     }
 
-    async fn observe_planned(&self, p: &Plan) -> OwnerObservation {
-        let servers = {
-            match &p.name {
-                None => vec![],
-                Some(owner) => {
-                    join_all(p.servers.iter().map(|s| async move {
-                        match s {
-                            Target::Ask(spec) => ServerAnswer {
-                                server: spec.addr,
-                                name: spec.name.clone(),
-                                outcome: self.bounded(self.ask_server(owner, spec.addr)).await,
-                            },
-                            Target::Failed(entry) => (**entry).clone(),
-                        }
-                    }))
-                    .await
+    /// Secure from the servers themselves: every answer's RRSIGs checked against the
+    /// authenticated DNSKEY RRsets of their signers and of the owner's zone, each read once
+    /// per observation ([`authenticated`]).
+    async fn check_signatures(
+        &self,
+        plans: &[Plan],
+        observations: &mut [OwnerObservation],
+        answers: &[Vec<Option<Message>>],
+    ) {
+        let mut zones: BTreeSet<Name> = BTreeSet::new();
+        for (p, msgs) in plans.iter().zip(answers) {
+            if msgs.iter().all(Option::is_none) {
+                continue;
+            }
+            zones.extend(p.zone.iter().map(Name::to_lowercase));
+            zones.extend(msgs.iter().flatten().flat_map(authenticated::signers));
+        }
+        let zones: Vec<Name> = zones.into_iter().collect();
+        let keys = join_all(
+            zones
+                .iter()
+                .map(|z| self.bounded(authenticated::zone_keys(&self.resolver, z))),
+        )
+        .await;
+        let keys: BTreeMap<Name, authenticated::ZoneKeys> = zones.into_iter().zip(keys).collect();
+        let now = jiff::Timestamp::now();
+        for ((p, obs), msgs) in plans.iter().zip(observations.iter_mut()).zip(answers) {
+            let Some(owner) = &p.name else { continue };
+            for (s, m) in obs.servers.iter_mut().zip(msgs) {
+                if let (ServerOutcome::Answer(a), Some(m)) = (&mut s.outcome, m) {
+                    a.signature = authenticated::check(owner, p.zone.as_ref(), m, &keys, now);
                 }
             }
+        }
+    }
+
+    /// Every server's answer for one planned owner, and the messages they came in (for
+    /// the signature check).
+    async fn observe_planned(&self, p: &Plan) -> (OwnerObservation, Vec<Option<Message>>) {
+        let (servers, messages): (Vec<ServerAnswer>, Vec<Option<Message>>) = {
+            match &p.name {
+                None => (vec![], vec![]),
+                Some(owner) => join_all(p.servers.iter().map(|s| async move {
+                    match s {
+                        Target::Ask(spec) => {
+                            let (outcome, m) =
+                                self.bounded(self.ask_server(owner, spec.addr)).await;
+                            (
+                                ServerAnswer {
+                                    server: spec.addr,
+                                    name: spec.name.clone(),
+                                    outcome,
+                                },
+                                m,
+                            )
+                        }
+                        Target::Failed(entry) => ((**entry).clone(), None),
+                    }
+                }))
+                .await
+                .into_iter()
+                .unzip(),
+            }
         };
-        OwnerObservation {
+        let obs = OwnerObservation {
             owner: p.owner.clone(),
             chain: Vec::new(),
             zone: p.zone.as_ref().map(|z| absolute(&z.to_ascii())),
@@ -371,20 +422,33 @@ impl LiveObserver {
                 ttl: None,
                 detail: Some("not read".to_string()),
             },
-        }
+        };
+        (obs, messages)
     }
 
-    async fn ask_server(&self, owner: &Name, server: SocketAddr) -> ServerOutcome {
+    /// One server's answer, and the message when it is one (its signatures are checked
+    /// once the zones' keys are read).
+    async fn ask_server(
+        &self,
+        owner: &Name,
+        server: SocketAddr,
+    ) -> (ServerOutcome, Option<Message>) {
         let q = wire::query(owner, RecordType::TLSA, Flags::AUTHORITATIVE);
         match wire::exchange(server, &q, self.timeout).await {
-            Err(e) => ServerOutcome::Error {
-                error: e.to_string(),
-            },
-            Ok(m) => match interpret::served(owner, &m) {
-                Ok(s) => ServerOutcome::Answer(s),
-                Err(error) => ServerOutcome::Error {
-                    error: format!("{server}: TLSA {owner}: {error}"),
+            Err(e) => (
+                ServerOutcome::Error {
+                    error: e.to_string(),
                 },
+                None,
+            ),
+            Ok(m) => match interpret::served(owner, &m) {
+                Ok(s) => (ServerOutcome::Answer(s), Some(m)),
+                Err(error) => (
+                    ServerOutcome::Error {
+                        error: format!("{server}: TLSA {owner}: {error}"),
+                    },
+                    None,
+                ),
             },
         }
     }
@@ -603,6 +667,7 @@ mod tests {
                 authoritative: true,
                 cname: cname.map(String::from),
                 negative_ttl,
+                signature: crate::dns::Signature::default(),
             }),
         }
     }

@@ -7,8 +7,11 @@
 //! - [`resolve`]: reads through the configured resolver (zone, NS, addresses, validated TLSA);
 //! - [`rrset`]: validated reads of other RRsets (MX, A, AAAA) for `check --mx`;
 //! - [`validate`]: in-process DNSSEC validation (hickory) from trust anchors;
+//! - [`authenticated`]: each server's answer checked against its zone's authenticated
+//!   DNSKEY RRset ([`Served::signature`]: Secure from the servers themselves);
 //! - [`live`]: [`live::LiveObserver`], the [`Observe`] implementation used by the commands.
 
+pub mod authenticated;
 pub mod interpret;
 pub mod live;
 pub mod resolve;
@@ -23,6 +26,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::tlsa::TlsaRecord;
+
+pub use authenticated::Signature;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DnsError {
@@ -96,6 +101,10 @@ pub struct Served {
     /// The negative TTL (SOA minimum) when there are no records: resolvers may cache the
     /// absence this long.
     pub negative_ttl: Option<u32>,
+    /// Whether the answer's RRsets carry valid signatures ([`authenticated::check`]);
+    /// unknown in observations made before signatures were checked.
+    #[serde(default)]
+    pub signature: Signature,
 }
 
 /// One server's answer, or why there is none.
@@ -303,6 +312,50 @@ impl OwnerObservation {
         })
     }
 
+    /// The servers holding every record of `want` whose answer is not signed with a
+    /// signature valid at `now` (see [`Signature::valid_at`]), each labelled with why: what
+    /// holds the clock at them, whatever the validating resolver has cached. Servers that
+    /// do not hold `want` are [`OwnerObservation::lacking_all`]'s.
+    pub fn unsigned(&self, want: &[TlsaRecord], now: jiff::Timestamp) -> Vec<String> {
+        self.servers
+            .iter()
+            .filter_map(|s| match &s.outcome {
+                ServerOutcome::Answer(a)
+                    if !a.leaves_zone() && want.iter().all(|w| a.records.contains(w)) =>
+                {
+                    a.signature
+                        .valid_at(now)
+                        .err()
+                        .map(|why| format!("{} ({why})", s.label()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether every authoritative server serves every record of `want` with a signature
+    /// valid at `now`: Secure from the servers themselves.
+    pub fn signed_everywhere(&self, want: &[TlsaRecord], now: jiff::Timestamp) -> bool {
+        self.all_servers_serve(want) && self.unsigned(want, now).is_empty()
+    }
+
+    /// The servers whose answer holds records under a signature a resolver would find
+    /// Bogus (invalid or expired at `now`), each labelled with why.
+    pub fn badly_signed(&self, now: jiff::Timestamp) -> Vec<String> {
+        self.servers
+            .iter()
+            .filter_map(|s| match &s.outcome {
+                ServerOutcome::Answer(a)
+                    if !a.records.is_empty() && a.signature.is_invalid(now) =>
+                {
+                    let why = a.signature.valid_at(now).err().unwrap_or_default();
+                    Some(format!("{} ({why})", s.label()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether the validated read is Secure and contains every record of `want`.
     pub fn secure_with(&self, want: &[TlsaRecord]) -> bool {
         self.validated.state == Validation::Secure
@@ -446,6 +499,9 @@ mod tests {
             authoritative: true,
             cname: cname.map(String::from),
             negative_ttl,
+            signature: Signature::Valid {
+                expires: jiff::Timestamp::MAX,
+            },
         }
     }
 

@@ -374,6 +374,7 @@ mod tests {
                 authoritative: true,
                 cname: None,
                 negative_ttl: None,
+                signature: crate::dns::Signature::default(),
             }),
         }
     }

@@ -54,6 +54,8 @@ struct Entry<'c> {
     /// When its observations were made, when they are an earlier pass's reused (see
     /// [`crate::dns::reuse`]): its plan is quiet, and nothing of it is folded into the state.
     reused: Option<Timestamp>,
+    /// Records were published or retired for it: its report observes again.
+    changed: bool,
 }
 
 /// What a batched change is for.
@@ -103,6 +105,7 @@ impl<'a> Engine<'a> {
                 failures: Vec::new(),
                 alone: mismatch,
                 reused: None,
+                changed: false,
             });
         }
         Ok(entries)
@@ -341,6 +344,41 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// After the batch's changes, observe again the owners of the lineages it changed and
+    /// fold that in: their reports show what each server serves now (see the pass's
+    /// step 4), one observation for all of them.
+    async fn observe_changed(
+        &self,
+        lock: &crate::store::Locked,
+        state: &mut State,
+        entries: &mut [Entry<'_>],
+    ) -> R<()> {
+        let changed: Vec<usize> = (0..entries.len()).filter(|&i| entries[i].changed).collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let queries: Vec<OwnerQuery> = changed
+            .iter()
+            .flat_map(|&i| entries[i].queries.iter().cloned())
+            .collect();
+        let seen = self.io.observer.observe(&queries).await;
+        let now = self.steady_now(state);
+        let mut seen = seen.into_iter();
+        for &i in &changed {
+            let e = &mut entries[i];
+            e.observations = seen.by_ref().take(e.queries.len()).collect();
+            update_observations(
+                lineage(state, &e.name),
+                &e.owners,
+                &e.observations,
+                now,
+                &e.policy,
+            );
+        }
+        lock.save(state)?;
+        Ok(())
+    }
+
     /// The entry's plan, with its endpoint probes (a retirement is held back while an
     /// endpoint serves the key or cannot be probed).
     fn plan_of(state: &mut State, e: &Entry<'_>, now: Timestamp, goal: Goal) -> Plan {
@@ -399,6 +437,8 @@ impl<'a> Engine<'a> {
                 self.batch_keys(&lock, &mut state, &mut entries, now)?;
                 self.batch_changes(&lock, &mut state, &mut entries, now)
                     .await?;
+                self.observe_changed(&lock, &mut state, &mut entries)
+                    .await?;
             }
             let (lone, entries): (Vec<Entry<'_>>, Vec<Entry<'_>>) =
                 entries.into_iter().partition(|e| e.alone);
@@ -433,6 +473,8 @@ impl<'a> Engine<'a> {
                         records,
                         switched: false,
                         switch_failure: None,
+                        observed_before: None,
+                        decided_at: now,
                     },
                 );
             }
@@ -641,6 +683,7 @@ impl<'a> Engine<'a> {
                 _ => {}
             }
             e.done.push(p.action.to_string());
+            e.changed = true;
         }
         if published {
             self.save(lock, state, Step::PublishSaved)?;

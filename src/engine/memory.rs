@@ -345,6 +345,23 @@ fn failed(what: &str) -> Error {
 }
 
 impl World {
+    /// What checking each server's signature shows: valid (signatures that never expire:
+    /// the world re-signs nothing) when the world's zone validates Secure, invalid when
+    /// Bogus, unknown otherwise.
+    pub fn signature(&self) -> crate::dns::Signature {
+        match self.validation {
+            Validation::Secure => crate::dns::Signature::Valid {
+                expires: Timestamp::MAX,
+            },
+            Validation::Bogus => crate::dns::Signature::Invalid {
+                reason: "(memory world) the RRSIG does not verify".into(),
+            },
+            _ => crate::dns::Signature::Unknown {
+                reason: "(memory world) the zone is not signed".into(),
+            },
+        }
+    }
+
     /// The RRset the provider held at `owner` at time `t` (before any version: empty).
     pub fn rrset_at(&self, owner: &str, t: Timestamp) -> Option<&RrsetVersion> {
         self.rrsets
@@ -1144,6 +1161,7 @@ impl Observe for MemoryWorld {
                                 serial: Some(w.serial(i)),
                                 authoritative: true,
                                 cname: target.clone(),
+                                signature: w.signature(),
                             })
                         },
                     })

@@ -64,6 +64,7 @@ mod emergency;
 pub mod lineage_files;
 pub mod memory;
 mod pass;
+pub mod progress;
 pub mod real;
 mod repair;
 pub mod report;
@@ -145,12 +146,16 @@ pub struct Io<'a> {
 pub struct Options {
     /// How long to wait for the lock before failing (naming its holder).
     pub lock_wait: Duration,
-    /// How often `rollover --wait` looks again.
+    /// The smallest record TTL of the lineages (at most 60 s): a quarter of it caps how
+    /// long `rollover --wait` waits between looks while the switch time is unknown
+    /// ([`progress::backoff_cap`]).
     pub poll: Duration,
     /// The value of [`SWITCHING_ENV`] in this process's environment.
     pub switching: Option<String>,
     /// Ask every server even where an earlier observation could be reused (`--fresh`).
     pub fresh: bool,
+    /// Reports after a change also show the status as observed before it (`--verbose`).
+    pub verbose: bool,
 }
 
 impl Default for Options {
@@ -160,6 +165,7 @@ impl Default for Options {
             poll: Duration::from_secs(60),
             switching: None,
             fresh: false,
+            verbose: false,
         }
     }
 }
@@ -271,8 +277,10 @@ impl<'a> Engine<'a> {
         Ok(PrepublishReport { lineage })
     }
 
-    /// Switch `lineage` to its next key if that is safe; with `wait`, look again every
-    /// [`Options::poll`] (releasing the lock in between) until it is, or until `max_wait`.
+    /// Switch `lineage` to its next key if that is safe; with `wait`, look again
+    /// (releasing the lock in between) until it is, or until `max_wait`: every few seconds
+    /// with backoff while the switch time is unknown, at the exact safe moment once it is
+    /// known ([`progress`]).
     pub async fn rollover(
         &self,
         lineage_name: &str,
@@ -284,8 +292,10 @@ impl<'a> Engine<'a> {
         let start = self.io.clock.now();
         let deadline = max_wait.map(|m| after(start, m));
         let mut allowed_at = None;
+        let cap = progress::backoff_cap(self.options.poll);
+        let mut pause = progress::FIRST_LOOK;
+        let mut waited_for: Option<Vec<String>> = None;
         loop {
-            let pass_start = self.io.clock.now();
             let report = self
                 .locked_pass(lineage_name, Goal::Switch, dry_run)
                 .await?;
@@ -313,15 +323,40 @@ impl<'a> Engine<'a> {
                 None if !wait || dry_run => not_yet(),
                 None if deadline.is_some_and(|d| now >= d) => not_yet(),
                 None => {
-                    let mut pause = self.options.poll;
-                    if let Some(until) = report.status.switch_allowed_at.filter(|u| *u > now) {
-                        pause = pause.min(until.duration_since(now).unsigned_abs());
+                    // Unknown switch time: look again soon, backing off while nothing
+                    // changes. Known: sleep to that exact moment.
+                    let reasons = report.status.not_yet.clone();
+                    let kinds: Vec<String> = reasons.iter().map(|r| reason_kind(r)).collect();
+                    if waited_for.as_ref() != Some(&kinds) {
+                        pause = progress::FIRST_LOOK;
                     }
+                    let until = report.status.switch_allowed_at;
+                    let (mut sleep, backoff) = match until {
+                        Some(u) if u > now => (u.duration_since(now).unsigned_abs(), false),
+                        // Due by the wall clock, not yet by the bounded clock the core
+                        // uses (it lags by the monotonic clock's resolution, or by a
+                        // forward step): look again in a moment, then backing off.
+                        Some(_) if pause == progress::FIRST_LOOK => {
+                            (Duration::from_millis(250), true)
+                        }
+                        _ => (pause, true),
+                    };
+                    if backoff {
+                        pause = progress::next_pause(pause, cap);
+                    }
+                    waited_for = Some(kinds);
                     if let Some(d) = deadline {
-                        pause = pause.min(d.duration_since(now).unsigned_abs());
+                        sleep = sleep.min(d.duration_since(now).unsigned_abs());
                     }
+                    let sleep = sleep.max(Duration::from_millis(100));
                     if self.io.clock.stop_requested().is_none() {
-                        self.io.clock.sleep(pause.max(Duration::from_secs(1))).await;
+                        let notice = progress::WaitNotice {
+                            lineage: lineage_name.to_string(),
+                            until,
+                            next_look: after(now, sleep),
+                            reasons,
+                        };
+                        progress::announced_sleep(self.io.clock, &notice, sleep).await;
                     }
                     match self.io.clock.stop_requested() {
                         None => continue,
@@ -335,7 +370,7 @@ impl<'a> Engine<'a> {
             return Ok(RolloverReport {
                 outcome,
                 switch_safe_at: allowed_at,
-                switch_started_at: report.switched.then_some(pass_start),
+                switch_started_at: report.switched.then_some(report.decided_at),
                 lineage: report,
             });
         }
@@ -445,6 +480,12 @@ impl<'a> Engine<'a> {
             .join(format!("next-{}.pem", key.id.short())))
     }
 }
+/// What a reason is about, without its times: the wait starts afresh at the first pause
+/// when that changes (a server caught up, a new reason appeared).
+fn reason_kind(reason: &str) -> String {
+    reason.chars().filter(|c| !c.is_ascii_digit()).collect()
+}
+
 /// The endpoints, probed offering the lineage's key family.
 fn with_family(
     mut endpoints: Vec<crate::probe::endpoint::Endpoint>,

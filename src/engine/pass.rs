@@ -42,13 +42,16 @@ impl Engine<'_> {
     ) -> R<LineageReport> {
         let lc = self.lineage_config(name)?;
         let owners = owner_names(lc);
-        let now = self.steady_now(state);
+        let mut now = self.steady_now(state);
+        let decided_at = now;
         let policy = self.policy_of(state, lc);
         let mut facts = self.io.files.facts(name)?;
         let mut planned = Vec::new();
         let mut done = Vec::new();
         let mut failures = Vec::new();
         let mut switched = false;
+        // Records were published or retired: the report observes again.
+        let mut changed_dns = false;
         let mut switch_failure = None;
         // Reported as failures at the end, without stopping the pass (a switch that went
         // through although certbot failed still needs its new next key and reload).
@@ -87,7 +90,7 @@ impl Engine<'_> {
 
         // 2. Observe (DNS and the endpoints) and fold in.
         let queries = self.queries(lc)?;
-        let (observations, mut probes) = tokio::join!(
+        let (mut observations, mut probes) = tokio::join!(
             self.io.observer.observe(&queries),
             self.probe_endpoints(name, lc, facts.key_family)
         );
@@ -168,6 +171,7 @@ impl Engine<'_> {
                                     self.save(lock, state, Step::RetireSaved)?;
                                 }
                                 done.push(at_target(action, target));
+                                changed_dns = true;
                             }
                             Err(e) => failures.push(format!("{action}: {e}")),
                         }
@@ -224,7 +228,37 @@ impl Engine<'_> {
             }
         }
 
-        // 4. Report (and remember whether the endpoints follow new files on their own).
+        // 4. After changing DNS, look again: the report shows the outcome (what each server
+        // serves now), and the look is folded in like any other (a record every server
+        // serves, signed, starts its wait now rather than at the next pass). The status as
+        // observed before the changes is kept only under --verbose.
+        let mut observed_before = None;
+        let mut outage_before = false;
+        if !dry_run && (changed_dns || switched) {
+            let (before, outage, _) = report_parts(
+                name,
+                lc,
+                &policy,
+                lineage(state, name),
+                &observations,
+                probes.as_deref(),
+                facts.reuse_key,
+                now,
+                goal,
+            );
+            // An outage found before publishing the live key's record stays reported: DANE
+            // clients holding the older RRset still fail until it expires.
+            outage_before = outage;
+            if self.options.verbose {
+                observed_before = Some(Box::new(before));
+            }
+            observations = self.io.observer.observe(&queries).await;
+            now = self.steady_now(state);
+            update_observations(lineage(state, name), &owners, &observations, now, &policy);
+            lock.save(state)?;
+        }
+
+        // 5. Report (and remember whether the endpoints follow new files on their own).
         if let Some(p) = &probes {
             let ls = lineage(state, name);
             let before = ls.endpoints_follow_files;
@@ -247,7 +281,7 @@ impl Engine<'_> {
             goal,
         );
         Ok(LineageReport {
-            outage,
+            outage: outage || outage_before,
             status,
             live_change,
             repaired,
@@ -257,6 +291,8 @@ impl Engine<'_> {
             records,
             switched,
             switch_failure,
+            observed_before,
+            decided_at,
         })
     }
 

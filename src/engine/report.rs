@@ -32,6 +32,14 @@ pub struct LineageReport {
     pub switch_failure: Option<String>,
     /// DANE clients fail now at some owner (records present, none for the live key).
     pub outage: bool,
+    /// With --verbose, after a pass that changed DNS: the status as observed before the
+    /// changes (`status` above is observed after them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_before: Option<Box<LineageStatus>>,
+    /// The time the pass decided on (the wall clock bounded by the monotonic clock, see
+    /// `rollover::clock`): the clock of every time the core computes.
+    #[serde(skip)]
+    pub decided_at: Timestamp,
 }
 
 /// The records one owner must carry.
@@ -115,7 +123,8 @@ pub struct RolloverReport {
     /// flattened status's `switch_allowed_at`, which is about the new next key after a
     /// switch.)
     pub switch_safe_at: Option<Timestamp>,
-    /// When the pass that switched began (its look at DNS and the decision came first).
+    /// When the pass that switched began (its look at DNS and the decision came first), on
+    /// the same clock as `switch_safe_at` (the wall clock bounded by the monotonic clock).
     pub switch_started_at: Option<Timestamp>,
     #[serde(flatten)]
     pub lineage: LineageReport,
@@ -238,13 +247,12 @@ fn lineage_lines(r: &LineageReport, out: &mut String) {
     for p in &r.planned {
         let _ = writeln!(out, "  planned: {p}");
     }
-    if !r.done.is_empty() {
-        // The status is built from the observation taken at the start of the pass: say so,
-        // or the changes just made would look missing.
-        let _ = writeln!(
-            out,
-            "  as observed before these changes (`danerollover status` looks again):"
-        );
+    if let Some(before) = &r.observed_before {
+        let _ = writeln!(out, "  as observed before these changes:");
+        for line in crate::status::render_text(before).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+        let _ = writeln!(out, "  as observed after them:");
     }
     out.push_str(&crate::status::render_text(&r.status));
 }

@@ -192,6 +192,9 @@ pub trait Clock: Send + Sync {
     fn stop_requested(&self) -> Option<&'static str> {
         None
     }
+    /// What `rollover --wait` is about to sleep for (called before each sleep): a clock
+    /// that shows it to people overrides this; the default says nothing.
+    fn waiting(&self, _notice: &super::progress::WaitNotice) {}
 }
 
 /// The steps after which the engine calls its [`FailPoint`]: each one leaves something

@@ -158,7 +158,8 @@ pub fn share_ttl_history(
 /// - Records seen in DNS that match the current or next key are adopted as owned (a
 ///   hand-made record of the current key, or a record published just before a crash).
 /// - The next key's propagation clock: it starts at the first observation where every
-///   server serves all its records and the validated read is Secure with them, and
+///   server serves all its records, each answer signed with a valid signature (Secure from
+///   the servers themselves; the validating resolver's cache is not on this path), and
 ///   restarts as soon as one observation falls short (or the observation is missing, or
 ///   the clock went backwards past the start). Before that, the largest TTL and negative
 ///   TTL seen are remembered: resolvers may have cached that RRset (RFC 7671 8.1).
@@ -216,7 +217,7 @@ pub fn update_observations(
         }
         if let (Some(n), Some(p)) = (&next, &mut entry.propagation) {
             let want = n.records(&policy.matching);
-            let served = obs.all_servers_serve(&want) && obs.secure_with(&want);
+            let served = obs.signed_everywhere(&want, now);
             if served {
                 p.since = Some(match p.since {
                     Some(s) if s <= now => s,

@@ -106,6 +106,10 @@ pub enum Danger {
     Outage { owner: String, live: KeyId },
     /// These servers (or the validating resolver) do not serve a record of the live key.
     LiveNotServed { owner: String, servers: Vec<String> },
+    /// These servers serve the owner's TLSA RRset under a signature that does not verify,
+    /// is missing or has expired: resolvers fetching from them get Bogus data and senders
+    /// defer mail.
+    BadSignature { owner: String, servers: Vec<String> },
     /// The owner's TLSA RRset does not validate Secure.
     NotSecure {
         owner: String,
@@ -129,6 +133,11 @@ impl fmt::Display for Danger {
             Danger::LiveNotServed { owner, servers } => write!(
                 f,
                 "{owner}: the live key's record is not served by {}",
+                servers.join(", ")
+            ),
+            Danger::BadSignature { owner, servers } => write!(
+                f,
+                "{owner}: the TLSA RRset is served without a valid signature by {}: resolvers asking them get Bogus data",
                 servers.join(", ")
             ),
             Danger::NotSecure {
@@ -165,6 +174,10 @@ pub enum Problem {
     /// No server has ever answered for this owner, so nothing is published there yet (the
     /// previous RRset's TTL must be known to compute the wait).
     NotObserved { owner: String },
+    /// The cross-check of what senders see: the next key's wait is over, yet the validating
+    /// resolver still does not return its record Secure (it holds an answer longer than its
+    /// TTL, or cannot validate). The switch does not wait for it.
+    ResolverDisagrees { owner: String, text: String },
     /// A scheduled rollover is due but not safe yet.
     RolloverDue { since: Timestamp },
     /// `probe = false`: nothing checks what the endpoints serve.
@@ -191,6 +204,10 @@ impl fmt::Display for Problem {
             Problem::NotObserved { owner } => write!(
                 f,
                 "{owner}: no authoritative server has answered yet; records are published once the owner has been observed"
+            ),
+            Problem::ResolverDisagrees { owner, text } => write!(
+                f,
+                "{owner}: the wait is over, but the validating resolver still disagrees with the servers: {text}"
             ),
             Problem::RolloverDue { since } => {
                 write!(f, "a scheduled rollover has been due since {since}")
@@ -246,11 +263,14 @@ pub struct Plan {
     pub endpoint_alerts: Vec<String>,
 }
 
-/// What is dangerous right now at the lineage's owners, judged against the live key.
+/// What is dangerous right now at the lineage's owners, judged against the live key. A
+/// validating resolver that has no TLSA RRset for the owner yet (it still holds the
+/// negative answer from before the first publication) is no danger: senders asking it
+/// see no DANE, and fail nothing.
 pub fn dangers(
     state: &LineageState,
     observations: &[OwnerObservation],
-    _policy: &Policy,
+    now: Timestamp,
 ) -> Vec<Danger> {
     let Some(live) = state.current.as_ref().map(|c| &c.key) else {
         return Vec::new();
@@ -281,14 +301,18 @@ pub fn dangers(
                 live: live.id.clone(),
             });
         }
-        let mut lacking = obs.lacking(has_live);
-        if obs.validated.state == Validation::Secure && !has_live(&obs.validated.records) {
-            lacking.push("the validating resolver".into());
-        }
+        let lacking = obs.lacking(has_live);
         if !lacking.is_empty() && !outage {
             out.push(Danger::LiveNotServed {
                 owner: name.clone(),
                 servers: lacking,
+            });
+        }
+        let bad = obs.badly_signed(now);
+        if !bad.is_empty() {
+            out.push(Danger::BadSignature {
+                owner: name.clone(),
+                servers: bad,
             });
         }
         if obs.validated.state != Validation::Secure {
@@ -434,8 +458,12 @@ pub fn plan_probed(
         };
     }
     let switch_allowed_at = verdict.allowed_at(now);
-    let mut dangers = dangers(state, observations, policy);
-    let mut problems = Vec::new();
+    let mut dangers = dangers(state, observations, now);
+    let mut problems: Vec<Problem> =
+        super::verdict::resolver_disagrees(state, observations, now, policy)
+            .into_iter()
+            .map(|(owner, text)| Problem::ResolverDisagrees { owner, text })
+            .collect();
     let mut endpoint_alerts = findings
         .as_deref()
         .map(|f| serving::alerts(state, f))

@@ -7,7 +7,8 @@
 //!   server left behind by the previous switch, or one with a different key entirely).
 //!
 //! [`emergency_verdict`] is the key-compromise switch: the next key's records served by
-//! every authoritative server and Secure suffice; the wait is not required.
+//! every authoritative server, each with a valid signature, suffice; neither the wait nor
+//! the validating resolver's cached view is required.
 
 use std::fmt;
 
@@ -287,11 +288,11 @@ pub fn emergency_verdict(
                     .collect(),
             });
         }
-        if !obs.secure_with(&want) {
-            reasons.push(Reason::NotSecure {
+        let unsigned = obs.unsigned(&want, now);
+        if !unsigned.is_empty() {
+            reasons.push(Reason::NotSigned {
                 owner: name.clone(),
-                validation: obs.validated.state,
-                detail: obs.validated.detail.clone(),
+                servers: unsigned,
             });
         }
         let prop = owner.propagation.as_ref().filter(|p| p.key == next.key.id);

@@ -1,9 +1,13 @@
 //! Whether the next key may go live now (RFC 7671 8.1 / 8.4).
 //!
 //! Safe only when, at every owner, the RRset holding the next key's records has been served
-//! by every authoritative server and validated Secure for the full wait
+//! by every authoritative server, each answer signed with a valid signature (Secure from
+//! the servers themselves, [`crate::dns::authenticated`]), for the full wait
 //! ([`Policy::propagation_wait`]), counted from the first observation of an unbroken run
-//! of such observations, and the latest observation still shows it.
+//! of such observations, and the latest observation still shows it. The validating
+//! resolver's cached view is not on this path: the wait covers every cache (that is what
+//! `ttl_factor x TTL` is for); it is the cross-check reported beside
+//! ([`resolver_disagrees`]).
 
 use std::fmt;
 use std::time::Duration;
@@ -61,7 +65,11 @@ pub enum Reason {
     NotObserved { owner: String },
     /// These servers do not serve all of the next key's records (or did not answer).
     NotServed { owner: String, servers: Vec<String> },
-    /// The validated read is not Secure with the next key's records.
+    /// These servers serve the next key's records without a valid signature (missing,
+    /// invalid, expired, or their zone's keys cannot be authenticated): each named with why.
+    NotSigned { owner: String, servers: Vec<String> },
+    /// The validated read is not Secure with the next key's records (kept for reports made
+    /// before signatures were checked at the servers).
     NotSecure {
         owner: String,
         validation: Validation,
@@ -125,6 +133,11 @@ impl fmt::Display for Reason {
                 "{owner}: the next key's record is not served by {}",
                 servers.join(", ")
             ),
+            Reason::NotSigned { owner, servers } => write!(
+                f,
+                "{owner}: the next key's record is not served with a valid signature by {}",
+                servers.join(", ")
+            ),
             Reason::NotSecure {
                 owner,
                 validation,
@@ -172,7 +185,7 @@ impl fmt::Display for Reason {
             ),
             Reason::NotRecorded { owner } => write!(
                 f,
-                "{owner}: served everywhere and Secure, but not yet recorded: the wait starts now"
+                "{owner}: served everywhere, signed, but not yet recorded: the wait starts now"
             ),
             Reason::Waiting {
                 owner,
@@ -182,12 +195,55 @@ impl fmt::Display for Reason {
                 left,
             } => write!(
                 f,
-                "{owner}: served everywhere and Secure since {since}; the wait of {} ends at {until} ({} left)",
+                "{owner}: served everywhere and Secure (signed at every server) since {since}; the wait of {} ends at {until} ({} left)",
                 humantime::format_duration(*wait),
                 humantime::format_duration(*left)
             ),
         }
     }
+}
+
+/// The cross-check of what senders see: the owners where, although the next key's wait is
+/// over (every server has served its records, signed, for the whole wait), the validating
+/// resolver still does not return them Secure. Not on the clock's path: reported (a
+/// resolver holding an answer longer than its TTL, or one that cannot validate).
+pub fn resolver_disagrees(
+    state: &LineageState,
+    observations: &[OwnerObservation],
+    now: Timestamp,
+    policy: &Policy,
+) -> Vec<(String, String)> {
+    let Some(next) = &state.next else {
+        return Vec::new();
+    };
+    let want = next.key.records(&policy.matching);
+    let mut out = Vec::new();
+    for (name, owner) in &state.owners {
+        let Some(obs) = find(observations, name) else {
+            continue;
+        };
+        let Some(p) = owner.propagation.as_ref().filter(|p| p.key == next.key.id) else {
+            continue;
+        };
+        let Some(since) = p.since.filter(|s| *s <= now) else {
+            continue;
+        };
+        let wait = policy.propagation_wait(p.previous_ttl, p.served_ttl, p.negative_ttl);
+        if after(since, wait) > now || obs.secure_with(&want) {
+            continue;
+        }
+        let state = format!("{:?}", obs.validated.state).to_lowercase();
+        let mut text = if obs.validated.state == Validation::Secure {
+            "its answer is secure but lacks the next key's record".to_string()
+        } else {
+            format!("its answer is {state}")
+        };
+        if let Some(d) = &obs.validated.detail {
+            text.push_str(&format!(" ({d})"));
+        }
+        out.push((name.clone(), text));
+    }
+    out
 }
 
 /// The name of a server for messages: its host name and address when known.
@@ -237,12 +293,12 @@ pub fn switch_verdict(
                 servers: lacking,
             });
         }
-        let secure = obs.secure_with(&want);
+        let unsigned = obs.unsigned(&want, now);
+        let secure = unsigned.is_empty();
         if !secure {
-            reasons.push(Reason::NotSecure {
+            reasons.push(Reason::NotSigned {
                 owner: name.clone(),
-                validation: obs.validated.state,
-                detail: obs.validated.detail.clone(),
+                servers: unsigned,
             });
         }
         let prop = owner.propagation.as_ref().filter(|p| p.key == next.key.id);
