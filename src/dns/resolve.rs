@@ -261,13 +261,7 @@ impl Resolver {
 
     async fn addresses_with(&self, host: &Name, flags: Flags) -> Result<Vec<IpAddr>, DnsError> {
         let (out, errors, nxdomain) = self.address_families(host, flags).await?;
-        if !out.is_empty() {
-            return Ok(out);
-        }
-        if let Some((_, e)) = errors.into_iter().next() {
-            return Err(e);
-        }
-        Err(self.no_address(host, nxdomain))
+        addresses_or_unknown(host, out, errors, || self.no_address(host, nxdomain))
     }
 
     fn no_address(&self, host: &Name, nxdomain: bool) -> DnsError {
@@ -412,6 +406,30 @@ impl Resolver {
     }
 }
 
+/// The addresses of `host` from its two lookups: every address when both families
+/// answered; when one failed, [`DnsError::FamilyFailed`] naming it (with the addresses the
+/// other found), never the shorter list; when both failed, the first error; when neither
+/// has an address, `none()`.
+fn addresses_or_unknown(
+    host: &Name,
+    out: Vec<IpAddr>,
+    errors: Vec<(&'static str, DnsError)>,
+    none: impl FnOnce() -> DnsError,
+) -> Result<Vec<IpAddr>, DnsError> {
+    let both_failed = errors.len() > 1;
+    match errors.into_iter().next() {
+        None if out.is_empty() => Err(none()),
+        None => Ok(out),
+        Some((_, e)) if both_failed => Err(e),
+        Some((family, e)) => Err(DnsError::FamilyFailed {
+            host: super::absolute(&host.to_ascii()),
+            family,
+            detail: e.to_string(),
+            found: out,
+        }),
+    }
+}
+
 /// The server list entries of one NS name from its A and AAAA lookups (addresses found,
 /// one error per failed lookup, the error to give when there is neither): the addresses
 /// (port 53), then one error entry per failed lookup.
@@ -501,6 +519,59 @@ mod tests {
         let e = ns_entries(&ns, Ok((vec![], vec![], none())));
         assert_eq!(e.len(), 1);
         assert!(matches!(e[0].1, Err(DnsError::NoAddress { .. })));
+    }
+
+    #[test]
+    fn a_failed_family_makes_the_host_s_addresses_unknown() {
+        let host = Name::from_ascii("mail.example.test.").unwrap();
+        let v4: IpAddr = "127.0.0.1".parse().unwrap();
+        let v6: IpAddr = "::1".parse().unwrap();
+        let none = || DnsError::NoAddress {
+            host: "mail.example.test.".into(),
+            detail: "none".into(),
+        };
+        let servfail = || DnsError::Rcode {
+            server: "127.0.0.1:53".parse().unwrap(),
+            what: "AAAA mail.example.test.".into(),
+            rcode: "SERVFAIL".into(),
+        };
+        assert_eq!(
+            addresses_or_unknown(&host, vec![v4, v6], vec![], none).unwrap(),
+            vec![v4, v6]
+        );
+        // The AAAA lookup failed: not [v4] alone, but unknown, naming the family.
+        let e =
+            addresses_or_unknown(&host, vec![v4], vec![("AAAA", servfail())], none).unwrap_err();
+        match &e {
+            DnsError::FamilyFailed { family, found, .. } => {
+                assert_eq!(*family, "AAAA");
+                assert_eq!(found, &vec![v4]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = e.to_string();
+        assert!(
+            text.contains("AAAA lookup failed") && text.contains("SERVFAIL"),
+            "{text}"
+        );
+        // The AAAA lookup failed and A has no record: still unknown, not "no address".
+        let e = addresses_or_unknown(&host, vec![], vec![("AAAA", servfail())], none).unwrap_err();
+        assert!(
+            matches!(e, DnsError::FamilyFailed { family: "AAAA", .. }),
+            "{e:?}"
+        );
+        // Both failed: the first error as it is.
+        let e = addresses_or_unknown(
+            &host,
+            vec![],
+            vec![("A", servfail()), ("AAAA", servfail())],
+            none,
+        )
+        .unwrap_err();
+        assert!(matches!(e, DnsError::Rcode { .. }), "{e:?}");
+        // Neither has an address.
+        let e = addresses_or_unknown(&host, vec![], vec![], none).unwrap_err();
+        assert!(matches!(e, DnsError::NoAddress { .. }), "{e:?}");
     }
 
     #[test]

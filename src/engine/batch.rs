@@ -126,7 +126,7 @@ impl<'a> Engine<'a> {
         state: &State,
         now: Timestamp,
         dry_run: bool,
-    ) {
+    ) -> Vec<reuse::SilentZone> {
         let mut unique: Vec<OwnerQuery> = Vec::new();
         let mut index: BTreeMap<OwnerQuery, usize> = BTreeMap::new();
         let mut wanted: Vec<Vec<usize>> = Vec::with_capacity(entries.len());
@@ -173,10 +173,11 @@ impl<'a> Engine<'a> {
         } else {
             self.io.observer.zone_serials(&zones).await
         };
-        let kept: Vec<Option<(OwnerObservation, Timestamp)>> = match &cache {
+        let mut kept: Vec<Option<(OwnerObservation, Timestamp)>> = match &cache {
             Some(c) => c.reusable(&unique, &checked, now, reuse_for),
             None => vec![None; unique.len()],
         };
+        self.revalidate_kept(&unique, &mut kept).await;
         let candidate: Vec<bool> = entries
             .iter()
             .zip(&wanted)
@@ -282,16 +283,19 @@ impl<'a> Engine<'a> {
         // and the addresses of the hosts looked up afresh, where a server of the zone
         // serves the same with authority.
         let Some(c) = cache.as_mut().filter(|_| !dry_run) else {
-            return;
+            return cache.map(|c| c.silent).unwrap_or_default();
         };
         let hosts = self
             .settle_hosts(entries, &endpoints, &known, &probes, &checked)
             .await;
         if fresh.iter().all(Option::is_none) && hosts.is_empty() {
-            return;
+            return c.silent.clone();
         }
         for (q, o) in unique.iter().zip(&fresh) {
             if let Some(o) = o {
+                // A fresh look differing from the kept one under the same serials: the
+                // zone changes without new serials, and is never reused again.
+                c.note_silent(q, o, &checked, now);
                 c.record(q, o, now, &checked);
             }
         }
@@ -301,6 +305,7 @@ impl<'a> Engine<'a> {
         c.prune(now, reuse_for);
         // A cache: a pass goes on without it (`status` may run where it cannot write).
         let _ = self.store.write_observations(c);
+        c.silent.clone()
     }
 
     /// Remember, for each entry, whether its endpoints pick up new files on their own (as
@@ -375,7 +380,8 @@ impl<'a> Engine<'a> {
                 });
             alone.extend(repairs);
             let mut entries = self.entries(&batched, &mut errors)?;
-            self.observe_entries(&mut entries, &state, now, dry_run)
+            let silent = self
+                .observe_entries(&mut entries, &state, now, dry_run)
                 .await;
             Self::fold(&mut state, &mut entries, now);
             if !dry_run && !entries.is_empty() {
@@ -411,6 +417,9 @@ impl<'a> Engine<'a> {
                 );
                 let mut status = status;
                 status.observed_at = e.reused;
+                status
+                    .problems
+                    .extend(reusing::silent_problems(&silent, &e.observations));
                 reports.insert(
                     e.name.clone(),
                     LineageReport {
@@ -645,7 +654,7 @@ impl<'a> Engine<'a> {
         // Bounded like a pass's (a forward step must not make status call a wait over);
         // the state read here is never saved.
         let now = self.steady_now(&mut state);
-        self.observe_entries(&mut entries, &state, now, false).await;
+        let silent = self.observe_entries(&mut entries, &state, now, false).await;
         let mut copy = State::default();
         for e in &entries {
             if let Some(ls) = state.lineages.get(&e.name) {
@@ -666,6 +675,9 @@ impl<'a> Engine<'a> {
             );
             let mut status = lineage_status(&e.name, ls, &e.observations, &p, now, &e.policy);
             status.observed_at = e.reused;
+            status
+                .problems
+                .extend(reusing::silent_problems(&silent, &e.observations));
             report.lineages.push(status);
         }
         Ok(report)

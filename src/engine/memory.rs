@@ -955,6 +955,23 @@ impl Observe for MemoryWorld {
             .collect()
     }
 
+    /// The validated reads of a fresh observation (the resolver asks the first server up).
+    async fn validated_reads(&self, owners: &[String]) -> Vec<Validated> {
+        let queries: Vec<OwnerQuery> = owners
+            .iter()
+            .map(|o| OwnerQuery {
+                owner: o.clone(),
+                zone: None,
+                nameservers: vec![],
+            })
+            .collect();
+        self.observe(&queries)
+            .await
+            .into_iter()
+            .map(|o| o.validated)
+            .collect()
+    }
+
     /// The world's zone: every server's serial (None when a server is down or its address
     /// cannot be looked up), Secure when the world's validation is; other zones: nothing
     /// known.
