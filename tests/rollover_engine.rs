@@ -94,6 +94,7 @@ impl Fixture {
                 poll: Duration::from_secs(60),
                 switching: None,
                 fresh: false,
+                ..Options::default()
             },
         }
     }
@@ -1934,8 +1935,9 @@ fn a_due_scheduled_switch_does_not_happen_when_the_next_record_was_silently_dele
     // The fresh look differed from the kept one under the same serials: the zone is
     // silent, named with the fix.
     assert!(
-        s.problems.iter().any(|p| p.contains("without a new SOA serial")
-            && p.contains("SOA-EDIT-API INCREASE")),
+        s.problems
+            .iter()
+            .any(|p| p.contains("without a new SOA serial") && p.contains("SOA-EDIT-API INCREASE")),
         "{s:#?}"
     );
     // A run publishes the record again instead of switching.

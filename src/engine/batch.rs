@@ -161,8 +161,13 @@ impl<'a> Engine<'a> {
         // What may be reused: the zones of the kept observations asked first.
         let reuse_for = self.config.dns.reuse_observations;
         let mut cache = (!self.options.fresh && !reuse_for.is_zero()).then(|| {
-            self.store
-                .read_observations(&reuse::resolver_of(&self.config.dns))
+            let mut c = self
+                .store
+                .read_observations(&reuse::resolver_of(&self.config.dns));
+            if self.options.permissive.reuse_silent_zones {
+                c.silent.clear();
+            }
+            c
         });
         let zones = cache
             .as_ref()
@@ -177,7 +182,9 @@ impl<'a> Engine<'a> {
             Some(c) => c.reusable(&unique, &checked, now, reuse_for),
             None => vec![None; unique.len()],
         };
-        self.revalidate_kept(&unique, &mut kept).await;
+        if !self.options.permissive.no_revalidation {
+            self.revalidate_kept(&unique, &mut kept).await;
+        }
         let candidate: Vec<bool> = entries
             .iter()
             .zip(&wanted)
@@ -232,7 +239,13 @@ impl<'a> Engine<'a> {
                 .iter()
                 .filter_map(|&i| kept[i].as_ref().map(|(o, _)| o.clone()))
                 .collect();
-            reusing[k] = quiet_on(state, e, &obs, now);
+            reusing[k] = quiet_on(
+                state,
+                e,
+                &obs,
+                now,
+                self.options.permissive.reuse_near_switch,
+            );
         }
         let second: Vec<usize> = round(&wanted, &reusing, &fresh);
         let looked_up = hosts_of(&probed, &reusing);

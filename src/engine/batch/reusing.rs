@@ -227,6 +227,7 @@ pub(super) fn quiet_on(
     e: &Entry<'_>,
     obs: &[OwnerObservation],
     now: Timestamp,
+    even_near_switch: bool,
 ) -> bool {
     let Some(before) = state.lineages.get(&e.name) else {
         return false;
@@ -234,7 +235,7 @@ pub(super) fn quiet_on(
     if before.intent.is_some() || !before.cleanup.is_empty() || before.reload_pending {
         return false;
     }
-    if near_switch(before, obs, now, &e.policy) {
+    if !even_near_switch && near_switch(before, obs, now, &e.policy) {
         return false;
     }
     let mut after = before.clone();
