@@ -764,7 +764,10 @@ fn cname_target_in_a_zone_of_the_same_servers(lab: Lab, zone_var: &str, prefix: 
     let zone = s.lab.var(zone_var).to_string();
     let target_pdns = Pdns::of(&s.lab, &zone);
     let target = format!("_dane-{}.{zone}.", s.name);
-    append(&s.cfg, &format!("\n[zones.\"{zone}\"]\nprovider = \"lab\"\n"));
+    append(
+        &s.cfg,
+        &format!("\n[zones.\"{zone}\"]\nprovider = \"lab\"\n"),
+    );
     let cname = put(&pdns, &s.owner, "CNAME", &target);
     struct Clean<'a>(&'a Pdns, String);
     impl Drop for Clean<'_> {
