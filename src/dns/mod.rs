@@ -10,6 +10,7 @@
 //! - [`live`]: [`live::LiveObserver`], the [`Observe`] implementation used by the commands.
 
 pub mod crosszone;
+pub mod delegation;
 pub mod interpret;
 pub mod live;
 pub mod resolve;

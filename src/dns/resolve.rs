@@ -379,7 +379,16 @@ impl Resolver {
         &self,
         zone: &Name,
     ) -> Result<Vec<(Name, Result<Vec<SocketAddr>, DnsError>)>, DnsError> {
-        let names = self.ns_names(zone).await?;
+        // The zone's own NS set and the parent's delegation (a server listed only there
+        // is asked by resolvers too: see `delegation`).
+        let (apex, delegated) = futures_util::join!(
+            self.ns_names(zone),
+            super::delegation::delegation_ns(self, zone)
+        );
+        let (names, delegation_error) = match delegated {
+            Ok(d) => (super::delegation::merge(apex?, d), None),
+            Err(e) => (apex?, Some(e)),
+        };
         let found = join_all(
             names
                 .iter()
@@ -402,7 +411,23 @@ impl Resolver {
             });
             out.extend(ns_entries(&n, f));
         }
+        if let Some(e) = delegation_error {
+            out.push((zone.clone(), Err(e)));
+        }
         Ok(out)
+    }
+
+    /// Every address of the name server `ns` (A and AAAA through the resolver); an error
+    /// when neither lookup gave one.
+    pub async fn addresses_of_server(&self, ns: &Name) -> Result<Vec<IpAddr>, DnsError> {
+        let (ips, errors, nx) = self.address_families(ns, Flags::DISCOVERY).await?;
+        if !ips.is_empty() {
+            return Ok(ips);
+        }
+        match errors.into_iter().next() {
+            Some((_, e)) => Err(e),
+            None => Err(self.no_address(ns, nx)),
+        }
     }
 }
 
