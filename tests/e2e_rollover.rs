@@ -684,7 +684,11 @@ fn raised_ttl_is_applied(backend: Backend, test: &str, prefix: &str) {
     assert_ok(&s.issue(), "certbot certonly");
     let current = s.live_record();
     let start = Instant::now();
-    while !s.servers().iter().all(|srv| s.served(srv).contains(&current)) {
+    while !s
+        .servers()
+        .iter()
+        .all(|srv| s.served(srv).contains(&current))
+    {
         assert!(start.elapsed() < Duration::from_secs(20), "never published");
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -727,7 +731,11 @@ fn raised_ttl_is_applied(backend: Backend, test: &str, prefix: &str) {
 
 #[test]
 fn e2e_powerdns_a_raised_ttl_is_applied() {
-    raised_ttl_is_applied(Backend::Pdns, "e2e_powerdns_a_raised_ttl_is_applied", "ttlp");
+    raised_ttl_is_applied(
+        Backend::Pdns,
+        "e2e_powerdns_a_raised_ttl_is_applied",
+        "ttlp",
+    );
 }
 
 #[test]

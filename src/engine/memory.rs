@@ -98,6 +98,9 @@ pub struct MemEndpoint {
     pub log: Vec<(Timestamp, Vec<u8>)>,
     /// Nothing answers (it keeps what it loaded).
     pub down: bool,
+    /// The lookup of its address's family fails (SERVFAIL or timeout for, say, the AAAA
+    /// of its host while the A answers): a probe by host name cannot know this address.
+    pub family_fails: bool,
 }
 
 /// One version of an owner's RRset at the provider.
@@ -230,6 +233,11 @@ pub struct World {
     pub key_families: BTreeMap<String, crate::probe::Algorithms>,
     /// The endpoints (none: every endpoint lookup finds no address).
     pub endpoints: Vec<MemEndpoint>,
+    /// Test-only model of the shell before a failed address family made a host unknown:
+    /// an endpoint whose family lookup fails is left out of the host's addresses (a shorter
+    /// list) instead of being an unknown entry. What a test turns on to show the
+    /// simulation finds that hole.
+    pub drop_failed_family: bool,
 }
 
 /// The in-memory world behind a lock, implementing all the engine's traits.
@@ -510,6 +518,7 @@ impl MemoryWorld {
                 reload_failures: 0,
                 reloads: Vec::new(),
                 endpoints: Vec::new(),
+                drop_failed_family: false,
                 key_families: BTreeMap::new(),
             }),
         }
@@ -553,6 +562,7 @@ impl MemoryWorld {
             follow,
             log: vec![(Timestamp::MIN, spki)],
             down: false,
+            family_fails: false,
         });
         i
     }
@@ -1046,7 +1056,9 @@ impl EndpointProber for MemoryWorld {
                         }
                 })
                 .collect();
-            if found.is_empty() {
+            let (found, unknown) = w.family_lookups(ep, found);
+            out.extend(unknown);
+            if found.is_empty() && out.last().is_none_or(|p| p.endpoint != *ep) {
                 out.push(EndpointProbe {
                     endpoint: ep.clone(),
                     address: None,
@@ -1074,6 +1086,36 @@ impl EndpointProber for MemoryWorld {
             }
         }
         out
+    }
+}
+
+impl World {
+    /// The endpoints found by a probe of `ep` (indexes into `endpoints`) split by their
+    /// address family's lookup: those whose family lookup fails are, looked up by host
+    /// name, one unknown entry (as `probe::endpoint` gives for a failed AAAA or A lookup),
+    /// or left out under [`World::drop_failed_family`]. A probe at a fixed address is not
+    /// looked up.
+    fn family_lookups(&self, ep: &Endpoint, found: Vec<usize>) -> (Vec<usize>, Vec<EndpointProbe>) {
+        if ep.address.is_some() {
+            return (found, Vec::new());
+        }
+        let (failing, ok): (Vec<usize>, Vec<usize>) = found
+            .into_iter()
+            .partition(|&i| self.endpoints[i].family_fails);
+        if failing.is_empty() || self.drop_failed_family {
+            return (ok, Vec::new());
+        }
+        let unknown = EndpointProbe {
+            endpoint: ep.clone(),
+            address: None,
+            serving: Serving::LookupFailed {
+                error: format!(
+                    "{}.: the AAAA lookup failed (timed out); its AAAA addresses are unknown",
+                    ep.host
+                ),
+            },
+        };
+        (ok, vec![unknown])
     }
 }
 
