@@ -25,8 +25,17 @@
 //!   when the host is on an owner's path inside the zone and one of the zone's servers
 //!   serves, with authority and without a CNAME, what the resolver answered. What an
 //!   endpoint serves is always probed.
+//! - **Checked against a validated read every pass** ([`still_validates`]): one resolver
+//!   query per kept owner; an RRset turned Bogus (an expired RRSIG while the zone's SOA
+//!   still validates) or changed is seen within one pass.
+//! - **Never near a switch** (`engine::batch::reusing::near_switch`): within one wait plus
+//!   one pass of a scheduled switch falling due, every look is fresh.
+//! - **Silent zones are never reused again** ([`SilentZone`], [`Cache::note_silent`]): a
+//!   fresh look differing from the kept one under the same serials means the zone changes
+//!   without new serials; it is kept in the file and named by `status`, `run` and `doctor`.
 //! - **At most `[dns] reuse_observations` old** (default one day; `0s` turns reuse off): a
-//!   change a server made without a new serial is seen at the latest then.
+//!   change a server made without a new serial that the resolver does not show either is
+//!   seen at the latest then. See docs/dns-seams.md.
 //!
 //! The cache is a file beside the state ([`crate::store::Store::observations_path`]); losing
 //! it only costs one pass of fresh queries.
