@@ -1660,3 +1660,228 @@ fn lab_mx_implicit_mx_without_tlsa_is_a_warning_and_posttls_finger_agrees() {
     let (pf, out) = posttls_finger_to(&lab, host, &[]);
     assert_eq!(pf, PostTls::Untrusted, "{out}");
 }
+
+// ---------------------------------------------------------------------------------------
+// A failed address lookup of one family: a DNS fault in front of the validating resolver.
+
+/// What the fault proxy does with AAAA questions for its host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    Pass = 0,
+    ServFail = 1,
+    Drop = 2,
+}
+
+/// A UDP DNS proxy between danerollover and the lab's resolver that answers AAAA
+/// questions for one host with SERVFAIL, or never, as set; everything else is relayed.
+/// Stops when dropped.
+struct FaultProxy {
+    addr: std::net::SocketAddr,
+    fault: std::sync::Arc<std::sync::atomic::AtomicU8>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FaultProxy {
+    fn start(upstream: std::net::SocketAddr, host: &str) -> FaultProxy {
+        use hickory_proto::op::{Message, MessageType, ResponseCode};
+        use hickory_proto::rr::RecordType;
+        use std::sync::atomic::Ordering;
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let addr = socket.local_addr().unwrap();
+        let fault = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(Fault::Pass as u8));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (f, st) = (fault.clone(), stop.clone());
+        let host = format!("{}.", host.trim_end_matches('.')).to_ascii_lowercase();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65_535];
+            while !st.load(Ordering::Relaxed) {
+                let Ok((n, client)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
+                let query = buf[..n].to_vec();
+                let faulty = Message::from_vec(&query).ok().filter(|m| {
+                    m.queries.iter().any(|q| {
+                        q.query_type() == RecordType::AAAA
+                            && q.name().to_ascii().to_ascii_lowercase() == host
+                    })
+                });
+                match (faulty, f.load(Ordering::Relaxed)) {
+                    (Some(_), 2) => continue,
+                    (Some(mut m), 1) => {
+                        m.metadata.message_type = MessageType::Response;
+                        m.metadata.response_code = ResponseCode::ServFail;
+                        m.metadata.recursion_available = true;
+                        if let Ok(bytes) = m.to_vec() {
+                            let _ = socket.send_to(&bytes, client);
+                        }
+                    }
+                    _ => {
+                        // Relay (one question at a time is enough here).
+                        let up = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                        up.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+                        let _ = up.send_to(&query, upstream);
+                        let mut answer = vec![0u8; 65_535];
+                        if let Ok((m, _)) = up.recv_from(&mut answer) {
+                            let _ = socket.send_to(&answer[..m], client);
+                        }
+                    }
+                }
+            }
+        });
+        FaultProxy { addr, fault, stop }
+    }
+
+    fn set(&self, fault: Fault) {
+        self.fault
+            .store(fault as u8, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A host with A 127.0.10.25 (the lab's Postfix) and AAAA ::1: while its AAAA lookup fails
+/// (SERVFAIL, then no answer at all), `check`, `check --mx` and `status` say its addresses
+/// are unknown, naming the family, never a shorter list that looks fine; once the lookup
+/// answers again, [::1] is probed like any address.
+#[test]
+fn lab_a_failed_aaaa_lookup_makes_the_host_unknown_never_a_shorter_list() {
+    let Some(lab) =
+        Lab::get("lab_a_failed_aaaa_lookup_makes_the_host_unknown_never_a_shorter_list")
+    else {
+        return;
+    };
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let (_, right) = lab_key(&lab);
+    let zone = lab.var("LAB_PDNS_ZONE").to_string();
+    let host = format!("check-family.{zone}");
+    let domain = format!("check-family-mx.{zone}");
+    let _a = publish(
+        &pdns,
+        &format!("{host}."),
+        "A",
+        &[lab.var("LAB_MAIL_ADDR").to_string()],
+    );
+    let _aaaa = publish(&pdns, &format!("{host}."), "AAAA", &["::1".to_string()]);
+    let _mx = publish(&pdns, &format!("{domain}."), "MX", &[format!("10 {host}.")]);
+    let _t = publish(
+        &pdns,
+        &format!("_25._tcp.{host}."),
+        "TLSA",
+        &[right.to_string()],
+    );
+    wait_for_address(&lab, &host, "::1");
+    wait_for_address(&lab, &host, lab.var("LAB_MAIL_ADDR"));
+    wait_for_tlsa(
+        &lab,
+        &format!("_25._tcp.{host}."),
+        std::slice::from_ref(&right),
+    );
+
+    let proxy = FaultProxy::start(lab.addr("LAB_RESOLVER"), &host);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"state_dir = "{state}"
+[dns]
+validating_resolver = "{proxy}"
+timeout = "2s"
+
+[providers.lab]
+type = "manual"
+
+[lineages."{l}"]
+provider = "lab"
+tlsa = ["_25._tcp.{h}"]
+endpoints = ["{host}:25"]
+endpoints_only = true
+"#,
+            state = dir.path().join("state").display(),
+            proxy = proxy.addr,
+            l = lab.var("LAB_LINEAGE"),
+            h = lab.var("LAB_MAIL_HOST"),
+        ),
+    )
+    .unwrap();
+    let target = format!("{host}:25");
+    let status = || {
+        let out = Command::cargo_bin("danerollover")
+            .unwrap()
+            .args(["--config"])
+            .arg(&cfg)
+            .args([
+                "--letsencrypt-dir",
+                lab.var("LAB_LETSENCRYPT_DIR"),
+                "status",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "status: not JSON ({e}): {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    };
+
+    for (fault, why) in [(Fault::ServFail, "SERVFAIL"), (Fault::Drop, "no answer")] {
+        proxy.set(fault);
+        // check: UNKNOWN, naming the family; the A address is still probed and matches.
+        let (code, v) = check_json(&cfg, &["--target", &target, "--timeout", "3s"]);
+        let text = v.to_string();
+        assert_eq!(code, 3, "{why}: {v:#}");
+        assert!(text.contains("AAAA lookup failed"), "{why}: {v:#}");
+        let o = owner(&v, &format!("_25._tcp.{host}."));
+        let probed: Vec<&str> = o["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["address"].as_str())
+            .collect();
+        assert_eq!(probed, vec![lab.var("LAB_MAIL_ADDR")], "{why}: {v:#}");
+        let (code, out) = check_text(&cfg, &["--target", &target, "--timeout", "3s"]);
+        assert_eq!(code, 3, "{out}");
+        assert!(out.contains("AAAA"), "{why}: {out}");
+
+        // check --mx: the host's address records cannot be validated, naming AAAA.
+        let (code, v) = check_json(&cfg, &["--mx", &domain, "--timeout", "3s"]);
+        assert!(code == 3 || code == 2, "{why}: {code} {v:#}");
+        assert!(v.to_string().contains("the AAAA lookup"), "{why}: {v:#}");
+
+        // status: the endpoint's AAAA addresses are unknown (what holds a retirement).
+        let v = status();
+        let endpoints = v["lineages"][0]["endpoints"].to_string();
+        assert!(
+            endpoints.contains("AAAA lookup failed") && endpoints.contains("unknown"),
+            "{why}: {v:#}"
+        );
+    }
+
+    // Recovery: every address is probed again, [::1]:25 among them (nothing listens there
+    // in the lab: unreachable, never left out).
+    proxy.set(Fault::Pass);
+    let (_, v) = check_json(&cfg, &["--target", &target, "--timeout", "3s"]);
+    assert!(!v.to_string().contains("AAAA lookup failed"), "{v:#}");
+    let o = owner(&v, &format!("_25._tcp.{host}."));
+    let probed: Vec<&str> = o["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["address"].as_str())
+        .collect();
+    assert!(
+        probed.contains(&"::1") && probed.contains(&lab.var("LAB_MAIL_ADDR")),
+        "{v:#}"
+    );
+}

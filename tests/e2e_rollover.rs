@@ -843,3 +843,96 @@ fn e2e_in_the_units_sandbox_a_clock_step_and_a_kill_while_certbot_runs() {
     assert_eq!(s.live_key_record(), next);
     s.set_certbot(&real);
 }
+
+/// The TTL `server` (address:port) serves the TLSA RRset at `owner` with, asked without
+/// recursion; None without an RRset.
+fn served_ttl(server: &str, owner: &str) -> Option<u32> {
+    let (addr, port) = server.rsplit_once(':').expect("address:port");
+    let out = std::process::Command::new("dig")
+        .args([
+            &format!("@{addr}"),
+            "-p",
+            port,
+            "+norec",
+            "+noall",
+            "+answer",
+            owner,
+            "TLSA",
+        ])
+        .output()
+        .expect("dig");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.split_whitespace().nth(3) == Some("TLSA"))
+        .find_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+}
+
+/// Raising a lineage's `ttl` after its records exist is applied on the servers by the
+/// next `prepublish` (the records published again with the new TTL), on PowerDNS (API
+/// RRset replace) and BIND (RFC 2136: an added RR with another TTL sets the RRset's).
+fn raised_ttl_is_applied(backend: Backend, test: &str, prefix: &str) {
+    let Some(lab) = Lab::get(test) else {
+        return;
+    };
+    let mut s = Setup::new(lab, backend, prefix, &[&["true"]]);
+    assert_ok(&s.issue(), "certbot certonly");
+    let current = s.live_record();
+    let start = Instant::now();
+    while !s
+        .servers()
+        .iter()
+        .all(|srv| s.served(srv).contains(&current))
+    {
+        assert!(start.elapsed() < Duration::from_secs(20), "never published");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    for srv in s.servers() {
+        assert_eq!(served_ttl(&srv, &s.owner), Some(5), "{srv}");
+    }
+    let cfg = std::fs::read_to_string(&s.cfg)
+        .unwrap()
+        .replace("ttl = 5\n", "ttl = 30\n");
+    std::fs::write(&s.cfg, cfg).unwrap();
+    let out = s.dr(&["prepublish", &s.name]);
+    assert_ok(&out, "prepublish");
+    let start = Instant::now();
+    loop {
+        let ttls: Vec<Option<u32>> = s
+            .servers()
+            .iter()
+            .map(|srv| served_ttl(srv, &s.owner))
+            .collect();
+        if ttls.iter().all(|t| *t == Some(30)) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the raised TTL is not served: {ttls:?}; prepublish said: {}",
+            text(&out)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // The records are the same; a second prepublish has nothing more to do for the TTL.
+    assert!(s.served_primary().contains(&current));
+    let out = s.dr(&["prepublish", &s.name, "--json"]);
+    assert_ok(&out, "prepublish again");
+    let v = Setup::json(&out);
+    assert!(
+        !v.to_string().contains("publish _"),
+        "published again although the TTL is applied: {v:#}"
+    );
+}
+
+#[test]
+fn e2e_powerdns_a_raised_ttl_is_applied() {
+    raised_ttl_is_applied(
+        Backend::Pdns,
+        "e2e_powerdns_a_raised_ttl_is_applied",
+        "ttlp",
+    );
+}
+
+#[test]
+fn e2e_bind_a_raised_ttl_is_applied() {
+    raised_ttl_is_applied(Backend::Bind, "e2e_bind_a_raised_ttl_is_applied", "ttlb");
+}

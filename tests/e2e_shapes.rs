@@ -50,12 +50,17 @@ struct Pdns {
 
 impl Pdns {
     fn new(lab: &Lab) -> Self {
+        Pdns::of(lab, lab.var("LAB_PDNS_ZONE"))
+    }
+
+    /// The API of another zone of the lab's PowerDNS.
+    fn of(lab: &Lab, zone: &str) -> Self {
         Pdns {
             zone_url: format!(
                 "{}/api/v1/servers/{}/zones/{}.",
                 lab.var("LAB_PDNS_API"),
                 lab.var("LAB_PDNS_SERVER_ID"),
-                lab.var("LAB_PDNS_ZONE")
+                zone.trim_end_matches('.')
             ),
             key: std::fs::read_to_string(lab.path("LAB_PDNS_API_KEY_FILE"))
                 .unwrap()
@@ -744,4 +749,110 @@ fn lab_an_unchanged_zone_is_not_asked_again_and_a_change_is_seen_at_once() {
             "reused with reuse_observations = \"0s\": {v:#}"
         );
     }
+}
+
+/// A CNAME'd owner whose target is in another zone the same PowerDNS serves (`zone`: a
+/// signed child delegated to the same servers, or a signed sibling): PowerDNS answers the
+/// CNAME with the target's records and the AA bit, as if the target were in the owner's
+/// zone. The records go into the target's zone (through `[zones."ZONE"] provider`), never
+/// into the owner's zone below a delegation; `status` shows the chain in the target's
+/// zone, healthy; `rollover --wait` switches.
+fn cname_target_in_a_zone_of_the_same_servers(lab: Lab, zone_var: &str, prefix: &str) {
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let mut s = Setup::new(lab, Backend::Pdns, prefix, &[&["true"]]);
+    let zone = s.lab.var(zone_var).to_string();
+    let target_pdns = Pdns::of(&s.lab, &zone);
+    let target = format!("_dane-{}.{zone}.", s.name);
+    append(
+        &s.cfg,
+        &format!("\n[zones.\"{zone}\"]\nprovider = \"lab\"\n"),
+    );
+    let cname = put(&pdns, &s.owner, "CNAME", &target);
+    struct Clean<'a>(&'a Pdns, String);
+    impl Drop for Clean<'_> {
+        fn drop(&mut self) {
+            self.0
+                .patch(json!({ "name": self.1, "type": "TLSA", "changetype": "DELETE" }));
+        }
+    }
+    let _clean_target = Clean(&target_pdns, target.clone());
+
+    let out = s.issue();
+    assert_ok(&out, "certbot certonly");
+    let current = s.live_record();
+    let (_, v) = status_all(&s);
+    let next = rec(&lineage(&v, &s.name)["next"]);
+    // In the target's zone, nowhere else.
+    let mut held = target_pdns.rrset(&target, "TLSA");
+    held.sort();
+    let mut want = vec![current.clone(), next.clone()];
+    want.sort();
+    assert_eq!(held, want, "the records are not in zone {zone}");
+    assert!(
+        pdns.rrset(&target, "TLSA").is_empty(),
+        "records written into the owner's zone at {target}"
+    );
+    assert!(pdns.rrset(&s.owner, "TLSA").is_empty(), "beside the CNAME");
+    let servers = [
+        s.lab.var("LAB_PDNS_DNS").to_string(),
+        s.lab.var("LAB_PDNS2_DNS").to_string(),
+    ];
+    let has = |want: Vec<String>| move |got: &[String]| want.iter().all(|w| got.contains(w));
+    wait_until_served(
+        &servers,
+        &target,
+        Duration::from_secs(20),
+        has(vec![current.clone(), next.clone()]),
+    );
+
+    // status: the chain ends in the target's zone; healthy once the resolver lets go of
+    // the empty answer.
+    let start = Instant::now();
+    let v = loop {
+        let (c, v) = status_all(&s);
+        if c == 0 {
+            break v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "status never healthy: {v:#}"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    let o = &lineage(&v, &s.name)["owners"][0];
+    assert_eq!(o["chain"][0]["target"], target.as_str(), "{o:#}");
+    assert_eq!(o["chain"][0]["zone"], format!("{zone}."), "{o:#}");
+
+    // The switch happens once the wait is over.
+    let out = s.dr(&[
+        "rollover",
+        &s.name,
+        "--wait",
+        "--max-wait",
+        "300s",
+        "--json",
+    ]);
+    assert_ok(&out, "rollover --wait");
+    let r = Setup::json(&out);
+    assert_eq!(r["outcome"]["result"], "switched", "{r:#}");
+    assert_eq!(s.live_record(), next);
+    assert!(pdns.rrset(&target, "TLSA").is_empty());
+    drop(cname);
+}
+
+#[test]
+fn lab_cname_target_in_a_signed_child_on_the_same_servers_is_published_in_the_child() {
+    let Some(lab) = Lab::get("e2e_shapes_cname_child") else {
+        return;
+    };
+    cname_target_in_a_zone_of_the_same_servers(lab, "LAB_SHARED_CHILD_ZONE", "xchild");
+}
+
+#[test]
+fn lab_cname_target_in_a_sibling_zone_on_the_same_servers_is_published_there() {
+    let Some(lab) = Lab::get("e2e_shapes_cname_sibling") else {
+        return;
+    };
+    cname_target_in_a_zone_of_the_same_servers(lab, "LAB_SHARED_ZONE", "xsib");
 }

@@ -94,7 +94,7 @@ impl Fixture {
                 poll: Duration::from_secs(60),
                 switching: None,
                 fresh: false,
-                verbose: false,
+                ..Options::default()
             },
         }
     }
@@ -1965,19 +1965,27 @@ fn a_due_scheduled_switch_does_not_happen_when_the_next_record_was_silently_dele
     f.silently_remove(OWNER, &r311(&next));
     assert_eq!(f.serials(), serials, "silent");
     assert!(!f.served_everywhere(&next));
-    // Not due yet: the reused observation hides the deletion (status shows the record).
+    // Within one wait plus one pass of the switch falling due: never reused, so the
+    // deletion shows at once (status shows the record missing).
     let s = f.status();
-    assert!(s.observed_at.is_some(), "{s:#?}");
+    assert_eq!(s.observed_at, None, "{s:#?}");
     let shown = s.owners.iter().find(|o| o.owner == OWNER).unwrap();
     assert!(
         shown
             .servers
             .iter()
-            .all(|sv| sv.records.contains(&r311(&next))),
+            .all(|sv| !sv.records.contains(&r311(&next))),
         "{s:#?}"
     );
-    // Due: the plan on the reused observation is a switch, not quiet: a fresh look finds
-    // the record missing and publishes it again instead of switching.
+    // The fresh look differed from the kept one under the same serials: the zone is
+    // silent, named with the fix.
+    assert!(
+        s.problems
+            .iter()
+            .any(|p| p.contains("without a new SOA serial") && p.contains("SOA-EDIT-API INCREASE")),
+        "{s:#?}"
+    );
+    // A run publishes the record again instead of switching.
     f.world.advance(610);
     let changes = f.world.world().changes.len();
     let r = f.run();
@@ -2002,6 +2010,53 @@ fn a_due_scheduled_switch_does_not_happen_when_the_next_record_was_silently_dele
     let r = f.run();
     assert!(r.lineages[0].switched, "{r:#?}");
     assert_eq!(f.live(), next);
+}
+
+#[test]
+fn no_reuse_within_one_wait_plus_one_pass_of_a_due_switch() {
+    let f = Fixture::new(&[0, 0], "rollover_every = \"1d\"");
+    // The key becomes current at the prepublish: the switch falls due a day later.
+    let start = f.world.world().now;
+    f.ready();
+    f.world.advance(600);
+    assert!(f.status().observed_at.is_some(), "far from due: reused");
+    // One wait (2 x TTL 300 + 60 s margin) plus one pass (11 min) before due, and closer:
+    // always fresh, although nothing changed.
+    let window = 2 * 300 + 60 + 11 * 60;
+    let until = |secs_before_due: i64| {
+        let now = f.world.world().now;
+        86_400 - secs_before_due - (now - start).get_seconds()
+    };
+    f.world.advance(until(window + 120));
+    assert!(f.status().observed_at.is_some(), "still outside the window");
+    f.world.advance(240);
+    let s = f.status();
+    assert_eq!(s.observed_at, None, "inside the window: {s:#?}");
+}
+
+#[test]
+fn a_silent_deletion_is_seen_within_one_pass_and_the_zone_is_never_reused_again() {
+    let f = Fixture::new(&[0, 0], "");
+    let next = f.ready();
+    f.silently_remove(OWNER2, &r311(&next));
+    // The kept observation is checked against a validated read in every pass: the record
+    // is missing there, so the next pass looks afresh and publishes it again.
+    f.world.advance(60);
+    let r = f.run();
+    assert_eq!(r.lineages[0].status.observed_at, None, "{r:#?}");
+    assert!(f.served_everywhere(&next), "{r:#?}");
+    // The zone changed without a new serial: never reused again, and named with the fix.
+    for _ in 0..3 {
+        f.world.advance(600);
+        let s = f.status();
+        assert_eq!(s.observed_at, None, "{s:#?}");
+        assert!(
+            s.problems
+                .iter()
+                .any(|p| p.contains("example.test") && p.contains("SOA-EDIT-API")),
+            "{s:#?}"
+        );
+    }
 }
 
 #[test]

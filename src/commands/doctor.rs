@@ -172,6 +172,7 @@ async fn diagnose(ctx: &Context, args: &DoctorArgs) -> Vec<Item> {
     let le_dir = ctx.letsencrypt_dir(Some(&config));
     let state_dir = ctx.state_dir(Some(&config));
     items.push(state_item(&state_dir));
+    items.extend(silent_zone_items(&state_dir, &config));
     // certbot's own checks, when some lineage (or none yet: the default) is certbot's.
     let certbot_names: Vec<String> = names
         .iter()
@@ -249,6 +250,30 @@ fn state_item(dir: &Path) -> Item {
         Err(e) => item(name, Level::Fail, format!("{}: {e}", dir.display()))
             .fix("run as root or as a member of the danerollover group"),
     }
+}
+
+/// The zones seen changing without a new serial (kept in the observation cache): their
+/// observations are never reused, which costs every pass a full look; the fix is in the
+/// zone's serials.
+fn silent_zone_items(state_dir: &Path, config: &Config) -> Vec<Item> {
+    let store = crate::store::Store::new(state_dir);
+    let cache = store.read_observations(&crate::dns::reuse::resolver_of(&config.dns));
+    cache
+        .silent
+        .iter()
+        .map(|s| {
+            item(
+                format!("zone {}", s.zone.trim_end_matches('.')),
+                Level::Warn,
+                s.problem(),
+            )
+            .fix(format!(
+                "make each change raise the serial of {}, then rm {}",
+                s.zone.trim_end_matches('.'),
+                store.observations_path().display()
+            ))
+        })
+        .collect()
 }
 
 /// The inputs of the switch the machine itself gives: the boot clock (a stepped wall clock

@@ -291,6 +291,10 @@ impl LiveObserver {
                 }
             }
 
+            // A target answered inside the zone may be in another zone the same servers
+            // serve (a child, a sibling): find its zone by asking (see `crosszone`).
+            super::crosszone::split_cross_zone(&self.resolver, &mut observations).await;
+
             // Phase 4: CNAMEs leaving the zone: observe the targets, append their servers.
             if depth < interpret::MAX_CNAME_CHAIN {
                 let mut follow: Vec<(usize, String)> = Vec::new();
@@ -575,6 +579,10 @@ impl Observe for LiveObserver {
 
     async fn zone_serials(&self, zones: &[ZoneQuery]) -> Vec<ZoneSerials> {
         join_all(zones.iter().map(|z| self.zone_serials_of(z))).await
+    }
+
+    async fn validated_reads(&self, owners: &[String]) -> Vec<Validated> {
+        join_all(owners.iter().map(|o| self.bounded(self.validate(o)))).await
     }
 
     async fn authoritative_addresses(

@@ -12,6 +12,8 @@
 //! - [`live`]: [`live::LiveObserver`], the [`Observe`] implementation used by the commands.
 
 pub mod authenticated;
+pub mod crosszone;
+pub mod delegation;
 pub mod interpret;
 pub mod live;
 pub mod resolve;
@@ -68,6 +70,16 @@ pub enum DnsError {
     /// A host without any A or AAAA address.
     #[error("{host} has no A or AAAA address ({detail})")]
     NoAddress { host: String, detail: String },
+    /// One address family's lookup failed while the other answered: the host's address
+    /// list is unknown (never the shorter list of the family that answered). `found` holds
+    /// the other family's addresses, which may still be probed.
+    #[error("{host}: the {family} lookup failed ({detail}); its {family} addresses are unknown")]
+    FamilyFailed {
+        host: String,
+        family: &'static str,
+        detail: String,
+        found: Vec<std::net::IpAddr>,
+    },
     /// No enclosing zone (SOA) found for an owner.
     #[error("cannot find the zone of {owner}: {detail}")]
     NoZone { owner: String, detail: String },
@@ -270,6 +282,12 @@ impl OwnerObservation {
         self.lacking(|records| want.iter().all(|w| records.contains(w)))
     }
 
+    /// Whether some server answering with authority serves every record of `want`.
+    pub fn served_anywhere(&self, want: &[TlsaRecord]) -> bool {
+        self.served()
+            .any(|a| a.authoritative && want.iter().all(|w| a.records.contains(w)))
+    }
+
     /// Whether no server holds `want` ([`OwnerObservation::lacking`] names every server).
     pub fn held_nowhere(&self, want: &[TlsaRecord]) -> bool {
         self.lacking_all(want).len() >= self.lacking(|_| false).len()
@@ -466,6 +484,21 @@ pub trait Observe: Send + Sync {
                 zone: z.clone(),
                 serials: None,
                 secure: false,
+            })
+            .collect()
+    }
+    /// The validated read of each owner through the validating resolver alone (no
+    /// authoritative server asked): what a kept observation is checked against before it
+    /// is reused ([`reuse::still_validates`]), so that an RRset turned Bogus or changed is
+    /// seen within one pass. The default knows nothing (Indeterminate): nothing is reused.
+    async fn validated_reads(&self, owners: &[String]) -> Vec<Validated> {
+        owners
+            .iter()
+            .map(|_| Validated {
+                state: Validation::Indeterminate,
+                records: vec![],
+                ttl: None,
+                detail: Some("not read".into()),
             })
             .collect()
     }

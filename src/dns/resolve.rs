@@ -261,13 +261,7 @@ impl Resolver {
 
     async fn addresses_with(&self, host: &Name, flags: Flags) -> Result<Vec<IpAddr>, DnsError> {
         let (out, errors, nxdomain) = self.address_families(host, flags).await?;
-        if !out.is_empty() {
-            return Ok(out);
-        }
-        if let Some((_, e)) = errors.into_iter().next() {
-            return Err(e);
-        }
-        Err(self.no_address(host, nxdomain))
+        addresses_or_unknown(host, out, errors, || self.no_address(host, nxdomain))
     }
 
     fn no_address(&self, host: &Name, nxdomain: bool) -> DnsError {
@@ -385,7 +379,16 @@ impl Resolver {
         &self,
         zone: &Name,
     ) -> Result<Vec<(Name, Result<Vec<SocketAddr>, DnsError>)>, DnsError> {
-        let names = self.ns_names(zone).await?;
+        // The zone's own NS set and the parent's delegation (a server listed only there
+        // is asked by resolvers too: see `delegation`).
+        let (apex, delegated) = futures_util::join!(
+            self.ns_names(zone),
+            super::delegation::delegation_ns(self, zone)
+        );
+        let (names, delegation_error) = match delegated {
+            Ok(d) => (super::delegation::merge(apex?, d), None),
+            Err(e) => (apex?, Some(e)),
+        };
         let found = join_all(
             names
                 .iter()
@@ -408,7 +411,47 @@ impl Resolver {
             });
             out.extend(ns_entries(&n, f));
         }
+        if let Some(e) = delegation_error {
+            out.push((zone.clone(), Err(e)));
+        }
         Ok(out)
+    }
+
+    /// Every address of the name server `ns` (A and AAAA through the resolver); an error
+    /// when neither lookup gave one.
+    pub async fn addresses_of_server(&self, ns: &Name) -> Result<Vec<IpAddr>, DnsError> {
+        let (ips, errors, nx) = self.address_families(ns, Flags::DISCOVERY).await?;
+        if !ips.is_empty() {
+            return Ok(ips);
+        }
+        match errors.into_iter().next() {
+            Some((_, e)) => Err(e),
+            None => Err(self.no_address(ns, nx)),
+        }
+    }
+}
+
+/// The addresses of `host` from its two lookups: every address when both families
+/// answered; when one failed, [`DnsError::FamilyFailed`] naming it (with the addresses the
+/// other found), never the shorter list; when both failed, the first error; when neither
+/// has an address, `none()`.
+fn addresses_or_unknown(
+    host: &Name,
+    out: Vec<IpAddr>,
+    errors: Vec<(&'static str, DnsError)>,
+    none: impl FnOnce() -> DnsError,
+) -> Result<Vec<IpAddr>, DnsError> {
+    let both_failed = errors.len() > 1;
+    match errors.into_iter().next() {
+        None if out.is_empty() => Err(none()),
+        None => Ok(out),
+        Some((_, e)) if both_failed => Err(e),
+        Some((family, e)) => Err(DnsError::FamilyFailed {
+            host: super::absolute(&host.to_ascii()),
+            family,
+            detail: e.to_string(),
+            found: out,
+        }),
     }
 }
 
@@ -501,6 +544,59 @@ mod tests {
         let e = ns_entries(&ns, Ok((vec![], vec![], none())));
         assert_eq!(e.len(), 1);
         assert!(matches!(e[0].1, Err(DnsError::NoAddress { .. })));
+    }
+
+    #[test]
+    fn a_failed_family_makes_the_host_s_addresses_unknown() {
+        let host = Name::from_ascii("mail.example.test.").unwrap();
+        let v4: IpAddr = "127.0.0.1".parse().unwrap();
+        let v6: IpAddr = "::1".parse().unwrap();
+        let none = || DnsError::NoAddress {
+            host: "mail.example.test.".into(),
+            detail: "none".into(),
+        };
+        let servfail = || DnsError::Rcode {
+            server: "127.0.0.1:53".parse().unwrap(),
+            what: "AAAA mail.example.test.".into(),
+            rcode: "SERVFAIL".into(),
+        };
+        assert_eq!(
+            addresses_or_unknown(&host, vec![v4, v6], vec![], none).unwrap(),
+            vec![v4, v6]
+        );
+        // The AAAA lookup failed: not [v4] alone, but unknown, naming the family.
+        let e =
+            addresses_or_unknown(&host, vec![v4], vec![("AAAA", servfail())], none).unwrap_err();
+        match &e {
+            DnsError::FamilyFailed { family, found, .. } => {
+                assert_eq!(*family, "AAAA");
+                assert_eq!(found, &vec![v4]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = e.to_string();
+        assert!(
+            text.contains("AAAA lookup failed") && text.contains("SERVFAIL"),
+            "{text}"
+        );
+        // The AAAA lookup failed and A has no record: still unknown, not "no address".
+        let e = addresses_or_unknown(&host, vec![], vec![("AAAA", servfail())], none).unwrap_err();
+        assert!(
+            matches!(e, DnsError::FamilyFailed { family: "AAAA", .. }),
+            "{e:?}"
+        );
+        // Both failed: the first error as it is.
+        let e = addresses_or_unknown(
+            &host,
+            vec![],
+            vec![("A", servfail()), ("AAAA", servfail())],
+            none,
+        )
+        .unwrap_err();
+        assert!(matches!(e, DnsError::Rcode { .. }), "{e:?}");
+        // Neither has an address.
+        let e = addresses_or_unknown(&host, vec![], vec![], none).unwrap_err();
+        assert!(matches!(e, DnsError::NoAddress { .. }), "{e:?}");
     }
 
     #[test]

@@ -25,8 +25,17 @@
 //!   when the host is on an owner's path inside the zone and one of the zone's servers
 //!   serves, with authority and without a CNAME, what the resolver answered. What an
 //!   endpoint serves is always probed.
+//! - **Checked against a validated read every pass** ([`still_validates`]): one resolver
+//!   query per kept owner; an RRset turned Bogus (an expired RRSIG while the zone's SOA
+//!   still validates) or changed is seen within one pass.
+//! - **Never near a switch** (`engine::batch::reusing::near_switch`): within one wait plus
+//!   one pass of a scheduled switch falling due, every look is fresh.
+//! - **Silent zones are never reused again** ([`SilentZone`], [`Cache::note_silent`]): a
+//!   fresh look differing from the kept one under the same serials means the zone changes
+//!   without new serials; it is kept in the file and named by `status`, `run` and `doctor`.
 //! - **At most `[dns] reuse_observations` old** (default one day; `0s` turns reuse off): a
-//!   change a server made without a new serial is seen at the latest then.
+//!   change a server made without a new serial that the resolver does not show either is
+//!   seen at the latest then. See docs/dns-seams.md.
 //!
 //! The cache is a file beside the state ([`crate::store::Store::observations_path`]); losing
 //! it only costs one pass of fresh queries.
@@ -93,6 +102,38 @@ pub struct HostEntry {
     pub addresses: Vec<IpAddr>,
 }
 
+/// A zone seen changing its data without a new serial: a fresh look at an owner differed
+/// from the kept observation while every server served the serials kept with it (PowerDNS
+/// without `SOA-EDIT-API`, hand edits of a zone file without a serial bump). Its serials
+/// say nothing, so nothing in it is reused again (kept across passes; removing the cache
+/// file forgets it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SilentZone {
+    /// Absolute, lowercase.
+    pub zone: String,
+    /// When it was first seen.
+    pub at: Timestamp,
+    /// The owner whose look differed, and how.
+    pub detail: String,
+}
+
+impl SilentZone {
+    /// The problem text, with the fix, for `status`, `run` and `doctor`.
+    pub fn problem(&self) -> String {
+        format!(
+            "zone {} changed its data without a new SOA serial ({}, seen {}): its serials \
+             cannot tell a change, so its observations are no longer reused; make every change \
+             raise the serial (PowerDNS: `pdnsutil set-meta {} SOA-EDIT-API INCREASE`; zone \
+             files: bump the serial with each edit), then remove the observation cache file \
+             to reuse again",
+            self.zone,
+            self.detail,
+            self.at,
+            self.zone.trim_end_matches('.')
+        )
+    }
+}
+
 /// The observations kept for reuse.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Cache {
@@ -103,6 +144,9 @@ pub struct Cache {
     /// Endpoint hosts' addresses (the probes' lookups).
     #[serde(default)]
     pub hosts: Vec<HostEntry>,
+    /// Zones seen changing without a new serial: never reused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub silent: Vec<SilentZone>,
 }
 
 /// Whether `host` (no trailing dot) is on the path of `owner` (`_PORT._tcp.HOST.`, as
@@ -139,7 +183,56 @@ impl Cache {
             resolver: resolver.to_string(),
             entries: Vec::new(),
             hosts: Vec::new(),
+            silent: Vec::new(),
         }
+    }
+
+    /// Whether `zone` was seen changing without a new serial.
+    pub fn is_silent(&self, zone: &str) -> bool {
+        let zone = super::absolute(zone).to_ascii_lowercase();
+        self.silent.iter().any(|s| s.zone == zone)
+    }
+
+    /// Compare a fresh observation of `q` (`fresh`, made at `at`) with the kept one, made
+    /// while its zone served the serials it serves now (`checked`, asked before `fresh`):
+    /// when what the servers serve differs, the zone changed without a new serial and is
+    /// remembered as silent (returned when newly so). A kept observation made under other
+    /// serials, or not settled, proves nothing.
+    pub fn note_silent(
+        &mut self,
+        q: &OwnerQuery,
+        fresh: &OwnerObservation,
+        checked: &[ZoneSerials],
+        at: Timestamp,
+    ) -> Option<SilentZone> {
+        let e = self.index().get(q).copied()?;
+        let kept = e.serials.as_ref()?;
+        let zone = e.observation.zone.as_deref()?;
+        let zq = zone_query(q, zone);
+        let now = checked.iter().find(|z| z.zone == zq)?;
+        if now.serials.as_ref() != Some(kept) || self.is_silent(zone) {
+            return None;
+        }
+        let (was, is) = (served_records(&e.observation), served_records(fresh));
+        // A server that now fails to answer says nothing about the data.
+        let differs = was.iter().any(|(server, records)| {
+            is.iter()
+                .find(|(s, _)| s == server)
+                .is_some_and(|(_, r)| r != records)
+        });
+        if !differs {
+            return None;
+        }
+        let silent = SilentZone {
+            zone: super::absolute(zone).to_ascii_lowercase(),
+            at,
+            detail: format!(
+                "{} served other TLSA records under the same serials",
+                fresh.owner
+            ),
+        };
+        self.silent.push(silent.clone());
+        Some(silent)
     }
 
     /// The cache in `text`, when it is one of this version for `resolver`; anything else
@@ -196,7 +289,11 @@ impl Cache {
                 if e.at > now || age(e.at, now) > max_age {
                     return None;
                 }
-                let zq = zone_query(q, e.observation.zone.as_deref()?);
+                let zone = e.observation.zone.as_deref()?;
+                if self.is_silent(zone) {
+                    return None;
+                }
+                let zq = zone_query(q, zone);
                 let z = checked.get(&zq)?;
                 (z.secure && z.serials.as_ref() == Some(kept))
                     .then(|| (e.observation.clone(), e.at))
@@ -290,6 +387,36 @@ impl Cache {
             addresses: set(resolved),
         });
     }
+}
+
+/// What each server answered with authority (the records, sorted), by server.
+fn served_records(o: &OwnerObservation) -> Vec<(SocketAddr, Vec<String>)> {
+    o.servers
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            ServerOutcome::Answer(a) if a.authoritative => {
+                let mut r: Vec<String> = a.records.iter().map(ToString::to_string).collect();
+                r.sort();
+                r.dedup();
+                Some((s.server, r))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether a kept observation still holds by the validated read made in this pass
+/// (`now`, through the validating resolver alone): Secure, with the same records. An RRset
+/// turned Bogus (an expired RRSIG while the zone's SOA still validates) or changed is
+/// thereby seen within one pass.
+pub fn still_validates(kept: &OwnerObservation, now: &super::Validated) -> bool {
+    let set = |v: &[TlsaRecord]| {
+        let mut r: Vec<String> = v.iter().map(ToString::to_string).collect();
+        r.sort();
+        r.dedup();
+        r
+    };
+    now.state == Validation::Secure && set(&now.records) == set(&kept.validated.records)
 }
 
 fn age(at: Timestamp, now: Timestamp) -> Duration {
@@ -612,6 +739,74 @@ mod tests {
             "mail.example.test.",
             "example.test."
         ));
+    }
+
+    #[test]
+    fn a_zone_changing_without_a_new_serial_is_silent_for_good() {
+        let mut c = cache_with(&obs(7), &zone(7, true));
+        // A fresh look under other serials, or the same records: nothing proven.
+        let mut changed = obs(7);
+        changed.servers[1] = answer(2, 7, vec![rec(1)]);
+        assert_eq!(
+            c.note_silent(&query(), &changed, &[zone(8, true)], t(5)),
+            None
+        );
+        assert_eq!(
+            c.note_silent(&query(), &obs(7), &[zone(7, true)], t(5)),
+            None
+        );
+        // A server that fails now says nothing either.
+        let mut failing = obs(7);
+        failing.servers[1].outcome = ServerOutcome::Error {
+            error: "timed out".into(),
+        };
+        assert_eq!(
+            c.note_silent(&query(), &failing, &[zone(7, true)], t(5)),
+            None
+        );
+        assert!(c.silent.is_empty());
+        // Other records under the very serials kept: silent, once.
+        let s = c
+            .note_silent(&query(), &changed, &[zone(7, true)], t(5))
+            .expect("silent");
+        assert_eq!(s.zone, "example.test.");
+        let text = s.problem();
+        assert!(
+            text.contains("SOA-EDIT-API INCREASE") && text.contains("example.test"),
+            "{text}"
+        );
+        assert_eq!(
+            c.note_silent(&query(), &changed, &[zone(7, true)], t(6)),
+            None
+        );
+        assert_eq!(c.silent.len(), 1);
+        // Never reused again, even when recorded anew under steady serials; and persisted.
+        c.record(&query(), &obs(7), t(10), &[zone(7, true)]);
+        assert_eq!(
+            c.reusable(&[query()], &[zone(7, true)], t(20), DAY),
+            vec![None]
+        );
+        let back = Cache::parse(&c.render(), "127.0.0.1:53");
+        assert!(back.is_silent("example.test"));
+        assert_eq!(
+            back.reusable(&[query()], &[zone(7, true)], t(20), DAY),
+            vec![None]
+        );
+    }
+
+    #[test]
+    fn a_kept_observation_holds_only_while_its_rrset_validates_the_same() {
+        let kept = obs(7);
+        assert!(still_validates(&kept, &kept.validated));
+        let mut bogus = kept.validated.clone();
+        bogus.state = Validation::Bogus;
+        assert!(!still_validates(&kept, &bogus));
+        let mut other = kept.validated.clone();
+        other.records = vec![rec(1)];
+        assert!(!still_validates(&kept, &other));
+        let mut reordered = kept.validated.clone();
+        reordered.records.reverse();
+        assert!(still_validates(&kept, &reordered));
     }
 
     #[test]

@@ -129,7 +129,7 @@ impl<'a> Engine<'a> {
         state: &State,
         now: Timestamp,
         dry_run: bool,
-    ) {
+    ) -> Vec<reuse::SilentZone> {
         let mut unique: Vec<OwnerQuery> = Vec::new();
         let mut index: BTreeMap<OwnerQuery, usize> = BTreeMap::new();
         let mut wanted: Vec<Vec<usize>> = Vec::with_capacity(entries.len());
@@ -164,8 +164,13 @@ impl<'a> Engine<'a> {
         // What may be reused: the zones of the kept observations asked first.
         let reuse_for = self.config.dns.reuse_observations;
         let mut cache = (!self.options.fresh && !reuse_for.is_zero()).then(|| {
-            self.store
-                .read_observations(&reuse::resolver_of(&self.config.dns))
+            let mut c = self
+                .store
+                .read_observations(&reuse::resolver_of(&self.config.dns));
+            if self.options.permissive.reuse_silent_zones {
+                c.silent.clear();
+            }
+            c
         });
         let zones = cache
             .as_ref()
@@ -176,10 +181,13 @@ impl<'a> Engine<'a> {
         } else {
             self.io.observer.zone_serials(&zones).await
         };
-        let kept: Vec<Option<(OwnerObservation, Timestamp)>> = match &cache {
+        let mut kept: Vec<Option<(OwnerObservation, Timestamp)>> = match &cache {
             Some(c) => c.reusable(&unique, &checked, now, reuse_for),
             None => vec![None; unique.len()],
         };
+        if !self.options.permissive.no_revalidation {
+            self.revalidate_kept(&unique, &mut kept).await;
+        }
         let candidate: Vec<bool> = entries
             .iter()
             .zip(&wanted)
@@ -234,7 +242,13 @@ impl<'a> Engine<'a> {
                 .iter()
                 .filter_map(|&i| kept[i].as_ref().map(|(o, _)| o.clone()))
                 .collect();
-            reusing[k] = quiet_on(state, e, &obs, now);
+            reusing[k] = quiet_on(
+                state,
+                e,
+                &obs,
+                now,
+                self.options.permissive.reuse_near_switch,
+            );
         }
         let second: Vec<usize> = round(&wanted, &reusing, &fresh);
         let looked_up = hosts_of(&probed, &reusing);
@@ -285,16 +299,19 @@ impl<'a> Engine<'a> {
         // and the addresses of the hosts looked up afresh, where a server of the zone
         // serves the same with authority.
         let Some(c) = cache.as_mut().filter(|_| !dry_run) else {
-            return;
+            return cache.map(|c| c.silent).unwrap_or_default();
         };
         let hosts = self
             .settle_hosts(entries, &endpoints, &known, &probes, &checked)
             .await;
         if fresh.iter().all(Option::is_none) && hosts.is_empty() {
-            return;
+            return c.silent.clone();
         }
         for (q, o) in unique.iter().zip(&fresh) {
             if let Some(o) = o {
+                // A fresh look differing from the kept one under the same serials: the
+                // zone changes without new serials, and is never reused again.
+                c.note_silent(q, o, &checked, now);
                 c.record(q, o, now, &checked);
             }
         }
@@ -304,6 +321,7 @@ impl<'a> Engine<'a> {
         c.prune(now, reuse_for);
         // A cache: a pass goes on without it (`status` may run where it cannot write).
         let _ = self.store.write_observations(c);
+        c.silent.clone()
     }
 
     /// Remember, for each entry, whether its endpoints pick up new files on their own (as
@@ -422,7 +440,8 @@ impl<'a> Engine<'a> {
             for e in &mut entries {
                 e.policy.time_unknown = state.clock_unknown.clone();
             }
-            self.observe_entries(&mut entries, &state, now, dry_run)
+            let silent = self
+                .observe_entries(&mut entries, &state, now, dry_run)
                 .await;
             Self::fold(&mut state, &mut entries, now);
             if !dry_run && !entries.is_empty() {
@@ -460,6 +479,9 @@ impl<'a> Engine<'a> {
                 );
                 let mut status = status;
                 status.observed_at = e.reused;
+                status
+                    .problems
+                    .extend(reusing::silent_problems(&silent, &e.observations));
                 reports.insert(
                     e.name.clone(),
                     LineageReport {
@@ -708,7 +730,7 @@ impl<'a> Engine<'a> {
         for e in &mut entries {
             e.policy.time_unknown = state.clock_unknown.clone();
         }
-        self.observe_entries(&mut entries, &state, now, false).await;
+        let silent = self.observe_entries(&mut entries, &state, now, false).await;
         let mut copy = State::default();
         for e in &entries {
             if let Some(ls) = state.lineages.get(&e.name) {
@@ -729,6 +751,9 @@ impl<'a> Engine<'a> {
             );
             let mut status = lineage_status(&e.name, ls, &e.observations, &p, now, &e.policy);
             status.observed_at = e.reused;
+            status
+                .problems
+                .extend(reusing::silent_problems(&silent, &e.observations));
             report.lineages.push(status);
         }
         Ok(report)

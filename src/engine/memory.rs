@@ -98,6 +98,9 @@ pub struct MemEndpoint {
     pub log: Vec<(Timestamp, Vec<u8>)>,
     /// Nothing answers (it keeps what it loaded).
     pub down: bool,
+    /// The lookup of its address's family fails (SERVFAIL or timeout for, say, the AAAA
+    /// of its host while the A answers): a probe by host name cannot know this address.
+    pub family_fails: bool,
 }
 
 /// One version of an owner's RRset at the provider.
@@ -268,6 +271,11 @@ pub struct World {
     /// certbot's log of refused renewals (what [`Certbot::refusals_since`] reads), by
     /// true time.
     pub refusal_log: Vec<crate::rollover::RenewalRefusal>,
+    /// Test-only model of the shell before a failed address family made a host unknown:
+    /// an endpoint whose family lookup fails is left out of the host's addresses (a shorter
+    /// list) instead of being an unknown entry. What a test turns on to show the
+    /// simulation finds that hole.
+    pub drop_failed_family: bool,
 }
 
 /// The in-memory world behind a lock, implementing all the engine's traits.
@@ -620,6 +628,7 @@ impl MemoryWorld {
                 reload_failures: 0,
                 reloads: Vec::new(),
                 endpoints: Vec::new(),
+                drop_failed_family: false,
                 key_families: BTreeMap::new(),
                 blocked_keys: Vec::new(),
                 refusal_log: Vec::new(),
@@ -675,6 +684,7 @@ impl MemoryWorld {
             follow,
             log: vec![(Timestamp::MIN, spki)],
             down: false,
+            family_fails: false,
         });
         i
     }
@@ -1204,6 +1214,23 @@ impl Observe for MemoryWorld {
             .collect()
     }
 
+    /// The validated reads of a fresh observation (the resolver asks the first server up).
+    async fn validated_reads(&self, owners: &[String]) -> Vec<Validated> {
+        let queries: Vec<OwnerQuery> = owners
+            .iter()
+            .map(|o| OwnerQuery {
+                owner: o.clone(),
+                zone: None,
+                nameservers: vec![],
+            })
+            .collect();
+        self.observe(&queries)
+            .await
+            .into_iter()
+            .map(|o| o.validated)
+            .collect()
+    }
+
     /// The world's zone: every server's serial (None when a server is down or its address
     /// cannot be looked up), Secure when the world's validation is; other zones: nothing
     /// known.
@@ -1278,7 +1305,9 @@ impl EndpointProber for MemoryWorld {
                         }
                 })
                 .collect();
-            if found.is_empty() {
+            let (found, unknown) = w.family_lookups(ep, found);
+            out.extend(unknown);
+            if found.is_empty() && out.last().is_none_or(|p| p.endpoint != *ep) {
                 out.push(EndpointProbe {
                     endpoint: ep.clone(),
                     address: None,
@@ -1306,6 +1335,36 @@ impl EndpointProber for MemoryWorld {
             }
         }
         out
+    }
+}
+
+impl World {
+    /// The endpoints found by a probe of `ep` (indexes into `endpoints`) split by their
+    /// address family's lookup: those whose family lookup fails are, looked up by host
+    /// name, one unknown entry (as `probe::endpoint` gives for a failed AAAA or A lookup),
+    /// or left out under [`World::drop_failed_family`]. A probe at a fixed address is not
+    /// looked up.
+    fn family_lookups(&self, ep: &Endpoint, found: Vec<usize>) -> (Vec<usize>, Vec<EndpointProbe>) {
+        if ep.address.is_some() {
+            return (found, Vec::new());
+        }
+        let (failing, ok): (Vec<usize>, Vec<usize>) = found
+            .into_iter()
+            .partition(|&i| self.endpoints[i].family_fails);
+        if failing.is_empty() || self.drop_failed_family {
+            return (ok, Vec::new());
+        }
+        let unknown = EndpointProbe {
+            endpoint: ep.clone(),
+            address: None,
+            serving: Serving::LookupFailed {
+                error: format!(
+                    "{}.: the AAAA lookup failed (timed out); its AAAA addresses are unknown",
+                    ep.host
+                ),
+            },
+        };
+        (ok, vec![unknown])
     }
 }
 

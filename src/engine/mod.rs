@@ -156,6 +156,23 @@ pub struct Options {
     pub fresh: bool,
     /// Reports after a change also show the status as observed before it (`--verbose`).
     pub verbose: bool,
+    /// Test-only: guards of the DNS seams turned off (never set by the command line or the
+    /// configuration).
+    #[doc(hidden)]
+    pub permissive: Permissive,
+}
+
+/// Test-only switches, each turning off one guard of reusing observations, so that a test
+/// can show the simulation finds the hole the guard closes. Nothing outside tests sets them.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Permissive {
+    /// Reuse a kept observation without checking it against a validated read made now.
+    pub no_revalidation: bool,
+    /// Reuse within one wait plus one pass of a switch falling due.
+    pub reuse_near_switch: bool,
+    /// Reuse observations of zones seen changing without a new serial.
+    pub reuse_silent_zones: bool,
 }
 
 impl Default for Options {
@@ -166,6 +183,7 @@ impl Default for Options {
             switching: None,
             fresh: false,
             verbose: false,
+            permissive: Permissive::default(),
         }
     }
 }

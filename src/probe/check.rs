@@ -73,8 +73,26 @@ async fn observe_one(dns: Arc<dyn CheckDns>, target: Target, opts: ProbeOptions)
                 None => tokio::time::timeout(opts.timeout, dns.addresses(&target.host)).await,
             }
         };
+        // One family's lookup failed: the host's addresses are unknown (UNKNOWN, naming the
+        // family), and the addresses the other family found are still probed.
+        let mut partial: Vec<IpAddr> = Vec::new();
         let addresses = match lookup.await {
             Err(_) => Err(format!("{}: {}", target.host, no_answer(&opts))),
+            Ok(Err(DnsError::FamilyFailed {
+                host,
+                family,
+                detail,
+                found,
+            })) => {
+                partial = found;
+                Err(DnsError::FamilyFailed {
+                    host,
+                    family,
+                    detail,
+                    found: Vec::new(),
+                }
+                .to_string())
+            }
             Ok(Err(e)) => Err(format!("{}: {e}", target.host)),
             Ok(Ok(mut a)) => {
                 let mut seen = std::collections::HashSet::new();
@@ -84,7 +102,7 @@ async fn observe_one(dns: Arc<dyn CheckDns>, target: Target, opts: ProbeOptions)
         };
         let probes = match &addresses {
             Ok(a) => probe_all(a, &target, &opts).await,
-            Err(_) => Vec::new(),
+            Err(_) => probe_all(&partial, &target, &opts).await,
         };
         (addresses, probes)
     };

@@ -161,6 +161,9 @@ async fn probe_endpoint(
     ep: Endpoint,
     opts: ProbeOptions,
 ) -> Vec<EndpointProbe> {
+    // One address family's lookup failed: the addresses the other found are probed, and
+    // the failed family is an entry of its own (unknown), never left out.
+    let mut unknown_family: Option<EndpointProbe> = None;
     let addresses = match ep.address {
         Some(a) => vec![a],
         None => match tokio::time::timeout(opts.timeout, dns.addresses(&ep.host)).await {
@@ -177,6 +180,32 @@ async fn probe_endpoint(
                 }];
             }
             Ok(Err(crate::dns::DnsError::NoAddress { .. })) => Vec::new(),
+            Ok(Err(crate::dns::DnsError::FamilyFailed {
+                host,
+                family,
+                detail,
+                mut found,
+            })) => {
+                let e = crate::dns::DnsError::FamilyFailed {
+                    host,
+                    family,
+                    detail,
+                    found: Vec::new(),
+                };
+                let mut seen = std::collections::HashSet::new();
+                found.retain(|ip| seen.insert(*ip));
+                unknown_family = Some(EndpointProbe {
+                    endpoint: ep.clone(),
+                    address: None,
+                    serving: Serving::LookupFailed {
+                        error: e.to_string(),
+                    },
+                });
+                if found.is_empty() {
+                    return unknown_family.into_iter().collect();
+                }
+                found
+            }
             Ok(Err(e)) => {
                 return vec![EndpointProbe {
                     endpoint: ep.clone(),
@@ -243,6 +272,7 @@ async fn probe_endpoint(
                 error: "internal error: the probe task failed".into(),
             }),
         })
+        .chain(unknown_family)
         .collect()
 }
 

@@ -263,21 +263,27 @@ fn weakness(v: Validation) -> u8 {
 pub fn merge_addresses(a: ValidatedRrset, aaaa: ValidatedRrset) -> AddressLookup {
     let failed =
         |v: &ValidatedRrset| matches!(v.state, Validation::Bogus | Validation::Indeterminate);
-    let counting: Vec<&ValidatedRrset> = [&a, &aaaa]
+    let counting: Vec<(&str, &ValidatedRrset)> = [("A", &a), ("AAAA", &aaaa)]
         .into_iter()
-        .filter(|v| failed(v) || !v.records.is_empty())
+        .filter(|(_, v)| failed(v) || !v.records.is_empty())
         .collect();
     let counting = if counting.is_empty() {
-        vec![&a, &aaaa]
+        vec![("A", &a), ("AAAA", &aaaa)]
     } else {
         counting
     };
-    let weakest = counting
+    let (family, weakest) = counting
         .iter()
         .copied()
-        .max_by_key(|v| weakness(v.state))
-        .unwrap_or(&a);
-    let (state, detail) = (weakest.state, weakest.detail.clone());
+        .max_by_key(|(_, v)| weakness(v.state))
+        .unwrap_or(("A", &a));
+    // A failed read names its family: "the AAAA lookup: SERVFAIL ..." (the host's other
+    // addresses are then not all it has).
+    let detail = match (&weakest.detail, failed(weakest)) {
+        (Some(d), true) => Some(format!("the {family} lookup: {d}")),
+        (d, _) => d.clone(),
+    };
+    let state = weakest.state;
     let cnames = if a.cnames.is_empty() {
         aaaa.cnames.clone()
     } else {
@@ -498,6 +504,14 @@ mod tests {
         assert_eq!(m.state, Validation::Insecure);
         let m = merge_addresses(a, read(Validation::Indeterminate, vec![]));
         assert_eq!(m.state, Validation::Indeterminate);
+        // A failed read names its family.
+        let mut servfail = read(Validation::Indeterminate, vec![]);
+        servfail.detail = Some("SERVFAIL".into());
+        let m = merge_addresses(
+            read(Validation::Secure, vec![RData::A(A::new(192, 0, 2, 1))]),
+            servfail,
+        );
+        assert_eq!(m.detail.as_deref(), Some("the AAAA lookup: SERVFAIL"));
     }
 
     /// A dual-certificate server shows its ECDSA certificate to a client offering only

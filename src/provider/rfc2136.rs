@@ -187,11 +187,25 @@ pub fn describe(
         DnsFailure::Refused => format!(
             "server {server} REFUSED the update of zone {zone} signed with key {key}: the server does not let this key update this zone (check allow-update / update-policy)"
         ),
+        // Servers give these two for several causes the answer does not tell apart (Knot
+        // answers NOTAUTH or BADKEY for a key without update permission and for an update
+        // sent to a secondary): every one is named.
         DnsFailure::NotAuth => format!(
-            "server {server} is not authoritative for zone {zone} (NOTAUTH): point `server` at the zone's primary"
+            "server {server} refused the update of zone {zone} signed with key {key} (NOTAUTH); \
+             the answer allows several causes: (1) the server is not the zone's primary (a \
+             secondary, or a server that does not serve {zone}): point `server` at the primary; \
+             (2) the key is known but the server's update ACL/policy does not let it update \
+             {zone} (BIND allow-update/update-policy, Knot acl with action update, PowerDNS \
+             TSIG-ALLOW-DNSUPDATE); (3) the server does not know key {key} with this \
+             algorithm: check tsig_name and tsig_algorithm against the server's key"
         ),
         DnsFailure::BadKey => format!(
-            "server {server} does not know TSIG key {key} for zone {zone} (BADKEY): check tsig_name and tsig_algorithm against the server's key"
+            "server {server} rejected TSIG key {key} for zone {zone} (BADKEY); the answer allows \
+             several causes: (1) the server does not know a key of that name and algorithm: \
+             check tsig_name and tsig_algorithm against the server's key; (2) the key is known \
+             but its update ACL/policy does not cover {zone} (Knot acl, BIND update-policy); \
+             (3) the server is not the zone's primary (a secondary without the key): point \
+             `server` at the primary"
         ),
         DnsFailure::BadSig => format!(
             "server {server} rejected the signature of TSIG key {key} for zone {zone} (BADSIG): the secret does not match the server's"
@@ -593,6 +607,13 @@ mod tests {
         assert!(
             describe(DnsFailure::BadKey, ResponseCode::NotAuth, "s", "z", "k").contains("BADKEY")
         );
+        // NOTAUTH and BADKEY name every cause the answer allows: the key, the ACL, the primary.
+        for f in [DnsFailure::NotAuth, DnsFailure::BadKey] {
+            let text = describe(f, ResponseCode::NotAuth, "s", "z", "k");
+            for cause in ["tsig_name and tsig_algorithm", "ACL", "primary"] {
+                assert!(text.contains(cause), "{f:?} lacks {cause:?}: {text}");
+            }
+        }
     }
 
     /// A fake server: answers each UPDATE with the next response code of `script`

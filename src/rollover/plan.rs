@@ -104,8 +104,15 @@ pub enum Danger {
     /// The owner carries TLSA records and none is for the live key: every DANE client
     /// fails now (the certificate was renewed with a key that was not pre-published).
     Outage { owner: String, live: KeyId },
-    /// These servers (or the validating resolver) do not serve a record of the live key.
-    LiveNotServed { owner: String, servers: Vec<String> },
+    /// These servers (or the validating resolver) do not serve a record of the live key;
+    /// `unanswered`: the servers that could not be asked (unreachable, an error answer),
+    /// each with its error: whether they serve it is unknown.
+    LiveNotServed {
+        owner: String,
+        servers: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unanswered: Vec<String>,
+    },
     /// These servers serve the owner's TLSA RRset under a signature that does not verify,
     /// is missing or has expired: resolvers fetching from them get Bogus data and senders
     /// defer mail.
@@ -130,11 +137,33 @@ impl fmt::Display for Danger {
                 f,
                 "{owner}: no TLSA record matches the live key 3 1 1 {live}: DANE clients fail now"
             ),
-            Danger::LiveNotServed { owner, servers } => write!(
-                f,
-                "{owner}: the live key's record is not served by {}",
-                servers.join(", ")
-            ),
+            Danger::LiveNotServed {
+                owner,
+                servers,
+                unanswered,
+            } => {
+                if !servers.is_empty() {
+                    write!(
+                        f,
+                        "{owner}: the live key's record is not served by {}",
+                        servers.join(", ")
+                    )?;
+                }
+                if !unanswered.is_empty() {
+                    if servers.is_empty() {
+                        write!(f, "{owner}: ")?;
+                    } else {
+                        f.write_str("; ")?;
+                    }
+                    write!(
+                        f,
+                        "unreachable or failing, so whether it serves the live key's record is \
+                         unknown: {}",
+                        unanswered.join("; ")
+                    )?;
+                }
+                Ok(())
+            }
             Danger::BadSignature { owner, servers } => write!(
                 f,
                 "{owner}: the TLSA RRset is served without a valid signature by {}: resolvers asking them get Bogus data",
@@ -263,6 +292,42 @@ pub struct Plan {
     pub endpoint_alerts: Vec<String>,
 }
 
+/// The records of ours at an owner to publish again because a server serves them with a
+/// TTL below the configured one (`ttl` raised after they were published); None when every
+/// server serves the configured TTL or more. Only raising is applied: a server serving
+/// more than configured may be a provider's minimum, and the waits use the largest TTL
+/// seen anyway.
+fn ttl_to_raise(
+    obs: &OwnerObservation,
+    owned: &[super::state::OwnedRecord],
+    policy: &Policy,
+) -> Option<Vec<TlsaRecord>> {
+    let ours: Vec<TlsaRecord> = owned
+        .iter()
+        .map(|x| x.record.clone())
+        .filter(|r| obs.served_anywhere(std::slice::from_ref(r)))
+        .collect();
+    let low = obs.servers.iter().any(|s| match &s.outcome {
+        ServerOutcome::Answer(a) if a.authoritative && !a.leaves_zone() => {
+            a.ttl.is_some_and(|t| t < policy.ttl) && ours.iter().any(|r| a.records.contains(r))
+        }
+        _ => false,
+    });
+    (low && !ours.is_empty()).then_some(ours)
+}
+
+/// The servers of `obs` that gave no answer (unreachable, an error code, no address), by
+/// label, with their errors.
+fn unanswered(obs: &OwnerObservation) -> std::collections::BTreeMap<String, String> {
+    obs.servers
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            ServerOutcome::Error { error } => Some((s.label(), error.clone())),
+            ServerOutcome::Answer(_) => None,
+        })
+        .collect()
+}
+
 /// What is dangerous right now at the lineage's owners, judged against the live key. A
 /// validating resolver that has no TLSA RRset for the owner yet (it still holds the
 /// negative answer from before the first publication) is no danger: senders asking it
@@ -287,6 +352,7 @@ pub fn dangers(
             out.push(Danger::LiveNotServed {
                 owner: name.clone(),
                 servers: vec!["(not observed)".into()],
+                unanswered: Vec::new(),
             });
             continue;
         };
@@ -303,9 +369,18 @@ pub fn dangers(
         }
         let lacking = obs.lacking(has_live);
         if !lacking.is_empty() && !outage {
+            // A server that could not be asked is named as such, with its error, never as
+            // one that does not serve the record.
+            let failed = unanswered(obs);
+            let (unanswered, servers): (Vec<String>, Vec<String>) =
+                lacking.into_iter().partition(|l| failed.contains_key(l));
             out.push(Danger::LiveNotServed {
                 owner: name.clone(),
-                servers: lacking,
+                servers,
+                unanswered: unanswered
+                    .into_iter()
+                    .map(|l| format!("{l}: {}", failed[&l]))
+                    .collect(),
             });
         }
         let bad = obs.badly_signed(now);
@@ -561,6 +636,14 @@ pub fn plan_probed(
             actions.push(Action::Publish {
                 owner: name.clone(),
                 records: missing,
+            });
+        } else if let Some(records) = obs.and_then(|o| ttl_to_raise(o, &owner.records, policy)) {
+            // The configured TTL was raised after the records were published: publishing
+            // them again with it sets the RRset's TTL (RFC 2136 3.4.2.2; a provider's
+            // RRset replace).
+            actions.push(Action::Publish {
+                owner: name.clone(),
+                records,
             });
         }
     }

@@ -1034,5 +1034,82 @@ fn quiet_only_when_the_fold_changes_nothing_but_sighting_times_and_nothing_is_to
     assert!(!judge(&nxt, &both, t(100)));
 }
 
+#[test]
+fn an_unreachable_server_is_named_unreachable_not_as_lacking_the_record() {
+    let a = key("a");
+    let mut l = Lineage::new(&a);
+    let served = Some(vec![r311(&a)]);
+    let one_down = observation(&[served.clone(), None], 300, 60, Validation::Secure);
+    l.see(Some(all(&[r311(&a)], 300)), t(0));
+    l.see(Some(one_down.clone()), t(10));
+    let p = l.plan(&one_down, t(10), Goal::Maintain);
+    let text: Vec<String> = p.dangers.iter().map(ToString::to_string).collect();
+    let d = p
+        .dangers
+        .iter()
+        .find_map(|d| match d {
+            Danger::LiveNotServed {
+                servers,
+                unanswered,
+                ..
+            } => Some((servers.clone(), unanswered.clone())),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{text:?}"));
+    assert!(d.0.is_empty(), "{d:?}");
+    assert_eq!(d.1.len(), 1, "{d:?}");
+    assert!(
+        d.1[0].contains("ns2.example.test.") && d.1[0].contains("timed out"),
+        "{d:?}"
+    );
+    let shown = text.join("; ");
+    assert!(shown.contains("unreachable or failing"), "{shown}");
+    assert!(!shown.contains("not served by"), "{shown}");
+    // A server that answers without the record is still "not served by".
+    let lacking = observation(&[served, Some(vec![])], 300, 60, Validation::Secure);
+    let p = l.plan(&lacking, t(20), Goal::Maintain);
+    let shown: Vec<String> = p.dangers.iter().map(ToString::to_string).collect();
+    assert!(
+        shown.iter().any(|d| d.contains("not served by ns2")),
+        "{shown:?}"
+    );
+}
+
+#[test]
+fn a_raised_ttl_publishes_the_records_again_and_a_lower_one_does_not() {
+    let a = key("a");
+    let mut l = Lineage::new(&a);
+    let empty = observation(&[Some(vec![]), Some(vec![])], 300, 60, Validation::Secure);
+    l.see(Some(empty.clone()), t(0));
+    let p = l.plan(&empty, t(0), Goal::Maintain);
+    for a in &p.actions {
+        if let Action::Publish { owner, records } = a {
+            l.state.record_published(owner, records, t(0));
+        }
+    }
+    let published: Vec<TlsaRecord> = l.state.owners[OWNER]
+        .records
+        .iter()
+        .map(|x| x.record.clone())
+        .collect();
+    assert!(!published.is_empty());
+    // Served with the configured TTL (300): nothing to publish.
+    let at_300 = all(&published, 300);
+    l.see(Some(at_300.clone()), t(10));
+    assert!(publishes(&l.plan(&at_300, t(10), Goal::Maintain)).is_empty());
+    // Served with 60 (the TTL was raised since): published again, the same records.
+    let at_60 = all(&published, 60);
+    l.see(Some(at_60.clone()), t(20));
+    let mut again = publishes(&l.plan(&at_60, t(20), Goal::Maintain));
+    again.sort();
+    let mut want = published.clone();
+    want.sort();
+    assert_eq!(again, want);
+    // Served with more than configured (a provider's minimum): left alone.
+    let at_3600 = all(&published, 3600);
+    l.see(Some(at_3600.clone()), t(30));
+    assert!(publishes(&l.plan(&at_3600, t(30), Goal::Maintain)).is_empty());
+}
+
 // Secure from the servers themselves (their signatures), the resolver as the cross-check.
 mod signed;

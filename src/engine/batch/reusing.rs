@@ -20,6 +20,33 @@ impl Engine<'_> {
         self.io.observer.observe(&queries).await
     }
 
+    /// Check every kept observation against a validated read made now (the validating
+    /// resolver only, one query per owner instead of one per server and owner): one whose
+    /// RRset no longer validates Secure with the same records is not reused
+    /// ([`reuse::still_validates`]), so an RRSIG that expired while the zone's SOA still
+    /// validates is seen within one pass.
+    pub(super) async fn revalidate_kept(
+        &self,
+        unique: &[OwnerQuery],
+        kept: &mut [Option<(OwnerObservation, Timestamp)>],
+    ) {
+        let which: Vec<usize> = (0..kept.len()).filter(|&i| kept[i].is_some()).collect();
+        if which.is_empty() {
+            return;
+        }
+        let owners: Vec<String> = which.iter().map(|&i| unique[i].owner.clone()).collect();
+        let reads = self.io.observer.validated_reads(&owners).await;
+        for (k, &i) in which.iter().enumerate() {
+            let holds = match (&kept[i], reads.get(k)) {
+                (Some((o, _)), Some(v)) => reuse::still_validates(o, v),
+                _ => false,
+            };
+            if !holds {
+                kept[i] = None;
+            }
+        }
+    }
+
     /// Probe `endpoints`, those whose host is in `known` at the kept addresses (none:
     /// nothing to probe), the others looking their addresses up; results in endpoint order,
     /// each naming the endpoint as given.
@@ -200,11 +227,15 @@ pub(super) fn quiet_on(
     e: &Entry<'_>,
     obs: &[OwnerObservation],
     now: Timestamp,
+    even_near_switch: bool,
 ) -> bool {
     let Some(before) = state.lineages.get(&e.name) else {
         return false;
     };
     if before.intent.is_some() || !before.cleanup.is_empty() || before.reload_pending {
+        return false;
+    }
+    if !even_near_switch && near_switch(before, obs, now, &e.policy) {
         return false;
     }
     let mut after = before.clone();
@@ -234,5 +265,50 @@ pub(super) fn hosts_of<'e>(
         .filter_map(|(eps, _)| eps.as_ref())
         .flatten()
         .map(|ep| ep.host.as_str())
+        .collect()
+}
+
+/// The least time one pass is taken to last until the next: the shipped timer's interval
+/// (`examples/danerollover.timer`: `OnUnitActiveSec=10min`, `RandomizedDelaySec=60`).
+pub(super) const ONE_PASS: std::time::Duration = std::time::Duration::from_secs(11 * 60);
+
+/// Whether a scheduled switch of the lineage falls due within one wait plus one pass of
+/// `now` (or is due already): its observations are then always fresh, so that everything
+/// the switch rests on in its last wait (the next key's records served everywhere, Secure,
+/// without a gap) was seen by passes that asked the servers, never taken from a kept
+/// observation of a zone that may have changed without a new serial.
+pub(super) fn near_switch(
+    state: &crate::rollover::LineageState,
+    obs: &[OwnerObservation],
+    now: Timestamp,
+    policy: &Policy,
+) -> bool {
+    let (Some(every), Some(current)) = (policy.rollover_every, state.current.as_ref()) else {
+        return false;
+    };
+    let due = crate::rollover::policy::after(current.since, every);
+    let max_ttl = obs.iter().filter_map(OwnerObservation::max_ttl).max();
+    let window = policy.propagation_wait(max_ttl, None, None) + ONE_PASS;
+    crate::rollover::policy::after(now, window) >= due
+}
+
+/// The silent zones ([`reuse::SilentZone`]) among those of `observations`, as problems.
+pub(super) fn silent_problems(
+    silent: &[reuse::SilentZone],
+    observations: &[OwnerObservation],
+) -> Vec<String> {
+    let zones: std::collections::BTreeSet<String> = observations
+        .iter()
+        .flat_map(|o| {
+            o.zone
+                .iter()
+                .chain(o.chain.iter().filter_map(|l| l.zone.as_ref()))
+                .map(|z| crate::dns::absolute(z).to_ascii_lowercase())
+        })
+        .collect();
+    silent
+        .iter()
+        .filter(|s| zones.contains(&s.zone))
+        .map(reuse::SilentZone::problem)
         .collect()
 }
