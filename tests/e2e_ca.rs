@@ -449,6 +449,54 @@ fn e2e_a_key_the_ca_refuses_runs_the_emergency_rollover() {
     let out = renew(&s);
     assert_ok(&out, "certbot renew with the new key");
     assert_eq!(s.live_record(), next);
+
+    // The CA refuses the next key too: a switch's certbot (through the proxy) fails on
+    // it, the switch is undone, that key is dropped and a fresh one published.
+    let (_, st) = status(&s);
+    let next2 = rec(&st["next"]);
+    wait_served(&s, &[next.clone(), next2.clone()], Duration::from_secs(30));
+    let next2_spki = {
+        let path = st["next_key_file"].as_str().unwrap();
+        let pem = std::fs::read(path).unwrap();
+        danerollover::engine::lineage_files::spki_of_private_pem(&pem).unwrap()
+    };
+    proxy.block(&next2_spki);
+    let script = s.dir.path().join("certbot-via-proxy");
+    let mut prefix = s.certbot_prefix();
+    prefix.push("\"$@\"".into());
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nexec {} --server {} --account {} --logs-dir {}\n",
+            prefix.join(" "),
+            proxy.directory(),
+            account.id,
+            s_(&logs)
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    s.set_certbot(&[s_(&script)]);
+    let refused_before = proxy.refused.load(Ordering::SeqCst);
+    let out = s.dr(&["rollover", "--emergency", &s.name]);
+    let t = text(&out);
+    eprintln!("emergency to a next key the CA refuses:\n{t}");
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert_eq!(
+        proxy.refused.load(Ordering::SeqCst),
+        refused_before + 1,
+        "{t}"
+    );
+    assert!(t.contains("it was the next key; it is dropped"), "{t}");
+    assert_eq!(s.live_record(), next);
+    assert_eq!(s.live_key_record(), next);
+    s.set_certbot(&s.certbot_prefix());
+    assert_ok(&s.dr(&["prepublish", &s.name]), "prepublish");
+    let (_, st) = status(&s);
+    let next3 = rec(&st["next"]);
+    assert_ne!(next3, next2);
+    s.set_certbot(&s.certbot_prefix());
 }
 
 fn s_(p: &std::path::Path) -> String {

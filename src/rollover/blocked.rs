@@ -104,7 +104,7 @@ impl fmt::Display for Noted {
             ),
             Noted::NextDropped(b) => write!(
                 f,
-                "{b}: it was the next key; it is dropped and a new next key is published (its wait starts again)"
+                "{b}: it was the next key; it is dropped for a new next key, published by this pass or the next (its wait starts again)"
             ),
             Noted::Retired(b) => write!(f, "{b}: a retired key; it stays retired"),
             Noted::Stale => write!(f, "a refusal already noted"),

@@ -35,13 +35,17 @@ pub use crate::rollover::blocked::BAD_PUBLIC_KEY;
 /// The short problem type, as it also appears without the URN prefix.
 const SHORT: &str = "badPublicKey";
 
-/// The line of certbot's output that reports the CA refusing the key, when there is one
-/// (the switch's certbot run: `Failed to renew certificate NAME with error:
-/// urn:ietf:params:acme:error:badPublicKey :: ...`).
+/// What certbot's output says of the CA refusing the key, when it does (the switch's
+/// certbot run: `Failed to renew certificate NAME with error:
+/// urn:ietf:params:acme:error:badPublicKey :: ...`): the error, from the problem type on.
+/// Also finds it in a message that joined the output's lines with ` | `.
 pub fn refusal_in_output(text: &str) -> Option<String> {
-    text.lines()
-        .find(|l| l.contains(BAD_PUBLIC_KEY))
-        .map(|l| l.trim().to_string())
+    let part = text
+        .lines()
+        .flat_map(|l| l.split(" | "))
+        .find(|l| l.contains(BAD_PUBLIC_KEY))?;
+    let from = part.find(BAD_PUBLIC_KEY).unwrap_or(0);
+    Some(part[from..].trim().to_string())
 }
 
 /// One refusal found in one log file's text.
@@ -323,7 +327,16 @@ mod tests {
         let out = "Renewing an existing certificate for mail.example.test\n\
                    Failed to renew certificate mail.example.test with error: urn:ietf:params:acme:error:badPublicKey :: The JWS was signed by a public key the server does not support :: key is blocked\n\
                    All renewals failed.\n";
-        assert!(refusal_in_output(out).unwrap().contains("key is blocked"));
+        let found = refusal_in_output(out).unwrap();
+        assert!(
+            found.starts_with(BAD_PUBLIC_KEY) && found.ends_with("key is blocked"),
+            "{found}"
+        );
+        let joined = "`certbot renew` failed (exit status: 1): Failed to renew certificate m with error: urn:ietf:params:acme:error:badPublicKey :: x | All renewals failed.";
+        assert_eq!(
+            refusal_in_output(joined).unwrap(),
+            "urn:ietf:params:acme:error:badPublicKey :: x"
+        );
         assert_eq!(refusal_in_output("Failed: rateLimited"), None);
     }
 
