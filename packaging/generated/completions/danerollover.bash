@@ -182,7 +182,7 @@ _danerollover() {
 
     case "${cmd}" in
         danerollover)
-            opts="-h -V --config --letsencrypt-dir --state-dir --help --version tlsa lineages init config dns hook prepublish rollover status run check doctor generate help"
+            opts="-h -V --config --letsencrypt-dir --state-dir --verbose --help --version tlsa lineages init config dns hook prepublish rollover status run check doctor generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -208,7 +208,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__check)
-            opts="-h --mx --days --both-algorithms --rollover-scheme --target --starttls --json --metrics --warn-days --timeout --config --letsencrypt-dir --state-dir --help"
+            opts="-h --mx --days --both-algorithms --rollover-scheme --target --starttls --json --metrics --warn-days --timeout --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -262,7 +262,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__config)
-            opts="-h --json --config --letsencrypt-dir --state-dir --help"
+            opts="-h --json --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -288,7 +288,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__dns)
-            opts="-h --config --letsencrypt-dir --state-dir --help show add remove help"
+            opts="-h --config --letsencrypt-dir --state-dir --verbose --help show add remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -314,7 +314,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__dns__subcmd__add)
-            opts="-h --provider --ttl --nameserver --dry-run --json --config --letsencrypt-dir --state-dir --help"
+            opts="-h --provider --ttl --nameserver --dry-run --json --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -422,7 +422,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__dns__subcmd__remove)
-            opts="-h --provider --ttl --nameserver --dry-run --json --config --letsencrypt-dir --state-dir --help"
+            opts="-h --provider --ttl --nameserver --dry-run --json --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -460,7 +460,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__dns__subcmd__show)
-            opts="-h --nameserver --json --config --letsencrypt-dir --state-dir --help"
+            opts="-h --nameserver --json --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -490,7 +490,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__doctor)
-            opts="-h --systemd-dir --json --config --letsencrypt-dir --state-dir --help"
+            opts="-h --systemd-dir --json --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -520,7 +520,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__generate)
-            opts="-h --config --letsencrypt-dir --state-dir --help man complete-bash complete-zsh complete-fish help"
+            opts="-h --config --letsencrypt-dir --state-dir --verbose --help man complete-bash complete-zsh complete-fish help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -546,7 +546,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__generate__subcmd__complete__subcmd__bash)
-            opts="-h --config --letsencrypt-dir --state-dir --help"
+            opts="-h --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -572,7 +572,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__generate__subcmd__complete__subcmd__fish)
-            opts="-h --config --letsencrypt-dir --state-dir --help"
+            opts="-h --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -598,7 +598,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__generate__subcmd__complete__subcmd__zsh)
-            opts="-h --config --letsencrypt-dir --state-dir --help"
+            opts="-h --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -708,7 +708,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__generate__subcmd__man)
-            opts="-h --config --letsencrypt-dir --state-dir --help"
+            opts="-h --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1042,7 +1042,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__hook)
-            opts="-h --lineage --dry-run --config --letsencrypt-dir --state-dir --help"
+            opts="-h --lineage --dry-run --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1072,12 +1072,36 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__init)
-            opts="-h --provider --owner --port --ttl --dry-run --config --letsencrypt-dir --state-dir --help"
+            opts="-h --client --client-dir --client-config --client-command --key-file --cert-file --provider --owner --port --ttl --dry-run --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --client)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --provider)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1114,12 +1138,20 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__lineages)
-            opts="-h --json --config --letsencrypt-dir --state-dir --help"
+            opts="-h --json --client --client-dir --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --client)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1140,7 +1172,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__prepublish)
-            opts="-h --dry-run --json --config --letsencrypt-dir --state-dir --help"
+            opts="-h --dry-run --json --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1166,7 +1198,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__rollover)
-            opts="-h --wait --max-wait --emergency --dry-run --json --config --letsencrypt-dir --state-dir --help"
+            opts="-h --wait --max-wait --emergency --dry-run --json --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1196,7 +1228,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__run)
-            opts="-h --dry-run --json --fresh --config --letsencrypt-dir --state-dir --help"
+            opts="-h --dry-run --json --fresh --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1222,7 +1254,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__status)
-            opts="-h --json --fresh --config --letsencrypt-dir --state-dir --help"
+            opts="-h --json --fresh --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1248,7 +1280,7 @@ _danerollover() {
             return 0
             ;;
         danerollover__subcmd__tlsa)
-            opts="-h --usage --selector --matching --host --port --proto --depth --json --config --letsencrypt-dir --state-dir --help"
+            opts="-h --usage --selector --matching --host --port --proto --depth --json --config --letsencrypt-dir --state-dir --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
