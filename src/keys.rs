@@ -52,7 +52,7 @@ impl KeySpec {
     /// `constants.py`): an absent `key_type` means `rsa` on renewal (certbot before 1.25 did
     /// not write it, and renewal restores it as rsa; only brand-new certificates default to
     /// ecdsa), `rsa_key_size` 2048, `elliptic_curve` secp256r1
-    /// ([`crate::acme::certbot::RenewalConf::key_spec`] reads them from a conf).
+    /// (certbot's `RenewalConf::key_spec` reads them from a renewal conf).
     pub fn from_renewal_params(
         key_type: Option<&str>,
         rsa_key_size: Option<&str>,

@@ -16,9 +16,10 @@
 //! - a publication or removal: provider first, state after; a crash in between is caught
 //!   by the next observation (records of our keys are adopted, retired keys' records are
 //!   removed again);
-//! - a switch: intent saved (with the archive path and the previous link target), key
-//!   planted, link repointed, certbot run, state promoted; the next run completes the
-//!   switch if the certificate carries the next key, and otherwise restores the link.
+//! - a switch: intent saved (with where the key is planted and what restores the lineage),
+//!   key planted, link repointed (or key file replaced), the ACME client run, state
+//!   promoted; the next run completes the switch if the certificate carries the next key,
+//!   and otherwise restores what is ours.
 //!
 //! Many lineages: `run` and `status` go over every lineage at once ([`batch`]): one
 //! observation of every owner and one round of endpoint probes (each lineage planned with
@@ -27,9 +28,9 @@
 //! repairs still get a pass of their own.
 //!
 //! Locking: one lock for the state directory ([`crate::store`]), held for one lineage's
-//! pass (or for `run`'s batch). certbot runs danerollover's deploy hook *inside* a switch while the rollover holds
-//! the lock; the rollover passes `DANEROLLOVER_SWITCHING=NAME` ([`SWITCHING_ENV`]) to
-//! certbot, and a hook that finds it (and the switch intent in the state) returns at once,
+//! pass (or for `run`'s batch). The ACME client runs danerollover's hook *inside* a switch
+//! while the rollover holds the lock; the rollover passes `DANEROLLOVER_SWITCHING=NAME`
+//! ([`SWITCHING_ENV`]) to the client, and a hook that finds it (and the switch intent in the state) returns at once,
 //! leaving promotion, publication and reload to the rollover.
 //!
 //! Wiring a command (the commands build the real I/O, call one operation, print, exit):
@@ -99,7 +100,7 @@ pub use traits::{
     NoFailures, PlantPlan, PrivateKeyPem, Refusals, Reloader, RenewSpecs, Renewer, Step,
 };
 
-/// The environment variable a switch passes to certbot (and so to the deploy hook): the
+/// The environment variable a switch passes to the ACME client (and so to its hook): the
 /// name of the lineage being switched.
 pub const SWITCHING_ENV: &str = "DANEROLLOVER_SWITCHING";
 
