@@ -276,6 +276,16 @@ pub struct World {
     /// list) instead of being an unknown entry. What a test turns on to show the
     /// simulation finds that hole.
     pub drop_failed_family: bool,
+    /// CNAME targets in another zone the same servers serve (absolute target -> zone): the
+    /// servers answer the CNAME with the target's records, with authority, as if in the
+    /// owner's zone; records for the target belong in its zone.
+    pub target_zones: BTreeMap<String, String>,
+    /// Test-only model of the observer before it asked for a target's zone: the chain's
+    /// target is taken to be in the owner's zone (what a test turns on to show the hole).
+    pub target_zone_as_owner: bool,
+    /// Changes a provider accepted for a zone that does not hold the name (written below a
+    /// delegation, or refused by a real server): never served.
+    pub misplaced: Vec<Change>,
 }
 
 /// The in-memory world behind a lock, implementing all the engine's traits.
@@ -629,6 +639,9 @@ impl MemoryWorld {
                 reloads: Vec::new(),
                 endpoints: Vec::new(),
                 drop_failed_family: false,
+                target_zones: BTreeMap::new(),
+                target_zone_as_owner: false,
+                misplaced: Vec::new(),
                 key_families: BTreeMap::new(),
                 blocked_keys: Vec::new(),
                 refusal_log: Vec::new(),
@@ -1088,6 +1101,10 @@ impl Provider for MemoryWorld {
                 cause: format!("{owner} is a CNAME (to {target}): no other data may sit beside it"),
             });
         }
+        if w.misplaced_change(change) {
+            w.misplaced.push(change.clone());
+            return Ok(());
+        }
         let mut records = w
             .rrset_at(&owner, now)
             .map(|v| v.records.clone())
@@ -1193,7 +1210,7 @@ impl Observe for MemoryWorld {
                         .iter()
                         .map(|t| crate::dns::ChainLink {
                             target: t.clone(),
-                            zone: Some(w.zone.clone()),
+                            zone: Some(w.zone_of_target(t)),
                         })
                         .collect(),
                     zone: Some(w.zone.clone()),
@@ -1339,6 +1356,28 @@ impl EndpointProber for MemoryWorld {
 }
 
 impl World {
+    /// The zone a CNAME target is observed in: its own (`target_zones`), or, under
+    /// [`World::target_zone_as_owner`], the owner's as the observer once assumed.
+    fn zone_of_target(&self, target: &str) -> String {
+        match self.target_zones.get(target) {
+            Some(z) if !self.target_zone_as_owner => z.clone(),
+            _ => self.zone.clone(),
+        }
+    }
+
+    /// Whether `change` is for a name in another zone than the one it was sent to (a CNAME
+    /// target in a child or sibling zone, written to the owner's zone): the provider
+    /// accepts it, no server ever serves it.
+    fn misplaced_change(&self, change: &Change) -> bool {
+        let owner = absolute(&change.owner);
+        let belongs = self
+            .target_zones
+            .get(&owner)
+            .cloned()
+            .unwrap_or_else(|| self.zone.clone());
+        absolute(&change.zone) != absolute(&belongs)
+    }
+
     /// The endpoints found by a probe of `ep` (indexes into `endpoints`) split by their
     /// address family's lookup: those whose family lookup fails are, looked up by host
     /// name, one unknown entry (as `probe::endpoint` gives for a failed AAAA or A lookup),
