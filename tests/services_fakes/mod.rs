@@ -249,6 +249,9 @@ pub struct Row {
     pub plain: &'static [(&'static str, &'static str)],
     pub secrets: &'static [(&'static str, &'static str)],
     pub fake: Fake,
+    /// The TTL a new RRset gets: `None` for the change's own, or the service's fixed one
+    /// (netcup: one TTL per zone; the crate does not send ours).
+    pub fixed_ttl: Option<u32>,
 }
 
 pub const ROWS: &[Row] = &[
@@ -257,6 +260,7 @@ pub const ROWS: &[Row] = &[
         hosts: &["api.bunny.net"],
         plain: &[],
         secrets: &[("api_key", "bunny-SECRET-key")],
+        fixed_ttl: None,
         fake: rest::bunny,
     },
     Row {
@@ -264,6 +268,7 @@ pub const ROWS: &[Row] = &[
         hosts: &["api.dnsimple.com"],
         plain: &[("account_id", "\"4711\"")],
         secrets: &[("token", "dnsimple-SECRET-token")],
+        fixed_ttl: None,
         fake: rest::dnsimple,
     },
     Row {
@@ -271,6 +276,7 @@ pub const ROWS: &[Row] = &[
         hosts: &["api.gcore.com"],
         plain: &[],
         secrets: &[("token", "gcore-SECRET-token")],
+        fixed_ttl: None,
         fake: rest::gcore,
     },
     Row {
@@ -278,6 +284,7 @@ pub const ROWS: &[Row] = &[
         hosts: &["api.hetzner.cloud"],
         plain: &[],
         secrets: &[("token", "hetzner-SECRET-token")],
+        fixed_ttl: None,
         fake: rest::hetzner,
     },
     Row {
@@ -285,6 +292,7 @@ pub const ROWS: &[Row] = &[
         hosts: &["secure.hosting.de"],
         plain: &[],
         secrets: &[("api_key", "hostingde-SECRET-key")],
+        fixed_ttl: None,
         fake: rest::hostingde,
     },
     Row {
@@ -292,6 +300,7 @@ pub const ROWS: &[Row] = &[
         hosts: &["api.infomaniak.com"],
         plain: &[],
         secrets: &[("token", "infomaniak-SECRET-token")],
+        fixed_ttl: None,
         fake: rest::infomaniak,
     },
     Row {
@@ -299,7 +308,19 @@ pub const ROWS: &[Row] = &[
         hosts: &["api.luadns.com"],
         plain: &[("username", "\"lua@example.com\"")],
         secrets: &[("token", "luadns-SECRET-token")],
+        fixed_ttl: None,
         fake: rest::luadns,
+    },
+    Row {
+        service: "netcup",
+        hosts: &["ccp.netcup.net"],
+        plain: &[("customer_number", "\"12345\"")],
+        secrets: &[
+            ("api_key", "netcup-key"),
+            ("api_password", "netcup-SECRET-password"),
+        ],
+        fixed_ttl: Some(86400),
+        fake: rest::netcup,
     },
     Row {
         service: "porkbun",
@@ -309,6 +330,7 @@ pub const ROWS: &[Row] = &[
             ("api_key", "pk1_porkbun"),
             ("secret_api_key", "sk1_porkbun-SECRET"),
         ],
+        fixed_ttl: None,
         fake: rest::porkbun,
     },
     Row {
@@ -316,6 +338,7 @@ pub const ROWS: &[Row] = &[
         hosts: &["api.scaleway.com"],
         plain: &[],
         secrets: &[("token", "scw-SECRET-token")],
+        fixed_ttl: None,
         fake: rest::scaleway,
     },
 ];
@@ -332,7 +355,6 @@ pub const UNTESTED: &[(&str, &str)] = &[
     ("infoblox", "no fake written yet"),
     ("inwx", "no fake written yet"),
     ("mythicbeasts", "no fake written yet"),
-    ("netcup", "no fake written yet"),
     ("ns1", "no fake written yet"),
     ("oraclecloud", "no fake written yet"),
     ("ovh", "no fake written yet"),
