@@ -315,6 +315,7 @@ impl<'a> Engine<'a> {
         let mut pause = progress::FIRST_LOOK;
         let mut waited_for: Option<Vec<String>> = None;
         loop {
+            let pass_wall = self.io.clock.now();
             let report = self
                 .locked_pass(lineage_name, Goal::Switch, dry_run)
                 .await?;
@@ -333,6 +334,13 @@ impl<'a> Engine<'a> {
                 None
             };
             let now = self.io.clock.now();
+            // The time on the core's clock (the wall clock bounded by the monotonic clock,
+            // which may lag the wall clock): what the pass decided on, plus what passed
+            // since. Safe moments are on that clock.
+            let core_now = after(
+                report.decided_at,
+                now.duration_since(pass_wall).unsigned_abs(),
+            );
             let not_yet = || RolloverOutcome::NotYet {
                 reasons: report.status.not_yet.clone(),
                 earliest: report.status.switch_allowed_at,
@@ -351,10 +359,11 @@ impl<'a> Engine<'a> {
                     }
                     let until = report.status.switch_allowed_at;
                     let (mut sleep, backoff) = match until {
-                        Some(u) if u > now => (u.duration_since(now).unsigned_abs(), false),
-                        // Due by the wall clock, not yet by the bounded clock the core
-                        // uses (it lags by the monotonic clock's resolution, or by a
-                        // forward step): look again in a moment, then backing off.
+                        Some(u) if u > core_now => {
+                            (u.duration_since(core_now).unsigned_abs(), false)
+                        }
+                        // Due, yet not safe on the last look (that look came a moment
+                        // early): look again in a moment, then backing off.
                         Some(_) if pause == progress::FIRST_LOOK => {
                             (Duration::from_millis(250), true)
                         }
