@@ -14,7 +14,7 @@ use danerollover::engine::{
     Certbot, CertbotRun, Engine, FailPoint, HookReport, Io, Options, RolloverOutcome, Step,
 };
 use danerollover::error::Error;
-use danerollover::rollover::{Intent, KeyInfo};
+use danerollover::rollover::{Intent, KeyInfo, LiveChange};
 use danerollover::store::Store;
 use danerollover::tlsa::{Matching, TlsaRecord};
 use jiff::Timestamp;
@@ -2036,4 +2036,70 @@ fn a_silent_deletion_is_repaired_once_the_kept_observation_is_too_old() {
     let r = f.run();
     assert_eq!(r.lineages[0].status.observed_at, None, "{r:#?}");
     assert!(f.served_everywhere(&next), "{r:#?}");
+}
+
+/// certbot relinks cert.pem, then chain.pem and fullchain.pem: a pass in between sees a
+/// certificate whose chain files are an older version's. It neither promotes nor reloads
+/// (a server would load another certificate's chain), says why and exits 1; once the
+/// files agree, the next pass promotes and reloads.
+#[test]
+fn no_promotion_or_reload_while_the_chain_files_lag_the_certificate() {
+    let f = Fixture::new(&[0, 0], "");
+    let next = f.ready();
+    // The next key planted by hand, then certbot's own renewal (reuse_key) with it.
+    let path = f.store().read().unwrap().lineages[NAME]
+        .next
+        .clone()
+        .unwrap()
+        .path;
+    {
+        let mut w = f.world.world();
+        let pem = w.key_files[&path].clone();
+        let l = w.lineages.get_mut(NAME).unwrap();
+        l.privkeys.insert(99, pem);
+        l.privkey_link = 99;
+    }
+    f.world.world().external_renew(NAME, false);
+    {
+        let mut w = f.world.world();
+        let l = w.lineages.get_mut(NAME).unwrap();
+        l.chain_link = Some(l.cert_link - 1);
+    }
+    assert_eq!(f.live(), next, "certbot renewed with the next key");
+    let r = f.hook();
+    let HookReport::Managed(rep) = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(rep.live_change, LiveChange::Unchanged, "{rep:#?}");
+    assert!(
+        rep.failures
+            .iter()
+            .any(|x| x.contains("fullchain.pem is version")),
+        "{rep:#?}"
+    );
+    assert_eq!(r.exit_code(), 1);
+    assert!(
+        f.world.world().reloads.is_empty(),
+        "reloaded on a lagging chain"
+    );
+    let s = f.store().read().unwrap();
+    assert_ne!(
+        s.lineages[NAME].current.as_ref().map(|c| c.key.clone()),
+        Some(next.clone())
+    );
+    // The same in `run`'s batches.
+    let r = f.run();
+    assert_eq!(r.exit_code(), 1, "{r:#?}");
+    assert!(
+        f.world.world().reloads.is_empty(),
+        "reloaded on a lagging chain"
+    );
+    // certbot finishes relinking.
+    f.world.world().lineages.get_mut(NAME).unwrap().chain_link = None;
+    let r = f.hook();
+    let HookReport::Managed(rep) = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(rep.live_change, LiveChange::Promoted, "{rep:#?}");
+    assert_eq!(f.world.world().reloads.len(), 1);
 }

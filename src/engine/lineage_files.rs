@@ -25,6 +25,58 @@ pub fn spki_of_private_pem(pem: &[u8]) -> Result<Vec<u8>, Error> {
     }
 }
 
+/// Why `fullchain.pem` (`fullchain`, its bytes) and `chain.pem` (`chain`) do not go with
+/// the certificate `cert_der` (cert.pem): fullchain's first certificate must be it, and
+/// the rest of fullchain exactly chain.pem's certificates. None when they go together.
+pub fn chain_lag(
+    cert_der: &[u8],
+    fullchain: &Path,
+    fullchain_bytes: Result<Vec<u8>, String>,
+    chain: &Path,
+    chain_bytes: Result<Vec<u8>, String>,
+) -> Option<String> {
+    let certs = |bytes: Result<Vec<u8>, String>| -> Result<Vec<Vec<u8>>, String> {
+        let bytes = bytes?;
+        match material::parse(&bytes).map_err(|e| e.to_string())? {
+            Material::Certs(c) => Ok(c.into_iter().map(|c| c.der).collect()),
+            other => Err(format!("holds a {}, not certificates", other.kind())),
+        }
+    };
+    let wait = "certbot may be relinking live/ (the next pass looks again), or fix the links (`certbot update_symlinks`)";
+    let full = match certs(fullchain_bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            return Some(format!(
+                "{} cannot be read as certificates ({e}): {wait}",
+                fullchain.display()
+            ));
+        }
+    };
+    let inter = match certs(chain_bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            return Some(format!(
+                "{} cannot be read as certificates ({e}): {wait}",
+                chain.display()
+            ));
+        }
+    };
+    if full.first().map(Vec::as_slice) != Some(cert_der) {
+        return Some(format!(
+            "{} does not start with the certificate of cert.pem: {wait}",
+            fullchain.display()
+        ));
+    }
+    if full[1..] != inter[..] {
+        return Some(format!(
+            "{} and {} hold different intermediates: {wait}",
+            fullchain.display(),
+            chain.display()
+        ));
+    }
+    None
+}
+
 /// certbot's lineages under one letsencrypt directory.
 #[derive(Debug, Clone)]
 pub struct CertbotFiles {
@@ -110,11 +162,24 @@ impl LineageFiles for CertbotFiles {
                 l.cert.link.display()
             ))
         })?;
+        let cert_der = l
+            .live_cert
+            .as_ref()
+            .map(|c| c.der.clone())
+            .unwrap_or_default();
+        let read = |link: &Path| fs::read(link).map_err(|e| format!("{}: {e}", link.display()));
         Ok(LineageFacts {
             key_family: crate::probe::Algorithms::of_spki(&live_spki),
             live_spki,
             reuse_key: l.reuse_key().is_on(),
             key_spki: l.key_spki.clone(),
+            chain_lag: chain_lag(
+                &cert_der,
+                &l.fullchain.link,
+                read(&l.fullchain.link),
+                &l.chain.link,
+                read(&l.chain.link),
+            ),
         })
     }
 
@@ -225,6 +290,49 @@ impl KeyGen for RenewalKeyGen {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chain_files_must_go_with_the_certificate() {
+        let pem = |ders: &[&[u8]]| -> Result<Vec<u8>, String> {
+            Ok(ders
+                .iter()
+                .map(|d| {
+                    format!(
+                        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+                        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, d)
+                    )
+                })
+                .collect::<String>()
+                .into_bytes())
+        };
+        let cert = |cn: &str| {
+            let mut p = rcgen::CertificateParams::new(vec![cn.to_string()]).unwrap();
+            p.is_ca = rcgen::IsCa::NoCa;
+            p.self_signed(&rcgen::KeyPair::generate().unwrap())
+                .unwrap()
+                .der()
+                .to_vec()
+        };
+        let (leaf, old, inter) = (cert("new.test"), cert("old.test"), cert("ca.test"));
+        let (f, c) = (Path::new("/le/fullchain.pem"), Path::new("/le/chain.pem"));
+        let lag = |full, chain| chain_lag(&leaf, f, full, c, chain);
+        assert_eq!(lag(pem(&[&leaf, &inter]), pem(&[&inter])), None);
+        let e = lag(pem(&[&old, &inter]), pem(&[&inter])).unwrap();
+        assert!(e.contains("/le/fullchain.pem does not start"), "{e}");
+        let e = lag(pem(&[&leaf, &inter]), pem(&[&old])).unwrap();
+        assert!(e.contains("different intermediates"), "{e}");
+        let e = lag(
+            Err("/le/fullchain.pem: No such file".into()),
+            pem(&[&inter]),
+        )
+        .unwrap();
+        assert!(
+            e.contains("cannot be read") && e.contains("update_symlinks"),
+            "{e}"
+        );
+        let e = lag(pem(&[&leaf, &inter]), Ok(b"junk".to_vec())).unwrap();
+        assert!(e.contains("/le/chain.pem cannot be read"), "{e}");
+    }
 
     #[test]
     fn relative_links_as_certbot_writes_them() {

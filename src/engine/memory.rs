@@ -129,6 +129,9 @@ pub struct MemLineage {
     pub reuse_key: bool,
     /// Every change of the certificate's key: (true time, SPKI, by a danerollover switch).
     pub live_log: Vec<(Timestamp, Vec<u8>, bool)>,
+    /// fullchain.pem and chain.pem still point at this older version (certbot between
+    /// relinking cert.pem and them); None: they follow cert.pem.
+    pub chain_link: Option<u32>,
 }
 
 impl MemLineage {
@@ -551,6 +554,7 @@ impl MemoryWorld {
                 cert_link: 1,
                 reuse_key,
                 live_log: vec![(now, spki_of(n), false)],
+                chain_link: None,
             },
         );
         KeyInfo::from_spki(&spki_of(n))
@@ -649,6 +653,10 @@ impl LineageFiles for MemoryWorld {
             reuse_key: l.reuse_key,
             key_spki: l.privkeys.get(&l.privkey_link).and_then(|p| spki_of_pem(p)),
             key_family: w.key_family(lineage),
+            chain_lag: l
+                .chain_link
+                .filter(|v| *v != l.cert_link)
+                .map(|v| format!("fullchain.pem is version {v}, cert.pem {}", l.cert_link)),
         })
     }
 

@@ -83,6 +83,14 @@ impl Engine<'_> {
         if !hold && facts.key_spki.as_deref() != Some(facts.live_spki.as_slice()) {
             warnings.push(mismatch(name));
         }
+        // fullchain.pem or chain.pem lag cert.pem: the certificate is not taken in and
+        // nothing reloads until they agree.
+        let lag = facts.chain_lag.clone();
+        if let Some(why) = &lag {
+            warnings.push(format!(
+                "the certificate's change is not taken in and no reload runs: {why}"
+            ));
+        }
 
         // 2. Observe (DNS and the endpoints) and fold in.
         let queries = self.queries(lc)?;
@@ -93,7 +101,7 @@ impl Engine<'_> {
         crate::rollover::share_ttl_history(&mut state.lineages, name, &owners);
         let live_change = {
             let ls = lineage(state, name);
-            let change = if hold {
+            let change = if hold || lag.is_some() {
                 LiveChange::Unchanged
             } else {
                 reconcile_live(ls, &KeyInfo::from_spki(&facts.live_spki), now)
@@ -190,6 +198,7 @@ impl Engine<'_> {
                         again = true;
                         break;
                     }
+                    Action::Reload if lag.is_some() => {}
                     Action::Reload => match self.io.reloader.reload(name, &lc.reload).await {
                         Ok(()) => {
                             self.step(Step::Reloaded)?;
