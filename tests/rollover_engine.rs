@@ -2103,3 +2103,80 @@ fn no_promotion_or_reload_while_the_chain_files_lag_the_certificate() {
     assert_eq!(rep.live_change, LiveChange::Promoted, "{rep:#?}");
     assert_eq!(f.world.world().reloads.len(), 1);
 }
+
+/// An emergency killed after its switch (before the reload and the withdrawal) is
+/// finished as an emergency by the next `run`: the reload, then the compromised key's
+/// records withdrawn at once (not one wait later). One killed before its switch is over:
+/// the next pass says so and nothing is withdrawn.
+#[test]
+fn an_interrupted_emergency_is_finished_by_the_next_pass() {
+    let f = Fixture::new(&[0, 0], "");
+    let old = f.live();
+    block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    let next = f.next().unwrap();
+    f.world.advance(5);
+    // Where the switch is saved (counted on a twin world): kill right after.
+    let full = CrashAfter::never();
+    let f2 = Fixture::new(&[0, 0], "");
+    block(f2.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    f2.world.advance(5);
+    block(f2.engine(&full).emergency(NAME, false)).unwrap();
+    let saved = full
+        .steps()
+        .iter()
+        .position(|s| *s == Step::SwitchSaved)
+        .expect("the emergency saved its switch");
+    let kill = CrashAfter::at(saved);
+    assert!(block(f.engine(&kill).emergency(NAME, false)).is_err());
+    assert_eq!(f.live(), next);
+    assert!(f.served_anywhere(&old), "killed before the withdrawal");
+    assert!(f.world.world().reloads.is_empty());
+    f.world.advance(5);
+    let r = f.run();
+    assert_eq!(f.world.world().reloads.len(), 1, "{r:#?}");
+    assert!(!f.served_anywhere(&old), "not withdrawn at once: {r:#?}");
+    let l = &r.lineages[0];
+    assert!(
+        l.done
+            .iter()
+            .any(|d| d.contains("finished the interrupted emergency")),
+        "{r:#?}"
+    );
+    assert!(f.store().read().unwrap().lineages[NAME].emergency.is_none());
+
+    // Killed before its switch: over, said once.
+    let f = Fixture::new(&[0, 0], "");
+    block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    f.world.advance(5);
+    let live = f.live();
+    let kill = CrashAfter::at(0);
+    assert!(block(f.engine(&kill).emergency(NAME, false)).is_err());
+    assert_eq!(kill.steps(), vec![Step::Observed]);
+    assert!(f.store().read().unwrap().lineages[NAME].emergency.is_some());
+    let r = f.run();
+    assert_eq!(f.live(), live);
+    assert!(
+        r.lineages[0]
+            .failures
+            .iter()
+            .any(|x| x.contains("interrupted before its switch")),
+        "{r:#?}"
+    );
+    assert!(f.served_everywhere(&live));
+    assert!(f.store().read().unwrap().lineages[NAME].emergency.is_none());
+}
+
+/// An emergency whose certbot renews with a key of its own publishes that key's record
+/// before it returns (DANE clients fail until it is there).
+#[test]
+fn an_emergency_ending_with_certbots_own_key_publishes_its_record() {
+    let f = Fixture::new(&[0, 0], "");
+    block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    f.world.advance(5);
+    f.world.world().certbot_next = Some(CertbotBehaviour::OwnKey);
+    let r = block(f.engine(&CrashAfter::never()).emergency(NAME, false)).unwrap();
+    assert_eq!(r.exit_code(), 1, "{}", r.text());
+    let own = f.live();
+    assert!(f.served_everywhere(&own), "{}", r.text());
+    assert!(f.store().read().unwrap().lineages[NAME].emergency.is_none());
+}

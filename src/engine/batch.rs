@@ -376,13 +376,13 @@ impl<'a> Engine<'a> {
             let lock = self.store.lock(self.options.lock_wait)?;
             let mut state = lock.load()?;
             let now = self.steady_now(&mut state);
-            // Interrupted steps and planted copies: a pass of their own.
+            // Interrupted steps, planted copies and unfinished emergencies: a pass of
+            // their own.
             let (batched, repairs): (Vec<String>, Vec<String>) =
                 names.iter().cloned().partition(|n| {
-                    state
-                        .lineages
-                        .get(n)
-                        .is_none_or(|l| l.intent.is_none() && l.cleanup.is_empty())
+                    state.lineages.get(n).is_none_or(|l| {
+                        l.intent.is_none() && l.cleanup.is_empty() && l.emergency.is_none()
+                    })
                 });
             alone.extend(repairs);
             let mut entries = self.entries(&batched, &mut errors)?;

@@ -232,6 +232,15 @@ impl Engine<'_> {
             }
         }
 
+        // An emergency a killed or stopped run left: finished as an emergency.
+        if !dry_run && !hold && lineage(state, name).emergency.is_some() {
+            let (d, f) = self
+                .finish_emergency(lock, state, name, lc, &observations, now)
+                .await?;
+            done.extend(d);
+            failures.extend(f);
+        }
+
         // 4. Report (and remember whether the endpoints follow new files on their own).
         if let Some(p) = &probes {
             let ls = lineage(state, name);
