@@ -507,10 +507,8 @@ pub fn unit_proc_options() -> String {
             if v != "default" {
                 opts.push(format!("hidepid={v}"));
             }
-        } else if let Some(v) = line.strip_prefix("ProcSubset=") {
-            if v == "pid" {
-                opts.push("subset=pid".to_string());
-            }
+        } else if line.strip_prefix("ProcSubset=") == Some("pid") {
+            opts.push("subset=pid".to_string());
         }
     }
     assert!(
