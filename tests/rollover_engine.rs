@@ -2180,3 +2180,67 @@ fn an_emergency_ending_with_certbots_own_key_publishes_its_record() {
     assert!(f.served_everywhere(&own), "{}", r.text());
     assert!(f.store().read().unwrap().lineages[NAME].emergency.is_none());
 }
+
+/// The boot clock cannot be read (the shipped unit's sandbox once hid it): the time is
+/// unknown. `rollover` holds even long after the wait, `status` names the input and the
+/// fix; once the clock can be read again, the wait is counted again from then.
+#[test]
+fn an_unreadable_boot_clock_holds_the_switch_and_status_says_so() {
+    let f = Fixture::new(&[0, 0], "");
+    f.ready();
+    f.world.world().clock_unknown = true;
+    f.world.advance(3 * WAIT);
+    let r = f.rollover();
+    assert_eq!(r.exit_code(), 75, "{r:#?}");
+    assert!(
+        matches!(&r.outcome, RolloverOutcome::NotYet { reasons, .. }
+            if reasons.iter().any(|x| x.contains("the time is unknown") && x.contains("boot clock"))),
+        "{r:#?}"
+    );
+    let st = f.status();
+    assert!(
+        st.problems
+            .iter()
+            .any(|p| p.contains("the time is unknown") && p.contains("boot clock")),
+        "{st:#?}"
+    );
+    // Readable again: every wait restarts from then.
+    f.world.world().clock_unknown = false;
+    assert_eq!(f.rollover().exit_code(), 75);
+    f.world.advance(FIRST_WAIT + 10);
+    assert_eq!(f.rollover().exit_code(), 0);
+}
+
+/// Whether certbot holds its lock cannot be asked: a switch killed while certbot ran is
+/// left alone (never undone or completed on a guess), and the pass names the input.
+#[test]
+fn an_unknown_lock_state_leaves_a_killed_switch_alone() {
+    let f = Fixture::new(&[0, 0], "");
+    f.ready();
+    let kill = CrashAfter::at(4);
+    let _ = block(f.engine(&kill).rollover(NAME, false, None, false));
+    assert_eq!(
+        kill.steps().last(),
+        Some(&Step::CertbotStarted),
+        "{:?}",
+        kill.steps()
+    );
+    let _ = f.world.world().finish_certbot();
+    f.world.world().lock_unknown = true;
+    let r = f.run();
+    assert_eq!(r.exit_code(), 1, "{r:#?}");
+    assert!(
+        r.lineages[0]
+            .failures
+            .iter()
+            .any(|x| x.contains("whether certbot still runs is unknown")),
+        "{r:#?}"
+    );
+    assert!(f.store().read().unwrap().lineages[NAME].intent.is_some());
+    f.world.world().lock_unknown = false;
+    let r = f.run();
+    assert!(
+        f.store().read().unwrap().lineages[NAME].intent.is_none(),
+        "{r:#?}"
+    );
+}
