@@ -1,6 +1,8 @@
 //! The rollover commands' edges that need no lab: the deploy hook without a lineage, for a
 //! lineage the configuration does not manage, and unknown lineages.
 
+mod sandbox;
+
 use assert_cmd::Command;
 
 fn config(dir: &std::path::Path) -> std::path::PathBuf {
@@ -106,4 +108,72 @@ fn a_damaged_state_file_is_exit_2_naming_the_file_never_a_panic() {
             );
         }
     }
+}
+
+/// In the shipped unit's sandbox (emulated: `/proc` without `locks`, `uptime`, boot id),
+/// the boot clock reads and certbot's lock is asked of the kernel: `doctor` sees a POSIX
+/// lock another process holds on `LETSENCRYPT_DIR/.certbot.lock` (as certbot takes it:
+/// `fcntl.lockf`), and calls a lock file that cannot be opened unknown, a failure naming
+/// the input (the switch then holds: tests/rollover_engine.rs).
+#[test]
+fn in_the_units_sandbox_doctor_reads_the_boot_clock_and_asks_the_kernel_about_the_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let le = tmp.path().join("le");
+    std::fs::create_dir_all(&le).unwrap();
+    let lock = le.join(".certbot.lock");
+    let doctor = || {
+        let out = sandbox::sandboxed(
+            None,
+            env!("CARGO_BIN_EXE_danerollover"),
+            &["--letsencrypt-dir", &le.display().to_string(), "doctor"],
+        )
+        .env("DANEROLLOVER_CONFIG", &cfg)
+        .output()
+        .unwrap();
+        let code = out.status.code();
+        assert!(
+            code != Some(97) && code != Some(98),
+            "the sandbox did not take: {out:?}"
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = doctor();
+    assert!(
+        text.contains("ok   boot clock: clock_gettime(CLOCK_BOOTTIME)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok   certbot's lock") && text.contains("not held"),
+        "{text}"
+    );
+    let mut holder = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import fcntl, sys, time\nf = open(sys.argv[1], 'a')\nfcntl.lockf(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(60)",
+        ])
+        .arg(&lock)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(holder.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "locked");
+    }
+    let held = doctor();
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert!(held.contains("held: certbot runs"), "{held}");
+    // A lock file that cannot be opened (a link to itself): unknown.
+    std::fs::remove_file(&lock).unwrap();
+    std::os::unix::fs::symlink(".certbot.lock", &lock).unwrap();
+    let text = doctor();
+    assert!(
+        text.contains("FAIL certbot's lock: unknown: cannot open certbot's lock file"),
+        "{text}"
+    );
 }

@@ -14,7 +14,7 @@ use danerollover::engine::{
     CertbotRun, Engine, FailPoint, HookReport, Io, Options, Renewer, RolloverOutcome, Step,
 };
 use danerollover::error::Error;
-use danerollover::rollover::{Intent, KeyInfo};
+use danerollover::rollover::{Intent, KeyInfo, LiveChange};
 use danerollover::store::Store;
 use danerollover::tlsa::{Matching, TlsaRecord};
 use jiff::Timestamp;
@@ -2284,5 +2284,212 @@ fn the_emergency_rollover_is_not_held_by_the_budget() {
         s.lineages[NAME].forced_renewals.len(),
         1,
         "counted all the same"
+    );
+}
+
+/// certbot relinks cert.pem, then chain.pem and fullchain.pem: a pass in between sees a
+/// certificate whose chain files are an older version's. It neither promotes nor reloads
+/// (a server would load another certificate's chain), says why and exits 1; once the
+/// files agree, the next pass promotes and reloads.
+#[test]
+fn no_promotion_or_reload_while_the_chain_files_lag_the_certificate() {
+    let f = Fixture::new(&[0, 0], "");
+    let next = f.ready();
+    // The next key planted by hand, then certbot's own renewal (reuse_key) with it.
+    let path = f.store().read().unwrap().lineages[NAME]
+        .next
+        .clone()
+        .unwrap()
+        .path;
+    {
+        let mut w = f.world.world();
+        let pem = w.key_files[&path].clone();
+        let l = w.lineages.get_mut(NAME).unwrap();
+        l.privkeys.insert(99, pem);
+        l.privkey_link = 99;
+    }
+    f.world.world().external_renew(NAME, false);
+    {
+        let mut w = f.world.world();
+        let l = w.lineages.get_mut(NAME).unwrap();
+        l.chain_link = Some(l.cert_link - 1);
+    }
+    assert_eq!(f.live(), next, "certbot renewed with the next key");
+    let r = f.hook();
+    let HookReport::Managed(rep) = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(rep.live_change, LiveChange::Unchanged, "{rep:#?}");
+    assert!(
+        rep.failures
+            .iter()
+            .any(|x| x.contains("fullchain.pem is version")),
+        "{rep:#?}"
+    );
+    assert_eq!(r.exit_code(), 1);
+    assert!(
+        f.world.world().reloads.is_empty(),
+        "reloaded on a lagging chain"
+    );
+    let s = f.store().read().unwrap();
+    assert_ne!(
+        s.lineages[NAME].current.as_ref().map(|c| c.key.clone()),
+        Some(next.clone())
+    );
+    // The same in `run`'s batches.
+    let r = f.run();
+    assert_eq!(r.exit_code(), 1, "{r:#?}");
+    assert!(
+        f.world.world().reloads.is_empty(),
+        "reloaded on a lagging chain"
+    );
+    // certbot finishes relinking.
+    f.world.world().lineages.get_mut(NAME).unwrap().chain_link = None;
+    let r = f.hook();
+    let HookReport::Managed(rep) = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(rep.live_change, LiveChange::Promoted, "{rep:#?}");
+    assert_eq!(f.world.world().reloads.len(), 1);
+}
+
+/// An emergency killed after its switch (before the reload and the withdrawal) is
+/// finished as an emergency by the next `run`: the reload, then the compromised key's
+/// records withdrawn at once (not one wait later). One killed before its switch is over:
+/// the next pass says so and nothing is withdrawn.
+#[test]
+fn an_interrupted_emergency_is_finished_by_the_next_pass() {
+    let f = Fixture::new(&[0, 0], "");
+    let old = f.live();
+    block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    let next = f.next().unwrap();
+    f.world.advance(5);
+    // Where the switch is saved (counted on a twin world): kill right after.
+    let full = CrashAfter::never();
+    let f2 = Fixture::new(&[0, 0], "");
+    block(f2.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    f2.world.advance(5);
+    block(f2.engine(&full).emergency(NAME, false)).unwrap();
+    let saved = full
+        .steps()
+        .iter()
+        .position(|s| *s == Step::SwitchSaved)
+        .expect("the emergency saved its switch");
+    let kill = CrashAfter::at(saved);
+    assert!(block(f.engine(&kill).emergency(NAME, false)).is_err());
+    assert_eq!(f.live(), next);
+    assert!(f.served_anywhere(&old), "killed before the withdrawal");
+    assert!(f.world.world().reloads.is_empty());
+    f.world.advance(5);
+    let r = f.run();
+    assert_eq!(f.world.world().reloads.len(), 1, "{r:#?}");
+    assert!(!f.served_anywhere(&old), "not withdrawn at once: {r:#?}");
+    let l = &r.lineages[0];
+    assert!(
+        l.done
+            .iter()
+            .any(|d| d.contains("finished the interrupted emergency")),
+        "{r:#?}"
+    );
+    assert!(f.store().read().unwrap().lineages[NAME].emergency.is_none());
+
+    // Killed before its switch: over, said once.
+    let f = Fixture::new(&[0, 0], "");
+    block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    f.world.advance(5);
+    let live = f.live();
+    let kill = CrashAfter::at(0);
+    assert!(block(f.engine(&kill).emergency(NAME, false)).is_err());
+    assert_eq!(kill.steps(), vec![Step::Observed]);
+    assert!(f.store().read().unwrap().lineages[NAME].emergency.is_some());
+    let r = f.run();
+    assert_eq!(f.live(), live);
+    assert!(
+        r.lineages[0]
+            .failures
+            .iter()
+            .any(|x| x.contains("interrupted before its switch")),
+        "{r:#?}"
+    );
+    assert!(f.served_everywhere(&live));
+    assert!(f.store().read().unwrap().lineages[NAME].emergency.is_none());
+}
+
+/// An emergency whose certbot renews with a key of its own publishes that key's record
+/// before it returns (DANE clients fail until it is there).
+#[test]
+fn an_emergency_ending_with_certbots_own_key_publishes_its_record() {
+    let f = Fixture::new(&[0, 0], "");
+    block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    f.world.advance(5);
+    f.world.world().certbot_next = Some(CertbotBehaviour::OwnKey);
+    let r = block(f.engine(&CrashAfter::never()).emergency(NAME, false)).unwrap();
+    assert_eq!(r.exit_code(), 1, "{}", r.text());
+    let own = f.live();
+    assert!(f.served_everywhere(&own), "{}", r.text());
+    assert!(f.store().read().unwrap().lineages[NAME].emergency.is_none());
+}
+
+/// The boot clock cannot be read (the shipped unit's sandbox once hid it): the time is
+/// unknown. `rollover` holds even long after the wait, `status` names the input and the
+/// fix; once the clock can be read again, the wait is counted again from then.
+#[test]
+fn an_unreadable_boot_clock_holds_the_switch_and_status_says_so() {
+    let f = Fixture::new(&[0, 0], "");
+    f.ready();
+    f.world.world().clock_unknown = true;
+    f.world.advance(3 * WAIT);
+    let r = f.rollover();
+    assert_eq!(r.exit_code(), 75, "{r:#?}");
+    assert!(
+        matches!(&r.outcome, RolloverOutcome::NotYet { reasons, .. }
+            if reasons.iter().any(|x| x.contains("the time is unknown") && x.contains("boot clock"))),
+        "{r:#?}"
+    );
+    let st = f.status();
+    assert!(
+        st.problems
+            .iter()
+            .any(|p| p.contains("the time is unknown") && p.contains("boot clock")),
+        "{st:#?}"
+    );
+    // Readable again: every wait restarts from then.
+    f.world.world().clock_unknown = false;
+    assert_eq!(f.rollover().exit_code(), 75);
+    f.world.advance(FIRST_WAIT + 10);
+    assert_eq!(f.rollover().exit_code(), 0);
+}
+
+/// Whether certbot holds its lock cannot be asked: a switch killed while certbot ran is
+/// left alone (never undone or completed on a guess), and the pass names the input.
+#[test]
+fn an_unknown_lock_state_leaves_a_killed_switch_alone() {
+    let f = Fixture::new(&[0, 0], "");
+    f.ready();
+    let kill = CrashAfter::at(4);
+    let _ = block(f.engine(&kill).rollover(NAME, false, None, false));
+    assert_eq!(
+        kill.steps().last(),
+        Some(&Step::CertbotStarted),
+        "{:?}",
+        kill.steps()
+    );
+    let _ = f.world.world().finish_certbot();
+    f.world.world().lock_unknown = true;
+    let r = f.run();
+    assert_eq!(r.exit_code(), 1, "{r:#?}");
+    assert!(
+        r.lineages[0]
+            .failures
+            .iter()
+            .any(|x| x.contains("whether certbot still runs is unknown")),
+        "{r:#?}"
+    );
+    assert!(f.store().read().unwrap().lineages[NAME].intent.is_some());
+    f.world.world().lock_unknown = false;
+    let r = f.run();
+    assert!(
+        f.store().read().unwrap().lineages[NAME].intent.is_none(),
+        "{r:#?}"
     );
 }

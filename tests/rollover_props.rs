@@ -2059,6 +2059,7 @@ fn plain_case(lags: Vec<i64>, events: Vec<Event>) -> Case {
         endpoints: Vec::new(),
         renew_every: None,
         key_file: false,
+        cross_zone: false,
         events,
     }
 }
@@ -2916,6 +2917,8 @@ fn cross_zone_history(as_owner: bool) -> Result<Sim, TestCaseError> {
         events: Vec::new(),
         others: 0,
         shared: false,
+        renew_every: None,
+        key_file: false,
     };
     let mut sim = Sim::new(&c);
     sim.world.world().target_zone_as_owner = as_owner;

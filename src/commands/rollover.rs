@@ -23,7 +23,11 @@ pub fn run(ctx: &Context, args: &RolloverArgs) -> Result<u8, Error> {
     let mut engine = wired.engine();
     engine.options.verbose = ctx.global.verbose;
     if args.emergency {
-        let report = super::runtime()?.block_on(engine.emergency(&args.name, args.dry_run))?;
+        let rt = super::runtime()?;
+        // As with --wait: SIGTERM / SIGINT do not kill the emergency half-way (it finishes;
+        // one killed anyway is finished by the next pass).
+        rt.block_on(async { crate::engine::real::watch_stop_signals() })?;
+        let report = rt.block_on(engine.emergency(&args.name, args.dry_run))?;
         print(args.json, &report, || report.text())?;
         return Ok(report.exit_code());
     }

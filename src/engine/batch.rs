@@ -41,6 +41,8 @@ struct Entry<'c> {
     queries: Vec<OwnerQuery>,
     reuse_key: bool,
     live_spki: Vec<u8>,
+    /// fullchain.pem or chain.pem lag cert.pem: the certificate's change is not taken in.
+    chain_lag: bool,
     key_family: crate::probe::Algorithms,
     observations: Vec<OwnerObservation>,
     /// What its endpoints serve; None when its `probe` is false.
@@ -87,7 +89,11 @@ impl<'a> Engine<'a> {
                 }
             };
             // privkey.pem not matching cert.pem: the lineage's own pass reports it with the fix.
-            let mismatch = facts.key_spki.as_deref() != Some(facts.live_spki.as_slice());
+            // (fullchain.pem or chain.pem lagging cert.pem too: the lineage's own pass
+            // holds its certificate change and reload, and says why.)
+            let chain_lag = facts.chain_lag.is_some();
+            let mismatch =
+                facts.key_spki.as_deref() != Some(facts.live_spki.as_slice()) || chain_lag;
             entries.push(Entry {
                 name: name.clone(),
                 lc,
@@ -96,6 +102,7 @@ impl<'a> Engine<'a> {
                 queries,
                 reuse_key: facts.reuse_key,
                 live_spki: facts.live_spki,
+                chain_lag,
                 key_family: facts.key_family,
                 observations: Vec::new(),
                 probes: None,
@@ -345,7 +352,11 @@ impl<'a> Engine<'a> {
         for e in entries.iter_mut().filter(|e| e.reused.is_none()) {
             crate::rollover::share_ttl_history(&mut state.lineages, &e.name, &e.owners);
             let ls = lineage(state, &e.name);
-            e.live_change = reconcile_live(ls, &KeyInfo::from_spki(&e.live_spki), now);
+            e.live_change = if e.chain_lag {
+                LiveChange::Unchanged
+            } else {
+                reconcile_live(ls, &KeyInfo::from_spki(&e.live_spki), now)
+            };
             update_observations(ls, &e.owners, &e.observations, now, &e.policy);
             match e.live_change {
                 LiveChange::Promoted => e
@@ -424,7 +435,7 @@ impl<'a> Engine<'a> {
             let now = self.steady_now(&mut state);
             // Keys the CA refused since the last pass: emergency rollovers first.
             blocked = self.blocked_keys(&lock, &mut state, now, dry_run).await?;
-            // Interrupted steps and planted copies: a pass of their own.
+            // Interrupted steps, planted copies and unfinished emergencies: a pass of their own.
             let (batched, repairs): (Vec<String>, Vec<String>) = names
                 .iter()
                 .filter(|n| !blocked.switched.contains_key(*n))
@@ -433,7 +444,9 @@ impl<'a> Engine<'a> {
                     state
                         .lineages
                         .get(n)
-                        .is_none_or(|l| l.intent.is_none() && l.cleanup.is_empty())
+                        .is_none_or(|l| {
+                            l.intent.is_none() && l.cleanup.is_empty() && l.emergency.is_none()
+                        })
                 });
             alone.extend(repairs);
             let mut entries = self.entries(&batched, &mut errors)?;

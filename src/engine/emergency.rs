@@ -10,6 +10,110 @@ use super::*;
 use crate::rollover::emergency_verdict;
 
 impl Engine<'_> {
+    /// Withdraw every record of the compromised key `old` at the lineage's owners (what
+    /// the state owns and what the servers serve), at once: what was withdrawn, and what
+    /// failed.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn withdraw(
+        &self,
+        lock: &Locked,
+        state: &mut State,
+        name: &str,
+        lc: &LineageConfig,
+        old: &KeyInfo,
+        observations: &[OwnerObservation],
+        t: Timestamp,
+    ) -> R<(Vec<String>, Vec<String>)> {
+        let (mut withdrawn, mut failures) = (Vec::new(), Vec::new());
+        for owner in owner_names(lc) {
+            let ls = lineage(state, name);
+            let mut records: Vec<crate::tlsa::TlsaRecord> = ls
+                .owners
+                .get(&owner)
+                .map(|o| {
+                    o.records
+                        .iter()
+                        .filter(|x| x.key == old.id)
+                        .map(|x| x.record.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(o) = find(observations, &owner) {
+                for r in crate::rollover::observe::served_records(o) {
+                    if old.matches(&r) && !records.contains(&r) {
+                        records.push(r);
+                    }
+                }
+            }
+            if records.is_empty() {
+                continue;
+            }
+            match self.change(lc, &owner, &records, false, observations).await {
+                Ok(target) => {
+                    self.step(Step::Retired)?;
+                    lineage(state, name).record_retired(&owner, &records, t);
+                    self.save(lock, state, Step::RetireSaved)?;
+                    let at = target.map(|t| format!(" (at {t})")).unwrap_or_default();
+                    withdrawn.extend(records.iter().map(|r| format!("{owner}{at} {r}")));
+                }
+                Err(e) => failures.push(format!(
+                    "withdraw the compromised key's records at {owner}: {e}"
+                )),
+            }
+        }
+        Ok((withdrawn, failures))
+    }
+
+    /// Finish an emergency rollover a killed or stopped run left (see
+    /// [`crate::rollover::state::EmergencyPending`]): once its switch went through and the
+    /// reload ran, the compromised key's records are withdrawn at once; one whose switch
+    /// never went through is over (said, for the operator to run it again). Returns what
+    /// was done and what failed.
+    pub(super) async fn finish_emergency(
+        &self,
+        lock: &Locked,
+        state: &mut State,
+        name: &str,
+        lc: &LineageConfig,
+        observations: &[OwnerObservation],
+        now: Timestamp,
+    ) -> R<(Vec<String>, Vec<String>)> {
+        let ls = lineage(state, name);
+        let Some(e) = ls.emergency.clone() else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        if ls.intent.is_some() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        if ls.current.as_ref().map(|c| &c.key.id) != Some(&e.to) {
+            ls.emergency = None;
+            self.save(lock, state, Step::RepairSaved)?;
+            return Ok((
+                Vec::new(),
+                vec![format!(
+                    "the emergency rollover decided at {} was interrupted before its switch went through: nothing was switched; run `danerollover rollover --emergency {name}` again",
+                    e.at
+                )],
+            ));
+        }
+        if ls.reload_pending {
+            // The servers must present the new key first; the next pass withdraws.
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let (withdrawn, failures) = self
+            .withdraw(lock, state, name, lc, &e.compromised, observations, now)
+            .await?;
+        if failures.is_empty() {
+            lineage(state, name).emergency = None;
+            self.save(lock, state, Step::RetireSaved)?;
+        }
+        let done = withdrawn
+            .iter()
+            .map(|w| format!("finished the interrupted emergency: withdrew {w}"))
+            .collect();
+        Ok((done, failures))
+    }
+
     /// Switch `lineage_name` to its next key at once (key compromise); see the module
     /// documentation.
     pub async fn emergency(
@@ -71,14 +175,27 @@ impl Engine<'_> {
                 None,
             ));
         }
+        // Write-ahead: a pass after this one is killed or stopped finishes it.
+        if let (Some(c), Some(n)) = (&compromised, &ls.next) {
+            ls.emergency = Some(crate::rollover::state::EmergencyPending {
+                compromised: c.clone(),
+                to: n.key.id.clone(),
+                at: now,
+            });
+        }
         *lineage(state, name) = ls;
         self.save(lock, state, Step::Observed)?;
         if let SwitchOutcome::Failed(error) = self.switch(lock, state, name).await? {
+            // Over, switched or not (certbot may have renewed with a key of its own):
+            // the pass publishes what is missing (that key's record) before returning.
+            lineage(state, name).emergency = None;
+            self.save(lock, state, Step::SwitchSaved)?;
+            let after = self.pass(lock, state, name, Goal::Maintain, false).await?;
             return Ok(report(
                 EmergencyOutcome::Failed { error },
                 None,
                 Vec::new(),
-                None,
+                Some(after),
             ));
         }
         let facts = self.io.files.facts(name)?;
@@ -109,45 +226,15 @@ impl Engine<'_> {
         // Withdraw the compromised key's records at once, wherever they are.
         let mut withdrawn = Vec::new();
         if let Some(old) = &compromised {
-            for owner in owner_names(lc) {
-                let ls = lineage(state, name);
-                let mut records: Vec<crate::tlsa::TlsaRecord> = ls
-                    .owners
-                    .get(&owner)
-                    .map(|o| {
-                        o.records
-                            .iter()
-                            .filter(|x| x.key == old.id)
-                            .map(|x| x.record.clone())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if let Some(o) = find(&observations, &owner) {
-                    for r in crate::rollover::observe::served_records(o) {
-                        if old.matches(&r) && !records.contains(&r) {
-                            records.push(r);
-                        }
-                    }
-                }
-                if records.is_empty() {
-                    continue;
-                }
-                match self
-                    .change(lc, &owner, &records, false, &observations)
-                    .await
-                {
-                    Ok(target) => {
-                        self.step(Step::Retired)?;
-                        lineage(state, name).record_retired(&owner, &records, t);
-                        self.save(lock, state, Step::RetireSaved)?;
-                        let at = target.map(|t| format!(" (at {t})")).unwrap_or_default();
-                        withdrawn.extend(records.iter().map(|r| format!("{owner}{at} {r}")));
-                    }
-                    Err(e) => failures.push(format!(
-                        "withdraw the compromised key's records at {owner}: {e}"
-                    )),
-                }
-            }
+            let (w, f) = self
+                .withdraw(lock, state, name, lc, old, &observations, t)
+                .await?;
+            withdrawn = w;
+            failures.extend(f);
+        }
+        if failures.is_empty() {
+            lineage(state, name).emergency = None;
+            self.save(lock, state, Step::RetireSaved)?;
         }
 
         // Then as usual: a fresh next key, generated and published.

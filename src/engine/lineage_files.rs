@@ -4,6 +4,7 @@
 //! client. Next keys are made by [`crate::keys::generate`] with the kind the client asks for.
 
 use std::collections::BTreeMap;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::traits::{
@@ -24,6 +25,63 @@ pub fn spki_of_private_pem(pem: &[u8]) -> Result<Vec<u8>, Error> {
             other.kind()
         ))),
     }
+}
+
+/// Why `fullchain.pem` (`fullchain`, its bytes) and `chain.pem` (`chain`) do not go with
+/// the certificate `cert_der` (cert.pem): fullchain's first certificate must be it, and
+/// the rest of fullchain exactly chain.pem's certificates (where the client writes a
+/// chain.pem: certbot, dehydrated). None when they go together.
+pub fn chain_lag(
+    cert_der: &[u8],
+    fullchain: &Path,
+    fullchain_bytes: Result<Vec<u8>, String>,
+    chain: Option<(&Path, Result<Vec<u8>, String>)>,
+) -> Option<String> {
+    let certs = |bytes: Result<Vec<u8>, String>| -> Result<Vec<Vec<u8>>, String> {
+        let bytes = bytes?;
+        match material::parse(&bytes).map_err(|e| e.to_string())? {
+            Material::Certs(c) => Ok(c.into_iter().map(|c| c.der).collect()),
+            other => Err(format!("holds a {}, not certificates", other.kind())),
+        }
+    };
+    let wait = "certbot may be relinking live/ (the next pass looks again), or fix the links (`certbot update_symlinks`)";
+    let full = match certs(fullchain_bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            return Some(format!(
+                "{} cannot be read as certificates ({e}): {wait}",
+                fullchain.display()
+            ));
+        }
+    };
+    let inter = match chain {
+        None => None,
+        Some((chain, bytes)) => match certs(bytes) {
+            Ok(c) => Some((chain, c)),
+            Err(e) => {
+                return Some(format!(
+                    "{} cannot be read as certificates ({e}): {wait}",
+                    chain.display()
+                ));
+            }
+        },
+    };
+    if full.first().map(Vec::as_slice) != Some(cert_der) {
+        return Some(format!(
+            "{} does not start with the certificate of cert.pem: {wait}",
+            fullchain.display()
+        ));
+    }
+    if let Some((chain, inter)) = inter
+        && full[1..] != inter[..]
+    {
+        return Some(format!(
+            "{} and {} hold different intermediates: {wait}",
+            fullchain.display(),
+            chain.display()
+        ));
+    }
+    None
 }
 
 /// Every lineage's ACME client: the configured ones, and certbot over the letsencrypt
@@ -106,11 +164,31 @@ impl LineageFiles for Clients {
                 l.client
             ))
         })?;
+        // The leaf the certificate file holds (empty when unreadable: then no fullchain
+        // starts with it, and the lag is reported).
+        let cert_der = fs::read(&l.cert)
+            .ok()
+            .and_then(|b| match material::parse(&b) {
+                Ok(Material::Certs(c)) => c.into_iter().next().map(|c| c.der),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let read = |link: &Path| fs::read(link).map_err(|e| format!("{}: {e}", link.display()));
         Ok(LineageFacts {
             key_family: crate::probe::Algorithms::of_spki(&live_spki),
             live_spki,
             reuse_key: l.reuse.is_on(),
-            key_spki: l.key_spki,
+            key_spki: l.key_spki.clone(),
+            chain_lag: l.fullchain.as_ref().and_then(|full| {
+                let chain = matches!(l.client, acme::ClientKind::Certbot | acme::ClientKind::Dehydrated)
+                    .then(|| l.cert.with_file_name("chain.pem"));
+                chain_lag(
+                    &cert_der,
+                    full,
+                    read(full),
+                    chain.as_deref().map(|c| (c, read(c))),
+                )
+            }),
         })
     }
 
@@ -185,6 +263,49 @@ pub fn lock_paths(locks: &[ClientLock]) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chain_files_must_go_with_the_certificate() {
+        let pem = |ders: &[&[u8]]| -> Result<Vec<u8>, String> {
+            Ok(ders
+                .iter()
+                .map(|d| {
+                    format!(
+                        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+                        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, d)
+                    )
+                })
+                .collect::<String>()
+                .into_bytes())
+        };
+        let cert = |cn: &str| {
+            let mut p = rcgen::CertificateParams::new(vec![cn.to_string()]).unwrap();
+            p.is_ca = rcgen::IsCa::NoCa;
+            p.self_signed(&rcgen::KeyPair::generate().unwrap())
+                .unwrap()
+                .der()
+                .to_vec()
+        };
+        let (leaf, old, inter) = (cert("new.test"), cert("old.test"), cert("ca.test"));
+        let (f, c) = (Path::new("/le/fullchain.pem"), Path::new("/le/chain.pem"));
+        let lag = |full, chain| chain_lag(&leaf, f, full, Some((c, chain)));
+        assert_eq!(lag(pem(&[&leaf, &inter]), pem(&[&inter])), None);
+        let e = lag(pem(&[&old, &inter]), pem(&[&inter])).unwrap();
+        assert!(e.contains("/le/fullchain.pem does not start"), "{e}");
+        let e = lag(pem(&[&leaf, &inter]), pem(&[&old])).unwrap();
+        assert!(e.contains("different intermediates"), "{e}");
+        let e = lag(
+            Err("/le/fullchain.pem: No such file".into()),
+            pem(&[&inter]),
+        )
+        .unwrap();
+        assert!(
+            e.contains("cannot be read") && e.contains("update_symlinks"),
+            "{e}"
+        );
+        let e = lag(pem(&[&leaf, &inter]), Ok(b"junk".to_vec())).unwrap();
+        assert!(e.contains("/le/chain.pem cannot be read"), "{e}");
+    }
 
     #[test]
     fn spki_of_a_generated_key_is_its_own() {

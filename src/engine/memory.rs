@@ -152,6 +152,9 @@ pub struct MemLineage {
     pub key_copy: Option<Vec<u8>>,
     /// Key-file clients: the staged next key (`.danerollover-next`).
     pub key_staged: Option<Vec<u8>>,
+    /// fullchain.pem and chain.pem still point at this older version (certbot between
+    /// relinking cert.pem and them); None: they follow cert.pem.
+    pub chain_link: Option<u32>,
 }
 
 impl MemLineage {
@@ -671,6 +674,7 @@ impl MemoryWorld {
                 store: KeyStore::Linked,
                 key_copy: None,
                 key_staged: None,
+                chain_link: None,
             },
         );
         KeyInfo::from_spki(&spki_of(n))
@@ -784,6 +788,10 @@ impl LineageFiles for MemoryWorld {
             reuse_key: l.reuse_key,
             key_spki: l.privkeys.get(&l.privkey_link).and_then(|p| spki_of_pem(p)),
             key_family: w.key_family(lineage),
+            chain_lag: l
+                .chain_link
+                .filter(|v| *v != l.cert_link)
+                .map(|v| format!("fullchain.pem is version {v}, cert.pem {}", l.cert_link)),
         })
     }
 

@@ -87,6 +87,14 @@ impl Engine<'_> {
         if !hold && facts.key_spki.as_deref() != Some(facts.live_spki.as_slice()) {
             warnings.push(self.io.files.key_mismatch(name));
         }
+        // fullchain.pem or chain.pem lag cert.pem: the certificate is not taken in and
+        // nothing reloads until they agree.
+        let lag = facts.chain_lag.clone();
+        if let Some(why) = &lag {
+            warnings.push(format!(
+                "the certificate's change is not taken in and no reload runs: {why}"
+            ));
+        }
 
         // 2. Observe (DNS and the endpoints) and fold in.
         let queries = self.queries(lc)?;
@@ -97,7 +105,7 @@ impl Engine<'_> {
         crate::rollover::share_ttl_history(&mut state.lineages, name, &owners);
         let live_change = {
             let ls = lineage(state, name);
-            let change = if hold {
+            let change = if hold || lag.is_some() {
                 LiveChange::Unchanged
             } else {
                 reconcile_live(ls, &KeyInfo::from_spki(&facts.live_spki), now)
@@ -195,6 +203,7 @@ impl Engine<'_> {
                         again = true;
                         break;
                     }
+                    Action::Reload if lag.is_some() => {}
                     Action::Reload => match self.io.reloader.reload(name, &lc.reload).await {
                         Ok(()) => {
                             self.step(Step::Reloaded)?;
@@ -226,6 +235,15 @@ impl Engine<'_> {
                 }
                 break;
             }
+        }
+
+        // An emergency a killed or stopped run left: finished as an emergency.
+        if !dry_run && !hold && lineage(state, name).emergency.is_some() {
+            let (d, f) = self
+                .finish_emergency(lock, state, name, lc, &observations, now)
+                .await?;
+            done.extend(d);
+            failures.extend(f);
         }
 
         // 4. After changing DNS, look again: the report shows the outcome (what each server

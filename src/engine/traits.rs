@@ -66,6 +66,11 @@ pub struct LineageFacts {
     /// The live key's family: what an endpoint probe offers, so that a server with an
     /// ECDSA and an RSA certificate shows this lineage's.
     pub key_family: crate::probe::Algorithms,
+    /// Why `fullchain.pem` or `chain.pem` do not go with `cert.pem` (certbot between
+    /// relinking one and the next, a hand edit, a file that cannot be read); None when
+    /// they do. While set, the certificate's change is not taken in (no promotion) and no
+    /// reload runs: a server would load a chain of another certificate.
+    pub chain_lag: Option<String>,
 }
 
 /// Where a key switch plants the next key.

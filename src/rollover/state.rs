@@ -56,6 +56,23 @@ pub struct LineageState {
     /// Keys of this lineage the CA refused (`badPublicKey`, [`super::blocked`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked_keys: Vec<super::blocked::BlockedKey>,
+    /// An emergency rollover under way (write-ahead, saved before its switch): a pass
+    /// after one killed or stopped half-way finishes it as an emergency (the compromised
+    /// key's records withdrawn at once once its switch went through).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<EmergencyPending>,
+}
+
+/// An emergency rollover that has not finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyPending {
+    /// The compromised key (live when the emergency decided).
+    pub compromised: KeyInfo,
+    /// The key it switches to.
+    pub to: KeyId,
+    /// When it decided.
+    pub at: Timestamp,
 }
 
 /// The live key.
