@@ -2082,26 +2082,6 @@ fn a_changed_validation_is_not_hidden_by_reuse() {
     assert!(f.status().observed_at.is_some());
 }
 
-#[test]
-fn a_silent_deletion_is_repaired_once_the_kept_observation_is_too_old() {
-    let f = Fixture::new(&[0, 0], "");
-    let next = f.ready();
-    let kept_at = f.world.world().now;
-    f.silently_remove(OWNER2, &r311(&next));
-    // Hidden from quiet runs for as long as the kept observation may be reused.
-    f.world.advance(86_400 - 60);
-    let changes = f.world.world().changes.len();
-    let r = f.run();
-    assert_eq!(r.lineages[0].status.observed_at, Some(kept_at), "{r:#?}");
-    assert_eq!(f.world.world().changes.len(), changes);
-    assert!(!f.served_everywhere(&next));
-    // A day old: a fresh look, and the record is published again.
-    f.world.advance(61);
-    let r = f.run();
-    assert_eq!(r.lineages[0].status.observed_at, None, "{r:#?}");
-    assert!(f.served_everywhere(&next), "{r:#?}");
-}
-
 // ---------------------------------------------------------------------------------------
 // The CA's side: keys the CA refuses (badPublicKey) and the forced-renewal budget.
 
