@@ -59,17 +59,7 @@ const NOT_FOR_THE_CORE: &[&str] = &[
 /// Circles that are known and not yet removed. This list may only shrink: the test fails
 /// when a circle is missing from it, and also when one listed here no longer exists (then
 /// delete its line).
-const KNOWN_CIRCLES: &[&[&str]] = &[
-    // `config` takes its `retry_budget` default from `provider::retry`, and
-    // `provider::dnsupdate` reads `config`: the default belongs with the configuration.
-    &["config", "provider"],
-    // `keys` reads certbot's renewal.conf (`KeySpec::from_renewal_conf`), and certbot's
-    // lineages judge their keys with `keys`: what key an ACME client makes belongs to that
-    // client's leaf (with the ACME-client interface).
-    &["certbot", "keys"],
-    // The switch is one step of a pass and calls back into the pass's helpers.
-    &["engine::pass", "engine::switch"],
-];
+const KNOWN_CIRCLES: &[&[&str]] = &[];
 
 fn node_of(path: &[&str]) -> Option<String> {
     let first = *path.first()?;

@@ -2,97 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::cert::live_cert_of;
 use super::error::AcmeError;
+pub use crate::config::{ClientKind, ClientSettings};
 use crate::keys::KeySpec;
 use crate::material::{self, Material};
-
-/// Which ACME client renews a lineage (`[lineages."NAME"] client`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ClientKind {
-    /// certbot (the default): `letsencrypt_dir`, the configuration's `certbot` command.
-    #[default]
-    Certbot,
-    /// lego: `client_dir` is its `--path` (holding `certificates/`).
-    Lego,
-    /// dehydrated: `client_dir` is its BASEDIR (holding `certs/`).
-    Dehydrated,
-    /// uacme: `client_dir` is its configuration directory (holding `private/`).
-    Uacme,
-    /// acme.sh: `client_dir` is its home (holding `NAME/` or `NAME_ecc/`).
-    Acmesh,
-    /// Any other client: `key_file`, `cert_file` and the `command` that renews.
-    Command,
-}
-
-impl ClientKind {
-    /// Every client.
-    pub const ALL: [ClientKind; 6] = [
-        ClientKind::Certbot,
-        ClientKind::Lego,
-        ClientKind::Dehydrated,
-        ClientKind::Uacme,
-        ClientKind::Acmesh,
-        ClientKind::Command,
-    ];
-
-    /// The configuration's name of the client.
-    pub fn name(self) -> &'static str {
-        match self {
-            ClientKind::Certbot => "certbot",
-            ClientKind::Lego => "lego",
-            ClientKind::Dehydrated => "dehydrated",
-            ClientKind::Uacme => "uacme",
-            ClientKind::Acmesh => "acmesh",
-            ClientKind::Command => "command",
-        }
-    }
-
-    /// Whether this is the default (for `skip_serializing_if`).
-    pub fn is_default(&self) -> bool {
-        *self == ClientKind::Certbot
-    }
-}
-
-impl std::str::FromStr for ClientKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<ClientKind, String> {
-        ClientKind::ALL
-            .into_iter()
-            .find(|k| k.name() == s || (s == "acme.sh" && *k == ClientKind::Acmesh))
-            .ok_or_else(|| {
-                format!(
-                    "{s:?} is not a client: certbot, lego, dehydrated, uacme, acmesh or command"
-                )
-            })
-    }
-}
-
-impl std::fmt::Display for ClientKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Where a lineage's client keeps things and how it runs, from its configuration section.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClientSettings {
-    /// The client's own directory (certbot: the letsencrypt directory).
-    pub dir: Option<PathBuf>,
-    /// The client's configuration file (dehydrated's `config`).
-    pub config: Option<PathBuf>,
-    /// The argv that runs the client; danerollover appends the renewal's arguments
-    /// (`command`: run as it is).
-    pub command: Option<Vec<String>>,
-    /// `command` only: the private key file the client renews with.
-    pub key_file: Option<PathBuf>,
-    /// `command` only: the certificate file (the leaf first).
-    pub cert_file: Option<PathBuf>,
-}
 
 /// Whether the client keeps the key at renewal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

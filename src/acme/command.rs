@@ -23,23 +23,9 @@ pub struct Command {
 impl Command {
     /// From `key_file`, `cert_file` and `command` (all three required).
     pub fn new(settings: &ClientSettings) -> Result<Command, AcmeError> {
-        let need = |what: &str| {
-            AcmeError::Settings(format!(
-                "client = \"command\" needs {what} (key_file, cert_file and command = the argv that renews with the key in key_file)"
-            ))
-        };
-        Ok(Command {
-            key: settings.key_file.clone().ok_or_else(|| need("key_file"))?,
-            cert: settings
-                .cert_file
-                .clone()
-                .ok_or_else(|| need("cert_file"))?,
-            command: settings
-                .command
-                .clone()
-                .filter(|c| !c.is_empty())
-                .ok_or_else(|| need("command"))?,
-        })
+        let (key, cert, command) =
+            crate::config::client::command_settings(settings).map_err(AcmeError::Settings)?;
+        Ok(Command { key, cert, command })
     }
 }
 

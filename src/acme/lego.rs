@@ -23,40 +23,14 @@ pub struct Lego {
 /// `--days` of the switch's renewal: more than any certificate lives, so lego renews.
 pub const FORCE_DAYS: &str = "36500";
 
-/// The value of `--NAME VALUE` or `--NAME=VALUE` in an argv.
-pub fn flag_value(argv: &[String], names: &[&str]) -> Option<String> {
-    let mut it = argv.iter();
-    while let Some(a) = it.next() {
-        for n in names {
-            if a == n {
-                return it.next().cloned();
-            }
-            if let Some(v) = a.strip_prefix(&format!("{n}=")) {
-                return Some(v.to_string());
-            }
-        }
-    }
-    None
-}
+pub use crate::config::client::flag_value;
 
 impl Lego {
     /// From `client_dir` (lego's `--path`, else the command's `--path`) and `command`
     /// (`lego --path DIR --email ADDRESS --http ...`: everything but the domains and `renew`).
     pub fn new(settings: &ClientSettings) -> Result<Lego, AcmeError> {
-        let command = settings.command.clone().ok_or_else(|| {
-            AcmeError::Settings(
-                "client = \"lego\" needs command = [\"lego\", \"--path\", \"DIR\", \"--email\", \"ADDRESS\", \"--http\", ...] (lego's options for this certificate, without --domains and renew)".into(),
-            )
-        })?;
-        let dir = settings
-            .dir
-            .clone()
-            .or_else(|| flag_value(&command, &["--path"]).map(PathBuf::from))
-            .ok_or_else(|| {
-                AcmeError::Settings(
-                    "client = \"lego\" needs client_dir = lego's --path (the directory holding certificates/)".into(),
-                )
-            })?;
+        let (command, dir) =
+            crate::config::client::lego_settings(settings).map_err(AcmeError::Settings)?;
         Ok(Lego { dir, command })
     }
 

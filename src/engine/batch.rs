@@ -26,7 +26,7 @@ use std::net::IpAddr;
 
 use super::*;
 use crate::dns::reuse::{self, ZoneSerials};
-use crate::probe::endpoint::{Endpoint, EndpointProbe, Serving};
+use crate::endpoint::{Endpoint, EndpointProbe, Serving};
 use crate::rollover::LiveChange;
 
 mod reusing;

@@ -33,8 +33,9 @@ use crate::dns::{
     DnsError, Observe, OwnerObservation, OwnerQuery, Served, ServerAnswer, ServerOutcome,
     Validated, Validation, absolute,
 };
+use crate::endpoint::{Endpoint, EndpointProbe, Serving};
 use crate::error::Error;
-use crate::probe::endpoint::{Endpoint, EndpointProbe, EndpointProber, Serving};
+use crate::probe::endpoint::EndpointProber;
 use crate::provider::{Change, Provider, ProviderError, ProviderView};
 use crate::rollover::KeyInfo;
 use crate::tlsa::TlsaRecord;

@@ -79,8 +79,9 @@ use jiff::Timestamp;
 
 use crate::config::{Config, LineageConfig};
 use crate::dns::{Observe, OwnerObservation, OwnerQuery, absolute};
+use crate::endpoint::EndpointProbe;
 use crate::error::Error;
-use crate::probe::endpoint::{EndpointProbe, EndpointProber, lineage_endpoints};
+use crate::probe::endpoint::{EndpointProber, lineage_endpoints};
 use crate::provider::{Change, Provider};
 use crate::rollover::observe::find;
 use crate::rollover::policy::after;
@@ -516,9 +517,9 @@ fn reason_kind(reason: &str) -> String {
 
 /// The endpoints, probed offering the lineage's key family.
 fn with_family(
-    mut endpoints: Vec<crate::probe::endpoint::Endpoint>,
+    mut endpoints: Vec<crate::endpoint::Endpoint>,
     family: crate::probe::Algorithms,
-) -> Vec<crate::probe::endpoint::Endpoint> {
+) -> Vec<crate::endpoint::Endpoint> {
     for e in &mut endpoints {
         e.algorithms = family;
     }

@@ -351,7 +351,7 @@ impl Engine<'_> {
         family: crate::probe::Algorithms,
         ls: &LineageState,
         observations: &[OwnerObservation],
-    ) -> Option<Vec<crate::probe::endpoint::EndpointProbe>> {
+    ) -> Option<Vec<crate::endpoint::EndpointProbe>> {
         use crate::rollover::EndpointState;
         let mut probes = self.probe_endpoints(name, lc, family).await?;
         for _ in 0..REPROBES {

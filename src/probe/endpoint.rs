@@ -12,10 +12,8 @@ use tokio::task::JoinSet;
 
 use super::check::CheckDns;
 use super::{Algorithms, ProbeOptions, Protocol, probe};
-// The types live where the core sees them; re-exported for the shell's modules (engine,
-// commands) that name them through here. To be removed once those import crate::endpoint.
 use crate::config::LineageConfig;
-pub use crate::endpoint::{Endpoint, EndpointProbe, EndpointSpec, Serving, Target, parse_endpoint};
+use crate::endpoint::{Endpoint, EndpointProbe, Serving, Target, parse_endpoint};
 use crate::tlsa::service_of_owner;
 
 /// The endpoints of a lineage: those derived from its TLSA owners (unless

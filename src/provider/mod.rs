@@ -38,7 +38,7 @@ pub mod manual;
 pub mod powerdns;
 pub mod retry;
 pub mod rfc2136;
-pub mod services;
+pub use crate::config::services;
 pub mod verify;
 
 /// One change at one owner: records to add and records to remove, applied as one unit

@@ -79,8 +79,8 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
 }
 
-/// The default time budget of one change's retries.
-pub const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
+/// The default time budget of one change's retries (the configuration's default).
+pub use crate::config::DEFAULT_RETRY_BUDGET as DEFAULT_BUDGET;
 
 impl Default for RetryPolicy {
     fn default() -> Self {

@@ -805,8 +805,8 @@ fn a_record_only_the_resolver_still_caches_is_neither_retired_nor_said_to_stay()
     assert!(retires(&p).is_empty(), "{p:?}");
     // Probed: an endpoint still serving a's key would hold a retirement of records that
     // are not there: no claim that they stay.
-    let probe = crate::probe::endpoint::EndpointProbe {
-        endpoint: crate::probe::endpoint::Endpoint {
+    let probe = crate::endpoint::EndpointProbe {
+        endpoint: crate::endpoint::Endpoint {
             host: "mail.example.test".into(),
             port: 25,
             address: None,
@@ -814,7 +814,7 @@ fn a_record_only_the_resolver_still_caches_is_neither_retired_nor_said_to_stay()
             algorithms: crate::probe::Algorithms::All,
         },
         address: Some("127.0.0.1:25".parse().unwrap()),
-        serving: crate::probe::endpoint::Serving::Key {
+        serving: crate::endpoint::Serving::Key {
             spki: a.spki.clone(),
         },
     };
@@ -858,7 +858,7 @@ fn probing_with_no_endpoint_is_an_alert_and_holds_retirement() {
     });
     let obs = all(&[r311(&a), r311(&b)], 300);
     l.see(Some(obs.clone()), t(10_000));
-    let probed = |probes: Option<&[crate::probe::endpoint::EndpointProbe]>| {
+    let probed = |probes: Option<&[crate::endpoint::EndpointProbe]>| {
         plan_probed(
             &l.state,
             std::slice::from_ref(&obs),
