@@ -111,7 +111,9 @@ impl Wired {
                     config
                         .certbot_logs_dir
                         .as_deref()
-                        .unwrap_or(std::path::Path::new(crate::config::DEFAULT_CERTBOT_LOGS_DIR)),
+                        .unwrap_or(std::path::Path::new(
+                            crate::config::DEFAULT_CERTBOT_LOGS_DIR,
+                        )),
                 ),
             clients,
             next_keys: NextKeyDir::new(Box::new(spki_of_private_pem)),

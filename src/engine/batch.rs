@@ -441,12 +441,9 @@ impl<'a> Engine<'a> {
                 .filter(|n| !blocked.switched.contains_key(*n))
                 .cloned()
                 .partition(|n| {
-                    state
-                        .lineages
-                        .get(n)
-                        .is_none_or(|l| {
-                            l.intent.is_none() && l.cleanup.is_empty() && l.emergency.is_none()
-                        })
+                    state.lineages.get(n).is_none_or(|l| {
+                        l.intent.is_none() && l.cleanup.is_empty() && l.emergency.is_none()
+                    })
                 });
             alone.extend(repairs);
             let mut entries = self.entries(&batched, &mut errors)?;

@@ -180,8 +180,11 @@ impl LineageFiles for Clients {
             reuse_key: l.reuse.is_on(),
             key_spki: l.key_spki.clone(),
             chain_lag: l.fullchain.as_ref().and_then(|full| {
-                let chain = matches!(l.client, acme::ClientKind::Certbot | acme::ClientKind::Dehydrated)
-                    .then(|| l.cert.with_file_name("chain.pem"));
+                let chain = matches!(
+                    l.client,
+                    acme::ClientKind::Certbot | acme::ClientKind::Dehydrated
+                )
+                .then(|| l.cert.with_file_name("chain.pem"));
                 chain_lag(
                     &cert_der,
                     full,

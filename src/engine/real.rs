@@ -250,8 +250,8 @@ impl Renewer for CommandRenewer {
                 mark,
             });
         };
-        let scan =
-            crate::acme::certbot::refusal::scan(dir, mark).map_err(|e| Error::Failed(e.to_string()))?;
+        let scan = crate::acme::certbot::refusal::scan(dir, mark)
+            .map_err(|e| Error::Failed(e.to_string()))?;
         Ok(Refusals {
             refusals: scan.refusals,
             mark: scan.mark,
@@ -522,7 +522,8 @@ async fn finish(
     }
     // The CA refusing the key is said early in certbot's output: keep it in the message
     // (the engine reads it there, crate::acme::certbot::refusal).
-    if let Some(line) = crate::acme::certbot::refusal::refusal_in_output(&String::from_utf8_lossy(&all))
+    if let Some(line) =
+        crate::acme::certbot::refusal::refusal_in_output(&String::from_utf8_lossy(&all))
         && !detail.contains(&line)
     {
         detail = format!("{line} | {detail}");

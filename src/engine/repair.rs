@@ -15,7 +15,9 @@ impl Engine<'_> {
     ) -> R<(Repair, Option<String>)> {
         let (key_file_spki, running) = match intent {
             Intent::NewNextKey { path, .. } => (self.io.next_keys.spki(path)?, Ok(false)),
-            Intent::Switch { certbot, .. } => (None, self.io.renewer.running(name, certbot.as_ref())),
+            Intent::Switch { certbot, .. } => {
+                (None, self.io.renewer.running(name, certbot.as_ref()))
+            }
         };
         // Unknown is taken for running: the switch is left alone, and the pass says why.
         let certbot_running = running.clone().unwrap_or(true);

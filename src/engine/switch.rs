@@ -140,7 +140,8 @@ impl Engine<'_> {
         // certbot certified the key privkey.pem pointed at: the planted next key. The CA
         // refusing it means that key can never go live: drop it for a fresh one.
         if let (Err(e), true) = (&renewed, unchanged)
-            && let Some(line) = crate::acme::certbot::refusal::refusal_in_output(&crate::error::render(e))
+            && let Some(line) =
+                crate::acme::certbot::refusal::refusal_in_output(&crate::error::render(e))
         {
             let refusal = crate::rollover::RenewalRefusal::KeyBlocked {
                 lineage: name.to_string(),
