@@ -98,6 +98,24 @@ fn a_record(lab: &Lab, host: &str, addr: &str) {
             .args(["--data", &body]),
         "PATCH A record",
     );
+    // pebble resolves the http-01 name through the lab's resolver: issue only once that
+    // resolver answers with the new address (a lagging second server or a negative answer
+    // cached from an earlier look would make the CA's validation fail).
+    let start = std::time::Instant::now();
+    loop {
+        let out = Command::new("dig")
+            .args(["+short", &format!("@{}", lab.var("LAB_RESOLVER_ADDR")), host, "A"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == addr) {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "the lab resolver never answered {host} A {addr}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
 }
 
 /// An http-01 server: files under `root` on `addr`:PORT.

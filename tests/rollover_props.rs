@@ -1247,11 +1247,19 @@ matching = {}
 
     /// A switch made since an emergency was interrupted (by its certbot completing, or the
     /// pass that finishes its intent) is the emergency's; the emergency is over once its
-    /// certbot has ended and its intent is gone.
+    /// certbot has ended, its intent is gone and the state no longer records it as pending
+    /// (the engine finishes a pending emergency as one: a switch to its key, by whoever,
+    /// has the compromised key's records withdrawn at once).
     fn note_interrupted_emergency(&mut self) {
         let Some(mut e) = self.emergency_interrupted.clone() else {
             return;
         };
+        let pending = self
+            .state()
+            .lineages
+            .get(NAME)
+            .and_then(|l| l.emergency.clone())
+            .is_some_and(|p| e.key.as_ref().is_none_or(|k| k.id == p.to));
         let intent = switch_intent(self.state().lineages.get(NAME));
         let w = self.world.world();
         let pid = w
@@ -1259,7 +1267,8 @@ matching = {}
             .as_ref()
             .filter(|p| p.lineage == NAME)
             .map(|p| p.pid);
-        let still = (e.pid.is_some() && pid == e.pid)
+        let still = pending
+            || (e.pid.is_some() && pid == e.pid)
             || (e.intent_at.is_some() && intent.as_ref().map(|i| i.1) == e.intent_at);
         let log = &w.lineages[NAME].live_log;
         let len = log.len();
