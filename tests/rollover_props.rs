@@ -1275,7 +1275,10 @@ matching = {}
         // Its switch: to its key (a later normal switch to another key is not its).
         let switched: Vec<usize> = (e.log_len..len)
             .filter(|&i| {
-                log[i].2
+                // danerollover's switch, or any renewal certifying the key the emergency
+                // planted (certbot's own timer): the pass after it finishes the pending
+                // emergency as one.
+                (log[i].2 || e.key.is_some())
                     && e.key
                         .as_ref()
                         .is_none_or(|k| KeyInfo::from_spki(&log[i].1).id == k.id)
@@ -2977,4 +2980,30 @@ fn the_simulation_finds_records_written_to_the_owner_s_zone_for_a_cross_zone_tar
         err.to_string().contains("not served") || err.to_string().contains("converge"),
         "{err}"
     );
+}
+
+/// Found by the 10,000-history run once the CA's refusals and pending emergencies met: the
+/// CA blocks the live key, `run`'s emergency is killed after its certbot (which fails)
+/// started, and certbot's own timer then renews with the planted key; the pass after it
+/// finishes the pending emergency, withdrawing the compromised key's record at once. That
+/// switch is the emergency's.
+#[test]
+fn replay_a_blocked_key_emergency_killed_then_finished_by_the_timer_renewal() {
+    let op = |op, crash| Event::Op { op, crash };
+    let mut c = plain_case(
+        vec![0],
+        vec![
+            Event::Advance(1),
+            op(Op::Run, None),
+            Event::KeyBlocked,
+            Event::CertbotFails,
+            op(Op::Run, Some(6)),
+            Event::Renew {
+                new_key: false,
+                crash: None,
+            },
+        ],
+    );
+    c.initial = 0;
+    let _ = replay(c);
 }
