@@ -1251,6 +1251,19 @@ matching = {}
     /// (the engine finishes a pending emergency as one: a switch to its key, by whoever,
     /// has the compromised key's records withdrawn at once).
     fn note_interrupted_emergency(&mut self) {
+        // A key an emergency recorded as compromised (write-ahead, before its switch) is
+        // withdrawn at once by whichever pass finishes that emergency, also after a switch
+        // made otherwise (a normal rollover, a renewal of the planted key).
+        let recorded = self
+            .state()
+            .lineages
+            .get(NAME)
+            .and_then(|l| l.emergency.as_ref().map(|p| p.compromised.clone()));
+        if let Some(k) = recorded
+            && !self.compromised.iter().any(|c| c.id == k.id)
+        {
+            self.compromised.push(k);
+        }
         let Some(mut e) = self.emergency_interrupted.clone() else {
             return;
         };
