@@ -3020,3 +3020,42 @@ fn replay_a_blocked_key_emergency_killed_then_finished_by_the_timer_renewal() {
     c.initial = 0;
     let _ = replay(c);
 }
+
+/// A known window, found by the 10,000-history run (seed 20261130) once the switch's clock
+/// came off the validating resolver's cache: a hand-made RRset served with TTL 3600 is
+/// lowered to 60 before danerollover's first look ever, then `rollover --wait` switches
+/// after 2 x 60 s + margin, while a resolver may still hold the 3600-TTL RRset without the
+/// next key. No observation of danerollover's saw the old TTL (the limit documented for TTLs
+/// served only between two looks, here before the first one); the resolver's cached copy
+/// used to hold the clock back by chance. This test pins the window so that a fix (an
+/// unknown TTL history treated as unknown) has to change it.
+#[test]
+fn known_window_a_ttl_lowered_before_the_first_look_is_not_counted() {
+    let c = Case {
+        lags: vec![0],
+        initial: 1,
+        negative_ttl: 60,
+        every: false,
+        sha512: false,
+        alias: false,
+        cross_zone: false,
+        two_addresses: false,
+        endpoints: Vec::new(),
+        events: vec![
+            Event::Drift(false, 1),
+            Event::TtlChange(0, 60),
+            Event::Advance(1),
+            Event::Op {
+                op: Op::RolloverWait,
+                crash: None,
+            },
+            Event::Advance(1),
+        ],
+        others: 0,
+        shared: false,
+        renew_every: None,
+        key_file: true,
+    };
+    let found = replay_unknowns(&c, false).expect("the window is closed: update this test");
+    assert!(found.contains("could still be cached"), "{found}");
+}
