@@ -104,10 +104,18 @@ fn a_record(lab: &Lab, host: &str, addr: &str) {
     let start = std::time::Instant::now();
     loop {
         let out = Command::new("dig")
-            .args(["+short", &format!("@{}", lab.var("LAB_RESOLVER_ADDR")), host, "A"])
+            .args([
+                "+short",
+                &format!("@{}", lab.var("LAB_RESOLVER_ADDR")),
+                host,
+                "A",
+            ])
             .output()
             .unwrap();
-        if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == addr) {
+        if String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.trim() == addr)
+        {
             break;
         }
         assert!(
