@@ -261,29 +261,6 @@ fn status(s: &Setup) -> (i32, Value) {
     )
 }
 
-fn rec(hex: &Value) -> String {
-    format!("3 1 1 {}", hex.as_str().expect("a key's hex"))
-}
-
-/// Wait (up to `limit`) until every authoritative server serves exactly `want`.
-fn wait_served(s: &Setup, want: &[String], limit: Duration) {
-    let mut want = want.to_vec();
-    want.sort();
-    let start = Instant::now();
-    loop {
-        let all: Vec<Vec<String>> = s.servers().iter().map(|srv| s.served(srv)).collect();
-        if all.iter().all(|got| *got == want) {
-            return;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "servers serve {all:?}, expected {want:?} at {}",
-            s.owner
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
 /// Put `line` among the configuration's top-level keys (before the first table).
 fn add_top_level(s: &Setup, line: &str) {
     let text = std::fs::read_to_string(&s.cfg).unwrap();

@@ -382,27 +382,6 @@ fn status(s: &Setup, lineage: &str) -> Value {
     Setup::json(&out)["lineages"][0].clone()
 }
 
-fn rec(v: &Value) -> String {
-    format!("3 1 1 {}", v.as_str().expect("a key's hex"))
-}
-
-fn wait_served(s: &Setup, want: &[String]) {
-    let mut want = want.to_vec();
-    want.sort();
-    let start = Instant::now();
-    loop {
-        let all: Vec<Vec<String>> = s.servers().iter().map(|srv| s.served(srv)).collect();
-        if all.iter().all(|got| *got == want) {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "servers serve {all:?}, expected {want:?}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
 fn wait_until_safe(s: &Setup, lineage: &str) {
     let start = Instant::now();
     loop {
@@ -470,7 +449,11 @@ fn story(kind: Kind, test: &str, prefix: &str) {
     let st = status(&s, &name);
     assert_eq!(rec(&st["current"]), current, "{st}");
     let next = rec(&st["next"]);
-    wait_served(&s, &[current.clone(), next.clone()]);
+    wait_served(
+        &s,
+        &[current.clone(), next.clone()],
+        Duration::from_secs(30),
+    );
     let out = s.dr(&["lineages", "--json"]);
     let rows = Setup::json(&out);
     let row = rows
@@ -526,7 +509,7 @@ fn story(kind: Kind, test: &str, prefix: &str) {
         assert!(start.elapsed() < Duration::from_secs(120), "never retired");
         std::thread::sleep(Duration::from_secs(2));
     }
-    wait_served(&s, &[next.clone(), next2.clone()]);
+    wait_served(&s, &[next.clone(), next2.clone()], Duration::from_secs(30));
     assert_dane(&s.lab, &c.host);
 
     // 1. A command that exits 0 and renews nothing: undone, the key file matches.

@@ -53,29 +53,6 @@ fn status(s: &Setup) -> Value {
     Setup::json(&out)["lineages"][0].clone()
 }
 
-fn rec(hex: &Value) -> String {
-    format!("3 1 1 {}", hex.as_str().expect("a key's hex"))
-}
-
-/// Wait (up to `limit`) until every authoritative server serves exactly `want`.
-fn wait_served(s: &Setup, want: &[String], limit: Duration) {
-    let mut want = want.to_vec();
-    want.sort();
-    let start = Instant::now();
-    loop {
-        let all: Vec<Vec<String>> = s.servers().iter().map(|srv| s.served(srv)).collect();
-        if all.iter().all(|got| *got == want) {
-            return;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "servers serve {all:?}, expected {want:?} at {}",
-            s.owner
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
 /// The lab's newest certbot from PyPI (`LAB_CERTBOT_LATEST`, installed by
 /// tests/lab/install); None outside CI when the lab has none (under CI that is a failure).
 fn newest_certbot(lab: &Lab, test: &str) -> Option<String> {

@@ -147,10 +147,6 @@ fn lineage<'a>(v: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no lineage {name} in {v:#}"))
 }
 
-fn rec(hex: &Value) -> String {
-    format!("3 1 1 {}", hex.as_str().expect("a key's hex"))
-}
-
 /// Wait (up to `limit`) until `ok` holds for what each of `servers` serves at `owner`.
 fn wait_until_served(
     servers: &[String],

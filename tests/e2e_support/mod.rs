@@ -502,3 +502,27 @@ impl Drop for OwnPostfix {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A key's `3 1 1` record from its hex in `status --json`.
+pub fn rec(hex: &serde_json::Value) -> String {
+    format!("3 1 1 {}", hex.as_str().expect("a key's hex"))
+}
+
+/// Wait (up to `limit`) until every authoritative server serves exactly `want`.
+pub fn wait_served(s: &Setup, want: &[String], limit: std::time::Duration) {
+    let mut want = want.to_vec();
+    want.sort();
+    let start = std::time::Instant::now();
+    loop {
+        let all: Vec<Vec<String>> = s.servers().iter().map(|srv| s.served(srv)).collect();
+        if all.iter().all(|got| *got == want) {
+            return;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "servers serve {all:?}, expected {want:?} at {}",
+            s.owner
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
