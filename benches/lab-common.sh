@@ -35,6 +35,7 @@ certbot = ["flock", "$LAB_DIR/certbot.lock", "$LAB_BIN/certbot", "$LAB_DIR"]
 validating_resolver = "$LAB_RESOLVER"
 ttl_factor = 2
 margin = "1s"
+prior_ttl = "0s"
 [providers.lab]
 type = "powerdns"
 url = "$LAB_PDNS_API"

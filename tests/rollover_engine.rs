@@ -34,6 +34,13 @@ fn config(extra: &str) -> Config {
 
 /// The configuration with more `[dns]` settings (`dns`) and more lineage settings.
 fn config_dns(dns: &str, extra: &str) -> Config {
+    // The fixtures' records were served with the TTL they are seeded with before the first
+    // look (`first_look_records_wait_for_the_default_prior_ttl` tests the default).
+    let dns = if dns.contains("prior_ttl") {
+        dns.to_string()
+    } else {
+        format!("prior_ttl = \"300s\"\n{dns}")
+    };
     let text = format!(
         r#"
 [dns]
@@ -823,6 +830,42 @@ fn provider_failures_are_reported_and_retried() {
     assert_eq!(r.exit_code(), 0, "{r:#?}");
     assert!(f.served_everywhere(&f.live()));
     assert!(f.served_everywhere(&f.next().unwrap()));
+}
+
+/// Records already there at danerollover's first look: their TTL before it is unknown, so
+/// the first wait counts `[dns] prior_ttl` (default 7 days) and says so.
+#[test]
+fn first_look_records_wait_for_the_default_prior_ttl() {
+    let mut f = Fixture::new(&[0, 0], "");
+    f.config = config_dns("prior_ttl = \"7d\"", "");
+    let live = f.live();
+    for owner in [OWNER, OWNER2] {
+        f.world.seed_rrset(owner, vec![r311(&live)], 60);
+    }
+    let r = f.hook();
+    assert_eq!(r.exit_code(), 0, "{r:#?}");
+    f.world.advance(3 * WAIT);
+    let r = f.rollover();
+    assert_eq!(f.live(), live, "switched within the assumed TTL: {r:#?}");
+    let text = format!("{r:?}");
+    assert!(text.contains("prior_ttl"), "{text}");
+    // 2 x 7 days + 60 s after the records were served everywhere: safe.
+    f.world.advance(14 * 86_400);
+    f.run();
+    let r = f.rollover();
+    assert_ne!(f.live(), live, "{r:#?}");
+    // Without the setting's default (a prior_ttl no larger than the TTL seen), the same
+    // history switches after 2 x 300 + 60 s: the setting is what holds it.
+    let mut g = Fixture::new(&[0, 0], "");
+    g.config = config_dns("prior_ttl = \"60s\"", "");
+    let live = g.live();
+    for owner in [OWNER, OWNER2] {
+        g.world.seed_rrset(owner, vec![r311(&live)], 60);
+    }
+    g.hook();
+    g.world.advance(3 * WAIT);
+    g.rollover();
+    assert_ne!(g.live(), live);
 }
 
 #[test]
@@ -1804,6 +1847,19 @@ impl Fixture {
         r.lineages.into_iter().next().unwrap()
     }
 
+    /// Someone deletes `k`'s record at both owners (at the provider, a new serial).
+    fn delete_record(&self, k: &KeyInfo) {
+        let mut w = self.world.world();
+        let now = w.now;
+        for owner in [OWNER, OWNER2] {
+            let mut v = w.rrset_at(owner, now).cloned().unwrap();
+            v.records.retain(|r| *r != r311(k));
+            v.at = now;
+            v.silent = false;
+            w.rrsets.get_mut(owner).unwrap().push(v);
+        }
+    }
+
     /// Delete `record` at `owner` without a new serial (straight in the backend's
     /// database).
     fn silently_remove(&self, owner: &str, record: &TlsaRecord) {
@@ -2373,25 +2429,66 @@ fn an_interrupted_emergency_is_finished_by_the_next_pass() {
     );
     assert!(f.store().read().unwrap().lineages[NAME].emergency.is_none());
 
-    // Killed before its switch: over, said once.
+    // Killed before its switch: the next pass switches under the emergency's rule (no
+    // wait), reloads and withdraws the compromised key's records at once.
     let f = Fixture::new(&[0, 0], "");
     block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    let next = f.next().unwrap();
     f.world.advance(5);
     let live = f.live();
     let kill = CrashAfter::at(0);
     assert!(block(f.engine(&kill).emergency(NAME, false)).is_err());
     assert_eq!(kill.steps(), vec![Step::Observed]);
     assert!(f.store().read().unwrap().lineages[NAME].emergency.is_some());
-    let r = f.run();
     assert_eq!(f.live(), live);
+    let r = f.run();
+    assert_eq!(f.live(), next, "{r:#?}");
+    assert_eq!(f.world.world().reloads.len(), 1, "{r:#?}");
+    assert!(!f.served_anywhere(&live), "not withdrawn at once: {r:#?}");
+    assert!(
+        r.lineages[0]
+            .done
+            .iter()
+            .any(|x| x.contains("finished the interrupted emergency") && x.contains("switched")),
+        "{r:#?}"
+    );
+    assert!(f.store().read().unwrap().lineages[NAME].emergency.is_none());
+}
+
+/// An emergency killed before its switch, whose next key's record is then missing at a
+/// server: the pass cannot switch under the emergency's rule; it says so, keeps it pending
+/// and publishes the record again; a later pass finishes it.
+#[test]
+fn an_interrupted_emergency_that_cannot_switch_yet_stays_pending() {
+    let f = Fixture::new(&[0, 0], "");
+    block(f.engine(&CrashAfter::never()).prepublish(NAME, false)).unwrap();
+    let next = f.next().unwrap();
+    f.world.advance(5);
+    let live = f.live();
+    let kill = CrashAfter::at(0);
+    assert!(block(f.engine(&kill).emergency(NAME, false)).is_err());
+    // Someone deletes the next key's record.
+    f.delete_record(&next);
+    f.world.advance(5);
+    let r = f.run();
+    assert_eq!(
+        f.live(),
+        live,
+        "switched without the next key's record: {r:#?}"
+    );
     assert!(
         r.lineages[0]
             .failures
             .iter()
-            .any(|x| x.contains("interrupted before its switch")),
+            .any(|x| x.contains("cannot switch yet")),
         "{r:#?}"
     );
-    assert!(f.served_everywhere(&live));
+    assert!(f.store().read().unwrap().lineages[NAME].emergency.is_some());
+    assert!(f.served_everywhere(&next), "not published again: {r:#?}");
+    f.world.advance(5);
+    let r = f.run();
+    assert_eq!(f.live(), next, "{r:#?}");
+    assert!(!f.served_anywhere(&live), "{r:#?}");
     assert!(f.store().read().unwrap().lineages[NAME].emergency.is_none());
 }
 

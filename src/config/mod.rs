@@ -15,6 +15,7 @@
 //! ttl_factor = 2
 //! margin = "60s"
 //! reuse_observations = "1d"              # reuse while a zone's serials stay; "0s": never
+//! prior_ttl = "7d"                       # TTL assumed before the first look at an RRset
 //!
 //! [zones."example.com"]                  # optional per-zone overrides
 //! nameservers = ["192.0.2.1:53"]
@@ -144,6 +145,13 @@ pub struct DnsConfig {
         with = "humantime_serde_compat"
     )]
     pub reuse_observations: Duration,
+    /// The largest TTL an owner's TLSA RRset may have been served with before danerollover
+    /// first looked at it (default 7d: BIND's `max-cache-ttl`, the largest cap of the
+    /// common resolvers). No observation can show a TTL lowered before the first look, so
+    /// when that look finds records there, a resolver may hold them this long: the first
+    /// wait counts it. Set it to the TTL you served before, if you know it was lower.
+    #[serde(default = "default_prior_ttl", with = "humantime_serde_compat")]
+    pub prior_ttl: Duration,
 }
 
 impl Default for DnsConfig {
@@ -156,6 +164,7 @@ impl Default for DnsConfig {
             ttl_factor: default_ttl_factor(),
             margin: default_margin(),
             reuse_observations: default_reuse_observations(),
+            prior_ttl: default_prior_ttl(),
         }
     }
 }
@@ -174,6 +183,9 @@ fn default_margin() -> Duration {
 }
 fn default_reuse_observations() -> Duration {
     Duration::from_secs(86_400)
+}
+fn default_prior_ttl() -> Duration {
+    Duration::from_secs(7 * 86_400)
 }
 
 /// `[zones."NAME"]`: overrides for one zone.
@@ -406,6 +418,13 @@ impl Config {
         }
         if self.dns.ttl_factor < 1 {
             return Err("dns.ttl_factor must be at least 1 (RFC 7671 8.1 asks for 2)".into());
+        }
+        if self.dns.prior_ttl.as_secs() > i32::MAX as u64 {
+            return Err(format!(
+                "dns.prior_ttl = {}s is longer than any TTL (at most {}s, RFC 2181 8)",
+                self.dns.prior_ttl.as_secs(),
+                i32::MAX
+            ));
         }
         for (name, lineage) in &self.lineages {
             if !self.providers.contains_key(&lineage.provider) {

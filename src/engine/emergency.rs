@@ -67,8 +67,9 @@ impl Engine<'_> {
     /// Finish an emergency rollover a killed or stopped run left (see
     /// [`crate::rollover::state::EmergencyPending`]): once its switch went through and the
     /// reload ran, the compromised key's records are withdrawn at once; one whose switch
-    /// never went through is over (said, for the operator to run it again). Returns what
-    /// was done and what failed.
+    /// never went through switches now under the emergency's rule (no wait), while the
+    /// keys are still the ones it decided on; otherwise it is over (said, for the operator
+    /// to run it again). Returns what was done and what failed.
     pub(super) async fn finish_emergency(
         &self,
         lock: &Locked,
@@ -85,18 +86,31 @@ impl Engine<'_> {
         if ls.intent.is_some() {
             return Ok((Vec::new(), Vec::new()));
         }
+        let mut done = Vec::new();
         if ls.current.as_ref().map(|c| &c.key.id) != Some(&e.to) {
-            ls.emergency = None;
-            self.save(lock, state, Step::RepairSaved)?;
-            return Ok((
-                Vec::new(),
-                vec![format!(
-                    "the emergency rollover decided at {} was interrupted before its switch went through: nothing was switched; run `danerollover rollover --emergency {name}` again",
-                    e.at
-                )],
-            ));
+            let resumable = ls.current.as_ref().map(|c| &c.key.id) == Some(&e.compromised.id)
+                && ls.next.as_ref().map(|n| &n.key.id) == Some(&e.to);
+            if !resumable {
+                // The keys moved on (a renewal, another switch): nothing of it is left to do.
+                ls.emergency = None;
+                self.save(lock, state, Step::RepairSaved)?;
+                return Ok((
+                    Vec::new(),
+                    vec![format!(
+                        "the emergency rollover decided at {} was interrupted before its switch went through, and the keys have changed since: nothing was switched; run `danerollover rollover --emergency {name}` again if the live key is compromised",
+                        e.at
+                    )],
+                ));
+            }
+            match self.resume_emergency(lock, state, name, lc, observations, now).await? {
+                Ok(()) => done.push(format!(
+                    "finished the interrupted emergency (decided at {}): switched to the next key {} at once",
+                    e.at, e.to
+                )),
+                Err(why) => return Ok((Vec::new(), vec![why])),
+            }
         }
-        if ls.reload_pending {
+        if lineage(state, name).reload_pending {
             // The servers must present the new key first; the next pass withdraws.
             return Ok((Vec::new(), Vec::new()));
         }
@@ -107,11 +121,71 @@ impl Engine<'_> {
             lineage(state, name).emergency = None;
             self.save(lock, state, Step::RetireSaved)?;
         }
-        let done = withdrawn
-            .iter()
-            .map(|w| format!("finished the interrupted emergency: withdrew {w}"))
-            .collect();
+        done.extend(
+            withdrawn
+                .iter()
+                .map(|w| format!("finished the interrupted emergency: withdrew {w}")),
+        );
         Ok((done, failures))
+    }
+
+    /// The switch of an emergency that was recorded (write-ahead) but killed or stopped
+    /// before its switch went through, under the emergency's own rule (every server serves
+    /// the next key's records, signed; no wait). Ok once switched and reloaded; Err(why)
+    /// when it cannot switch now (it stays pending and the next pass tries again) or the
+    /// switch or reload failed.
+    async fn resume_emergency(
+        &self,
+        lock: &Locked,
+        state: &mut State,
+        name: &str,
+        lc: &LineageConfig,
+        observations: &[OwnerObservation],
+        now: Timestamp,
+    ) -> R<Result<(), String>> {
+        let policy = self.policy_of(state, lc);
+        let decided = lineage(state, name).emergency.as_ref().map(|e| e.at);
+        let until = match emergency_verdict(lineage(state, name), observations, now, &policy) {
+            Ok(until) => until,
+            Err(reasons) => {
+                let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                return Ok(Err(format!(
+                    "the emergency rollover decided at {} was interrupted before its switch, and cannot switch yet: {}; the next pass tries again",
+                    decided.map(|t| t.to_string()).unwrap_or_default(),
+                    reasons.join("; ")
+                )));
+            }
+        };
+        if let SwitchOutcome::Failed(error) = self.switch(lock, state, name).await? {
+            lineage(state, name).emergency = None;
+            self.save(lock, state, Step::SwitchSaved)?;
+            return Ok(Err(format!(
+                "finish the interrupted emergency rollover: {error}"
+            )));
+        }
+        let facts = self.io.files.facts(name)?;
+        let t = self.steady_now(state);
+        let ls = lineage(state, name);
+        reconcile_live(ls, &KeyInfo::from_spki(&facts.live_spki), t);
+        ls.emergency_until = Some(ls.emergency_until.map_or(until, |u| u.max(until)));
+        self.save(lock, state, Step::SwitchSaved)?;
+        match self.io.reloader.reload(name, &lc.reload).await {
+            Ok(()) => {
+                self.step(Step::Reloaded)?;
+                lineage(state, name).reload_pending = false;
+                self.save(lock, state, Step::ReloadSaved)?;
+            }
+            Err(e) => {
+                return Ok(Err(format!(
+                    "finish the interrupted emergency rollover: run the reload commands: {}",
+                    crate::error::render(&e)
+                )));
+            }
+        }
+        if lc.probe && lc.reload.is_empty() {
+            self.io.clock.sleep(REPROBE_DELAY).await;
+        }
+        Ok(Ok(()))
     }
 
     /// Switch `lineage_name` to its next key at once (key compromise); see the module

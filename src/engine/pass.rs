@@ -239,9 +239,15 @@ impl Engine<'_> {
 
         // An emergency a killed or stopped run left: finished as an emergency.
         if !dry_run && !hold && lineage(state, name).emergency.is_some() {
+            let live = lineage(state, name)
+                .current
+                .as_ref()
+                .map(|c| c.key.id.clone());
             let (d, f) = self
                 .finish_emergency(lock, state, name, lc, &observations, now)
                 .await?;
+            switched |= lineage(state, name).current.as_ref().map(|c| &c.key.id) != live.as_ref();
+            changed_dns |= !d.is_empty();
             done.extend(d);
             failures.extend(f);
         }

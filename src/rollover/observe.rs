@@ -177,6 +177,16 @@ pub fn update_observations(
     for name in &owners {
         let entry = state.owners.entry(name.clone()).or_default();
         let obs = find(observations, name);
+        // The first look at an owner that already has records: how long resolvers may hold
+        // them is unknown, `[dns] prior_ttl` is assumed.
+        if let Some(assumed) = obs
+            .filter(|o| any_answer(o))
+            .and_then(|o| entry.assume_prior_ttl(o.max_ttl(), policy.prior_ttl, now))
+            && let Some(p) = &mut entry.propagation
+        {
+            p.previous_ttl = p.previous_ttl.max(Some(assumed));
+            p.unseen_ttl = Some(assumed);
+        }
         // A new next key starts its propagation from what was seen before it.
         match &next {
             Some(n) if entry.propagation.as_ref().is_none_or(|p| p.key != n.id) => {
@@ -188,6 +198,7 @@ pub fn update_observations(
                     negative_ttl: last.and_then(|l| l.negative_ttl),
                     served_ttl: None,
                     since: None,
+                    unseen_ttl: entry.assumed_ttl(now),
                 });
             }
             Some(_) => {}
@@ -277,11 +288,13 @@ mod share_tests {
                 ttl: 3600,
                 until: t(0),
                 current: true,
+                assumed: false,
             },
             TtlSeen {
                 ttl: 300,
                 until: t(50),
                 current: false,
+                assumed: false,
             },
         ];
         lineages.insert("rsa".to_string(), rsa);
@@ -290,6 +303,7 @@ mod share_tests {
             ttl: 300,
             until: t(10),
             current: true,
+            assumed: false,
         }];
         lineages.insert("ecdsa".to_string(), ecdsa);
         // Elsewhere: nothing shared.
@@ -311,12 +325,14 @@ mod share_tests {
         assert!(h.contains(&TtlSeen {
             ttl: 300,
             until: t(50),
-            current: true
+            current: true,
+            assumed: false,
         }));
         assert!(h.contains(&TtlSeen {
             ttl: 3600,
             until: t(0),
-            current: false
+            current: false,
+            assumed: false,
         }));
         // The other lineage's history is left as it was.
         assert_eq!(lineages["rsa"].owners[&owner].ttl_history.len(), 2);

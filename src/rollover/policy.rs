@@ -36,6 +36,10 @@ pub struct Policy {
     pub max_forced_renewals: u32,
     /// What a refused live key triggers.
     pub on_key_blocked: crate::config::OnKeyBlocked,
+    /// `[dns] prior_ttl` in seconds: the TTL a resolver may hold an RRset with that was
+    /// already there at danerollover's first look at its owner (see
+    /// [`super::observe::update_observations`]).
+    pub prior_ttl: u32,
     /// Not a setting: the shell's word that the time given to the core this pass may run
     /// ahead of real time (the boot clock could not be read; why, and the fix). While set,
     /// no wait counts as over: the switch and every retirement hold.
@@ -53,6 +57,7 @@ impl Default for Policy {
             reload_configured: true,
             max_forced_renewals: 3,
             on_key_blocked: crate::config::OnKeyBlocked::Emergency,
+            prior_ttl: 7 * 86_400,
             time_unknown: None,
         }
     }
@@ -85,6 +90,7 @@ impl Policy {
             reload_configured: !lineage.reload.is_empty(),
             max_forced_renewals: lineage.max_forced_renewals,
             on_key_blocked: lineage.on_key_blocked,
+            prior_ttl: u32::try_from(config.dns.prior_ttl.as_secs()).unwrap_or(u32::MAX),
             time_unknown: None,
         }
     }

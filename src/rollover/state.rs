@@ -139,6 +139,10 @@ pub struct TtlSeen {
     /// Whether the last observation still showed it.
     #[serde(default)]
     pub current: bool,
+    /// Not seen: `[dns] prior_ttl`, assumed at the first look at an owner that already had
+    /// records (their TTL before that look is unknown).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub assumed: bool,
 }
 
 impl OwnerState {
@@ -156,11 +160,13 @@ impl OwnerState {
                 Some(t) => {
                     t.until = t.until.max(now);
                     t.current = true;
+                    t.assumed = false;
                 }
                 None => self.ttl_history.push(TtlSeen {
                     ttl,
                     until: now,
                     current: true,
+                    assumed: false,
                 }),
             }
         }
@@ -168,6 +174,42 @@ impl OwnerState {
             t.current
                 || super::policy::after(t.until, std::time::Duration::from_secs(t.ttl.into())) > now
         });
+    }
+
+    /// At the first look at this owner (nothing seen here before, by this lineage or one
+    /// sharing the owner) that finds an RRset with TTL `seen`: its TTL before this look is
+    /// unknown, so a resolver may hold it for up to `prior_ttl` (`[dns] prior_ttl`) from
+    /// now. Remembered as an assumed TTL; returns it when one was assumed.
+    pub fn assume_prior_ttl(
+        &mut self,
+        seen: Option<u32>,
+        prior_ttl: u32,
+        now: Timestamp,
+    ) -> Option<u32> {
+        let seen = seen?;
+        if self.last.is_some() || !self.ttl_history.is_empty() || prior_ttl <= seen {
+            return None;
+        }
+        self.ttl_history.push(TtlSeen {
+            ttl: prior_ttl,
+            until: now,
+            current: false,
+            assumed: true,
+        });
+        Some(prior_ttl)
+    }
+
+    /// The largest TTL still assumed (not seen) at `now`, see [`Self::assume_prior_ttl`].
+    pub fn assumed_ttl(&self, now: Timestamp) -> Option<u32> {
+        self.ttl_history
+            .iter()
+            .filter(|t| {
+                t.assumed
+                    && super::policy::after(t.until, std::time::Duration::from_secs(t.ttl.into()))
+                        > now
+            })
+            .map(|t| t.ttl)
+            .max()
     }
 
     /// The largest TTL a resolver may still hold at `now` (None: none remembered).
@@ -225,6 +267,10 @@ pub struct Propagation {
     pub negative_ttl: Option<u32>,
     /// The largest TTL observed since `since`.
     pub served_ttl: Option<u32>,
+    /// Set when `previous_ttl` counts `[dns] prior_ttl` (this TTL) because the RRset was
+    /// already there at danerollover's first look, with an unknown TTL before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unseen_ttl: Option<u32>,
     /// The first observation of the current unbroken run where every authoritative server
     /// served all the next key's records and the validated read was Secure with them. Reset
     /// to None as soon as one observation falls short: the clock restarts.
@@ -441,6 +487,46 @@ mod tests {
         s.record_retired("_25._tcp.x.", &a.records(&[Matching::Sha256]), t(20));
         assert_eq!(s.owners["_25._tcp.x."].records.len(), 1);
         assert_eq!(s.retired[0].removed_at, Some(t(20)));
+    }
+
+    #[test]
+    fn the_first_look_at_records_already_there_assumes_prior_ttl() {
+        // Records there at the first look: their TTL before it is unknown.
+        let mut o = OwnerState::default();
+        assert_eq!(o.assume_prior_ttl(Some(60), 86_400, t(0)), Some(86_400));
+        o.remember_ttl(Some(60), t(0));
+        assert_eq!(o.cached_ttl(t(0)), Some(86_400));
+        assert_eq!(o.assumed_ttl(t(86_399)), Some(86_400));
+        // Seen later with the same TTL: nothing new is assumed, and the assumption ends
+        // once no resolver can hold what was there before the first look.
+        o.last = Some(Sighting {
+            at: t(0),
+            ttl: Some(60),
+            negative_ttl: None,
+        });
+        assert_eq!(o.assume_prior_ttl(Some(60), 86_400, t(10)), None);
+        o.remember_ttl(Some(60), t(86_401));
+        assert_eq!(o.cached_ttl(t(86_401)), Some(60));
+        assert_eq!(o.assumed_ttl(t(86_401)), None);
+        // Nothing there at the first look (a negative answer), a prior_ttl no larger than
+        // the TTL seen, or a history another lineage at the owner shared: nothing assumed.
+        assert_eq!(
+            OwnerState::default().assume_prior_ttl(None, 86_400, t(0)),
+            None
+        );
+        assert_eq!(
+            OwnerState::default().assume_prior_ttl(Some(3600), 3600, t(0)),
+            None
+        );
+        let mut shared = OwnerState::default();
+        shared.remember_ttl(Some(300), t(0));
+        assert_eq!(shared.assume_prior_ttl(Some(300), 86_400, t(5)), None);
+        // A served TTL equal to the assumed one is seen, not assumed, from then on.
+        let mut p = OwnerState::default();
+        p.assume_prior_ttl(Some(60), 3600, t(0));
+        p.remember_ttl(Some(3600), t(1));
+        assert_eq!(p.assumed_ttl(t(1)), None);
+        assert_eq!(p.cached_ttl(t(1)), Some(3600));
     }
 
     #[test]

@@ -102,7 +102,12 @@ impl Lineage {
     fn new(live: &KeyInfo) -> Lineage {
         Lineage {
             state: LineageState::default(),
-            policy: Policy::default(),
+            // The tables' records were never re-TTL'd before the first look (the default
+            // `prior_ttl` has its own tests, in `first_look`).
+            policy: Policy {
+                prior_ttl: 0,
+                ..Policy::default()
+            },
             live: live.clone(),
         }
     }
@@ -1112,4 +1117,5 @@ fn a_raised_ttl_publishes_the_records_again_and_a_lower_one_does_not() {
 }
 
 // Secure from the servers themselves (their signatures), the resolver as the cross-check.
+mod first_look;
 mod signed;

@@ -104,6 +104,10 @@ pub enum Reason {
         /// What is left of it, in seconds in JSON.
         #[serde(with = "secs")]
         left: Duration,
+        /// Set when the wait counts `[dns] prior_ttl` (this TTL, in seconds): the records
+        /// were there at danerollover's first look, their TTL before it is unknown.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        unseen_ttl: Option<u32>,
     },
 }
 
@@ -193,12 +197,23 @@ impl fmt::Display for Reason {
                 until,
                 wait,
                 left,
-            } => write!(
-                f,
-                "{owner}: served everywhere and Secure (signed at every server) since {since}; the wait of {} ends at {until} ({} left)",
-                humantime::format_duration(*wait),
-                humantime::format_duration(*left)
-            ),
+                unseen_ttl,
+            } => {
+                write!(
+                    f,
+                    "{owner}: served everywhere and Secure (signed at every server) since {since}; the wait of {} ends at {until} ({} left)",
+                    humantime::format_duration(*wait),
+                    humantime::format_duration(*left)
+                )?;
+                if let Some(ttl) = unseen_ttl {
+                    write!(
+                        f,
+                        "; it counts [dns] prior_ttl = {}: the records were there at danerollover's first look and their TTL before it is unknown (set prior_ttl to the TTL they had, if lower)",
+                        humantime::format_duration(Duration::from_secs((*ttl).into()))
+                    )?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -315,6 +330,7 @@ pub fn switch_verdict(
                         until,
                         wait,
                         left: until.duration_since(now).unsigned_abs(),
+                        unseen_ttl: p.unseen_ttl,
                     });
                 }
             }

@@ -91,6 +91,8 @@ certbot = ["flock", "{lab_dir}/certbot.lock", "{bin}/certbot", "{lab_dir}"]
 validating_resolver = "{resolver}"
 ttl_factor = 2
 margin = "1s"
+# The lab's records are never re-TTL'd before danerollover's first look at them.
+prior_ttl = "0s"
 
 {provider}
 [lineages."{name}"]
