@@ -479,6 +479,9 @@ struct Interrupted {
     key: Option<KeyInfo>,
     intent_at: Option<Timestamp>,
     pid: Option<u32>,
+    /// Killed before its switch began (only the state's write-ahead record is left): the
+    /// pass that finishes it decides again, so its switch is judged when it happens.
+    before_switch: bool,
 }
 
 /// The switch intent of `l`: the key it switches to and when it began.
@@ -1152,16 +1155,27 @@ matching = {}
             .filter(|p| p.lineage == NAME)
             .map(|p| p.pid);
         drop(w);
-        let intent = switch_intent(self.state().lineages.get(NAME));
+        let state = self.state();
+        let intent = switch_intent(state.lineages.get(NAME));
+        // Recorded in the state before it acted, and not switched yet: the next pass
+        // finishes it (after its switch, the withdrawal is all that is left).
+        let not_switched = self.live() == before;
+        let recorded = state
+            .lineages
+            .get(NAME)
+            .filter(|l| l.emergency.is_some() && not_switched)
+            .and_then(|l| l.next.as_ref().map(|n| n.key.clone()));
         let w = self.world.world();
-        if crashed && (pid.is_some() || intent.is_some()) {
+        if crashed && (pid.is_some() || intent.is_some() || recorded.is_some()) {
+            let before_switch = pid.is_none() && intent.is_none();
             self.emergency_interrupted = Some(Interrupted {
                 log_len,
                 before: before.clone(),
                 decided,
-                key: intent.as_ref().map(|i| i.0.clone()),
+                key: intent.as_ref().map(|i| i.0.clone()).or(recorded),
                 intent_at: intent.map(|i| i.1),
                 pid,
+                before_switch,
             });
         }
         let log = &w.lineages[NAME].live_log;
@@ -1308,7 +1322,7 @@ matching = {}
             .collect();
         drop(w);
         if !switched.is_empty() {
-            for &i in &switched {
+            for &i in switched.iter().filter(|_| !e.before_switch) {
                 self.emergency_decided.insert(i, e.decided);
             }
             self.emergency_switches.extend(switched);
@@ -3076,4 +3090,32 @@ fn a_ttl_lowered_before_the_first_look_is_covered_by_prior_ttl() {
         .map(|e| format!("{e:?}"))
         .expect("without prior_ttl the early switch must be found");
     assert!(found.contains("could still be cached"), "{found}");
+}
+
+/// Found by the 10,000-history run once an emergency killed before its switch was finished
+/// by the next pass (before, it was only reported): the emergency is killed right after
+/// its write-ahead record, and the next pass switches under the emergency's rule. The
+/// model counts that switch as the emergency's, judged by the servers when it happens.
+#[test]
+fn replay_an_emergency_killed_before_its_switch_is_finished_by_the_next_pass() {
+    let op = |op, crash| Event::Op { op, crash };
+    let mut c = plain_case(
+        vec![0],
+        vec![
+            op(Op::Run, None),
+            Event::Advance(1),
+            Event::CertbotCompletes,
+            op(Op::Emergency, Some(0)),
+            Event::Advance(1),
+        ],
+    );
+    c.initial = 1;
+    c.key_file = true;
+    let before = {
+        let sim = Sim::new(&c);
+        sim.live()
+    };
+    let sim = replay(c);
+    assert_ne!(sim.live(), before, "the interrupted emergency did not switch");
+    assert!(sim.compromised.iter().any(|k| k.id == before.id));
 }
