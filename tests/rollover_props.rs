@@ -3116,6 +3116,10 @@ fn replay_an_emergency_killed_before_its_switch_is_finished_by_the_next_pass() {
         sim.live()
     };
     let sim = replay(c);
-    assert_ne!(sim.live(), before, "the interrupted emergency did not switch");
+    assert_ne!(
+        sim.live(),
+        before,
+        "the interrupted emergency did not switch"
+    );
     assert!(sim.compromised.iter().any(|k| k.id == before.id));
 }
