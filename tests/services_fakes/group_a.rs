@@ -678,7 +678,8 @@ pub fn mythicbeasts(w: &World, r: &Req) -> Resp {
 /// Infoblox NIOS WAPI (https://{host}/wapi/v2.11, HTTP Basic): `GET
 /// /record:tlsa?name=&view=` lists (each with its `_ref`), `POST /record:tlsa` adds one
 /// (`ttl` applies with `use_ttl`, else the zone's default, here 28800), `DELETE /{_ref}`
-/// removes one.
+/// removes one. The listing carries the TLSA fields without `_return_fields` (the crate asks
+/// for none) and gives the hex in capitals (the crate compares it without case).
 pub fn infoblox(w: &World, r: &Req) -> Resp {
     // base64("admin:infoblox-SECRET-password")
     if r.header("authorization") != Some("Basic YWRtaW46aW5mb2Jsb3gtU0VDUkVULXBhc3N3b3Jk") {

@@ -423,10 +423,11 @@ pub const ROWS: &[Row] = &[
 pub const UNTESTED: &[(&str, &str)] = &[
     (
         "autodns",
-        "the crate reads with POST /zone/{zone}/_search and turns every failed read \
-         (401, 403, 429, 5xx, an unreadable answer) into an empty RRset: refused credentials \
-         are not reported on reads, and a removal after a failed read removes nothing yet \
-         succeeds",
+        "the crate lists records with POST /zone/{zone}/_search, an address the Domainrobot \
+         SDKs do not use (they read a zone with GET /zone/{zone}/{nameserver}), and turns \
+         every failed listing (401, 403, 429, 5xx, an unreadable answer) into an empty \
+         RRset: refused credentials are not reported on reads, and a removal after a failed \
+         listing removes nothing yet succeeds",
     ),
     ("googlecloud", "no fake written yet"),
     ("oraclecloud", "no fake written yet"),
