@@ -374,14 +374,17 @@ pub fn parse_records<'a>(contents: impl IntoIterator<Item = &'a str>) -> Vec<Tls
         .collect()
 }
 
-/// `text` with every secret value replaced by `<redacted>`, control characters turned
-/// into spaces, and cut to `max` characters: fit for an error message.
+/// `text` with every secret value replaced by `<redacted>` (also as a URL query or form
+/// body carries it: a client that puts a password in the query, as ClouDNS's does, names
+/// the URL when a request fails), control characters turned into spaces, and cut to `max`
+/// characters: fit for an error message.
 pub fn sanitize(text: &str, secrets: &[&Secret], max: usize) -> String {
     let mut out = text.to_string();
     for s in secrets {
         let v = s.expose();
         if !v.is_empty() {
             out = out.replace(v, "<redacted>");
+            out = out.replace(&form_encoded(v), "<redacted>");
         }
     }
     let cleaned: String = out
@@ -395,6 +398,20 @@ pub fn sanitize(text: &str, secrets: &[&Secret], max: usize) -> String {
     } else {
         cleaned
     }
+}
+
+/// `s` as application/x-www-form-urlencoded writes it (space as `+`, other bytes outside
+/// `A-Za-z0-9*-._` as `%XX`).
+fn form_encoded(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -471,6 +488,22 @@ mod tests {
         assert_eq!(out, "error: key <redacted> refused more lines");
         let long = "x".repeat(500);
         assert_eq!(sanitize(&long, &[], 10), format!("{}...", "x".repeat(10)));
+        let s = Secret::new("p@ss+w rd!é");
+        let text = "Failed to send request to https://api.cloudns.net/dns/records.json\
+                    ?auth-id=1&auth-password=p%40ss%2Bw+rd%21%C3%A9&host=x: timed out";
+        let out = sanitize(text, &[&s], 300);
+        assert_eq!(
+            out,
+            "Failed to send request to https://api.cloudns.net/dns/records.json\
+             ?auth-id=1&auth-password=<redacted>&host=x: timed out"
+        );
+        // The same as the URL crate's form encoder writes it.
+        let url = reqwest::Url::parse_with_params("https://x/", &[("auth-password", s.expose())])
+            .unwrap();
+        assert_eq!(
+            sanitize(url.as_str(), &[&s], 300),
+            "https://x/?auth-password=<redacted>"
+        );
     }
 
     #[test]
