@@ -97,23 +97,6 @@ pub const SERVICES: &[Service] = &[
         build: |v| DnsUpdater::new_arvancloud(v.secret("api_key"), v.t()),
     },
     Service {
-        name: "autodns",
-        title: "AutoDNS (InterNetX)",
-        settings: &[
-            req("username", Plain),
-            req("password", Secret),
-            opt("context", Number),
-        ],
-        build: |v| {
-            DnsUpdater::new_autodns(
-                v.must("username"),
-                v.secret("password"),
-                v.get("context").and_then(|c| c.parse().ok()),
-                v.t(),
-            )
-        },
-    },
-    Service {
         name: "bunny",
         title: "Bunny DNS",
         settings: &[req("api_key", Secret)],
@@ -483,6 +466,14 @@ pub const REFUSED: &[(&str, &str)] = &[
     ("yandexcloud", "Yandex Cloud DNS"),
 ];
 
+/// Services whose client can write TLSA records but cannot be trusted to, and why: a
+/// change through them could report success while the zone is not as it says.
+pub const UNSAFE: &[(&str, &str, &str)] = &[(
+    "autodns",
+    "AutoDNS (InterNetX)",
+    "turns every failed read of the RRset (refused credentials, 429, 5xx, an unreadable answer) into an empty RRset, so a removal after a failed read reports success and removes nothing, and danerollover's read-back cannot tell an empty RRset from a failed read",
+)];
+
 /// Services that store records in zones they do not sign, and why (from the provider's
 /// documentation): `doctor` names them when a zone is unsigned.
 pub const CANNOT_SIGN: &[(&str, &str)] = &[(
@@ -509,6 +500,11 @@ pub fn refusal(name: &str) -> Option<String> {
     if let Some((_, title)) = REFUSED.iter().find(|(n, _)| *n == lower) {
         return Some(format!(
             "service `{name}` cannot be used: the dns-update client for {title} cannot write TLSA records, so it cannot publish DANE keys; move the zone to a provider that can (see docs/providers.md)"
+        ));
+    }
+    if let Some((_, title, why)) = UNSAFE.iter().find(|(n, _, _)| *n == lower) {
+        return Some(format!(
+            "service `{name}` cannot be used: the dns-update client for {title} {why}; use the `exec` provider with the provider's own tool, or move the zone (see docs/providers.md)"
         ));
     }
     Some(format!(
@@ -604,6 +600,9 @@ mod tests {
         for (n, _) in REFUSED.iter().chain(NATIVE) {
             assert!(find(n).is_none(), "{n} both usable and refused");
         }
+        for (n, _, _) in UNSAFE {
+            assert!(find(n).is_none(), "{n} both usable and refused");
+        }
         for s in SERVICES {
             assert!(
                 s.settings.iter().any(|x| x.kind == Kind::Secret),
@@ -618,6 +617,11 @@ mod tests {
         assert_eq!(refusal("hetzner"), None);
         let r = refusal("DigitalOcean").unwrap();
         assert!(r.contains("cannot write TLSA"), "{r}");
+        let r = refusal("autodns").unwrap();
+        assert!(
+            r.contains("cannot be used") && r.contains("failed read"),
+            "{r}"
+        );
         let r = refusal("desec").unwrap();
         assert!(r.contains("type = \"desec\""), "{r}");
         let r = refusal("nosuch").unwrap();

@@ -421,14 +421,6 @@ pub const ROWS: &[Row] = &[
 
 /// Services with no fake here, and why (docs/providers.md says the same).
 pub const UNTESTED: &[(&str, &str)] = &[
-    (
-        "autodns",
-        "the crate lists records with POST /zone/{zone}/_search, an address the Domainrobot \
-         SDKs do not use (they read a zone with GET /zone/{zone}/{nameserver}), and turns \
-         every failed listing (401, 403, 429, 5xx, an unreadable answer) into an empty \
-         RRset: refused credentials are not reported on reads, and a removal after a failed \
-         listing removes nothing yet succeeds",
-    ),
     ("googlecloud", "no fake written yet"),
     ("oraclecloud", "no fake written yet"),
     ("ovh", "no fake written yet"),
