@@ -76,6 +76,7 @@ fn two_addresses_match_gives_ok_with_summary() {
         target: target(None),
         tlsa: secure(vec![r.clone()]),
         addresses: Ok(vec![ip("192.0.2.1"), ip("2001:db8::1")]),
+        servers: None,
         probes: vec![
             (ip("192.0.2.1"), Ok(served.clone())),
             (ip("2001:db8::1"), Ok(served)),
@@ -110,6 +111,7 @@ fn expiring_warns_and_wrong_key_is_critical() {
         target: target(None),
         tlsa: secure(records),
         addresses: Ok(vec![ip("192.0.2.1")]),
+        servers: None,
         probes: vec![(ip("192.0.2.1"), Ok(served.clone()))],
     };
     // Expires 2026-01-01 = NOW: 0 days left.
@@ -148,6 +150,7 @@ fn not_secure_and_bogus_are_critical_even_when_the_key_matches() {
                 detail: Some("why".into()),
             }),
             addresses: Ok(vec![ip("192.0.2.1")]),
+            servers: None,
             probes: vec![(ip("192.0.2.1"), Ok(vec![c.leaf.clone()]))],
         };
         let rep = build(&[obs], 14, NOW);
@@ -167,6 +170,7 @@ fn unreachable_and_dns_failures_are_unknown() {
         target: target(None),
         tlsa: secure(vec![ee(&c.leaf)]),
         addresses: Ok(vec![ip("192.0.2.1")]),
+        servers: None,
         probes: vec![(
             ip("192.0.2.1"),
             Err(ProbeFailure {
@@ -208,6 +212,7 @@ fn secure_without_records_is_critical() {
         target: target(None),
         tlsa: secure(vec![]),
         addresses: Ok(vec![ip("192.0.2.1")]),
+        servers: None,
         probes: vec![(ip("192.0.2.1"), Ok(vec![c.leaf.clone()]))],
     };
     let rep = build(&[obs], 14, NOW);
@@ -225,6 +230,7 @@ fn next_key_is_not_stale_and_its_publication_is_reported() {
         target: target(next_key),
         tlsa: secure(records.clone()),
         addresses: Ok(vec![ip("192.0.2.1")]),
+        servers: None,
         probes: vec![(ip("192.0.2.1"), Ok(vec![c.leaf.clone()]))],
     };
     let rep = build(&[obs(Some(vec![ee(&next.leaf)]))], 14, NOW);
@@ -243,6 +249,7 @@ fn json_has_the_stable_fields() {
         target: target(None),
         tlsa: secure(vec![ee(&c.leaf)]),
         addresses: Ok(vec![ip("192.0.2.1")]),
+        servers: None,
         probes: vec![(ip("192.0.2.1"), Ok(vec![c.leaf.clone()]))],
     };
     let rep = build(&[obs], 14, NOW);
@@ -290,6 +297,7 @@ fn metrics_lines() {
         target: target(None),
         tlsa: secure(vec![ee(&c.leaf)]),
         addresses: Ok(vec![ip("192.0.2.1"), ip("192.0.2.2")]),
+        servers: None,
         probes: vec![
             (ip("192.0.2.1"), Ok(vec![c.leaf.clone()])),
             (
