@@ -130,9 +130,7 @@ impl Verdict {
             | Verdict::NoDane
             | Verdict::NoCertificate
             | Verdict::ServersSigned => Status::Ok,
-            Verdict::Expiring | Verdict::ServersDiffer | Verdict::ViewsDisagree => {
-                Status::Warning
-            }
+            Verdict::Expiring | Verdict::ServersDiffer | Verdict::ViewsDisagree => Status::Warning,
             Verdict::NoMatch
             | Verdict::TlsFailed
             | Verdict::NotSecure

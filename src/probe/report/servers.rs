@@ -284,7 +284,10 @@ fn same(a: &[TlsaRecord], b: &[TlsaRecord]) -> bool {
 /// The cross-check of the two views: a sentence naming both sides and the likely cause
 /// when they disagree (verdict [`Verdict::ViewsDisagree`]); None when they agree, or when
 /// either side is unknown.
-pub fn disagreement(resolver: &Result<Validated, String>, servers: &ServersReport) -> Option<String> {
+pub fn disagreement(
+    resolver: &Result<Validated, String>,
+    servers: &ServersReport,
+) -> Option<String> {
     let Ok(v) = resolver else {
         return None;
     };
@@ -335,9 +338,7 @@ pub fn disagreement(resolver: &Result<Validated, String>, servers: &ServersRepor
                 Validation::Indeterminate => None,
             }
         }
-        Verdict::ServersNoRecords
-            if v.state == Validation::Secure && !v.records.is_empty() =>
-        {
+        Verdict::ServersNoRecords if v.state == Validation::Secure && !v.records.is_empty() => {
             Some(format!(
                 "no authoritative server serves a TLSA record, but the validating resolver still answers {}: it likely holds an older answer in its cache, until it expires{ttl}",
                 shorts(&v.records)
@@ -345,7 +346,10 @@ pub fn disagreement(resolver: &Result<Validated, String>, servers: &ServersRepor
         }
         Verdict::ServersUnsigned if v.state == Validation::Secure => Some(format!(
             "the validating resolver answers Secure, but the RRset is {}: the resolver likely holds an older answer in its cache or asked another server; resolvers asking those servers get Bogus",
-            servers.detail.as_deref().unwrap_or("served without a valid signature")
+            servers
+                .detail
+                .as_deref()
+                .unwrap_or("served without a valid signature")
         )),
         _ => None,
     }

@@ -1,7 +1,7 @@
 use std::net::SocketAddr;
 
 use super::*;
-use crate::dns::{ServerAnswer, Served};
+use crate::dns::{Served, ServerAnswer};
 use crate::probe::verdict::{Status, status_of};
 
 const NOW: i64 = 1_800_000_000;
@@ -90,7 +90,12 @@ fn resolver(state: Validation, records: Vec<TlsaRecord>) -> Result<Validated, St
 fn verdict_mapping_table() {
     use Validation::*;
     let secure = |r| resolver(Secure, r);
-    let both = || vec![signed(1, vec![rec(1), rec(2)]), signed(2, vec![rec(2), rec(1)])];
+    let both = || {
+        vec![
+            signed(1, vec![rec(1), rec(2)]),
+            signed(2, vec![rec(2), rec(1)]),
+        ]
+    };
     let table: Vec<(
         &str,
         Result<OwnerObservation, String>,
@@ -112,7 +117,9 @@ fn verdict_mapping_table() {
             observed(both()),
             secure(vec![rec(1)]),
             Verdict::ServersSigned,
-            Some("lacks 3 1 1 02020202…: it likely holds an older answer in its cache, until it expires (its answer's TTL: 42 s)"),
+            Some(
+                "lacks 3 1 1 02020202…: it likely holds an older answer in its cache, until it expires (its answer's TTL: 42 s)",
+            ),
             Status::Warning,
         ),
         (
@@ -165,15 +172,23 @@ fn verdict_mapping_table() {
         ),
         (
             "a server without RRSIG, resolver Secure: the reverse",
-            observed(vec![signed(1, vec![rec(1)]), invalid(2, "TLSA _25._tcp.mail.example.test. carries no RRSIG")]),
+            observed(vec![
+                signed(1, vec![rec(1)]),
+                invalid(2, "TLSA _25._tcp.mail.example.test. carries no RRSIG"),
+            ]),
             secure(vec![rec(1)]),
             Verdict::ServersUnsigned,
-            Some("ns2.example.test. (127.0.10.2:53) (UNSIGNED: TLSA _25._tcp.mail.example.test. carries no RRSIG)"),
+            Some(
+                "ns2.example.test. (127.0.10.2:53) (UNSIGNED: TLSA _25._tcp.mail.example.test. carries no RRSIG)",
+            ),
             Status::Critical,
         ),
         (
             "an expired signature, resolver Bogus too",
-            observed(vec![invalid(1, "the RRSIG of TLSA x expired at 2027-01-01T00:00:00Z")]),
+            observed(vec![invalid(
+                1,
+                "the RRSIG of TLSA x expired at 2027-01-01T00:00:00Z",
+            )]),
             resolver(Bogus, vec![]),
             Verdict::ServersUnsigned,
             None,
@@ -181,7 +196,12 @@ fn verdict_mapping_table() {
         ),
         (
             "a signature valid when observed, expired now",
-            observed(vec![answer(1, vec![rec(1)], Signature::Valid { expires: now() }, true)]),
+            observed(vec![answer(
+                1,
+                vec![rec(1)],
+                Signature::Valid { expires: now() },
+                true,
+            )]),
             resolver(Bogus, vec![]),
             Verdict::ServersUnsigned,
             None,
@@ -197,7 +217,10 @@ fn verdict_mapping_table() {
         ),
         (
             "a lame server",
-            observed(vec![signed(1, vec![rec(1)]), answer(2, vec![rec(1)], valid(), false)]),
+            observed(vec![
+                signed(1, vec![rec(1)]),
+                answer(2, vec![rec(1)], valid(), false),
+            ]),
             secure(vec![rec(1)]),
             Verdict::ServersUnknown,
             None,
@@ -205,7 +228,14 @@ fn verdict_mapping_table() {
         ),
         (
             "the zone's keys cannot be authenticated",
-            observed(vec![answer(1, vec![rec(1)], Signature::Unknown { reason: "the DNSKEY RRset of example.test. is insecure".into() }, true)]),
+            observed(vec![answer(
+                1,
+                vec![rec(1)],
+                Signature::Unknown {
+                    reason: "the DNSKEY RRset of example.test. is insecure".into(),
+                },
+                true,
+            )]),
             resolver(Insecure, vec![rec(1)]),
             Verdict::ServersUnknown,
             None,
@@ -229,7 +259,10 @@ fn verdict_mapping_table() {
         ),
         (
             "a secondary lags",
-            observed(vec![signed(1, vec![rec(1), rec(2)]), signed(2, vec![rec(1)])]),
+            observed(vec![
+                signed(1, vec![rec(1), rec(2)]),
+                signed(2, vec![rec(1)]),
+            ]),
             secure(vec![rec(1)]),
             Verdict::ServersDiffer,
             None,
@@ -270,7 +303,11 @@ fn verdict_mapping_table() {
             Ok(_) => Verdict::Indeterminate,
             Err(_) => Verdict::DnsFailed,
         };
-        let verdicts = [Some(own), Some(s.verdict), d.map(|_| Verdict::ViewsDisagree)];
+        let verdicts = [
+            Some(own),
+            Some(s.verdict),
+            d.map(|_| Verdict::ViewsDisagree),
+        ];
         assert_eq!(status_of(verdicts.into_iter().flatten()), status, "{what}");
     }
 }
@@ -281,7 +318,10 @@ fn each_server_is_named_with_its_state() {
         &observed(vec![
             signed(1, vec![rec(1)]),
             invalid(2, "the RRSIG of TLSA x expired at 2027-01-01T00:00:00Z"),
-            invalid(3, "the RRSIG of TLSA x does not verify with key tag 1 of example.test."),
+            invalid(
+                3,
+                "the RRSIG of TLSA x does not verify with key tag 1 of example.test.",
+            ),
             down(4),
         ]),
         now(),
@@ -326,14 +366,19 @@ fn a_cname_leaving_the_zone_counts_through_the_target_servers() {
             signature: Signature::default(),
         }),
     };
-    let s = servers_report(&observed(vec![alias.clone(), signed(2, vec![rec(1)])]), now());
+    let s = servers_report(
+        &observed(vec![alias.clone(), signed(2, vec![rec(1)])]),
+        now(),
+    );
     assert_eq!(s.verdict, Verdict::ServersSigned, "{s:?}");
     assert_eq!(s.records, vec![rec(1)]);
     assert_eq!(s.answers[0].state, ServerState::Alias);
     let mut text = String::new();
     write_text(&mut text, &s, None);
     assert!(
-        text.contains("127.0.10.1:53: CNAME -> dane.example.net. (records at the target's servers)"),
+        text.contains(
+            "127.0.10.1:53: CNAME -> dane.example.net. (records at the target's servers)"
+        ),
         "{text}"
     );
     // Without the target's servers nothing is known.
