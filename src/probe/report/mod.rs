@@ -310,8 +310,13 @@ fn owner_summary(o: &OwnerReport) -> String {
         return format!("{name}: TLSA lookup failed: {e}");
     }
     let state = o.validation.map(validation_name).unwrap_or("unvalidated");
+    let servers = o
+        .servers
+        .as_ref()
+        .map(|v| format!("; {}", servers::summary(v, o.disagreement.is_some())))
+        .unwrap_or_default();
     if let Some(e) = &o.address_error {
-        return format!("{name}: cannot resolve: {e} (TLSA {state})");
+        return format!("{name}: cannot resolve: {e} (TLSA {state}{servers})");
     }
     let count = |v: Verdict| o.addresses.iter().filter(|a| a.verdict == v).count();
     let total = o.addresses.len();
@@ -326,11 +331,6 @@ fn owner_summary(o: &OwnerReport) -> String {
         s.push(' ');
         s.push_str(&shorts(matched));
     }
-    let servers = o
-        .servers
-        .as_ref()
-        .map(|v| format!("; {}", servers::summary(v, o.disagreement.is_some())))
-        .unwrap_or_default();
     if o.verdict == Verdict::NoRecords {
         let _ = write!(s, " ({state}, no TLSA records{servers})");
     } else {

@@ -30,7 +30,7 @@ use serde::Serialize;
 use crate::dns::{OwnerObservation, ServerOutcome, Signature, Validated, Validation};
 use crate::tlsa::TlsaRecord;
 
-use super::super::verdict::{Verdict, shorts, validation_name};
+use super::super::verdict::{Verdict, shorts};
 
 /// What one authoritative server's answer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -225,7 +225,10 @@ pub fn servers_report(obs: &Result<OwnerObservation, String>, now: Timestamp) ->
     } else if !unknown.is_empty() {
         (
             Verdict::ServersUnknown,
-            Some(format!("cannot tell what {} serve", unknown.join(", "))),
+            Some(format!(
+                "what these servers serve, signed, is unknown: {}",
+                unknown.join(", ")
+            )),
         )
     } else if holding.is_empty() {
         let why = if obs.servers.is_empty() {
@@ -365,11 +368,9 @@ pub fn write_text(out: &mut String, servers: &ServersReport, disagreement: Optio
         _ => "UNKNOWN",
     };
     let _ = write!(out, "  authoritative servers: {head}");
-    match (&servers.detail, servers.verdict) {
-        (Some(d), Verdict::ServersUnknown) => {
-            let _ = write!(out, " ({d})");
-        }
-        _ => {}
+    // The answers below name each server; a view without any says why here.
+    if let (Some(d), true) = (&servers.detail, servers.answers.is_empty()) {
+        let _ = write!(out, " ({d})");
     }
     let _ = writeln!(out);
     for a in &servers.answers {
@@ -409,14 +410,6 @@ pub fn summary(servers: &ServersReport, disagreement: bool) -> String {
         format!("{s}, resolver DISAGREES")
     } else {
         s.to_string()
-    }
-}
-
-/// The validating resolver's state for messages.
-pub fn resolver_state(v: &Result<Validated, String>) -> &'static str {
-    match v {
-        Ok(v) => validation_name(v.state),
-        Err(_) => "lookup failed",
     }
 }
 

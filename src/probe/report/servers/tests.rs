@@ -83,6 +83,17 @@ fn resolver(state: Validation, records: Vec<TlsaRecord>) -> Result<Validated, St
     })
 }
 
+/// One row: what, the servers' observation, the resolver's read, the servers' verdict, a
+/// word of the disagreement (None: they agree or cannot tell), the folded status.
+type Row = (
+    &'static str,
+    Result<OwnerObservation, String>,
+    Result<Validated, String>,
+    Verdict,
+    Option<&'static str>,
+    Status,
+);
+
 /// The mapping, as a table: what the servers serve and what the resolver answers, to the
 /// servers' verdict, whether the views disagree (with a word the sentence must hold), and
 /// the status these two verdicts fold to beside the resolver's own.
@@ -96,14 +107,7 @@ fn verdict_mapping_table() {
             signed(2, vec![rec(2), rec(1)]),
         ]
     };
-    let table: Vec<(
-        &str,
-        Result<OwnerObservation, String>,
-        Result<Validated, String>,
-        Verdict,
-        Option<&str>,
-        Status,
-    )> = vec![
+    let table: Vec<Row> = vec![
         (
             "agree",
             observed(both()),
