@@ -501,6 +501,123 @@ fn lab_matching_record_is_ok_and_the_reference_clients_agree() {
     assert!(ok, "ldns-dane {host} 465: {out}");
 }
 
+/// `check` shows both views of an owner: every authoritative server's answer with its
+/// signature (Secure from the servers themselves, checked in process) beside the validating
+/// resolver's; a resolver still holding the older RRset after a change at the servers is a
+/// WARNING naming both sides, and once its cache expires they agree again.
+#[test]
+fn lab_check_shows_the_servers_signed_view_beside_the_resolver_and_their_disagreement() {
+    let Some(lab) = Lab::get(
+        "lab_check_shows_the_servers_signed_view_beside_the_resolver_and_their_disagreement",
+    ) else {
+        return;
+    };
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let host = lab.var("LAB_MAIL_HOST");
+    let (_, right) = lab_key(&lab);
+    let o25 = format!("_25._tcp.{host}.");
+    let target = format!("{host}:25");
+    let _p25 = publish(&pdns, &o25, "TLSA", &[right.to_string()]);
+    wait_for_tlsa(&lab, &o25, std::slice::from_ref(&right));
+    let cfg = configs(&lab);
+
+    // Both views agree: OK, every server named and signed (through the resolver's AD bit
+    // and in process from the lab's trust anchors alike).
+    for c in [&cfg.resolver, &cfg.anchors] {
+        let (code, v) = check_json(c, &["--target", &target]);
+        assert_eq!(code, 0, "{}: {v:#}", c.display());
+        let o = owner(&v, &o25);
+        assert_eq!(o["validation"], "secure");
+        assert_eq!(o["servers"]["verdict"], "servers_signed", "{v:#}");
+        assert_eq!(o["servers"]["records"], json!([right.to_string()]));
+        assert_eq!(o["disagreement"], Value::Null, "{v:#}");
+        let answers = o["servers"]["answers"].as_array().unwrap();
+        for addr in [lab.var("LAB_PDNS_DNS"), lab.var("LAB_PDNS2_DNS")] {
+            assert!(
+                answers
+                    .iter()
+                    .any(|a| a["server"].as_str().unwrap().contains(addr)),
+                "{addr} not among {answers:#?}"
+            );
+        }
+        for a in answers {
+            assert_eq!(a["state"], "signed", "{a}");
+            assert!(a["signed_until"].is_string(), "{a}");
+        }
+    }
+    let (code, text) = check_text(&cfg.resolver, &["--target", &target]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .ends_with("(Secure; servers signed)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  authoritative servers: every one serves the RRset with a valid signature\n"
+        ),
+        "{text}"
+    );
+
+    // A record added at the servers while the resolver holds the older answer (its cache
+    // keeps it up to 5 s: filled just before the change). Should the cache have expired
+    // before `check` asked, the two agree and the next attempt tries again.
+    let resolver_cfg = dns_config(&lab);
+    let mut seen = None;
+    for attempt in 0..5 {
+        let added = random_record(&format!("added{attempt}"));
+        let before = rt().block_on(danerollover::dns::resolve::validated_tlsa(
+            &resolver_cfg,
+            &o25,
+        ));
+        assert_eq!(before.records, vec![right.clone()], "{before:?}");
+        pdns.replace(&o25, "TLSA", 60, &[right.to_string(), added.to_string()]);
+        let (code, v) = check_json(&cfg.resolver, &["--target", &target]);
+        let o = owner(&v, &o25).clone();
+        let mut served = vec![right.to_string(), added.to_string()];
+        served.sort();
+        assert_eq!(o["servers"]["verdict"], "servers_signed", "{v:#}");
+        assert_eq!(o["servers"]["records"], json!(served), "{v:#}");
+        if o["records"] == json!([right.to_string()]) {
+            seen = Some((code, v, added));
+            break;
+        }
+        // The cache had expired: back to the one record, and once more.
+        pdns.replace(&o25, "TLSA", 60, &[right.to_string()]);
+        wait_for_tlsa(&lab, &o25, std::slice::from_ref(&right));
+    }
+    let (code, v, added) = seen.expect("the resolver never held the older answer during check");
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["status"], "WARNING");
+    let o = owner(&v, &o25);
+    assert_eq!(o["verdict"], "secure");
+    assert_eq!(verdicts(o), vec!["match"]);
+    let d = o["disagreement"].as_str().unwrap();
+    assert!(
+        d.contains(&format!(
+            "the validating resolver's Secure answer lacks 3 1 1 {}…",
+            &added.data_hex()[..8]
+        )) && d.contains("older answer in its cache"),
+        "{d}"
+    );
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with("(Secure; servers signed, resolver DISAGREES)"),
+        "{v:#}"
+    );
+
+    // Once the resolver's cache has expired, the views agree again: OK.
+    wait_for_tlsa(&lab, &o25, &[right.clone(), added.clone()]);
+    let (code, v) = check_json(&cfg.resolver, &["--target", &target]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(owner(&v, &o25)["disagreement"], Value::Null, "{v:#}");
+}
+
 #[test]
 fn lab_wrong_record_is_critical_and_the_reference_clients_agree() {
     let Some(lab) = Lab::get("lab_wrong_record_is_critical_and_the_reference_clients_agree") else {
