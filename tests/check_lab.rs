@@ -474,7 +474,7 @@ fn lab_matching_record_is_ok_and_the_reference_clients_agree() {
     assert_eq!(
         first,
         format!(
-            "DANE OK - _25._tcp.{host}: 1/1 addresses match 3 1 1 {}… (Secure)",
+            "DANE OK - _25._tcp.{host}: 1/1 addresses match 3 1 1 {}… (Secure; servers signed)",
             &right.data_hex()[..8]
         )
     );
@@ -654,7 +654,7 @@ fn lab_wrong_record_is_critical_and_the_reference_clients_agree() {
     }
     assert!(
         v["summary"].as_str().unwrap().starts_with(&format!(
-            "DANE CRITICAL - _25._tcp.{host}: 0/1 addresses match (Secure)"
+            "DANE CRITICAL - _25._tcp.{host}: 0/1 addresses match (Secure; servers signed)"
         )),
         "{}",
         v["summary"]
@@ -726,9 +726,18 @@ fn lab_insecure_child_is_critical_and_the_reference_clients_agree() {
     assert_eq!(o["records"], json!([right.to_string()]));
     assert_eq!(verdicts(o), vec!["match"]);
     assert!(
-        v["summary"].as_str().unwrap().contains("(Insecure)"),
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .contains("(Insecure; servers unknown)"),
         "{v:#}"
     );
+    // The servers cannot sign for a zone without a chain of trust: unknown, and why.
+    assert_eq!(o["servers"]["verdict"], "servers_unknown", "{v:#}");
+    for a in o["servers"]["answers"].as_array().unwrap() {
+        assert_eq!(a["state"], "signature_unknown", "{a}");
+        assert!(a["detail"].as_str().unwrap().contains("insecure"), "{a}");
+    }
 
     let (pf, out) = posttls_finger(&lab, &host, 25);
     assert_eq!(pf, PostTls::Untrusted, "{out}");
