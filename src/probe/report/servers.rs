@@ -414,4 +414,5 @@ pub fn summary(servers: &ServersReport, disagreement: bool) -> String {
 }
 
 #[cfg(test)]
+#[path = "servers_tests.rs"]
 mod tests;
