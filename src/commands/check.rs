@@ -465,6 +465,47 @@ tlsa = ["_443._tcp.www.example.com", "_25._tcp.mail.example.com"]
         assert!(err.to_string().contains("www.example.com"), "{err}");
     }
 
+    /// The servers' observation of a lineage's owner uses its `zone` and `nameservers`, as
+    /// the rollover does; an owner the lineage does not list, or `--target`'s, is discovered.
+    #[test]
+    fn owner_queries_follow_the_lineage() {
+        let text = CONFIG.replace(
+            "tlsa = [\"_443._tcp.www.example.com\", \"_25._tcp.mail.example.com\"]",
+            "tlsa = [\"_443._tcp.www.example.com\", \"_25._tcp.mail.example.com\"]\nzone = \"example.com\"\nnameservers = [\"192.0.2.53\", \"192.0.2.54:5353\"]",
+        );
+        let c = Config::parse(&text, Path::new("/c.toml")).unwrap();
+        let targets = lineage_targets(&c, Path::new("/c.toml"), &[], None, |_| None).unwrap();
+        let www = targets
+            .iter()
+            .find(|t| t.owner == "_443._tcp.www.example.com.")
+            .unwrap();
+        let q = owner_query(Some(&c), www).unwrap();
+        assert_eq!(q.owner, "_443._tcp.www.example.com.");
+        assert_eq!(q.zone.as_deref(), Some("example.com."));
+        assert_eq!(
+            q.nameservers,
+            vec![
+                "192.0.2.53:53".parse().unwrap(),
+                "192.0.2.54:5353".parse().unwrap()
+            ]
+        );
+        // The mail lineage sets neither.
+        let mail = targets
+            .iter()
+            .find(|t| t.lineage.as_deref() == Some("mail.example.com"))
+            .unwrap();
+        let q = owner_query(Some(&c), mail).unwrap();
+        assert_eq!((q.zone, q.nameservers), (None, Vec::new()));
+        // An owner the lineage does not list (an endpoint's own), and --target.
+        let mut other = www.clone();
+        other.owner = "_587._tcp.www.example.com.".into();
+        assert_eq!(owner_query(Some(&c), &other).unwrap().zone, None);
+        let t = target_of("www.example.com:443", None).unwrap();
+        let q = owner_query(None, &t).unwrap();
+        assert_eq!(q.owner, "_443._tcp.www.example.com.");
+        assert_eq!((q.zone, q.nameservers), (None, Vec::new()));
+    }
+
     #[test]
     fn targets_from_host_port() {
         let t = target_of("Mail.Example.com.:25", None).unwrap();
