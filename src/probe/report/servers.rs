@@ -212,6 +212,7 @@ pub fn servers_report(obs: &Result<OwnerObservation, String>, now: Timestamp) ->
             r
         })
         .collect();
+    sets.sort();
     sets.dedup();
     let (verdict, detail) = if !invalid.is_empty() {
         let mut d = format!(
