@@ -618,6 +618,172 @@ fn lab_check_shows_the_servers_signed_view_beside_the_resolver_and_their_disagre
     assert_eq!(owner(&v, &o25)["disagreement"], Value::Null, "{v:#}");
 }
 
+/// A UDP relay to an authoritative server that strips the RRSIGs from every answer: a
+/// server serving the RRset unsigned. Stops when dropped.
+struct UnsigningProxy {
+    addr: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl UnsigningProxy {
+    fn start(upstream: std::net::SocketAddr) -> UnsigningProxy {
+        use hickory_proto::op::Message;
+        use hickory_proto::rr::RecordType;
+        use std::sync::atomic::Ordering;
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let addr = socket.local_addr().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let st = stop.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65_535];
+            while !st.load(Ordering::Relaxed) {
+                let Ok((n, client)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
+                let up = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                up.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+                let _ = up.send_to(&buf[..n], upstream);
+                let mut answer = vec![0u8; 65_535];
+                let Ok((m, _)) = up.recv_from(&mut answer) else {
+                    continue;
+                };
+                let Ok(mut msg) = Message::from_vec(&answer[..m]) else {
+                    continue;
+                };
+                msg.answers.retain(|r| r.record_type() != RecordType::RRSIG);
+                if let Ok(bytes) = msg.to_vec() {
+                    let _ = socket.send_to(&bytes, client);
+                }
+            }
+        });
+        UnsigningProxy { addr, stop }
+    }
+}
+
+impl Drop for UnsigningProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// `check` names the server at fault: one serving the RRset without RRSIG is CRITICAL
+/// (resolvers asking it get Bogus) while the validating resolver, which asked the others,
+/// says Secure (the reverse disagreement); one not answering leaves the servers' view
+/// UNKNOWN, naming it.
+#[test]
+fn lab_check_names_a_server_serving_the_rrset_unsigned_or_not_answering() {
+    let Some(lab) =
+        Lab::get("lab_check_names_a_server_serving_the_rrset_unsigned_or_not_answering")
+    else {
+        return;
+    };
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let host = lab.var("LAB_MAIL_HOST");
+    let (_, right) = lab_key(&lab);
+    let o25 = format!("_25._tcp.{host}.");
+    let _p25 = publish(&pdns, &o25, "TLSA", &[right.to_string()]);
+    wait_for_tlsa(&lab, &o25, std::slice::from_ref(&right));
+    let proxy = UnsigningProxy::start(lab.addr("LAB_PDNS2_DNS"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = |nameservers: &[String]| {
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            format!(
+                r#"[dns]
+validating_resolver = "{r}"
+
+[providers.lab]
+type = "manual"
+
+[lineages."{l}"]
+provider = "lab"
+tlsa = ["_25._tcp.{host}"]
+zone = "{z}"
+nameservers = {ns:?}
+"#,
+                r = lab.var("LAB_RESOLVER"),
+                l = lab.var("LAB_LINEAGE"),
+                z = lab.var("LAB_PDNS_ZONE"),
+                ns = nameservers,
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let good = lab.var("LAB_PDNS_DNS").to_string();
+    let silent = "127.0.10.98:53".to_string();
+
+    // One server serves the records unsigned: CRITICAL, that server named.
+    let cfg = config(&[good.clone(), proxy.addr.to_string()]);
+    let (code, v) = check_json(&cfg, &[]);
+    assert_eq!(code, 2, "{v:#}");
+    let o = owner(&v, &o25);
+    assert_eq!(o["validation"], "secure");
+    assert_eq!(verdicts(o), vec!["match"]);
+    assert_eq!(o["servers"]["verdict"], "servers_unsigned", "{v:#}");
+    let state = |o: &Value, server: &str| {
+        o["servers"]["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["server"].as_str().unwrap().contains(server))
+            .unwrap_or_else(|| panic!("no answer of {server}: {o:#}"))
+            .clone()
+    };
+    assert_eq!(state(o, &good)["state"], "signed");
+    let bad = state(o, &proxy.addr.to_string());
+    assert_eq!(bad["state"], "unsigned", "{bad}");
+    assert!(
+        bad["detail"].as_str().unwrap().contains("carries no RRSIG"),
+        "{bad}"
+    );
+    let detail = o["servers"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("by {} (UNSIGNED: ", proxy.addr)) && !detail.contains(&good),
+        "{detail}"
+    );
+    let d = o["disagreement"].as_str().unwrap();
+    assert!(
+        d.starts_with("the validating resolver answers Secure, but the RRset is served without a valid signature"),
+        "{d}"
+    );
+    let (code, text) = check_text(&cfg, &[]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .ends_with("(Secure; servers NOT VALIDLY SIGNED, resolver DISAGREES)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "    {}: UNSIGNED: TLSA {o25} carries no RRSIG",
+            proxy.addr
+        )),
+        "{text}"
+    );
+
+    // A server that does not answer: the servers' view is UNKNOWN, naming it; no claim
+    // of disagreement.
+    let cfg = config(&[good.clone(), silent.clone()]);
+    let (code, v) = check_json(&cfg, &["--timeout", "2s"]);
+    assert_eq!(code, 3, "{v:#}");
+    let o = owner(&v, &o25);
+    assert_eq!(o["servers"]["verdict"], "servers_unknown", "{v:#}");
+    assert_eq!(state(o, &silent)["state"], "no_answer");
+    assert!(
+        o["servers"]["detail"].as_str().unwrap().contains(&silent),
+        "{v:#}"
+    );
+    assert_eq!(o["disagreement"], Value::Null);
+}
+
 #[test]
 fn lab_wrong_record_is_critical_and_the_reference_clients_agree() {
     let Some(lab) = Lab::get("lab_wrong_record_is_critical_and_the_reference_clients_agree") else {
