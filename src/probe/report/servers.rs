@@ -30,7 +30,7 @@ use serde::Serialize;
 use crate::dns::{OwnerObservation, ServerOutcome, Signature, Validated, Validation};
 use crate::tlsa::TlsaRecord;
 
-use super::super::verdict::{Verdict, shorts};
+use super::super::verdict::{Status, Verdict, shorts};
 
 /// What one authoritative server's answer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -357,6 +357,37 @@ pub fn disagreement(
         )),
         _ => None,
     }
+}
+
+/// `check --mx`'s findings (status, what to say) from the servers' view of a host's TLSA
+/// owner, asked only where DANE applies (a Secure RRset with records). Its rule: a server
+/// serving it without a valid signature is CRITICAL (senders whose resolver asks it defer
+/// mail), servers that cannot be told UNKNOWN, servers serving different RRsets or none
+/// WARNING (senders may get an RRset without the record that matters, or no DANE), and a
+/// disagreement with the validating resolver WARNING.
+pub fn mx_findings(
+    owner: &str,
+    servers: &ServersReport,
+    disagreement: Option<&str>,
+) -> Vec<(Status, String)> {
+    let o = owner.trim_end_matches('.');
+    let detail = servers.detail.as_deref().unwrap_or_default();
+    let mut out = Vec::new();
+    match servers.verdict {
+        Verdict::ServersUnsigned => out.push((Status::Critical, format!("TLSA {o}: {detail}"))),
+        Verdict::ServersUnknown => out.push((
+            Status::Unknown,
+            format!("TLSA {o}: the authoritative servers cannot be told: {detail}"),
+        )),
+        Verdict::ServersDiffer | Verdict::ServersNoRecords => {
+            out.push((Status::Warning, format!("TLSA {o}: {detail}")))
+        }
+        _ => {}
+    }
+    if let Some(d) = disagreement {
+        out.push((Status::Warning, format!("TLSA {o}: {d}")));
+    }
+    out
 }
 
 /// The servers' lines of the text report.
