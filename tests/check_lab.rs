@@ -1518,6 +1518,21 @@ fn lab_mx_bind_domain_is_ok_and_posttls_finger_agrees() {
     let h = mx_host(d, &mail);
     assert_eq!(h["preference"], 10);
     assert_eq!(h["tlsa"]["records"], json!([right.to_string()]));
+    // The servers' view: BIND serves the record with a valid signature.
+    assert_eq!(h["tlsa"]["servers"]["verdict"], "servers_signed", "{v:#}");
+    let answers = h["tlsa"]["servers"]["answers"].as_array().unwrap();
+    assert!(
+        answers.iter().any(|a| a["server"]
+            .as_str()
+            .unwrap()
+            .contains(lab.var("LAB_BIND_DNS"))),
+        "{answers:#?}"
+    );
+    assert!(
+        answers.iter().all(|a| a["state"] == "signed"),
+        "{answers:#?}"
+    );
+    assert_eq!(h["tlsa"]["disagreement"], Value::Null);
     assert_eq!(
         mx_probes(h)[&pair(lab.var("LAB_MAIL_ADDR"), "all")],
         pair("match", "OK")
