@@ -474,7 +474,7 @@ fn lab_matching_record_is_ok_and_the_reference_clients_agree() {
     assert_eq!(
         first,
         format!(
-            "DANE OK - _25._tcp.{host}: 1/1 addresses match 3 1 1 {}… (Secure)",
+            "DANE OK - _25._tcp.{host}: 1/1 addresses match 3 1 1 {}… (Secure; servers signed)",
             &right.data_hex()[..8]
         )
     );
@@ -499,6 +499,289 @@ fn lab_matching_record_is_ok_and_the_reference_clients_agree() {
     assert!(ok, "ldns-dane -c fullchain.pem {host} 25: {out}");
     let (ok, out) = ldns_dane(&lab, host, 465, None);
     assert!(ok, "ldns-dane {host} 465: {out}");
+}
+
+/// `check` shows both views of an owner: every authoritative server's answer with its
+/// signature (Secure from the servers themselves, checked in process) beside the validating
+/// resolver's; a resolver still holding the older RRset after a change at the servers is a
+/// WARNING naming both sides, and once its cache expires they agree again.
+#[test]
+fn lab_check_shows_the_servers_signed_view_beside_the_resolver_and_their_disagreement() {
+    let Some(lab) = Lab::get(
+        "lab_check_shows_the_servers_signed_view_beside_the_resolver_and_their_disagreement",
+    ) else {
+        return;
+    };
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let host = lab.var("LAB_MAIL_HOST");
+    let (_, right) = lab_key(&lab);
+    let o25 = format!("_25._tcp.{host}.");
+    let target = format!("{host}:25");
+    let _p25 = publish(&pdns, &o25, "TLSA", &[right.to_string()]);
+    wait_for_tlsa(&lab, &o25, std::slice::from_ref(&right));
+    let cfg = configs(&lab);
+
+    // Both views agree: OK, every server named and signed (through the resolver's AD bit
+    // and in process from the lab's trust anchors alike).
+    for c in [&cfg.resolver, &cfg.anchors] {
+        let (code, v) = check_json(c, &["--target", &target]);
+        assert_eq!(code, 0, "{}: {v:#}", c.display());
+        let o = owner(&v, &o25);
+        assert_eq!(o["validation"], "secure");
+        assert_eq!(o["servers"]["verdict"], "servers_signed", "{v:#}");
+        assert_eq!(o["servers"]["records"], json!([right.to_string()]));
+        assert_eq!(o["disagreement"], Value::Null, "{v:#}");
+        let answers = o["servers"]["answers"].as_array().unwrap();
+        for addr in [lab.var("LAB_PDNS_DNS"), lab.var("LAB_PDNS2_DNS")] {
+            assert!(
+                answers
+                    .iter()
+                    .any(|a| a["server"].as_str().unwrap().contains(addr)),
+                "{addr} not among {answers:#?}"
+            );
+        }
+        for a in answers {
+            assert_eq!(a["state"], "signed", "{a}");
+            assert!(a["signed_until"].is_string(), "{a}");
+        }
+    }
+    let (code, text) = check_text(&cfg.resolver, &["--target", &target]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .ends_with("(Secure; servers signed)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  authoritative servers: every one serves the RRset with a valid signature\n"
+        ),
+        "{text}"
+    );
+
+    // A record added at the servers while the resolver holds the older answer (its cache
+    // keeps it up to 5 s: filled just before the change). Should the cache have expired
+    // before `check` asked, the two agree and the next attempt tries again.
+    let resolver_cfg = dns_config(&lab);
+    let mut seen = None;
+    for attempt in 0..5 {
+        let added = random_record(&format!("added{attempt}"));
+        let before = rt().block_on(danerollover::dns::resolve::validated_tlsa(
+            &resolver_cfg,
+            &o25,
+        ));
+        assert_eq!(before.records, vec![right.clone()], "{before:?}");
+        pdns.replace(&o25, "TLSA", 60, &[right.to_string(), added.to_string()]);
+        let (code, v) = check_json(&cfg.resolver, &["--target", &target]);
+        let o = owner(&v, &o25).clone();
+        let mut served = vec![right.to_string(), added.to_string()];
+        served.sort();
+        assert_eq!(o["servers"]["verdict"], "servers_signed", "{v:#}");
+        assert_eq!(o["servers"]["records"], json!(served), "{v:#}");
+        if o["records"] == json!([right.to_string()]) {
+            seen = Some((code, v, added));
+            break;
+        }
+        // The cache had expired: back to the one record, and once more.
+        pdns.replace(&o25, "TLSA", 60, &[right.to_string()]);
+        wait_for_tlsa(&lab, &o25, std::slice::from_ref(&right));
+    }
+    let (code, v, added) = seen.expect("the resolver never held the older answer during check");
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["status"], "WARNING");
+    let o = owner(&v, &o25);
+    assert_eq!(o["verdict"], "secure");
+    assert_eq!(verdicts(o), vec!["match"]);
+    let d = o["disagreement"].as_str().unwrap();
+    assert!(
+        d.contains(&format!(
+            "the validating resolver's Secure answer lacks 3 1 1 {}…",
+            &added.data_hex()[..8]
+        )) && d.contains("older answer in its cache"),
+        "{d}"
+    );
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with("(Secure; servers signed, resolver DISAGREES)"),
+        "{v:#}"
+    );
+
+    // Once the resolver's cache has expired, the views agree again: OK.
+    wait_for_tlsa(&lab, &o25, &[right.clone(), added.clone()]);
+    let (code, v) = check_json(&cfg.resolver, &["--target", &target]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(owner(&v, &o25)["disagreement"], Value::Null, "{v:#}");
+}
+
+/// A UDP relay to an authoritative server that strips the RRSIGs from every answer: a
+/// server serving the RRset unsigned. Stops when dropped.
+struct UnsigningProxy {
+    addr: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl UnsigningProxy {
+    fn start(upstream: std::net::SocketAddr) -> UnsigningProxy {
+        use hickory_proto::op::Message;
+        use hickory_proto::rr::RecordType;
+        use std::sync::atomic::Ordering;
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let addr = socket.local_addr().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let st = stop.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65_535];
+            while !st.load(Ordering::Relaxed) {
+                let Ok((n, client)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
+                let up = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                up.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+                let _ = up.send_to(&buf[..n], upstream);
+                let mut answer = vec![0u8; 65_535];
+                let Ok((m, _)) = up.recv_from(&mut answer) else {
+                    continue;
+                };
+                let Ok(mut msg) = Message::from_vec(&answer[..m]) else {
+                    continue;
+                };
+                msg.answers.retain(|r| r.record_type() != RecordType::RRSIG);
+                if let Ok(bytes) = msg.to_vec() {
+                    let _ = socket.send_to(&bytes, client);
+                }
+            }
+        });
+        UnsigningProxy { addr, stop }
+    }
+}
+
+impl Drop for UnsigningProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// `check` names the server at fault: one serving the RRset without RRSIG is CRITICAL
+/// (resolvers asking it get Bogus) while the validating resolver, which asked the others,
+/// says Secure (the reverse disagreement); one not answering leaves the servers' view
+/// UNKNOWN, naming it.
+#[test]
+fn lab_check_names_a_server_serving_the_rrset_unsigned_or_not_answering() {
+    let Some(lab) =
+        Lab::get("lab_check_names_a_server_serving_the_rrset_unsigned_or_not_answering")
+    else {
+        return;
+    };
+    let _l = lock();
+    let pdns = Pdns::new(&lab);
+    let host = lab.var("LAB_MAIL_HOST");
+    let (_, right) = lab_key(&lab);
+    let o25 = format!("_25._tcp.{host}.");
+    let _p25 = publish(&pdns, &o25, "TLSA", &[right.to_string()]);
+    wait_for_tlsa(&lab, &o25, std::slice::from_ref(&right));
+    let proxy = UnsigningProxy::start(lab.addr("LAB_PDNS2_DNS"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = |nameservers: &[String]| {
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            format!(
+                r#"[dns]
+validating_resolver = "{r}"
+
+[providers.lab]
+type = "manual"
+
+[lineages."{l}"]
+provider = "lab"
+tlsa = ["_25._tcp.{host}"]
+zone = "{z}"
+nameservers = {ns:?}
+"#,
+                r = lab.var("LAB_RESOLVER"),
+                l = lab.var("LAB_LINEAGE"),
+                z = lab.var("LAB_PDNS_ZONE"),
+                ns = nameservers,
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let good = lab.var("LAB_PDNS_DNS").to_string();
+    let silent = "127.0.10.98:53".to_string();
+
+    // One server serves the records unsigned: CRITICAL, that server named.
+    let cfg = config(&[good.clone(), proxy.addr.to_string()]);
+    let (code, v) = check_json(&cfg, &[]);
+    assert_eq!(code, 2, "{v:#}");
+    let o = owner(&v, &o25);
+    assert_eq!(o["validation"], "secure");
+    assert_eq!(verdicts(o), vec!["match"]);
+    assert_eq!(o["servers"]["verdict"], "servers_unsigned", "{v:#}");
+    let state = |o: &Value, server: &str| {
+        o["servers"]["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["server"].as_str().unwrap().contains(server))
+            .unwrap_or_else(|| panic!("no answer of {server}: {o:#}"))
+            .clone()
+    };
+    assert_eq!(state(o, &good)["state"], "signed");
+    let bad = state(o, &proxy.addr.to_string());
+    assert_eq!(bad["state"], "unsigned", "{bad}");
+    assert!(
+        bad["detail"].as_str().unwrap().contains("carries no RRSIG"),
+        "{bad}"
+    );
+    let detail = o["servers"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("by {} (UNSIGNED: ", proxy.addr)) && !detail.contains(&good),
+        "{detail}"
+    );
+    let d = o["disagreement"].as_str().unwrap();
+    assert!(
+        d.starts_with("the validating resolver answers Secure, but the RRset is served without a valid signature"),
+        "{d}"
+    );
+    let (code, text) = check_text(&cfg, &[]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .ends_with("(Secure; servers NOT VALIDLY SIGNED, resolver DISAGREES)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "    {}: UNSIGNED: TLSA {o25} carries no RRSIG",
+            proxy.addr
+        )),
+        "{text}"
+    );
+
+    // A server that does not answer: the servers' view is UNKNOWN, naming it; no claim
+    // of disagreement.
+    let cfg = config(&[good.clone(), silent.clone()]);
+    let (code, v) = check_json(&cfg, &["--timeout", "2s"]);
+    assert_eq!(code, 3, "{v:#}");
+    let o = owner(&v, &o25);
+    assert_eq!(o["servers"]["verdict"], "servers_unknown", "{v:#}");
+    assert_eq!(state(o, &silent)["state"], "no_answer");
+    assert!(
+        o["servers"]["detail"].as_str().unwrap().contains(&silent),
+        "{v:#}"
+    );
+    assert_eq!(o["disagreement"], Value::Null);
 }
 
 #[test]
@@ -537,7 +820,7 @@ fn lab_wrong_record_is_critical_and_the_reference_clients_agree() {
     }
     assert!(
         v["summary"].as_str().unwrap().starts_with(&format!(
-            "DANE CRITICAL - _25._tcp.{host}: 0/1 addresses match (Secure)"
+            "DANE CRITICAL - _25._tcp.{host}: 0/1 addresses match (Secure; servers signed)"
         )),
         "{}",
         v["summary"]
@@ -609,9 +892,18 @@ fn lab_insecure_child_is_critical_and_the_reference_clients_agree() {
     assert_eq!(o["records"], json!([right.to_string()]));
     assert_eq!(verdicts(o), vec!["match"]);
     assert!(
-        v["summary"].as_str().unwrap().contains("(Insecure)"),
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .contains("(Insecure; servers unknown)"),
         "{v:#}"
     );
+    // The servers cannot sign for a zone without a chain of trust: unknown, and why.
+    assert_eq!(o["servers"]["verdict"], "servers_unknown", "{v:#}");
+    for a in o["servers"]["answers"].as_array().unwrap() {
+        assert_eq!(a["state"], "signature_unknown", "{a}");
+        assert!(a["detail"].as_str().unwrap().contains("insecure"), "{a}");
+    }
 
     let (pf, out) = posttls_finger(&lab, &host, 25);
     assert_eq!(pf, PostTls::Untrusted, "{out}");
@@ -1226,6 +1518,21 @@ fn lab_mx_bind_domain_is_ok_and_posttls_finger_agrees() {
     let h = mx_host(d, &mail);
     assert_eq!(h["preference"], 10);
     assert_eq!(h["tlsa"]["records"], json!([right.to_string()]));
+    // The servers' view: BIND serves the record with a valid signature.
+    assert_eq!(h["tlsa"]["servers"]["verdict"], "servers_signed", "{v:#}");
+    let answers = h["tlsa"]["servers"]["answers"].as_array().unwrap();
+    assert!(
+        answers.iter().any(|a| a["server"]
+            .as_str()
+            .unwrap()
+            .contains(lab.var("LAB_BIND_DNS"))),
+        "{answers:#?}"
+    );
+    assert!(
+        answers.iter().all(|a| a["state"] == "signed"),
+        "{answers:#?}"
+    );
+    assert_eq!(h["tlsa"]["disagreement"], Value::Null);
     assert_eq!(
         mx_probes(h)[&pair(lab.var("LAB_MAIL_ADDR"), "all")],
         pair("match", "OK")

@@ -354,6 +354,14 @@ fn cli_dead_resolver_is_unknown_with_json_and_metrics() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "UNKNOWN");
     assert_eq!(v["owners"][0]["owner"], "_25._tcp.mail.example.test.");
+    // The servers' view: unknown too (nothing answers), never OK.
+    let servers = &v["owners"][0]["servers"];
+    assert_eq!(servers["verdict"], "servers_unknown", "{v:#}");
+    assert!(
+        servers["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{v:#}"
+    );
+    assert_eq!(v["owners"][0]["disagreement"], serde_json::Value::Null);
     assert!(
         v["summary"]
             .as_str()
@@ -362,6 +370,10 @@ fn cli_dead_resolver_is_unknown_with_json_and_metrics() {
     );
     let m = std::fs::read_to_string(&metrics).unwrap();
     assert!(m.contains("danerollover_check_status 3\n"), "{m}");
+    assert!(
+        m.contains("danerollover_check_servers_signed{owner=\"_25._tcp.mail.example.test.\"} 0\n"),
+        "{m}"
+    );
     assert!(
         m.contains("danerollover_check_last_run_timestamp_seconds "),
         "{m}"

@@ -2,8 +2,9 @@
 //! its servers serve? Exit codes as monitoring plugins expect: 0 OK, 1 WARNING,
 //! 2 CRITICAL, 3 UNKNOWN; the first line of output is the plugin summary.
 //!
-//! Load (configuration, targets), observe (DNS and probes, concurrently), decide
-//! ([`crate::probe::report::build`]), report (text or JSON, metrics file).
+//! Load (configuration, targets), observe (DNS and probes, and every authoritative
+//! server's signed answer, concurrently), decide ([`crate::probe::report::build`]),
+//! report (text or JSON, metrics file).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -12,8 +13,10 @@ use std::sync::Arc;
 use super::Context;
 use crate::cli::{CheckArgs, StartTls};
 use crate::config::{Config, DnsConfig};
+use crate::dns::OwnerQuery;
+use crate::dns::live::LiveObserver;
 use crate::error::Error;
-use crate::probe::check::{CheckDns, ResolverDns, observe};
+use crate::probe::check::{CheckDns, ResolverDns, observe, observe_servers};
 use crate::probe::report::{self, Target};
 use crate::probe::verdict::Status;
 use crate::probe::{ProbeOptions, Protocol};
@@ -45,11 +48,39 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
     };
     let mut dns_cfg: DnsConfig = config.as_ref().map(|c| c.dns.clone()).unwrap_or_default();
     dns_cfg.timeout = dns_cfg.timeout.min(args.timeout);
+    let queries: Vec<Result<OwnerQuery, String>> = targets
+        .iter()
+        .map(|t| owner_query(config.as_ref(), t))
+        .collect();
+    let zones = config.as_ref().map(|c| c.zones.clone()).unwrap_or_default();
+    let observer = LiveObserver::new(&dns_cfg, &zones).map_err(|e| e.to_string());
     let dns: Arc<dyn CheckDns> = Arc::new(ResolverDns::new(dns_cfg));
     let opts = ProbeOptions::new(args.timeout);
 
     let rt = super::runtime()?;
-    let observed = rt.block_on(observe(dns, targets, &opts));
+    let (mut observed, servers) = rt.block_on(async {
+        let servers = async {
+            let ok: Vec<OwnerQuery> = queries.iter().filter_map(|q| q.clone().ok()).collect();
+            let mut seen = match &observer {
+                Ok(o) => observe_servers(o, &ok, args.timeout).await,
+                Err(_) => Vec::new(),
+            }
+            .into_iter();
+            queries
+                .iter()
+                .map(|q| match (q, &observer) {
+                    (Err(e), _) | (Ok(_), Err(e)) => Err(e.clone()),
+                    (Ok(_), Ok(_)) => seen
+                        .next()
+                        .unwrap_or_else(|| Err("internal error: no observation".to_string())),
+                })
+                .collect::<Vec<_>>()
+        };
+        tokio::join!(observe(dns, targets, &opts), servers)
+    });
+    for (o, s) in observed.iter_mut().zip(servers) {
+        o.servers = Some(s);
+    }
     let now = jiff::Timestamp::now().as_second();
     let mut rep = report::build(&observed, args.warn_days, now);
     if args.targets.is_empty()
@@ -68,6 +99,34 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<u8, Error> {
         None => rep.status.code(),
     };
     Ok(code)
+}
+
+/// What to observe at the authoritative servers for `target`: the owner with its
+/// lineage's `zone` and `nameservers` when the lineage lists the owner (as the rollover
+/// observes it), else the owner alone (zone and servers discovered).
+fn owner_query(config: Option<&Config>, target: &Target) -> Result<OwnerQuery, String> {
+    let lineage = target
+        .lineage
+        .as_ref()
+        .and_then(|l| config.and_then(|c| c.lineages.get(l)))
+        .filter(|lc| {
+            lc.tlsa
+                .iter()
+                .any(|o| crate::dns::absolute(o) == target.owner)
+        });
+    match lineage {
+        Some(lc) => OwnerQuery::for_lineage(&target.owner, lc).map_err(|e| {
+            format!(
+                "lineage {}: nameservers: {e}",
+                target.lineage.as_deref().unwrap_or_default()
+            )
+        }),
+        None => Ok(OwnerQuery {
+            owner: target.owner.clone(),
+            zone: None,
+            nameservers: Vec::new(),
+        }),
+    }
 }
 
 /// The lineages (of `names`, all when empty) whose live key the CA refuses, as the state
@@ -404,6 +463,47 @@ tlsa = ["_443._tcp.www.example.com", "_25._tcp.mail.example.com"]
         let err = lineage_targets(&c, Path::new("/c.toml"), &[], None, |_| None).unwrap_err();
         assert_eq!(err.exit_code(), crate::error::exit::BAD_INPUT);
         assert!(err.to_string().contains("www.example.com"), "{err}");
+    }
+
+    /// The servers' observation of a lineage's owner uses its `zone` and `nameservers`, as
+    /// the rollover does; an owner the lineage does not list, or `--target`'s, is discovered.
+    #[test]
+    fn owner_queries_follow_the_lineage() {
+        let text = CONFIG.replace(
+            "tlsa = [\"_443._tcp.www.example.com\", \"_25._tcp.mail.example.com\"]",
+            "tlsa = [\"_443._tcp.www.example.com\", \"_25._tcp.mail.example.com\"]\nzone = \"example.com\"\nnameservers = [\"192.0.2.53\", \"192.0.2.54:5353\"]",
+        );
+        let c = Config::parse(&text, Path::new("/c.toml")).unwrap();
+        let targets = lineage_targets(&c, Path::new("/c.toml"), &[], None, |_| None).unwrap();
+        let www = targets
+            .iter()
+            .find(|t| t.owner == "_443._tcp.www.example.com.")
+            .unwrap();
+        let q = owner_query(Some(&c), www).unwrap();
+        assert_eq!(q.owner, "_443._tcp.www.example.com.");
+        assert_eq!(q.zone.as_deref(), Some("example.com."));
+        assert_eq!(
+            q.nameservers,
+            vec![
+                "192.0.2.53:53".parse().unwrap(),
+                "192.0.2.54:5353".parse().unwrap()
+            ]
+        );
+        // The mail lineage sets neither.
+        let mail = targets
+            .iter()
+            .find(|t| t.lineage.as_deref() == Some("mail.example.com"))
+            .unwrap();
+        let q = owner_query(Some(&c), mail).unwrap();
+        assert_eq!((q.zone, q.nameservers), (None, Vec::new()));
+        // An owner the lineage does not list (an endpoint's own), and --target.
+        let mut other = www.clone();
+        other.owner = "_587._tcp.www.example.com.".into();
+        assert_eq!(owner_query(Some(&c), &other).unwrap().zone, None);
+        let t = target_of("www.example.com:443", None).unwrap();
+        let q = owner_query(None, &t).unwrap();
+        assert_eq!(q.owner, "_443._tcp.www.example.com.");
+        assert_eq!((q.zone, q.nameservers), (None, Vec::new()));
     }
 
     #[test]

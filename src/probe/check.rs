@@ -1,13 +1,15 @@
 //! `check`'s observation: for every target, the validated TLSA RRset and the host's
 //! addresses, then a probe of every address, all concurrently and each bounded by the
-//! timeout. DNS sits behind [`CheckDns`] so tests can use a fake.
+//! timeout. DNS sits behind [`CheckDns`] so tests can use a fake. [`observe_servers`]:
+//! every authoritative server's answer with its signature, the observation `status` makes
+//! ([`crate::dns::Observe`]), once per owner.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use crate::dns::{DnsError, Validated};
+use crate::dns::{DnsError, Observe, OwnerObservation, OwnerQuery, Validated};
 
 use super::report::{Observed, Target};
 use super::verdict::{ProbeFailure, ProbeResult};
@@ -55,6 +57,7 @@ pub async fn observe(
                 tlsa: Err("internal error: the check task failed".to_string()),
                 addresses: Err("internal error: the check task failed".to_string()),
                 probes: Vec::new(),
+                servers: None,
             })
         })
         .collect()
@@ -112,7 +115,43 @@ async fn observe_one(dns: Arc<dyn CheckDns>, target: Target, opts: ProbeOptions)
         tlsa,
         addresses,
         probes,
+        servers: None,
     }
+}
+
+/// Observe every owner of `queries` at its authoritative servers through `observer`
+/// (each distinct owner once, concurrently, each bounded by `timeout`); the result is in
+/// the order of `queries`, Err naming why an owner could not be observed in time.
+pub async fn observe_servers(
+    observer: &dyn Observe,
+    queries: &[OwnerQuery],
+    timeout: std::time::Duration,
+) -> Vec<Result<OwnerObservation, String>> {
+    let mut distinct: Vec<&OwnerQuery> = Vec::new();
+    for q in queries {
+        if !distinct.contains(&q) {
+            distinct.push(q);
+        }
+    }
+    let observed = futures_util::future::join_all(distinct.iter().map(|q| async move {
+        match tokio::time::timeout(timeout, observer.observe(std::slice::from_ref(*q))).await {
+            Err(_) => Err(format!(
+                "{}: no observation within {}",
+                q.owner,
+                humantime::format_duration(timeout)
+            )),
+            Ok(mut v) if v.len() == 1 => Ok(v.remove(0)),
+            Ok(_) => Err(format!("{}: internal error: no observation", q.owner)),
+        }
+    }))
+    .await;
+    queries
+        .iter()
+        .map(|q| {
+            let i = distinct.iter().position(|d| *d == q).unwrap_or(0);
+            observed[i].clone()
+        })
+        .collect()
 }
 
 async fn probe_all(

@@ -8,7 +8,8 @@
 //! - [`mx`], [`mx_report`]: `check --mx`: a mail domain as a DANE-validating sender sees it
 //!   (RFC 7672 section 2.2), observation and the pure report.
 //! - [`report`]: the pure part of `check`: verdicts, the exit status, text, JSON and
-//!   Prometheus metrics.
+//!   Prometheus metrics; [`report::servers`]: the authoritative servers' signed view of an
+//!   owner beside the validating resolver's.
 //! - [`verdict`]: what both reports share: the status and its folding, the verdict on a
 //!   probed address, the served chain judged against the records, the rendering pieces.
 //! - [`testserver`]: a tiny TLS / STARTTLS server on loopback, for tests.

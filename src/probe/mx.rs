@@ -364,6 +364,7 @@ async fn find_tlsa(
                 owner,
                 validated: v,
                 tried,
+                servers: None,
             };
         }
         tried.push((owner, v.state));
@@ -375,6 +376,7 @@ async fn find_tlsa(
         owner,
         validated,
         tried,
+        servers: None,
     }
 }
 

@@ -103,26 +103,47 @@ pub enum Verdict {
     DnsFailed,
     /// Owner: the host has no A or AAAA record.
     NoAddresses,
+    /// Owner, `check`'s servers' view: every authoritative server serves the same RRset
+    /// with a valid signature ([`crate::probe::report::servers`]).
+    ServersSigned,
+    /// Owner: some server serves the records unsigned, under an expired signature or one
+    /// that does not verify (a resolver asking it gets Bogus).
+    ServersUnsigned,
+    /// Owner: the servers answer, validly signed, but not all the same RRset.
+    ServersDiffer,
+    /// Owner: every server answers that there is no TLSA record.
+    ServersNoRecords,
+    /// Owner: what some server serves, signed, is unknown (no answer, no AA bit, keys not
+    /// authenticated, or the servers were not observed).
+    ServersUnknown,
+    /// Owner: the validating resolver and the servers disagree (a cache holding an older
+    /// answer, a resolver without the trust anchor).
+    ViewsDisagree,
 }
 
 impl Verdict {
     /// The status `check` gives this verdict.
     pub fn status(self) -> Status {
         match self {
-            Verdict::Match | Verdict::Secure | Verdict::NoDane | Verdict::NoCertificate => {
-                Status::Ok
-            }
-            Verdict::Expiring => Status::Warning,
+            Verdict::Match
+            | Verdict::Secure
+            | Verdict::NoDane
+            | Verdict::NoCertificate
+            | Verdict::ServersSigned => Status::Ok,
+            Verdict::Expiring | Verdict::ServersDiffer | Verdict::ViewsDisagree => Status::Warning,
             Verdict::NoMatch
             | Verdict::TlsFailed
             | Verdict::NotSecure
             | Verdict::Bogus
-            | Verdict::NoRecords => Status::Critical,
+            | Verdict::NoRecords
+            | Verdict::ServersUnsigned
+            | Verdict::ServersNoRecords => Status::Critical,
             Verdict::Unreachable
             | Verdict::Unchecked
             | Verdict::Indeterminate
             | Verdict::DnsFailed
-            | Verdict::NoAddresses => Status::Unknown,
+            | Verdict::NoAddresses
+            | Verdict::ServersUnknown => Status::Unknown,
         }
     }
 
@@ -407,6 +428,12 @@ mod tests {
             (NoRecords, Critical, false),
             (DnsFailed, Unknown, false),
             (NoAddresses, Unknown, false),
+            (ServersSigned, Ok, false),
+            (ServersUnsigned, Critical, false),
+            (ServersDiffer, Warning, false),
+            (ServersNoRecords, Critical, false),
+            (ServersUnknown, Unknown, false),
+            (ViewsDisagree, Warning, false),
         ];
         for (v, status, authenticated) in table {
             assert_eq!(v.status(), status, "{v:?}");

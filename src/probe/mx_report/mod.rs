@@ -26,6 +26,7 @@ use crate::dns::{Validated, Validation};
 use crate::tlsa::{TlsaRecord, Usage};
 
 use super::Algorithms;
+use super::report::servers::{self, ServersReport};
 use super::verdict::{
     self, ProbeResult, Served, Status, Verdict, days_until, outcome_text, rfc3339, short,
 };
@@ -71,6 +72,9 @@ pub struct TlsaLookup {
     /// The owners asked before this one that did not give a Secure RRset (the expanded name
     /// of a CNAME'd host), with their state.
     pub tried: Vec<(String, Validation)>,
+    /// Every authoritative server's answer at `owner` with its signature, or why they
+    /// could not be observed; None when not asked (DANE does not apply).
+    pub servers: Option<Result<crate::dns::OwnerObservation, String>>,
 }
 
 /// One probe of one address.
@@ -167,6 +171,11 @@ pub struct TlsaReport {
     pub usable: bool,
     /// Owners asked first (the CNAME-expanded name) and their state.
     pub tried: Vec<TriedOwner>,
+    /// The authoritative servers' view ([`crate::probe::report::servers`]); null when they
+    /// were not asked (DANE does not apply).
+    pub servers: Option<ServersReport>,
+    /// When the validating resolver and the servers disagree: both sides, the likely cause.
+    pub disagreement: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -434,7 +443,24 @@ fn host_report(h: &HostObserved, opts: &MxOptions, now: i64) -> HostReport {
                     validation: *validation,
                 })
                 .collect(),
+            servers: None,
+            disagreement: None,
         }
+    });
+    let tlsa = tlsa.map(|mut r| {
+        if let Some(s) = h.tlsa.as_ref().and_then(|t| t.servers.as_ref()) {
+            let at = jiff::Timestamp::from_second(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            let view = servers::servers_report(s, at);
+            let resolver = h.tlsa.as_ref().map(|t| Ok(t.validated.clone()));
+            r.disagreement = resolver.and_then(|v| servers::disagreement(&v, &view));
+            findings.extend(servers::mx_findings(
+                &r.owner,
+                &view,
+                r.disagreement.as_deref(),
+            ));
+            r.servers = Some(view);
+        }
+        r
     });
     if let Some(t) = &tlsa {
         let o = t.owner.trim_end_matches('.');

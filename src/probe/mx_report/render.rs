@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use super::{AddressReport, DomainReport, HostReport, MxOptions, MxReport};
 use crate::dns::Validation;
 use crate::probe::Algorithms;
+use crate::probe::report::servers;
 use crate::probe::verdict::{
     self, Status, Verdict, label, metric_family, plugin_line, shorts, validation_name,
     write_matched,
@@ -170,6 +171,9 @@ pub fn render_text(report: &MxReport) -> String {
                         let _ = write!(out, " (no records)");
                     } else {
                         let _ = write!(out, ": {}", shorts(&t.records));
+                    }
+                    if let Some(s) = &t.servers {
+                        let _ = write!(out, "; {}", servers::summary(s, t.disagreement.is_some()));
                     }
                 }
             }

@@ -40,6 +40,7 @@ fn tlsa(host: &str, state: Validation, records: Vec<TlsaRecord>) -> Option<TlsaL
             detail: None,
         },
         tried: vec![],
+        servers: None,
     })
 }
 
@@ -560,5 +561,136 @@ fn json_and_metrics_carry_the_labels() {
             "danerollover_mx_host_dane{domain=\"example.test\",mx_host=\"mx1.example.test\"} 1\n"
         ),
         "{m}"
+    );
+}
+
+/// The servers' view of a host's TLSA owner under `check --mx`'s rule: signed and agreeing
+/// adds nothing but its word on the host's line; a server serving the records unsigned is
+/// CRITICAL (with the resolver's Secure answer the reverse disagreement); a resolver
+/// holding an older RRset is a WARNING; servers that could not be observed are UNKNOWN.
+#[test]
+fn the_servers_view_of_a_tlsa_owner() {
+    use crate::dns::{OwnerObservation, Served as Answer, ServerAnswer, ServerOutcome, Signature};
+    let c = chain(&["mx1.example.test"], (2025, 2030));
+    let live = ee(&c.leaf);
+    let next = ee(&chain(&["next"], (2025, 2030)).leaf);
+    let valid = Signature::Valid {
+        expires: jiff::Timestamp::from_second(NOW + 86400).unwrap(),
+    };
+    let answer = |i: u8, records: Vec<TlsaRecord>, signature: Signature| ServerAnswer {
+        server: std::net::SocketAddr::from(([192, 0, 2, 50 + i], 53)),
+        name: None,
+        outcome: ServerOutcome::Answer(Answer {
+            records,
+            ttl: Some(300),
+            serial: Some(1),
+            authoritative: true,
+            cname: None,
+            negative_ttl: None,
+            signature,
+        }),
+    };
+    let observe = |servers: Result<Vec<ServerAnswer>, String>| {
+        let mut t = tlsa("mx1.example.test", Validation::Secure, vec![live.clone()]);
+        if let Some(t) = t.as_mut() {
+            t.servers = Some(servers.map(|servers| OwnerObservation {
+                owner: t.owner.clone(),
+                zone: Some("example.test.".into()),
+                servers,
+                validated: t.validated.clone(),
+                chain: vec![],
+            }));
+        }
+        let o = MxObserved {
+            domain: "example.test".into(),
+            mx: secure_mx(&[(10, "mx1.example.test")]),
+            hosts: vec![host(
+                "mx1.example.test",
+                10,
+                addrs(Validation::Secure, &["192.0.2.1"]),
+                t,
+                vec![ok(
+                    "192.0.2.1",
+                    vec![c.leaf.clone(), c.intermediate.clone()],
+                )],
+            )],
+        };
+        build(&[o], &opts(), NOW)
+    };
+
+    let rep = observe(Ok(vec![
+        answer(1, vec![live.clone()], valid.clone()),
+        answer(2, vec![live.clone()], valid.clone()),
+    ]));
+    assert_eq!(rep.status, Status::Ok, "{}", render_text(&rep));
+    let h = &rep.domains[0].hosts[0];
+    let t = h.tlsa.as_ref().unwrap();
+    assert_eq!(t.servers.as_ref().unwrap().verdict, Verdict::ServersSigned);
+    assert_eq!(t.disagreement, None);
+    assert!(
+        render_text(&rep).contains(&format!(
+            "TLSA _25._tcp.mx1.example.test Secure: {}; servers signed\n",
+            short(&live)
+        )),
+        "{}",
+        render_text(&rep)
+    );
+    let v: serde_json::Value = serde_json::from_str(&render_json(&rep)).unwrap();
+    let s = &v["domains"][0]["hosts"][0]["tlsa"]["servers"];
+    assert_eq!(s["verdict"], "servers_signed", "{v:#}");
+    assert_eq!(s["answers"][1]["server"], "192.0.2.52:53");
+    assert_eq!(s["answers"][1]["state"], "signed");
+
+    let unsigned = Signature::Invalid {
+        reason: "TLSA _25._tcp.mx1.example.test. carries no RRSIG".into(),
+    };
+    let rep = observe(Ok(vec![
+        answer(1, vec![live.clone()], valid.clone()),
+        answer(2, vec![live.clone()], unsigned),
+    ]));
+    assert_eq!(rep.status, Status::Critical, "{}", rep.summary);
+    let h = &rep.domains[0].hosts[0];
+    assert_eq!(h.status, Status::Critical);
+    assert!(
+        h.reasons.iter().any(|r| r.starts_with(
+            "TLSA _25._tcp.mx1.example.test: served without a valid signature (resolvers asking get Bogus) by 192.0.2.52:53 (UNSIGNED: "
+        )),
+        "{:?}",
+        h.reasons
+    );
+    assert!(
+        h.reasons
+            .iter()
+            .any(|r| r.contains("the validating resolver answers Secure, but")),
+        "{:?}",
+        h.reasons
+    );
+
+    let rep = observe(Ok(vec![answer(
+        1,
+        vec![live.clone(), next.clone()],
+        valid.clone(),
+    )]));
+    assert_eq!(rep.status, Status::Warning, "{}", rep.summary);
+    let t = rep.domains[0].hosts[0].tlsa.as_ref().unwrap();
+    assert!(
+        t.disagreement
+            .as_deref()
+            .is_some_and(|d| d.contains(&format!("lacks {}", short(&next)))),
+        "{t:?}"
+    );
+    assert!(render_text(&rep).contains("; servers signed, resolver DISAGREES"));
+
+    let rep = observe(Err(
+        "_25._tcp.mx1.example.test.: no observation within 10s".into()
+    ));
+    assert_eq!(rep.status, Status::Unknown, "{}", rep.summary);
+    assert!(
+        rep.domains[0].hosts[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("no observation within 10s")),
+        "{:?}",
+        rep.domains[0].hosts[0].reasons
     );
 }

@@ -25,6 +25,8 @@ use super::verdict::{
 };
 pub use super::verdict::{ProbeFailure, ProbeResult, Status, Verdict, short, status_of};
 
+pub mod servers;
+
 #[cfg(test)]
 mod tests;
 
@@ -56,6 +58,9 @@ pub struct Observed {
     pub addresses: Result<Vec<IpAddr>, String>,
     /// Per address: the served chain (leaf first) or why not.
     pub probes: Vec<(IpAddr, ProbeResult)>,
+    /// Every authoritative server's answer with its signature (the observation `status`
+    /// makes), or why the servers could not be observed; None when not asked (`doctor`).
+    pub servers: Option<Result<crate::dns::OwnerObservation, String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,6 +100,12 @@ pub struct OwnerReport {
     pub stale: Vec<TlsaRecord>,
     /// Whether the lineage's next key's records are in the RRset; null when unknown.
     pub next_published: Option<bool>,
+    /// Secure from the authoritative servers themselves: each server's answer and whether
+    /// it is validly signed ([`servers`]); null when the servers were not asked.
+    pub servers: Option<servers::ServersReport>,
+    /// When the validating resolver (`validation`, `records`) and the servers disagree:
+    /// both sides and the likely cause (verdict `views_disagree`, WARNING).
+    pub disagreement: Option<String>,
     #[serde(skip)]
     address_verdict: Option<Verdict>,
 }
@@ -103,6 +114,8 @@ impl OwnerReport {
     /// Every verdict about this owner: the RRset's, the address lookup's, each address's.
     pub fn verdicts(&self) -> impl Iterator<Item = Verdict> + '_ {
         std::iter::once(self.verdict)
+            .chain(self.servers.as_ref().map(|s| s.verdict))
+            .chain(self.disagreement.as_ref().map(|_| Verdict::ViewsDisagree))
             .chain(self.address_verdict)
             .chain(self.addresses.iter().map(|a| a.verdict))
     }
@@ -211,6 +224,15 @@ fn owner_report(o: &Observed, warn_days: u32, now: i64) -> OwnerReport {
         .next_key
         .as_ref()
         .map(|n| !n.is_empty() && n.iter().all(|r| records.contains(r)));
+    let servers = o.servers.as_ref().map(|s| {
+        servers::servers_report(
+            s,
+            jiff::Timestamp::from_second(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+        )
+    });
+    let disagreement = servers
+        .as_ref()
+        .and_then(|s| servers::disagreement(&o.tlsa, s));
     OwnerReport {
         owner: t.owner.clone(),
         host: t.host.clone(),
@@ -226,6 +248,8 @@ fn owner_report(o: &Observed, warn_days: u32, now: i64) -> OwnerReport {
         addresses,
         stale,
         next_published,
+        servers,
+        disagreement,
         address_verdict,
     }
 }
@@ -286,8 +310,13 @@ fn owner_summary(o: &OwnerReport) -> String {
         return format!("{name}: TLSA lookup failed: {e}");
     }
     let state = o.validation.map(validation_name).unwrap_or("unvalidated");
+    let servers = o
+        .servers
+        .as_ref()
+        .map(|v| format!("; {}", servers::summary(v, o.disagreement.is_some())))
+        .unwrap_or_default();
     if let Some(e) = &o.address_error {
-        return format!("{name}: cannot resolve: {e} (TLSA {state})");
+        return format!("{name}: cannot resolve: {e} (TLSA {state}{servers})");
     }
     let count = |v: Verdict| o.addresses.iter().filter(|a| a.verdict == v).count();
     let total = o.addresses.len();
@@ -303,9 +332,9 @@ fn owner_summary(o: &OwnerReport) -> String {
         s.push_str(&shorts(matched));
     }
     if o.verdict == Verdict::NoRecords {
-        let _ = write!(s, " ({state}, no TLSA records)");
+        let _ = write!(s, " ({state}, no TLSA records{servers})");
     } else {
-        let _ = write!(s, " ({state})");
+        let _ = write!(s, " ({state}{servers})");
     }
     let unreachable = count(Verdict::Unreachable);
     if unreachable > 0 {
@@ -345,6 +374,13 @@ fn verdict_text(v: Verdict) -> &'static str {
         // `check --mx`'s, not given by `check`.
         Verdict::NoDane => "no DANE",
         Verdict::NoCertificate => "no certificate of this kind",
+        // The servers' view, rendered by `servers::write_text`.
+        Verdict::ServersSigned => "servers signed",
+        Verdict::ServersUnsigned => "SERVERS NOT VALIDLY SIGNED",
+        Verdict::ServersDiffer => "SERVERS DIFFER",
+        Verdict::ServersNoRecords => "SERVERS SERVE NO TLSA",
+        Verdict::ServersUnknown => "SERVERS UNKNOWN",
+        Verdict::ViewsDisagree => "RESOLVER AND SERVERS DISAGREE",
     }
 }
 
@@ -372,7 +408,7 @@ pub fn render_text(report: &Report) -> String {
             (None, Some(v)) => {
                 let _ = write!(
                     out,
-                    "  TLSA {}: {}",
+                    "  validating resolver: TLSA {}: {}",
                     validation_name(v),
                     verdict_text(o.verdict)
                 );
@@ -385,6 +421,9 @@ pub fn render_text(report: &Report) -> String {
                 }
             }
             (None, None) => {}
+        }
+        if let Some(s) = &o.servers {
+            servers::write_text(&mut out, s, o.disagreement.as_deref());
         }
         if let Some(e) = &o.address_error {
             let _ = writeln!(out, "  addresses: {e}");
@@ -486,6 +525,33 @@ pub fn render_metrics(report: &Report, now: i64) -> String {
             .map(|o| {
                 let secure = o.validation == Some(Validation::Secure);
                 (owner_label(o), u8::from(secure).to_string())
+            })
+            .collect(),
+    );
+    family(
+        "danerollover_check_servers_signed",
+        "Whether every authoritative server serves the same TLSA RRset with a valid signature (1) or not (0); only when the servers were observed.",
+        report
+            .owners
+            .iter()
+            .filter_map(|o| {
+                o.servers.as_ref().map(|s| {
+                    let signed = s.verdict == Verdict::ServersSigned;
+                    (owner_label(o), u8::from(signed).to_string())
+                })
+            })
+            .collect(),
+    );
+    family(
+        "danerollover_check_resolver_disagrees",
+        "Whether the validating resolver and the authoritative servers disagree (1) or not (0); only when the servers were observed.",
+        report
+            .owners
+            .iter()
+            .filter(|o| o.servers.is_some())
+            .map(|o| {
+                let d = o.disagreement.is_some();
+                (owner_label(o), u8::from(d).to_string())
             })
             .collect(),
     );

@@ -76,6 +76,7 @@ fn two_addresses_match_gives_ok_with_summary() {
         target: target(None),
         tlsa: secure(vec![r.clone()]),
         addresses: Ok(vec![ip("192.0.2.1"), ip("2001:db8::1")]),
+        servers: None,
         probes: vec![
             (ip("192.0.2.1"), Ok(served.clone())),
             (ip("2001:db8::1"), Ok(served)),
@@ -110,6 +111,7 @@ fn expiring_warns_and_wrong_key_is_critical() {
         target: target(None),
         tlsa: secure(records),
         addresses: Ok(vec![ip("192.0.2.1")]),
+        servers: None,
         probes: vec![(ip("192.0.2.1"), Ok(served.clone()))],
     };
     // Expires 2026-01-01 = NOW: 0 days left.
@@ -148,6 +150,7 @@ fn not_secure_and_bogus_are_critical_even_when_the_key_matches() {
                 detail: Some("why".into()),
             }),
             addresses: Ok(vec![ip("192.0.2.1")]),
+            servers: None,
             probes: vec![(ip("192.0.2.1"), Ok(vec![c.leaf.clone()]))],
         };
         let rep = build(&[obs], 14, NOW);
@@ -167,6 +170,7 @@ fn unreachable_and_dns_failures_are_unknown() {
         target: target(None),
         tlsa: secure(vec![ee(&c.leaf)]),
         addresses: Ok(vec![ip("192.0.2.1")]),
+        servers: None,
         probes: vec![(
             ip("192.0.2.1"),
             Err(ProbeFailure {
@@ -208,6 +212,7 @@ fn secure_without_records_is_critical() {
         target: target(None),
         tlsa: secure(vec![]),
         addresses: Ok(vec![ip("192.0.2.1")]),
+        servers: None,
         probes: vec![(ip("192.0.2.1"), Ok(vec![c.leaf.clone()]))],
     };
     let rep = build(&[obs], 14, NOW);
@@ -225,6 +230,7 @@ fn next_key_is_not_stale_and_its_publication_is_reported() {
         target: target(next_key),
         tlsa: secure(records.clone()),
         addresses: Ok(vec![ip("192.0.2.1")]),
+        servers: None,
         probes: vec![(ip("192.0.2.1"), Ok(vec![c.leaf.clone()]))],
     };
     let rep = build(&[obs(Some(vec![ee(&next.leaf)]))], 14, NOW);
@@ -243,6 +249,7 @@ fn json_has_the_stable_fields() {
         target: target(None),
         tlsa: secure(vec![ee(&c.leaf)]),
         addresses: Ok(vec![ip("192.0.2.1")]),
+        servers: None,
         probes: vec![(ip("192.0.2.1"), Ok(vec![c.leaf.clone()]))],
     };
     let rep = build(&[obs], 14, NOW);
@@ -290,6 +297,7 @@ fn metrics_lines() {
         target: target(None),
         tlsa: secure(vec![ee(&c.leaf)]),
         addresses: Ok(vec![ip("192.0.2.1"), ip("192.0.2.2")]),
+        servers: None,
         probes: vec![
             (ip("192.0.2.1"), Ok(vec![c.leaf.clone()])),
             (
@@ -320,4 +328,147 @@ fn metrics_lines() {
     assert!(m.contains("danerollover_check_secure{owner=\"_25._tcp.mail.example.test.\"} 1\n"));
     assert!(!m.contains("danerollover_check_next_published{"));
     assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+}
+
+/// The servers' view beside the resolver's: in JSON (`servers`, `disagreement`), the
+/// plugin line, the text and the metrics; a resolver holding an older RRset is a WARNING.
+#[test]
+fn servers_view_and_disagreement_shape() {
+    use crate::dns::{OwnerObservation, Served as Answer, ServerAnswer, ServerOutcome, Signature};
+    let c = chain(&["mail.example.test"], (2025, 2030));
+    let live = ee(&c.leaf);
+    let next: TlsaRecord = format!("3 1 1 {}", "ab".repeat(32)).parse().unwrap();
+    let answer = |i: u8, signature: Signature| ServerAnswer {
+        server: std::net::SocketAddr::from(([127, 0, 10, i], 53)),
+        name: Some(format!("ns{i}.example.test.")),
+        outcome: ServerOutcome::Answer(Answer {
+            records: vec![live.clone(), next.clone()],
+            ttl: Some(300),
+            serial: Some(7),
+            authoritative: true,
+            cname: None,
+            negative_ttl: None,
+            signature,
+        }),
+    };
+    let until = jiff::Timestamp::from_second(NOW + 86400).unwrap();
+    let obs = |servers: Vec<ServerAnswer>| Observed {
+        target: target(None),
+        // The resolver still holds the RRset from before the next key's record.
+        tlsa: secure(vec![live.clone()]),
+        addresses: Ok(vec![ip("192.0.2.1")]),
+        probes: vec![(ip("192.0.2.1"), Ok(vec![c.leaf.clone()]))],
+        servers: Some(Ok(OwnerObservation {
+            owner: "_25._tcp.mail.example.test.".into(),
+            zone: Some("example.test.".into()),
+            servers,
+            validated: secure(vec![live.clone()]).unwrap(),
+            chain: Vec::new(),
+        })),
+    };
+    let signed = || Signature::Valid { expires: until };
+    let rep = build(
+        &[obs(vec![answer(1, signed()), answer(2, signed())])],
+        14,
+        NOW,
+    );
+    assert_eq!(rep.status, Status::Warning, "{}", rep.summary);
+    assert_eq!(
+        rep.summary,
+        format!(
+            "DANE WARNING - _25._tcp.mail.example.test: 1/1 addresses match {} (Secure; servers signed, resolver DISAGREES)",
+            short(&live)
+        )
+    );
+    let v: serde_json::Value = serde_json::from_str(&render_json(&rep)).unwrap();
+    let o = &v["owners"][0];
+    assert_eq!(o["validation"], "secure");
+    assert_eq!(o["verdict"], "secure");
+    assert_eq!(o["servers"]["verdict"], "servers_signed");
+    assert_eq!(o["servers"]["detail"], serde_json::Value::Null);
+    let mut both = vec![live.to_string(), next.to_string()];
+    both.sort();
+    assert_eq!(o["servers"]["records"], serde_json::json!(both));
+    let a = &o["servers"]["answers"][1];
+    assert_eq!(a["server"], "ns2.example.test. (127.0.10.2:53)");
+    assert_eq!(a["state"], "signed");
+    assert_eq!(a["signed_until"], until.to_string());
+    let d = o["disagreement"].as_str().unwrap();
+    assert!(
+        d.starts_with("every authoritative server serves ")
+            && d.contains(&format!(
+                "the validating resolver's Secure answer lacks {}",
+                short(&next)
+            ))
+            && d.contains("holds an older answer in its cache"),
+        "{d}"
+    );
+    let text = render_text(&rep);
+    for line in [
+        "  validating resolver: TLSA Secure: secure\n",
+        "  authoritative servers: every one serves the RRset with a valid signature\n",
+        &format!(
+            "    ns1.example.test. (127.0.10.1:53): signed until {until}, {}\n",
+            shorts([&live, &next])
+        ),
+        &format!("  resolver and servers DISAGREE: {d}\n"),
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+    let m = render_metrics(&rep, NOW);
+    let owner = "owner=\"_25._tcp.mail.example.test.\"";
+    assert!(
+        m.contains(&format!("danerollover_check_servers_signed{{{owner}}} 1\n")),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!(
+            "danerollover_check_resolver_disagrees{{{owner}}} 1\n"
+        )),
+        "{m}"
+    );
+
+    // One server's signature expired: CRITICAL, naming it, and the resolver's Secure
+    // answer is the reverse disagreement.
+    let expired = Signature::Invalid {
+        reason: "the RRSIG of TLSA _25._tcp.mail.example.test. expired at 2026-12-01T00:00:00Z"
+            .into(),
+    };
+    let rep = build(
+        &[obs(vec![answer(1, signed()), answer(2, expired)])],
+        14,
+        NOW,
+    );
+    assert_eq!(rep.status, Status::Critical, "{}", rep.summary);
+    assert!(
+        rep.summary
+            .contains("(Secure; servers NOT VALIDLY SIGNED, resolver DISAGREES)"),
+        "{}",
+        rep.summary
+    );
+    let v: serde_json::Value = serde_json::from_str(&render_json(&rep)).unwrap();
+    let o = &v["owners"][0];
+    assert_eq!(o["servers"]["verdict"], "servers_unsigned");
+    assert_eq!(o["servers"]["answers"][1]["state"], "expired");
+    assert!(
+        o["servers"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ns2.example.test. (127.0.10.2:53) (SIGNATURE EXPIRED: the RRSIG"),
+        "{o}"
+    );
+    let m = render_metrics(&rep, NOW);
+    assert!(
+        m.contains(&format!("danerollover_check_servers_signed{{{owner}}} 0\n")),
+        "{m}"
+    );
+
+    // Not asked (doctor): no servers' view, nothing added.
+    let mut o = obs(vec![]);
+    o.servers = None;
+    let rep = build(&[o], 14, NOW);
+    assert_eq!(rep.status, Status::Ok, "{}", rep.summary);
+    assert!(!render_metrics(&rep, NOW).contains("danerollover_check_servers_signed{"));
+    let v: serde_json::Value = serde_json::from_str(&render_json(&rep)).unwrap();
+    assert_eq!(v["owners"][0]["servers"], serde_json::Value::Null);
 }
