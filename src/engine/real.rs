@@ -224,11 +224,7 @@ impl Renewer for CommandRenewer {
             return Ok(true);
         }
         for l in self.specs.locks(lineage) {
-            let held = match &l {
-                ClientLock::Posix(p) => lock_held(p)?,
-                ClientLock::Exists(p) => p.symlink_metadata().is_ok(),
-            };
-            if held {
+            if client_lock_held(&l)? {
                 return Ok(true);
             }
         }
@@ -311,10 +307,14 @@ fn proc_shows(pid: u32) -> bool {
     fs::metadata(format!("/proc/{pid}")).is_ok()
 }
 
-/// Whether some process other than this one holds certbot's lock file `path` (Err: it
-/// cannot be told, why and the fix): see [`lock_held`]. For `doctor`.
-pub fn certbot_lock_held(path: &Path) -> Result<bool, String> {
-    lock_held(path)
+/// Whether a running client holds `lock` (Err: it cannot be told, why and the fix): a
+/// POSIX lock some process other than this one holds (see [`lock_held`]), or a lock file
+/// that exists. For the switch's repair and `doctor`.
+pub fn client_lock_held(lock: &ClientLock) -> Result<bool, String> {
+    match lock {
+        ClientLock::Posix(p) => lock_held(p),
+        ClientLock::Exists(p) => Ok(p.symlink_metadata().is_ok()),
+    }
 }
 
 /// Whether another process holds a lock on `path`: asked of the kernel with

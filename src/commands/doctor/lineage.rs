@@ -199,7 +199,7 @@ fn client_items(
     name: &str,
     items: &mut Vec<Item>,
 ) -> Option<crate::tlsa::TlsaRecord> {
-    use crate::acme::{ClientLock, ReuseSetting};
+    use crate::acme::ReuseSetting;
     let lc = &config.lineages[name];
     let label = format!("{name}: {}", lc.client);
     let client = match crate::acme::build(lc.client, &lc.client_settings(), le_dir, &config.certbot)
@@ -239,24 +239,6 @@ fn client_items(
             Level::Fail,
             client.key_mismatch(name),
         ));
-    }
-    for lock in client.locks() {
-        if let ClientLock::Exists(p) = &lock
-            && p.exists()
-        {
-            items.push(
-                item(
-                    format!("{name}: {} lock", lc.client),
-                    Level::Warn,
-                    format!(
-                        "{} exists: {} is running, or was killed and left it",
-                        p.display(),
-                        lc.client
-                    ),
-                )
-                .fix(format!("remove {} once no {} runs", p.display(), lc.client)),
-            );
-        }
     }
     match client.renew_argv(name) {
         Ok(argv) => items.push(item(

@@ -188,7 +188,7 @@ async fn diagnose(ctx: &Context, args: &DoctorArgs) -> Vec<Item> {
         items.push(certbot::deploy_hook(&le_dir, &certbot_names));
     }
     items.push(host::timer(&args.systemd_dir));
-    items.extend(host::safety_inputs(&le_dir, &state_dir));
+    items.extend(host::safety_inputs(&config, &le_dir, &state_dir, &names));
     let observer = match LiveObserver::from_config(&config) {
         Ok(o) => Some(o),
         Err(e) => {
