@@ -121,15 +121,15 @@ pub(super) fn safety_inputs(
 pub(super) fn client_lock_items(config: &Config, le_dir: &Path, names: &[String]) -> Vec<Item> {
     use crate::acme::{ClientKind, ClientLock, ClientSettings};
     let mut clients = Vec::new();
-    if names.is_empty() {
-        if let Ok(c) = crate::acme::build(
+    if names.is_empty()
+        && let Ok(c) = crate::acme::build(
             ClientKind::Certbot,
             &ClientSettings::default(),
             le_dir,
             &config.certbot,
-        ) {
-            clients.push(c);
-        }
+        )
+    {
+        clients.push(c);
     }
     for name in names {
         let lc = &config.lineages[name.as_str()];
