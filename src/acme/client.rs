@@ -92,6 +92,16 @@ pub enum ClientLock {
     Exists(PathBuf),
 }
 
+/// Renewals the CA refused because of the key, as a client's own records show them since a
+/// mark (certbot: its log files, [`crate::acme::certbot::refusal`]).
+#[derive(Debug, Clone, Default)]
+pub struct Refusals {
+    /// The refusals, oldest first.
+    pub refusals: Vec<crate::rollover::RenewalRefusal>,
+    /// The mark to give next time.
+    pub mark: Option<jiff::Timestamp>,
+}
+
 /// One ACME client's view of its lineages: the interface every client implements.
 pub trait AcmeClient: Send + Sync {
     /// Which client this is.
@@ -145,6 +155,17 @@ pub trait AcmeClient: Send + Sync {
     /// The locks a running instance of the client holds.
     fn locks(&self) -> Vec<ClientLock> {
         Vec::new()
+    }
+
+    /// Renewals the CA refused because of the key, as the client's own records show them
+    /// since `mark`, with the new mark: how a failure of the client's own timer, which runs
+    /// no hook, reaches `run`. A client that keeps no such record finds none (the mark
+    /// stays). An unreadable record is an error (a refusal could hide in it).
+    fn refusals_since(&self, mark: Option<jiff::Timestamp>) -> Result<Refusals, AcmeError> {
+        Ok(Refusals {
+            refusals: Vec::new(),
+            mark,
+        })
     }
 
     /// What to say when the key file does not hold the certificate's key (a server that

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use super::client::{
-    AcmeClient, ClientKind, ClientLineage, ClientSettings, Plant, ReuseSetting, lineage_from_files,
+    AcmeClient, ClientKind, ClientLineage, ClientSettings, ReuseSetting, lineage_from_files,
 };
 use super::error::AcmeError;
 use super::keyfile;
@@ -26,6 +26,11 @@ impl Command {
         let (key, cert, command) =
             crate::config::client::command_settings(settings).map_err(AcmeError::Settings)?;
         Ok(Command { key, cert, command })
+    }
+
+    /// The key file (the same for any lineage name).
+    fn key_file(&self, _name: &str) -> Result<PathBuf, AcmeError> {
+        Ok(self.key.clone())
     }
 }
 
@@ -58,25 +63,7 @@ impl AcmeClient for Command {
         Ok(None)
     }
 
-    fn plant_plan(&self, _name: &str) -> Result<Plant, AcmeError> {
-        Ok(keyfile::plan(&self.key))
-    }
-
-    fn plant(&self, _name: &str, plan: &Plant, key_pem: &[u8]) -> Result<(), AcmeError> {
-        keyfile::plant(&self.key, plan, key_pem)
-    }
-
-    fn repoint(&self, _name: &str, plan: &Plant) -> Result<(), AcmeError> {
-        keyfile::repoint(&self.key, plan)
-    }
-
-    fn leftovers(&self, _name: &str, plan: &Plant) -> Vec<PathBuf> {
-        keyfile::leftovers(plan)
-    }
-
-    fn restore(&self, _name: &str, plan: &Plant, key_spki: &[u8]) -> Result<(), AcmeError> {
-        keyfile::restore(&self.key, plan, key_spki)
-    }
+    keyfile::switch_steps!(key_file);
 
     fn renew_argv(&self, _name: &str) -> Result<Vec<String>, AcmeError> {
         Ok(self.command.clone())

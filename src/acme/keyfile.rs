@@ -13,6 +13,49 @@ use std::path::{Path, PathBuf};
 use super::client::{Plant, spki_of_key_pem};
 use super::error::AcmeError;
 
+/// The five steps of the switch ([`plant_plan`](super::AcmeClient::plant_plan) to
+/// [`restore`](super::AcmeClient::restore)) of a client keeping its key in one plain file,
+/// written in its `impl AcmeClient` by `keyfile::switch_steps!(key_of)`: each is this
+/// module's function on `self.key_of(name)?`, the lineage's key file.
+macro_rules! switch_steps {
+    ($key_of:ident) => {
+        fn plant_plan(&self, name: &str) -> Result<$crate::acme::Plant, $crate::acme::AcmeError> {
+            Ok($crate::acme::keyfile::plan(&self.$key_of(name)?))
+        }
+
+        fn plant(
+            &self,
+            name: &str,
+            plan: &$crate::acme::Plant,
+            key_pem: &[u8],
+        ) -> Result<(), $crate::acme::AcmeError> {
+            $crate::acme::keyfile::plant(&self.$key_of(name)?, plan, key_pem)
+        }
+
+        fn repoint(
+            &self,
+            name: &str,
+            plan: &$crate::acme::Plant,
+        ) -> Result<(), $crate::acme::AcmeError> {
+            $crate::acme::keyfile::repoint(&self.$key_of(name)?, plan)
+        }
+
+        fn leftovers(&self, _name: &str, plan: &$crate::acme::Plant) -> Vec<std::path::PathBuf> {
+            $crate::acme::keyfile::leftovers(plan)
+        }
+
+        fn restore(
+            &self,
+            name: &str,
+            plan: &$crate::acme::Plant,
+            key_spki: &[u8],
+        ) -> Result<(), $crate::acme::AcmeError> {
+            $crate::acme::keyfile::restore(&self.$key_of(name)?, plan, key_spki)
+        }
+    };
+}
+pub(crate) use switch_steps;
+
 fn io_err(path: &Path, e: io::Error) -> AcmeError {
     AcmeError::io(path, e)
 }

@@ -34,7 +34,8 @@ pub mod linked;
 pub mod uacme;
 
 pub use client::{
-    AcmeClient, ClientKind, ClientLineage, ClientLock, ClientSettings, Plant, ReuseSetting,
+    AcmeClient, ClientKind, ClientLineage, ClientLock, ClientSettings, Plant, Refusals,
+    ReuseSetting,
 };
 pub use error::{AcmeError, CertbotError};
 

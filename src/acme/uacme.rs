@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use super::client::{
-    AcmeClient, ClientKind, ClientLineage, ClientSettings, Plant, ReuseSetting, check_component,
+    AcmeClient, ClientKind, ClientLineage, ClientSettings, ReuseSetting, check_component,
     lineage_from_files,
 };
 use super::error::AcmeError;
@@ -86,25 +86,7 @@ impl AcmeClient for Uacme {
         Ok(None)
     }
 
-    fn plant_plan(&self, name: &str) -> Result<Plant, AcmeError> {
-        Ok(keyfile::plan(&self.key(name)?))
-    }
-
-    fn plant(&self, name: &str, plan: &Plant, key_pem: &[u8]) -> Result<(), AcmeError> {
-        keyfile::plant(&self.key(name)?, plan, key_pem)
-    }
-
-    fn repoint(&self, name: &str, plan: &Plant) -> Result<(), AcmeError> {
-        keyfile::repoint(&self.key(name)?, plan)
-    }
-
-    fn leftovers(&self, _name: &str, plan: &Plant) -> Vec<PathBuf> {
-        keyfile::leftovers(plan)
-    }
-
-    fn restore(&self, name: &str, plan: &Plant, key_spki: &[u8]) -> Result<(), AcmeError> {
-        keyfile::restore(&self.key(name)?, plan, key_spki)
-    }
+    keyfile::switch_steps!(key);
 
     fn renew_argv(&self, name: &str) -> Result<Vec<String>, AcmeError> {
         let l = self.lineage(name)?;

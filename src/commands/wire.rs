@@ -105,16 +105,7 @@ impl Wired {
         );
         Ok(Wired {
             state_dir: state_dir.clone(),
-            renewer: CommandRenewer::new(clients.clone())
-                .logging_to(&state_dir)
-                .reading_logs(
-                    config
-                        .certbot_logs_dir
-                        .as_deref()
-                        .unwrap_or(std::path::Path::new(
-                            crate::config::DEFAULT_CERTBOT_LOGS_DIR,
-                        )),
-                ),
+            renewer: CommandRenewer::new(clients.clone()).logging_to(&state_dir),
             clients,
             next_keys: NextKeyDir::new(Box::new(spki_of_private_pem)),
             providers,

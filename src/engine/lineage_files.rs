@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use jiff::Timestamp;
+
 use super::traits::{
-    KeyGen, LineageFacts, LineageFiles, NewKey, PlantPlan, PrivateKeyPem, RenewSpecs,
+    KeyGen, LineageFacts, LineageFiles, NewKey, PlantPlan, PrivateKeyPem, Refusals, RenewSpecs,
 };
 use crate::acme::{self, AcmeClient, ClientLock};
 use crate::config::Config;
@@ -105,9 +107,19 @@ impl Clients {
         }
     }
 
-    /// The clients `config` names, certbot (over `letsencrypt_dir`) for the others.
+    /// The clients `config` names, certbot (over `letsencrypt_dir`, reading its log
+    /// directory `certbot_logs_dir` for refused renewals) for the others.
     pub fn from_config(config: &Config, letsencrypt_dir: &Path) -> Result<Clients, Error> {
-        let mut clients = Clients::certbot_run_as(letsencrypt_dir, &config.certbot);
+        let logs = config
+            .certbot_logs_dir
+            .as_deref()
+            .unwrap_or(Path::new(crate::config::DEFAULT_CERTBOT_LOGS_DIR));
+        let mut clients = Clients {
+            by_lineage: BTreeMap::new(),
+            default: Box::new(
+                acme::certbot::Certbot::new(letsencrypt_dir, &config.certbot).reading_logs(logs),
+            ),
+        };
         for (name, lc) in &config.lineages {
             let c = acme::build(
                 lc.client,
@@ -250,6 +262,15 @@ impl RenewSpecs for Clients {
 
     fn locks(&self, lineage: &str) -> Vec<ClientLock> {
         self.of(lineage).locks()
+    }
+
+    /// The default client's records: certbot's log directory is one per configuration
+    /// (`certbot_logs_dir`), read once however many lineages certbot renews; the other
+    /// clients keep no record of refused renewals.
+    fn refusals_since(&self, mark: Option<Timestamp>) -> Result<Refusals, Error> {
+        self.default
+            .refusals_since(mark)
+            .map_err(|e| Error::Failed(e.to_string()))
     }
 }
 

@@ -139,8 +139,6 @@ pub struct CommandRenewer {
     /// danerollover is killed while it runs (a pipe without reader would break it at its
     /// next line).
     pub log_dir: Option<PathBuf>,
-    /// certbot's own log directory (`--logs-dir`), read for renewals the CA refused.
-    pub logs_dir: Option<PathBuf>,
     children: Mutex<HashMap<u32, tokio::process::Child>>,
 }
 
@@ -151,7 +149,6 @@ impl CommandRenewer {
             specs,
             timeout: Duration::from_secs(900),
             log_dir: None,
-            logs_dir: None,
             children: Mutex::new(HashMap::new()),
         }
     }
@@ -167,12 +164,6 @@ impl CommandRenewer {
         self.log_dir
             .as_ref()
             .map(|d| d.join(format!("{client}-{lineage}.log")))
-    }
-
-    /// Read certbot's own logs in `dir` (its `--logs-dir`) for renewals the CA refused.
-    pub fn reading_logs(mut self, dir: &Path) -> CommandRenewer {
-        self.logs_dir = Some(dir.to_path_buf());
-        self
     }
 
     /// The full argv for `lineage`.
@@ -224,11 +215,7 @@ impl Renewer for CommandRenewer {
             return Ok(true);
         }
         for l in self.specs.locks(lineage) {
-            let held = match &l {
-                ClientLock::Posix(p) => lock_held(p)?,
-                ClientLock::Exists(p) => p.symlink_metadata().is_ok(),
-            };
-            if held {
+            if client_lock_held(&l)? {
                 return Ok(true);
             }
         }
@@ -243,19 +230,9 @@ impl Renewer for CommandRenewer {
         self.argv(lineage).map(|a| shown(&a)).unwrap_or_default()
     }
 
+    /// The clients' records (certbot's log directory), as [`RenewSpecs`] reads them.
     fn refusals_since(&self, mark: Option<Timestamp>) -> Result<Refusals, Error> {
-        let Some(dir) = &self.logs_dir else {
-            return Ok(Refusals {
-                refusals: Vec::new(),
-                mark,
-            });
-        };
-        let scan = crate::acme::certbot::refusal::scan(dir, mark)
-            .map_err(|e| Error::Failed(e.to_string()))?;
-        Ok(Refusals {
-            refusals: scan.refusals,
-            mark: scan.mark,
-        })
+        self.specs.refusals_since(mark)
     }
 }
 
@@ -311,10 +288,14 @@ fn proc_shows(pid: u32) -> bool {
     fs::metadata(format!("/proc/{pid}")).is_ok()
 }
 
-/// Whether some process other than this one holds certbot's lock file `path` (Err: it
-/// cannot be told, why and the fix): see [`lock_held`]. For `doctor`.
-pub fn certbot_lock_held(path: &Path) -> Result<bool, String> {
-    lock_held(path)
+/// Whether a running client holds `lock` (Err: it cannot be told, why and the fix): a
+/// POSIX lock some process other than this one holds (see [`lock_held`]), or a lock file
+/// that exists. For the switch's repair and `doctor`.
+pub fn client_lock_held(lock: &ClientLock) -> Result<bool, String> {
+    match lock {
+        ClientLock::Posix(p) => lock_held(p),
+        ClientLock::Exists(p) => Ok(p.symlink_metadata().is_ok()),
+    }
 }
 
 /// Whether another process holds a lock on `path`: asked of the kernel with

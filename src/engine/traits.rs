@@ -155,14 +155,8 @@ pub trait Renewer: Send + Sync {
     }
 }
 
-/// What [`Certbot::refusals_since`] found.
-#[derive(Debug, Clone, Default)]
-pub struct Refusals {
-    /// The refusals, oldest first.
-    pub refusals: Vec<crate::rollover::RenewalRefusal>,
-    /// The mark to give next time.
-    pub mark: Option<Timestamp>,
-}
+/// What [`Renewer::refusals_since`] found.
+pub use crate::acme::Refusals;
 
 /// What the switch runs for a lineage, and the locks its client holds while running.
 pub trait RenewSpecs: Send + Sync {
@@ -172,6 +166,14 @@ pub trait RenewSpecs: Send + Sync {
     fn client(&self, lineage: &str) -> String;
     /// The locks a running instance of the client holds.
     fn locks(&self, lineage: &str) -> Vec<ClientLock>;
+    /// Renewals the CA refused because of the key, as the clients' own records show them
+    /// since `mark` (see [`crate::acme::AcmeClient::refusals_since`]): none by default.
+    fn refusals_since(&self, mark: Option<Timestamp>) -> Result<Refusals, Error> {
+        Ok(Refusals {
+            refusals: Vec::new(),
+            mark,
+        })
+    }
 }
 
 /// Running a lineage's reload commands after a switch.

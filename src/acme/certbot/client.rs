@@ -1,13 +1,15 @@
 //! certbot as an [`AcmeClient`]: lineages under the letsencrypt directory, `reuse_key` in
 //! `renewal/NAME.conf`, the next key planted as `archive/NAME/privkey{N+1}.pem` behind the
 //! `live/NAME/privkey.pem` link, `renew --cert-name NAME --force-renewal --reuse-key`, and
-//! the letsencrypt directory's `.certbot.lock`.
+//! the letsencrypt directory's `.certbot.lock`; refused renewals read from its log directory.
 
 use std::path::{Path, PathBuf};
 
 use super::conf::RenewalConf;
 use super::lineage::{self, Kind, Lineage};
-use crate::acme::client::{AcmeClient, ClientKind, ClientLineage, ClientLock, Plant, ReuseSetting};
+use crate::acme::client::{
+    AcmeClient, ClientKind, ClientLineage, ClientLock, Plant, Refusals, ReuseSetting,
+};
 use crate::acme::error::{AcmeError, CertbotError};
 use crate::acme::linked;
 use crate::keys::KeySpec;
@@ -17,6 +19,8 @@ use crate::keys::KeySpec;
 pub struct Certbot {
     dir: PathBuf,
     prefix: Vec<String>,
+    /// certbot's own log directory (`--logs-dir`), read for renewals the CA refused.
+    logs_dir: Option<PathBuf>,
 }
 
 impl Certbot {
@@ -25,7 +29,14 @@ impl Certbot {
         Certbot {
             dir: dir.to_path_buf(),
             prefix: prefix.to_vec(),
+            logs_dir: None,
         }
+    }
+
+    /// Read certbot's own logs in `dir` (its `--logs-dir`) for renewals the CA refused.
+    pub fn reading_logs(mut self, dir: &Path) -> Certbot {
+        self.logs_dir = Some(dir.to_path_buf());
+        self
     }
 
     /// The letsencrypt directory.
@@ -161,6 +172,20 @@ impl AcmeClient for Certbot {
 
     fn locks(&self) -> Vec<ClientLock> {
         vec![ClientLock::Posix(self.dir.join(".certbot.lock"))]
+    }
+
+    fn refusals_since(&self, mark: Option<jiff::Timestamp>) -> Result<Refusals, AcmeError> {
+        let Some(dir) = &self.logs_dir else {
+            return Ok(Refusals {
+                refusals: Vec::new(),
+                mark,
+            });
+        };
+        let scan = super::refusal::scan(dir, mark).map_err(|e| AcmeError::Failed(e.to_string()))?;
+        Ok(Refusals {
+            refusals: scan.refusals,
+            mark: scan.mark,
+        })
     }
 
     fn key_mismatch(&self, name: &str) -> String {

@@ -363,4 +363,45 @@ mod tests {
         let none = scan(&dir.path().join("absent"), first.mark).unwrap();
         assert_eq!(none.mark, first.mark);
     }
+
+    /// Refused renewals are read behind the client: certbot reads its log directory (when
+    /// given one); lego keeps no such log, finds none in the same directory and keeps the
+    /// mark.
+    #[test]
+    fn the_certbot_client_reads_its_log_and_other_clients_keep_none() {
+        use crate::acme::{AcmeClient, ClientKind, ClientSettings};
+        let dir = tempfile::tempdir().unwrap();
+        let (der, _) = csr();
+        std::fs::write(
+            dir.path().join("letsencrypt.log"),
+            log(&der, "mail.example.test", "badPublicKey"),
+        )
+        .unwrap();
+        let prefix = ["certbot".to_string()];
+        let certbot =
+            super::super::client::Certbot::new(dir.path(), &prefix).reading_logs(dir.path());
+        let found = certbot.refusals_since(None).unwrap();
+        assert_eq!(found.refusals.len(), 1, "{found:?}");
+        assert!(found.mark.is_some());
+        let bare = super::super::client::Certbot::new(dir.path(), &prefix);
+        assert!(bare.refusals_since(None).unwrap().refusals.is_empty());
+        let settings = ClientSettings {
+            command: Some(
+                [
+                    "lego",
+                    "--path",
+                    &dir.path().display().to_string(),
+                    "--http",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ),
+            ..ClientSettings::default()
+        };
+        let lego = crate::acme::build(ClientKind::Lego, &settings, dir.path(), &prefix).unwrap();
+        let mark = Some(Timestamp::from_second(5).unwrap());
+        let none = lego.refusals_since(mark).unwrap();
+        assert!(none.refusals.is_empty());
+        assert_eq!(none.mark, mark);
+    }
 }

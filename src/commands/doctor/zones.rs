@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use hickory_proto::rr::RecordType;
 
-use super::doctor::{Item, Level};
+use super::{Item, Level};
 use crate::config::{Config, ProviderConfig};
 use crate::dns::Validation;
 use crate::dns::resolve::Resolver;
