@@ -1,5 +1,5 @@
 //! `run` and keys the CA refuses ([`crate::rollover::blocked`]): read the ACME client's
-//! records since the last pass ([`Certbot::refusals_since`]), fold each refusal into its
+//! records since the last pass ([`crate::acme::AcmeClient::refusals_since`]), fold each refusal into its
 //! lineage's state, and for a lineage whose live key is refused, with
 //! `on_key_blocked = "emergency"`, run the emergency rollover ([`Engine::emergency`]'s own
 //! path) to the pre-published next key at once. When it cannot run, its reasons (what is

@@ -294,7 +294,17 @@ fn proc_shows(pid: u32) -> bool {
 pub fn client_lock_held(lock: &ClientLock) -> Result<bool, String> {
     match lock {
         ClientLock::Posix(p) => lock_held(p),
-        ClientLock::Exists(p) => Ok(p.symlink_metadata().is_ok()),
+        // A lock that is a file's existence: there is held, not there is free, and a
+        // file that cannot be asked about (a directory danerollover cannot search) is
+        // unknown, never free.
+        ClientLock::Exists(p) => match p.symlink_metadata() {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(format!(
+                "cannot tell whether the lock file {} is there ({e}): make its directory readable to danerollover",
+                p.display()
+            )),
+        },
     }
 }
 
@@ -574,6 +584,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("/nonexistent/reload"), "{err}");
+    }
+
+    #[test]
+    fn a_lock_file_that_cannot_be_asked_about_is_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join("lock");
+        assert_eq!(
+            client_lock_held(&ClientLock::Exists(lock.clone())),
+            Ok(false)
+        );
+        std::fs::write(&lock, "").unwrap();
+        assert_eq!(
+            client_lock_held(&ClientLock::Exists(lock.clone())),
+            Ok(true)
+        );
+        // Below a file: neither there nor not there (ENOTDIR), so unknown, never free.
+        let err = client_lock_held(&ClientLock::Exists(lock.join("inner"))).unwrap_err();
+        assert!(err.contains("cannot tell whether the lock file"), "{err}");
     }
 
     #[test]
