@@ -1630,14 +1630,23 @@ matching = {}
             w.lock_unknown = false;
             bump_serial(&mut w);
         }
-        let lag = self
-            .world
-            .world()
-            .servers
-            .iter()
-            .map(|s| s.lag)
-            .max()
-            .unwrap_or(0);
+        // Each step lets every server and every endpoint that reads its files on its own
+        // catch up (an emergency in these runs withdraws the old records at once: an
+        // endpoint still on its files' lag serves the old key until it reads them).
+        let lag = {
+            let w = self.world.world();
+            let servers = w.servers.iter().map(|s| s.lag).max().unwrap_or(0);
+            let endpoints = w
+                .endpoints
+                .iter()
+                .filter_map(|e| match e.follow {
+                    Follow::Files { lag } => Some(lag),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0);
+            servers.max(endpoints)
+        };
         for _ in 0..4 {
             self.world.advance(lag + 30);
             if self.live_blocked() {
@@ -3122,4 +3131,31 @@ fn replay_an_emergency_killed_before_its_switch_is_finished_by_the_next_pass() {
         "the interrupted emergency did not switch"
     );
     assert!(sim.compromised.iter().any(|k| k.id == before.id));
+}
+
+/// Found by the 10,000-history run (seed 20261130) once the first-look window was closed:
+/// the CA blocks the live key, `run` switches as an emergency and withdraws the old
+/// records at once, and an endpoint that reads its files 61 s after they change serves the
+/// old key meanwhile (the emergency's accepted cost). The model's convergence stepped by
+/// the servers' lag only and judged the endpoint 60 s after the switch; it now lets
+/// endpoints that follow their files catch up too.
+#[test]
+fn replay_an_emergency_with_an_endpoint_slower_than_the_convergence_step() {
+    let mut c = plain_case(
+        vec![0],
+        vec![
+            Event::KeyBlocked,
+            Event::Op {
+                op: Op::Hook,
+                crash: None,
+            },
+            Event::Drift(true, 0),
+            Event::CertbotCompletes,
+            Event::CertbotCompletes,
+        ],
+    );
+    c.initial = 1;
+    c.key_file = true;
+    c.endpoints = vec![Follow::Files { lag: 61 }];
+    let _ = replay(c);
 }
