@@ -499,3 +499,21 @@ fn f() { let c = '{'; crate::store::Store::new(); }
     edges.get_mut("c").unwrap().remove("a");
     assert!(circles(&edges).is_empty());
 }
+
+/// A source file holds one concern a newcomer can read at once: none is over 800 lines
+/// (split along its concerns, e.g. its tests into `MODULE/tests.rs`).
+#[test]
+fn no_source_file_is_over_800_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 50, "{} files under src/", files.len());
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f).unwrap().lines().count();
+            (n > 800).then(|| format!("{} ({n} lines)", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "split these along their concerns: {long:?}");
+}
