@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
+mod group_b;
 mod rest;
 
 /// One request as the fake sees it.
@@ -170,7 +171,11 @@ impl World {
         let fail = {
             let mut s = self.state.lock().unwrap();
             s.seen.push(req.clone());
-            s.fail.take()
+            if group_b::ignored_probe(req) {
+                None
+            } else {
+                s.fail.take()
+            }
         };
         if let Some(status) = fail {
             self.state.lock().unwrap().injected = true;
@@ -341,6 +346,33 @@ pub const ROWS: &[Row] = &[
         fixed_ttl: None,
         fake: rest::scaleway,
     },
+    Row {
+        service: "simplycom",
+        hosts: &["api.simply.com"],
+        plain: &[("account_name", "\"S123456\"")],
+        secrets: &[("api_key", "simplycom-SECRET-key")],
+        fixed_ttl: None,
+        fake: group_b::simplycom,
+    },
+    Row {
+        service: "spaceship",
+        hosts: &["spaceship.dev"],
+        plain: &[],
+        secrets: &[
+            ("api_key", "spaceship-key"),
+            ("api_secret", "spaceship-SECRET"),
+        ],
+        fixed_ttl: None,
+        fake: group_b::spaceship,
+    },
+    Row {
+        service: "zoneeu",
+        hosts: &["api.zone.eu"],
+        plain: &[("username", "\"zoneuser\"")],
+        secrets: &[("api_key", "zoneeu-SECRET-key")],
+        fixed_ttl: Some(3600),
+        fake: group_b::zoneeu,
+    },
 ];
 
 /// Services with no fake here, and why (docs/providers.md says the same).
@@ -359,9 +391,6 @@ pub const UNTESTED: &[(&str, &str)] = &[
     ("oraclecloud", "no fake written yet"),
     ("ovh", "no fake written yet"),
     ("route53", "no fake written yet"),
-    ("simplycom", "no fake written yet"),
-    ("spaceship", "no fake written yet"),
     ("transip", "no fake written yet"),
     ("ultradns", "no fake written yet"),
-    ("zoneeu", "no fake written yet"),
 ];

@@ -1,0 +1,299 @@
+//! Fakes of Simply.com, Zone.eu, Spaceship, UltraDNS, TransIP, OVH, Route 53, Google Cloud
+//! DNS and Oracle Cloud DNS (request shapes from the `dns-update` crate's source and the
+//! providers' API documentation).
+
+use serde_json::{Value, json};
+
+use super::{Rec, Req, Resp, World, same_content};
+
+const ZONE: &str = "example.com";
+
+/// An absolute name (final dot or not) relative to the zone, "@" for the apex.
+fn relative(fqdn: &str) -> String {
+    let f = fqdn.trim_end_matches('.');
+    if f == ZONE {
+        "@".to_string()
+    } else {
+        f.strip_suffix(&format!(".{ZONE}")).unwrap_or(f).to_string()
+    }
+}
+
+/// A relative name made absolute, without the final dot.
+fn absolute(name: &str) -> String {
+    if name == "@" {
+        ZONE.to_string()
+    } else {
+        format!("{name}.{ZONE}")
+    }
+}
+
+fn segments(r: &Req) -> Vec<String> {
+    r.segments()
+}
+
+/// `"Basic " + base64(user:password)`.
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// TLSA presentation text from its fields (hex lower-cased); `None` when one is missing.
+fn tlsa_text(usage: &Value, selector: &Value, matching: &Value, data: &Value) -> Option<String> {
+    let n = |v: &Value| {
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    };
+    Some(format!(
+        "{} {} {} {}",
+        n(usage)?,
+        n(selector)?,
+        n(matching)?,
+        data.as_str()?.to_ascii_lowercase()
+    ))
+}
+
+/// A TLSA record's four fields from its presentation text.
+fn tlsa_fields(content: &str) -> (u64, u64, u64, String) {
+    let p: Vec<&str> = content.split_whitespace().collect();
+    let n = |i: usize| p.get(i).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (n(0), n(1), n(2), p.get(3..).unwrap_or(&[]).concat())
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Simply.com (api.simply.com/2, HTTP Basic account:key): `GET /my/products/` finds the
+/// zone's product, `GET|POST /my/products/{object}/dns/records/` lists the zone (names
+/// relative, "@" the apex) and adds one record, `DELETE .../dns/records/{id}/` removes one.
+pub fn simplycom(w: &World, r: &Req) -> Resp {
+    if r.header("authorization") != Some(basic("S123456", "simplycom-SECRET-key").as_str()) {
+        return Resp::json(401, json!({"status": 401, "message": "Unauthorized"}));
+    }
+    let seg = segments(r);
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    match (r.method.as_str(), seg.as_slice()) {
+        ("GET", ["2", "my", "products"]) => Resp::ok(json!({"products": [
+            {"object": "S123456", "name": ZONE, "domain": {"name": ZONE, "name_idn": ZONE}}]})),
+        ("GET", ["2", "my", "products", "S123456", "dns", "records"]) => {
+            let records: Vec<Value> = w
+                .records()
+                .iter()
+                .map(|x| {
+                    json!({"record_id": x.id, "name": x.name, "type": x.rtype, "data": x.content,
+                        "ttl": x.ttl, "priority": null})
+                })
+                .collect();
+            Resp::ok(json!({"status": 200, "message": "OK", "records": records}))
+        }
+        ("POST", ["2", "my", "products", "S123456", "dns", "records"]) => {
+            let b = r.json();
+            let (Some(name), Some(rtype), Some(data), Some(ttl)) = (
+                b["name"].as_str(),
+                b["type"].as_str(),
+                b["data"].as_str(),
+                b["ttl"].as_u64(),
+            ) else {
+                return Resp::json(400, json!({"status": 400, "message": "fields"}));
+            };
+            let x = w.put(Rec::new(name, rtype, data, ttl as u32));
+            Resp::ok(json!({"status": 200, "message": "Record created", "record": {"id": x.id}}))
+        }
+        ("DELETE", ["2", "my", "products", "S123456", "dns", "records", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            if w.remove(|x| x.id == id) == 0 {
+                return Resp::json(404, json!({"status": 404, "message": "no such record"}));
+            }
+            Resp::ok(json!({"status": 200, "message": "Record removed"}))
+        }
+        _ => Resp::not_found(),
+    }
+}
+
+/// Zone.eu (api.zone.eu/v2, HTTP Basic user:key): `GET /dns/{zone}` (the zone, 404 for
+/// others), `GET|POST /dns/{zone}/{type}` (records with absolute names; TLSA as
+/// `destination` hex with `certificate_usage`, `selector`, `matching_type`), `DELETE
+/// /dns/{zone}/{type}/{id}`. A record has no TTL of its own: the zone's (3600 here).
+pub fn zoneeu(w: &World, r: &Req) -> Resp {
+    if r.header("authorization") != Some(basic("zoneuser", "zoneeu-SECRET-key").as_str()) {
+        return Resp::json(401, json!({"message": "Unauthorized"}));
+    }
+    let entry = |x: &Rec| {
+        let mut e = json!({"id": x.id, "name": absolute(&x.name), "destination": x.content,
+            "modifiable": true, "deletable": true});
+        if x.rtype == "TLSA" {
+            let (u, s, m, d) = tlsa_fields(&x.content);
+            e = json!({"id": x.id.to_string(), "name": absolute(&x.name), "destination": d,
+                "certificate_usage": u, "selector": s, "matching_type": m,
+                "modifiable": true, "deletable": true});
+        }
+        e
+    };
+    let seg = segments(r);
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    match (r.method.as_str(), seg.as_slice()) {
+        ("GET", ["v2", "dns", ZONE]) => Resp::ok(json!([{"name": ZONE, "active": true}])),
+        ("GET", ["v2", "dns", ZONE, rtype]) => {
+            let rtype = rtype.to_ascii_uppercase();
+            Resp::ok(Value::Array(
+                w.records()
+                    .iter()
+                    .filter(|x| x.rtype == rtype)
+                    .map(entry)
+                    .collect(),
+            ))
+        }
+        ("POST", ["v2", "dns", ZONE, "tlsa"]) => {
+            let b = r.json();
+            let (Some(name), Some(content)) = (
+                b["name"].as_str(),
+                tlsa_text(
+                    &b["certificate_usage"],
+                    &b["selector"],
+                    &b["matching_type"],
+                    &b["destination"],
+                ),
+            ) else {
+                return Resp::json(422, json!({"message": "fields"}));
+            };
+            if !name.ends_with(ZONE) {
+                return Resp::json(422, json!({"message": "name must be in the zone"}));
+            }
+            let x = w.put(Rec::new(&relative(name), "TLSA", &content, 3600));
+            Resp::json(201, json!([entry(&x)]))
+        }
+        ("DELETE", ["v2", "dns", ZONE, rtype, id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            let rtype = rtype.to_ascii_uppercase();
+            if w.remove(|x| x.id == id && x.rtype == rtype) == 0 {
+                return Resp::not_found();
+            }
+            Resp::empty(204)
+        }
+        _ => Resp::not_found(),
+    }
+}
+
+/// Spaceship (spaceship.dev/api/v1, headers `X-Api-Key`, `X-Api-Secret`): `GET
+/// /dns/records/{domain}?take=&skip=` pages the zone (`items`, `total`), `PUT` there adds
+/// `items`, `DELETE` there removes the records its body lists by value. A TLSA record is
+/// named without its `_port._proto` labels (`port`, `protocol` apart) and holds `usage`,
+/// `selector`, `matching`, `associationData`; TTLs 60 to 3600.
+pub fn spaceship(w: &World, r: &Req) -> Resp {
+    if r.header("x-api-key") != Some("spaceship-key")
+        || r.header("x-api-secret") != Some("spaceship-SECRET")
+    {
+        return Resp::json(401, json!({"detail": "Unauthorized"}));
+    }
+    // ("_25._tcp.mail") <-> ("mail", "_25", "_tcp")
+    let split = |name: &str| -> (String, Option<String>, Option<String>) {
+        let l: Vec<&str> = name.split('.').collect();
+        if l.len() >= 2 && l[0].starts_with('_') && l[1].starts_with('_') {
+            let rest = if l.len() > 2 {
+                l[2..].join(".")
+            } else {
+                "@".to_string()
+            };
+            (rest, Some(l[0].to_string()), Some(l[1].to_string()))
+        } else {
+            (name.to_string(), None, None)
+        }
+    };
+    let item = |x: &Rec| {
+        let (name, port, proto) = split(&x.name);
+        match x.rtype.as_str() {
+            "TLSA" => {
+                let (u, s, m, d) = tlsa_fields(&x.content);
+                json!({"type": "TLSA", "name": name, "port": port, "protocol": proto,
+                    "usage": u, "selector": s, "matching": m, "associationData": d, "ttl": x.ttl})
+            }
+            "A" => json!({"type": "A", "name": name, "address": x.content, "ttl": x.ttl}),
+            t => json!({"type": t, "name": name, "value": x.content, "ttl": x.ttl}),
+        }
+    };
+    // A TLSA item of a request: its owner (relative) and presentation text.
+    let tlsa_of = |i: &Value| -> Option<(String, String)> {
+        let port = match &i["port"] {
+            Value::String(p) => p.clone(),
+            Value::Number(n) => format!("_{n}"),
+            _ => return None,
+        };
+        let proto = i["protocol"].as_str()?;
+        let name = i["name"].as_str()?;
+        let owner = if name == "@" {
+            format!("{port}.{proto}")
+        } else {
+            format!("{port}.{proto}.{name}")
+        };
+        let text = tlsa_text(
+            &i["usage"],
+            &i["selector"],
+            &i["matching"],
+            &i["associationData"],
+        )?;
+        (i["type"] == "TLSA").then_some((owner, text))
+    };
+    let seg = segments(r);
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    match (r.method.as_str(), seg.as_slice()) {
+        ("GET", ["api", "v1", "dns", "records", ZONE]) => {
+            let take: usize = r.query("take").and_then(|t| t.parse().ok()).unwrap_or(0);
+            let skip: usize = r.query("skip").and_then(|t| t.parse().ok()).unwrap_or(0);
+            if !(1..=500).contains(&take) {
+                return Resp::json(422, json!({"detail": "take must be 1 to 500"}));
+            }
+            let all = w.records();
+            let items: Vec<Value> = all.iter().skip(skip).take(take).map(item).collect();
+            Resp::ok(json!({"items": items, "total": all.len()}))
+        }
+        ("PUT", ["api", "v1", "dns", "records", ZONE]) => {
+            let b = r.json();
+            let Some(items) = b["items"].as_array() else {
+                return Resp::json(422, json!({"detail": "items"}));
+            };
+            let mut adds = Vec::new();
+            for i in items {
+                let (Some((owner, text)), Some(ttl)) = (tlsa_of(i), i["ttl"].as_u64()) else {
+                    return Resp::json(422, json!({"detail": "item"}));
+                };
+                if !(60..=3600).contains(&ttl) {
+                    return Resp::json(422, json!({"detail": "ttl must be 60 to 3600"}));
+                }
+                adds.push(Rec::new(&owner, "TLSA", &text, ttl as u32));
+            }
+            for rec in adds {
+                if !w
+                    .rrset(&rec.name, "TLSA")
+                    .iter()
+                    .any(|e| same_content(&e.content, &rec.content))
+                {
+                    w.put(rec);
+                }
+            }
+            Resp::empty(204)
+        }
+        ("DELETE", ["api", "v1", "dns", "records", ZONE]) => {
+            let Some(items) = r.json().as_array().cloned() else {
+                return Resp::json(422, json!({"detail": "a list of records"}));
+            };
+            for i in &items {
+                let Some((owner, text)) = tlsa_of(i) else {
+                    return Resp::json(422, json!({"detail": "item"}));
+                };
+                w.remove(|e| {
+                    e.name == owner && e.rtype == "TLSA" && same_content(&e.content, &text)
+                });
+            }
+            Resp::empty(204)
+        }
+        _ => Resp::not_found(),
+    }
+}
+
+/// Requests whose failed answer the crate takes, by design, as "not this zone" and goes on
+/// with the name it was given (Zone.eu's zone probe): an injected failure is kept for the
+/// next request, the first one whose answer counts (a real 401 or 5xx comes again there).
+pub fn ignored_probe(r: &Req) -> bool {
+    r.is("GET") && r.header("host") == Some("api.zone.eu") && r.path() == format!("/v2/dns/{ZONE}")
+}
