@@ -297,3 +297,133 @@ pub fn spaceship(w: &World, r: &Req) -> Resp {
 pub fn ignored_probe(r: &Req) -> bool {
     r.is("GET") && r.header("host") == Some("api.zone.eu") && r.path() == format!("/v2/dns/{ZONE}")
 }
+
+/// A throw-away RSA key (PKCS#8 PEM, 2048 bits) made for these fakes only: TransIP's,
+/// Google's and Oracle's clients sign with it, and the fakes check the signatures with
+/// its public half.
+pub const TEST_RSA_KEY: &str = concat!(
+    "-----BEGIN PRIVATE KEY-----\n",
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCSZ9VUPBktN5f8\n",
+    "Rob+hGfXkoX4Hbw4WD+gcxVEo58xMoAcX51tbfQej7S2zy9tr0kvLrv/+9jcVRZz\n",
+    "wOyqUBwEmvYyBl0jaA5PVBzUyqNw7z0K1lZIHYHeACT9258xTyOlWN360QQ4/who\n",
+    "wO3fK+aKG+TVy/tCDzzvn2EbkryUJcJze6DjiJ7OHeq2AC7OE+IKT28sWM18nNmE\n",
+    "eQ5N/sIgrbpPMZek2X8uxJchehV4BcKLb3sc6egM81AFeftmvF8NK/iCkAufl6sA\n",
+    "WRkMVFQHPa3GXpwSq79Z9b01V5jpS96lDRG0drKfFph2IdYbDB3sGpQIGcYmKRdk\n",
+    "kb8uVuyxAgMBAAECggEACQCHz0mQd/17C7rTsDzIlIqMsKFV7l49P86xtiYsKrqO\n",
+    "4me96qGMFRC7oTG3Oiqg8KzyR/q2pnIYKsMIHk8FkQIs/Q2TfqLGXfn3WZ1x3Cbm\n",
+    "sUbVeHLRhlqqi54sYTwbLk6a/BIL7Rv/2q6RtcMpllCBoyR7KSA+HEMH1dnhfOen\n",
+    "ZU+QnZquGp73+OhWZjfeU5kNgfjoFY8vnnyhjL47gipxsCSqUcENWInlCHzN2uUM\n",
+    "1q9fE9OfoJ3jiJ5rJeyxpiUCqiuCgvUuR0DnMb4gR2U9XOEaYdA0yVA0+gxwRrKW\n",
+    "3qzC/IBhfytVT1+2JfMqaVHXJQjI/ASpmlPrKZd/wQKBgQDIR8JTepowX0ZzFmE4\n",
+    "MUp8x2viThxvtHvi8ZTYWvx8LL05utcsJbA6ZyBZaqi4dbao4yP1bpL+h25Ogvum\n",
+    "yyaXO3TV1GnAsO5t/FL9iDtwaFT4oVnMcGmv4ctWFIv4EfHNq62LGjaONyR0T9yv\n",
+    "CZSffp7E5bOY05r/1Jn1+IAEwQKBgQC7Iwrz/Z/25JZOEFs+B+QB1lywPW9K8ZmE\n",
+    "W8GzVa+60vGCFjPulLu7MvtEPsVuEdX345PcSh9X81nypcZRsgZPBKKfuH9jSR0L\n",
+    "MppAVl9A5yzruVH/Wl60mDhcVfpmfllX5hiGw7YaU12Qs9ufV1wlTVWJFA3Y7/ch\n",
+    "+EGrlOAz8QKBgFb8U7pOFYnM15xErBTr054+Pu0bX95kVSpMIomVevOzurvIGoxi\n",
+    "EhhLkhFD8eOrvJm9jXCbhdxmldIjsYjP0wL8H9J/Xy8BqYy7epADC03XApC6A3Z3\n",
+    "nG93cgkBA4nKwWrCla1ExU0fRgX+aarcTmC3bd22pjpKLZfPjs72DyQBAoGBALeL\n",
+    "dFfBP98xbracVlGt/ZVLwddeOkVAV/k44fBaL6TG9vdHfaIYoVTHeSkDhDMkLUAY\n",
+    "J1MeJEXoOiXDMJO6T3O7MSIFHHSuJl1wQVivHngTBb0iI+mXomHxFv6BmbpjXI/Y\n",
+    "799mH7sMXy3pKpTLY2Z2xllPoRFQs4zO6OI4f/qRAoGAemAS00HC4plQN09BLIl7\n",
+    "c5UMpnuiqfHpMXcsCAWfVQ8qrV3agWWZIbx5DDfR+7MGi2z3NXPwD3txmxlvZME0\n",
+    "XVSFRr/BbLt6HnOrrAcAyfFKugrD+D4Frie9psRbpCvEIM5Q9DOOSP0hJJaQm/Gw\n",
+    "rtFRwZvxlaA3mRVZ3apK4oo=\n",
+    "-----END PRIVATE KEY-----\n",
+);
+
+/// The DER inside a PEM text.
+fn pem_der(pem: &str) -> Vec<u8> {
+    use base64::Engine;
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap_or_default()
+}
+
+/// Whether `sig` is [`TEST_RSA_KEY`]'s signature of `msg` (PKCS#1 v1.5 with SHA-256, or
+/// SHA-512 when `sha512`).
+fn rsa_signed(msg: &[u8], sig: &[u8], sha512: bool) -> bool {
+    use aws_lc_rs::signature::{
+        KeyPair, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_2048_8192_SHA512, RsaKeyPair,
+        UnparsedPublicKey,
+    };
+    let Ok(key) = RsaKeyPair::from_pkcs8(&pem_der(TEST_RSA_KEY)) else {
+        return false;
+    };
+    let alg = if sha512 {
+        &RSA_PKCS1_2048_8192_SHA512
+    } else {
+        &RSA_PKCS1_2048_8192_SHA256
+    };
+    UnparsedPublicKey::new(alg, key.public_key().as_ref())
+        .verify(msg, sig)
+        .is_ok()
+}
+
+/// TransIP (api.transip.nl/v6): `POST /auth` with the JSON request (`login`, `nonce`,
+/// ...) signed by the account's key (`Signature`: base64 RSA-SHA512 of the body) gives a
+/// token; with it as `Bearer`, `GET /domains/{domain}/dns` lists `dnsEntries` (name
+/// relative, `expire` the TTL), `POST` there adds one `dnsEntry`, `DELETE` there removes the
+/// one entry equal in name, expire, type and content.
+pub fn transip(w: &World, r: &Req) -> Resp {
+    let seg = segments(r);
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    if r.is("POST") && seg == ["v6", "auth"] {
+        use base64::Engine;
+        let b = r.json();
+        let sig = r
+            .header("signature")
+            .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+            .unwrap_or_default();
+        if b["login"] != "transipuser" || b["nonce"].as_str().is_none_or(str::is_empty) {
+            return Resp::json(401, json!({"error": "login or nonce"}));
+        }
+        if !rsa_signed(r.body.as_bytes(), &sig, true) {
+            return Resp::json(401, json!({"error": "Signature invalid"}));
+        }
+        return Resp::json(201, json!({"token": "transip-token-1"}));
+    }
+    if r.header("authorization") != Some("Bearer transip-token-1") {
+        return Resp::json(401, json!({"error": "Your access token has been revoked."}));
+    }
+    let entry =
+        |x: &Rec| json!({"name": x.name, "expire": x.ttl, "type": x.rtype, "content": x.content});
+    let posted = || -> Option<Rec> {
+        let e = &r.json()["dnsEntry"];
+        Some(Rec::new(
+            e["name"].as_str()?,
+            e["type"].as_str()?,
+            e["content"].as_str()?,
+            u32::try_from(e["expire"].as_u64()?).ok()?,
+        ))
+    };
+    match (r.method.as_str(), seg.as_slice()) {
+        ("GET", ["v6", "domains", ZONE, "dns"]) => {
+            Resp::ok(json!({"dnsEntries": w.records().iter().map(entry).collect::<Vec<_>>()}))
+        }
+        ("POST", ["v6", "domains", ZONE, "dns"]) => {
+            let Some(rec) = posted() else {
+                return Resp::json(406, json!({"error": "dnsEntry"}));
+            };
+            w.put(rec);
+            Resp::empty(201)
+        }
+        ("DELETE", ["v6", "domains", ZONE, "dns"]) => {
+            let Some(rec) = posted() else {
+                return Resp::json(406, json!({"error": "dnsEntry"}));
+            };
+            let gone = w.remove(|x| {
+                x.name == rec.name
+                    && x.rtype == rec.rtype
+                    && x.ttl == rec.ttl
+                    && x.content == rec.content
+            });
+            if gone == 0 {
+                return Resp::json(404, json!({"error": "DNS entry not found"}));
+            }
+            Resp::empty(204)
+        }
+        _ => Resp::not_found(),
+    }
+}

@@ -366,6 +366,14 @@ pub const ROWS: &[Row] = &[
         fake: group_b::spaceship,
     },
     Row {
+        service: "transip",
+        hosts: &["api.transip.nl"],
+        plain: &[("login", "\"transipuser\"")],
+        secrets: &[("private_key", group_b::TEST_RSA_KEY)],
+        fixed_ttl: None,
+        fake: group_b::transip,
+    },
+    Row {
         service: "zoneeu",
         hosts: &["api.zone.eu"],
         plain: &[("username", "\"zoneuser\"")],
@@ -391,6 +399,5 @@ pub const UNTESTED: &[(&str, &str)] = &[
     ("oraclecloud", "no fake written yet"),
     ("ovh", "no fake written yet"),
     ("route53", "no fake written yet"),
-    ("transip", "no fake written yet"),
     ("ultradns", "no fake written yet"),
 ];
