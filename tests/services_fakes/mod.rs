@@ -328,6 +328,17 @@ pub const ROWS: &[Row] = &[
         fake: rest::netcup,
     },
     Row {
+        service: "ovh",
+        hosts: &["eu.api.ovh.com"],
+        plain: &[("application_key", "\"ovh-application-key\"")],
+        secrets: &[
+            ("application_secret", "ovh-SECRET-application"),
+            ("consumer_key", "ovh-SECRET-consumer"),
+        ],
+        fixed_ttl: None,
+        fake: group_b::ovh,
+    },
+    Row {
         service: "porkbun",
         hosts: &["api.porkbun.com"],
         plain: &[],
@@ -397,7 +408,6 @@ pub const UNTESTED: &[(&str, &str)] = &[
     ("mythicbeasts", "no fake written yet"),
     ("ns1", "no fake written yet"),
     ("oraclecloud", "no fake written yet"),
-    ("ovh", "no fake written yet"),
     ("route53", "no fake written yet"),
     ("ultradns", "no fake written yet"),
 ];
