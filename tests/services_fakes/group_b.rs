@@ -531,3 +531,194 @@ pub fn ovh(w: &World, r: &Req) -> Resp {
         _ => Resp::json(404, json!({"message": "This service does not exist"})),
     }
 }
+
+/// The texts of every `<tag>...</tag>` in `xml` (no attributes, no nesting of `tag`).
+fn xml_all(xml: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        let Some(j) = after.find(&close) else { break };
+        out.push(after[..j].to_string());
+        rest = &after[j + close.len()..];
+    }
+    out
+}
+
+fn xml_one(xml: &str, tag: &str) -> Option<String> {
+    xml_all(xml, tag).into_iter().next()
+}
+
+fn xml(status: u16, body: String) -> Resp {
+    Resp {
+        status,
+        content_type: "text/xml",
+        headers: Vec::new(),
+        body: format!("<?xml version=\"1.0\"?>\n{body}"),
+    }
+}
+
+const R53_NS: &str = "https://route53.amazonaws.com/doc/2013-04-01/";
+
+/// Whether the request carries a valid AWS Signature Version 4 for route53 in us-east-1
+/// by `AKIDEXAMPLE` (its signed headers: content-type, host, x-amz-date).
+fn sigv4_ok(r: &Req) -> bool {
+    use aws_lc_rs::{digest, hmac};
+    let sha = |b: &[u8]| hex(digest::digest(&digest::SHA256, b).as_ref());
+    let mac = |k: &[u8], m: &str| {
+        hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, k), m.as_bytes())
+            .as_ref()
+            .to_vec()
+    };
+    let (Some(auth), Some(date)) = (r.header("authorization"), r.header("x-amz-date")) else {
+        return false;
+    };
+    let day = date.get(..8).unwrap_or("");
+    let scope = format!("{day}/us-east-1/route53/aws4_request");
+    let Some(sig) = auth
+        .strip_prefix(&format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{scope}, SignedHeaders=content-type;host;x-amz-date, Signature="
+        ))
+    else {
+        return false;
+    };
+    let mut query: Vec<&str> = r
+        .target
+        .split_once('?')
+        .map(|(_, q)| q.split('&').filter(|p| !p.is_empty()).collect())
+        .unwrap_or_default();
+    query.sort();
+    let canonical = format!(
+        "{}\n{}\n{}\ncontent-type:{}\nhost:{}\nx-amz-date:{date}\n\ncontent-type;host;x-amz-date\n{}",
+        r.method,
+        r.path(),
+        query.join("&"),
+        r.header("content-type").unwrap_or(""),
+        r.header("host").unwrap_or(""),
+        sha(r.body.as_bytes())
+    );
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{date}\n{scope}\n{}",
+        sha(canonical.as_bytes())
+    );
+    let key = mac(b"AWS4r53-SECRET-key", day);
+    let key = mac(&key, "us-east-1");
+    let key = mac(&key, "route53");
+    let key = mac(&key, "aws4_request");
+    hex(&mac(&key, &to_sign)) == sig
+}
+
+/// Amazon Route 53 (route53.amazonaws.com/2013-04-01, XML, SigV4): `GET
+/// /hostedzonesbyname` finds the zone, `GET /hostedzone/{id}/rrset?name=&type=` lists
+/// RRsets from that name and type on, `POST /hostedzone/{id}/rrset` applies a
+/// `ChangeBatch`: `CREATE` (refused when the RRset exists), `UPSERT` (replaces it),
+/// `DELETE` (refused unless name, type, TTL and every value match the RRset).
+pub fn route53(w: &World, r: &Req) -> Resp {
+    let error = |status: u16, code: &str| {
+        xml(
+            status,
+            format!(
+                "<ErrorResponse xmlns=\"{R53_NS}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{code}</Message></Error></ErrorResponse>"
+            ),
+        )
+    };
+    if !sigv4_ok(r) {
+        return error(403, "SignatureDoesNotMatch");
+    }
+    let rrset_xml = |name: &str, rtype: &str, set: &[Rec]| {
+        let values: String = set
+            .iter()
+            .map(|x| {
+                format!(
+                    "<ResourceRecord><Value>{}</Value></ResourceRecord>",
+                    x.content
+                )
+            })
+            .collect();
+        format!(
+            "<ResourceRecordSet><Name>{}.</Name><Type>{rtype}</Type><TTL>{}</TTL><ResourceRecords>{values}</ResourceRecords></ResourceRecordSet>",
+            absolute(name),
+            set[0].ttl
+        )
+    };
+    let seg = segments(r);
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    match (r.method.as_str(), seg.as_slice()) {
+        ("GET", ["2013-04-01", "hostedzonesbyname"]) => xml(
+            200,
+            format!(
+                "<ListHostedZonesByNameResponse xmlns=\"{R53_NS}\"><HostedZones><HostedZone><Id>/hostedzone/Z1EXAMPLE</Id><Name>{ZONE}.</Name><CallerReference>x</CallerReference><Config><PrivateZone>false</PrivateZone></Config><ResourceRecordSetCount>4</ResourceRecordSetCount></HostedZone></HostedZones><IsTruncated>false</IsTruncated><MaxItems>100</MaxItems></ListHostedZonesByNameResponse>"
+            ),
+        ),
+        ("GET", ["2013-04-01", "hostedzone", "Z1EXAMPLE", "rrset"]) => {
+            let name = relative(&r.query("name").unwrap_or_default());
+            let rtype = r.query("type").unwrap_or_default();
+            // The asked RRset first, then the zone's others (the API goes on in its order).
+            let mut keys: Vec<(String, String)> = Vec::new();
+            for x in w.records() {
+                let k = (x.name.clone(), x.rtype.clone());
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+            keys.sort_by_key(|(n, t)| !(*n == name && *t == rtype));
+            let sets: String = keys
+                .iter()
+                .map(|(n, t)| rrset_xml(n, t, &w.rrset(n, t)))
+                .collect();
+            xml(
+                200,
+                format!(
+                    "<ListResourceRecordSetsResponse xmlns=\"{R53_NS}\"><ResourceRecordSets>{sets}</ResourceRecordSets><IsTruncated>false</IsTruncated><MaxItems>300</MaxItems></ListResourceRecordSetsResponse>"
+                ),
+            )
+        }
+        ("POST", ["2013-04-01", "hostedzone", "Z1EXAMPLE", "rrset"]) => {
+            if !r.body.contains(&format!(
+                "<ChangeResourceRecordSetsRequest xmlns=\"{R53_NS}\">"
+            )) {
+                return error(400, "InvalidInput");
+            }
+            let changes = xml_all(&r.body, "Change");
+            if changes.is_empty() {
+                return error(400, "InvalidChangeBatch");
+            }
+            for c in &changes {
+                let (Some(action), Some(name), Some(rtype), Some(ttl)) = (
+                    xml_one(c, "Action"),
+                    xml_one(c, "Name"),
+                    xml_one(c, "Type"),
+                    xml_one(c, "TTL").and_then(|t| t.parse::<u32>().ok()),
+                ) else {
+                    return error(400, "InvalidInput");
+                };
+                let values = xml_all(c, "Value");
+                let name = relative(&name);
+                let set = w.rrset(&name, &rtype);
+                match action.as_str() {
+                    "CREATE" if set.is_empty() => w.set_rrset(&name, &rtype, &values, ttl),
+                    "UPSERT" => w.set_rrset(&name, &rtype, &values, ttl),
+                    "DELETE"
+                        if !set.is_empty()
+                            && set[0].ttl == ttl
+                            && set.len() == values.len()
+                            && set
+                                .iter()
+                                .all(|x| values.iter().any(|v| same_content(&x.content, v))) =>
+                    {
+                        w.set_rrset(&name, &rtype, &[], ttl)
+                    }
+                    _ => return error(400, "InvalidChangeBatch"),
+                }
+            }
+            xml(
+                200,
+                format!(
+                    "<ChangeResourceRecordSetsResponse xmlns=\"{R53_NS}\"><ChangeInfo><Id>/change/C1</Id><Status>PENDING</Status><SubmittedAt>2026-01-01T00:00:00Z</SubmittedAt></ChangeInfo></ChangeResourceRecordSetsResponse>"
+                ),
+            )
+        }
+        _ => error(404, "NoSuchHostedZone"),
+    }
+}

@@ -350,6 +350,14 @@ pub const ROWS: &[Row] = &[
         fake: rest::porkbun,
     },
     Row {
+        service: "route53",
+        hosts: &["route53.amazonaws.com"],
+        plain: &[("access_key_id", "\"AKIDEXAMPLE\"")],
+        secrets: &[("secret_access_key", "r53-SECRET-key")],
+        fixed_ttl: None,
+        fake: group_b::route53,
+    },
+    Row {
         service: "scaleway",
         hosts: &["api.scaleway.com"],
         plain: &[],
@@ -408,6 +416,5 @@ pub const UNTESTED: &[(&str, &str)] = &[
     ("mythicbeasts", "no fake written yet"),
     ("ns1", "no fake written yet"),
     ("oraclecloud", "no fake written yet"),
-    ("route53", "no fake written yet"),
     ("ultradns", "no fake written yet"),
 ];
