@@ -299,12 +299,14 @@ pub fn spaceship(w: &World, r: &Req) -> Resp {
 /// too, though not by design: the crate turns any failure there into "Zone ... not found or
 /// not accessible" without its status, so a 429 or 5xx there fails the change at once
 /// instead of being retried (docs/providers.md says so); the statuses are checked at the
-/// next request.
+/// next request. So is Google's token exchange: the crate reads no status there, any
+/// answer without a token fails the change at once.
 pub fn ignored_probe(r: &Req) -> bool {
     let host = r.header("host").unwrap_or("");
     r.is("GET")
         && ((host == "api.zone.eu" && r.path() == format!("/v2/dns/{ZONE}"))
             || (host == "eu.api.ovh.com" && r.path() == format!("/1.0/domain/zone/{ZONE}")))
+        || (r.is("POST") && host == "oauth2.googleapis.com")
 }
 
 /// A throw-away RSA key (PKCS#8 PEM, 2048 bits) made for these fakes only: TransIP's,
@@ -720,5 +722,183 @@ pub fn route53(w: &World, r: &Req) -> Resp {
             )
         }
         _ => error(404, "NoSuchHostedZone"),
+    }
+}
+
+/// A service account key file (JSON) holding [`TEST_RSA_KEY`].
+pub const GOOGLE_SERVICE_ACCOUNT: &str = r#"{"type": "service_account", "project_id": "proj-1", "private_key_id": "k1", "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCSZ9VUPBktN5f8\nRob+hGfXkoX4Hbw4WD+gcxVEo58xMoAcX51tbfQej7S2zy9tr0kvLrv/+9jcVRZz\nwOyqUBwEmvYyBl0jaA5PVBzUyqNw7z0K1lZIHYHeACT9258xTyOlWN360QQ4/who\nwO3fK+aKG+TVy/tCDzzvn2EbkryUJcJze6DjiJ7OHeq2AC7OE+IKT28sWM18nNmE\neQ5N/sIgrbpPMZek2X8uxJchehV4BcKLb3sc6egM81AFeftmvF8NK/iCkAufl6sA\nWRkMVFQHPa3GXpwSq79Z9b01V5jpS96lDRG0drKfFph2IdYbDB3sGpQIGcYmKRdk\nkb8uVuyxAgMBAAECggEACQCHz0mQd/17C7rTsDzIlIqMsKFV7l49P86xtiYsKrqO\n4me96qGMFRC7oTG3Oiqg8KzyR/q2pnIYKsMIHk8FkQIs/Q2TfqLGXfn3WZ1x3Cbm\nsUbVeHLRhlqqi54sYTwbLk6a/BIL7Rv/2q6RtcMpllCBoyR7KSA+HEMH1dnhfOen\nZU+QnZquGp73+OhWZjfeU5kNgfjoFY8vnnyhjL47gipxsCSqUcENWInlCHzN2uUM\n1q9fE9OfoJ3jiJ5rJeyxpiUCqiuCgvUuR0DnMb4gR2U9XOEaYdA0yVA0+gxwRrKW\n3qzC/IBhfytVT1+2JfMqaVHXJQjI/ASpmlPrKZd/wQKBgQDIR8JTepowX0ZzFmE4\nMUp8x2viThxvtHvi8ZTYWvx8LL05utcsJbA6ZyBZaqi4dbao4yP1bpL+h25Ogvum\nyyaXO3TV1GnAsO5t/FL9iDtwaFT4oVnMcGmv4ctWFIv4EfHNq62LGjaONyR0T9yv\nCZSffp7E5bOY05r/1Jn1+IAEwQKBgQC7Iwrz/Z/25JZOEFs+B+QB1lywPW9K8ZmE\nW8GzVa+60vGCFjPulLu7MvtEPsVuEdX345PcSh9X81nypcZRsgZPBKKfuH9jSR0L\nMppAVl9A5yzruVH/Wl60mDhcVfpmfllX5hiGw7YaU12Qs9ufV1wlTVWJFA3Y7/ch\n+EGrlOAz8QKBgFb8U7pOFYnM15xErBTr054+Pu0bX95kVSpMIomVevOzurvIGoxi\nEhhLkhFD8eOrvJm9jXCbhdxmldIjsYjP0wL8H9J/Xy8BqYy7epADC03XApC6A3Z3\nnG93cgkBA4nKwWrCla1ExU0fRgX+aarcTmC3bd22pjpKLZfPjs72DyQBAoGBALeL\ndFfBP98xbracVlGt/ZVLwddeOkVAV/k44fBaL6TG9vdHfaIYoVTHeSkDhDMkLUAY\nJ1MeJEXoOiXDMJO6T3O7MSIFHHSuJl1wQVivHngTBb0iI+mXomHxFv6BmbpjXI/Y\n799mH7sMXy3pKpTLY2Z2xllPoRFQs4zO6OI4f/qRAoGAemAS00HC4plQN09BLIl7\nc5UMpnuiqfHpMXcsCAWfVQ8qrV3agWWZIbx5DDfR+7MGi2z3NXPwD3txmxlvZME0\nXVSFRr/BbLt6HnOrrAcAyfFKugrD+D4Frie9psRbpCvEIM5Q9DOOSP0hJJaQm/Gw\nrtFRwZvxlaA3mRVZ3apK4oo=\n-----END PRIVATE KEY-----\n", "client_email": "dane@proj-1.iam.gserviceaccount.com", "token_uri": "https://oauth2.googleapis.com/token"}"#;
+
+/// The claims of a JWT signed RS256 by [`TEST_RSA_KEY`]; `None` when it is not one.
+fn jwt_claims(jwt: &str) -> Option<Value> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [head, claims, sig] = parts.as_slice() else {
+        return None;
+    };
+    let header: Value = serde_json::from_slice(&b64.decode(head).ok()?).ok()?;
+    let signed = rsa_signed(
+        format!("{head}.{claims}").as_bytes(),
+        &b64.decode(sig).ok()?,
+        false,
+    );
+    (header["alg"] == "RS256" && signed)
+        .then(|| serde_json::from_slice(&b64.decode(claims).ok()?).ok())
+        .flatten()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Google Cloud DNS (dns.googleapis.com/dns/v1) with OAuth 2 (oauth2.googleapis.com): `POST
+/// /token` takes the service account's RS256 JWT (`iss` its email, `aud` the token URI,
+/// the Cloud DNS scope) for an access token; with it as `Bearer`: `GET
+/// /projects/{p}/managedZones`, `GET .../managedZones/{z}/rrsets?name=&type=`, `POST
+/// .../changes` with `deletions` (each must equal the RRset as it is: 412 otherwise) and
+/// `additions` (409 when the RRset exists and is not deleted in the same change).
+pub fn googlecloud(w: &World, r: &Req) -> Resp {
+    if r.header("host") == Some("oauth2.googleapis.com") {
+        let form = |k: &str| {
+            reqwest::Url::parse(&format!("http://x/?{}", r.body))
+                .ok()?
+                .query_pairs()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.into_owned())
+        };
+        let claims = form("assertion").and_then(|a| jwt_claims(&a));
+        let ok = r.is("POST")
+            && r.path() == "/token"
+            && form("grant_type").as_deref() == Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
+            && claims.as_ref().is_some_and(|c| {
+                c["iss"] == "dane@proj-1.iam.gserviceaccount.com"
+                    && c["aud"] == "https://oauth2.googleapis.com/token"
+                    && c["scope"]
+                        .as_str()
+                        .is_some_and(|s| s.contains("auth/ndev.clouddns.readwrite"))
+                    && c["exp"].as_u64().is_some_and(|e| e > unix_now())
+            });
+        if !ok {
+            return Resp::json(
+                400,
+                json!({"error": "invalid_grant", "error_description": "Invalid JWT"}),
+            );
+        }
+        return Resp::ok(
+            json!({"access_token": "ya29.fake-token", "expires_in": 3599, "token_type": "Bearer"}),
+        );
+    }
+    if r.header("authorization") != Some("Bearer ya29.fake-token") {
+        return Resp::json(
+            401,
+            json!({"error": {"code": 401, "status": "UNAUTHENTICATED"}}),
+        );
+    }
+    let rrset = |name: &str, rtype: &str| -> Option<Value> {
+        let set = w.rrset(name, rtype);
+        (!set.is_empty()).then(|| {
+            json!({"kind": "dns#resourceRecordSet", "name": format!("{}.", absolute(name)),
+                "type": rtype, "ttl": set[0].ttl,
+                "rrdatas": set.iter().map(|x| x.content.clone()).collect::<Vec<_>>()})
+        })
+    };
+    let seg = segments(r);
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    match (r.method.as_str(), seg.as_slice()) {
+        ("GET", ["dns", "v1", "projects", "proj-1", "managedZones"]) => {
+            Resp::ok(json!({"managedZones": [
+            {"kind": "dns#managedZone", "name": "other-zone", "dnsName": "example.org.", "visibility": "public"},
+            {"kind": "dns#managedZone", "name": "example-zone", "dnsName": format!("{ZONE}."), "visibility": "public"}]}))
+        }
+        (
+            "GET",
+            [
+                "dns",
+                "v1",
+                "projects",
+                "proj-1",
+                "managedZones",
+                "example-zone",
+                "rrsets",
+            ],
+        ) => {
+            let name = relative(&r.query("name").unwrap_or_default());
+            let rtype = r.query("type").unwrap_or_default();
+            Resp::ok(json!({"rrsets": rrset(&name, &rtype).into_iter().collect::<Vec<_>>()}))
+        }
+        (
+            "POST",
+            [
+                "dns",
+                "v1",
+                "projects",
+                "proj-1",
+                "managedZones",
+                "example-zone",
+                "changes",
+            ],
+        ) => {
+            let b = r.json();
+            let list = |k: &str| b[k].as_array().cloned().unwrap_or_default();
+            let key = |x: &Value| {
+                (
+                    relative(x["name"].as_str().unwrap_or("")),
+                    x["type"].as_str().unwrap_or("").to_string(),
+                )
+            };
+            let mut deleted = Vec::new();
+            for d in list("deletions") {
+                let (name, rtype) = key(&d);
+                let Some(now) = rrset(&name, &rtype) else {
+                    return Resp::json(404, json!({"error": {"code": 404, "message": "notFound"}}));
+                };
+                let same = now["ttl"] == d["ttl"]
+                    && now["rrdatas"].as_array().map(Vec::len)
+                        == d["rrdatas"].as_array().map(Vec::len)
+                    && now["rrdatas"].as_array().into_iter().flatten().all(|x| {
+                        d["rrdatas"].as_array().into_iter().flatten().any(|y| {
+                            same_content(x.as_str().unwrap_or(""), y.as_str().unwrap_or(""))
+                        })
+                    });
+                if !same {
+                    return Resp::json(
+                        412,
+                        json!({"error": {"code": 412, "message": "conditionNotMet"}}),
+                    );
+                }
+                deleted.push((name, rtype));
+            }
+            let mut added = Vec::new();
+            for a in list("additions") {
+                let (name, rtype) = key(&a);
+                let (Some(ttl), Some(datas)) = (a["ttl"].as_u64(), a["rrdatas"].as_array()) else {
+                    return Resp::json(400, json!({"error": {"code": 400, "message": "invalid"}}));
+                };
+                if rrset(&name, &rtype).is_some()
+                    && !deleted.contains(&(name.clone(), rtype.clone()))
+                {
+                    return Resp::json(
+                        409,
+                        json!({"error": {"code": 409, "message": "alreadyExists"}}),
+                    );
+                }
+                let datas: Vec<String> = datas
+                    .iter()
+                    .filter_map(|d| d.as_str().map(str::to_string))
+                    .collect();
+                added.push((name, rtype, datas, ttl as u32));
+            }
+            for (name, rtype) in &deleted {
+                w.set_rrset(name, rtype, &[], 0);
+            }
+            for (name, rtype, datas, ttl) in &added {
+                w.set_rrset(name, rtype, datas, *ttl);
+            }
+            Resp::ok(json!({"kind": "dns#change", "id": "1", "status": "pending"}))
+        }
+        _ => Resp::json(404, json!({"error": {"code": 404, "message": "notFound"}})),
     }
 }

@@ -285,6 +285,14 @@ pub const ROWS: &[Row] = &[
         fake: rest::gcore,
     },
     Row {
+        service: "googlecloud",
+        hosts: &["oauth2.googleapis.com", "dns.googleapis.com"],
+        plain: &[("project_id", "\"proj-1\"")],
+        secrets: &[("service_account", group_b::GOOGLE_SERVICE_ACCOUNT)],
+        fixed_ttl: None,
+        fake: group_b::googlecloud,
+    },
+    Row {
         service: "hetzner",
         hosts: &["api.hetzner.cloud"],
         plain: &[],
@@ -409,7 +417,6 @@ pub const UNTESTED: &[(&str, &str)] = &[
     ("cloudns", "no fake written yet"),
     ("dynu", "no fake written yet"),
     ("gandi", "no fake written yet"),
-    ("googlecloud", "no fake written yet"),
     ("hostinger", "no fake written yet"),
     ("infoblox", "no fake written yet"),
     ("inwx", "no fake written yet"),
