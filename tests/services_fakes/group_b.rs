@@ -902,3 +902,150 @@ pub fn googlecloud(w: &World, r: &Req) -> Resp {
         _ => Resp::json(404, json!({"error": {"code": 404, "message": "notFound"}})),
     }
 }
+
+const OCI_COMPARTMENT: &str = "ocid1.compartment.oc1..c1";
+
+/// Whether the request carries a valid OCI request signature (`Signature version="1"`,
+/// key `tenancy/user/fingerprint`, rsa-sha256 over `(request-target) host date`, and for a
+/// body also `x-content-sha256 content-type content-length`, the body's hash matching).
+fn oci_signed(r: &Req) -> bool {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let Some(auth) = r.header("authorization") else {
+        return false;
+    };
+    let field = |k: &str| {
+        auth.split(&format!("{k}=\""))
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .unwrap_or("")
+    };
+    let mut names = vec!["(request-target)", "host", "date"];
+    if !r.body.is_empty() || matches!(r.method.as_str(), "POST" | "PUT" | "PATCH") {
+        names.extend(["x-content-sha256", "content-type", "content-length"]);
+        let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, r.body.as_bytes());
+        if r.header("x-content-sha256") != Some(b64.encode(hash.as_ref()).as_str()) {
+            return false;
+        }
+    }
+    if !auth.starts_with("Signature version=\"1\",")
+        || field("keyId") != "ocid1.tenancy.oc1..t1/ocid1.user.oc1..u1/aa:bb:cc"
+        || field("algorithm") != "rsa-sha256"
+        || field("headers") != names.join(" ")
+    {
+        return false;
+    }
+    let signing: Vec<String> = names
+        .iter()
+        .map(|n| match *n {
+            "(request-target)" => format!("{n}: {} {}", r.method.to_lowercase(), r.target),
+            h => format!("{n}: {}", r.header(h).unwrap_or("")),
+        })
+        .collect();
+    let sig = b64.decode(field("signature")).unwrap_or_default();
+    rsa_signed(signing.join("\n").as_bytes(), &sig, false)
+}
+
+/// Oracle Cloud Infrastructure DNS (dns.{region}.oraclecloud.com/20180115, signed requests):
+/// `GET /zones?compartmentId=&name=` finds the zone, `GET
+/// /zones/{zone}/records/{domain}/{rtype}` lists the RRset (`items` with `domain`, `rtype`,
+/// `rdata`, `ttl`), `PATCH` there applies `ADD` (with a TTL) and `REMOVE` operations.
+pub fn oraclecloud(w: &World, r: &Req) -> Resp {
+    if !oci_signed(r) {
+        return Resp::json(
+            401,
+            json!({"code": "NotAuthenticated", "message": "The required information to complete authentication was not provided or was incorrect."}),
+        );
+    }
+    if r.query("compartmentId").as_deref() != Some(OCI_COMPARTMENT) {
+        return Resp::json(
+            404,
+            json!({"code": "NotAuthorizedOrNotFound", "message": "compartment"}),
+        );
+    }
+    let seg = segments(r);
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    let item = |x: &Rec| {
+        json!({"domain": absolute(&x.name), "rtype": x.rtype, "rdata": x.content, "ttl": x.ttl,
+            "isProtected": false, "recordHash": format!("h{}", x.id), "rrsetVersion": "1"})
+    };
+    match (r.method.as_str(), seg.as_slice()) {
+        ("GET", ["20180115", "zones"]) if r.query("name").as_deref() == Some(ZONE) => {
+            Resp::ok(json!([{"name": ZONE, "id": "ocid1.dns-zone.oc1..z1", "zoneType": "PRIMARY"}]))
+        }
+        ("GET", ["20180115", "zones"]) => Resp::ok(json!([])),
+        (
+            "GET",
+            [
+                "20180115",
+                "zones",
+                "ocid1.dns-zone.oc1..z1",
+                "records",
+                domain,
+                rtype,
+            ],
+        ) => {
+            let items: Vec<Value> = w.rrset(&relative(domain), rtype).iter().map(item).collect();
+            Resp::ok(json!({"items": items}))
+        }
+        (
+            "PATCH",
+            [
+                "20180115",
+                "zones",
+                "ocid1.dns-zone.oc1..z1",
+                "records",
+                domain,
+                rtype,
+            ],
+        ) => {
+            let name = relative(domain);
+            let ops = r.json()["items"].as_array().cloned().unwrap_or_default();
+            if ops.is_empty() {
+                return Resp::json(400, json!({"code": "InvalidParameter", "message": "items"}));
+            }
+            for op in &ops {
+                let Some(rdata) = op["rdata"].as_str() else {
+                    return Resp::json(
+                        400,
+                        json!({"code": "InvalidParameter", "message": "rdata"}),
+                    );
+                };
+                match op["operation"].as_str() {
+                    Some("ADD") => {
+                        let Some(ttl) = op["ttl"].as_u64() else {
+                            return Resp::json(
+                                400,
+                                json!({"code": "InvalidParameter", "message": "ttl"}),
+                            );
+                        };
+                        if !w
+                            .rrset(&name, rtype)
+                            .iter()
+                            .any(|x| same_content(&x.content, rdata))
+                        {
+                            w.put(Rec::new(&name, rtype, rdata, ttl as u32));
+                        }
+                    }
+                    Some("REMOVE") => {
+                        w.remove(|x| {
+                            x.name == name && x.rtype == *rtype && same_content(&x.content, rdata)
+                        });
+                    }
+                    _ => {
+                        return Resp::json(
+                            400,
+                            json!({"code": "InvalidParameter", "message": "operation"}),
+                        );
+                    }
+                }
+            }
+            let items: Vec<Value> = w.rrset(&name, rtype).iter().map(item).collect();
+            Resp::ok(json!({"items": items}))
+        }
+        _ => Resp::json(
+            404,
+            json!({"code": "NotAuthorizedOrNotFound", "message": "not found"}),
+        ),
+    }
+}

@@ -336,6 +336,20 @@ pub const ROWS: &[Row] = &[
         fake: rest::netcup,
     },
     Row {
+        service: "oraclecloud",
+        hosts: &["dns.eu-frankfurt-1.oraclecloud.com"],
+        plain: &[
+            ("tenancy_ocid", "\"ocid1.tenancy.oc1..t1\""),
+            ("user_ocid", "\"ocid1.user.oc1..u1\""),
+            ("fingerprint", "\"aa:bb:cc\""),
+            ("region", "\"eu-frankfurt-1\""),
+            ("compartment_ocid", "\"ocid1.compartment.oc1..c1\""),
+        ],
+        secrets: &[("private_key", group_b::TEST_RSA_KEY)],
+        fixed_ttl: None,
+        fake: group_b::oraclecloud,
+    },
+    Row {
         service: "ovh",
         hosts: &["eu.api.ovh.com"],
         plain: &[("application_key", "\"ovh-application-key\"")],
@@ -422,6 +436,5 @@ pub const UNTESTED: &[(&str, &str)] = &[
     ("inwx", "no fake written yet"),
     ("mythicbeasts", "no fake written yet"),
     ("ns1", "no fake written yet"),
-    ("oraclecloud", "no fake written yet"),
     ("ultradns", "no fake written yet"),
 ];
