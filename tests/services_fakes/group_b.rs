@@ -182,7 +182,8 @@ pub fn zoneeu(w: &World, r: &Req) -> Resp {
 /// /dns/records/{domain}?take=&skip=` pages the zone (`items`, `total`), `PUT` there adds
 /// `items`, `DELETE` there removes the records its body lists by value. A TLSA record is
 /// named without its `_port._proto` labels (`port`, `protocol` apart) and holds `usage`,
-/// `selector`, `matching`, `associationData`; TTLs 60 to 3600.
+/// `selector`, `matching`, `associationData`; TTLs 60 to 3600 (as Spaceship's clients
+/// document it).
 pub fn spaceship(w: &World, r: &Req) -> Resp {
     if r.header("x-api-key") != Some("spaceship-key")
         || r.header("x-api-secret") != Some("spaceship-SECRET")
