@@ -278,7 +278,7 @@ fn failure_of(e: &dns_update::Error) -> Failure {
 
 /// The HTTP status a crate error's text reports: the crate renders a non-2xx answer as
 /// `HTTP 503: body`, `BadRequest body` (400), or a provider's own words with the code
-/// (`... status 429 ...`).
+/// (`... status 429 ...`, Route 53's `API error: 503 Service Unavailable`).
 fn status_in(text: &str) -> Option<u16> {
     if text.starts_with("BadRequest") {
         return Some(400);
@@ -290,8 +290,9 @@ fn status_in(text: &str) -> Option<u16> {
     words.windows(2).find_map(|w| {
         let lead = w[0].to_ascii_lowercase();
         let code: u16 = w[1].parse().ok()?;
-        (matches!(lead.as_str(), "http" | "status" | "code") && (400..600).contains(&code))
-            .then_some(code)
+        (matches!(lead.as_str(), "http" | "status" | "code" | "error")
+            && (400..600).contains(&code))
+        .then_some(code)
     })
 }
 
@@ -457,6 +458,7 @@ mod tests {
             ("HTTP 403: forbidden", 403),
             ("BadRequest {}", 400),
             ("Hetzner API error: status 500 Internal", 500),
+            ("Route53 API error: 502 Bad Gateway - x", 502),
         ] {
             assert_eq!(
                 failure_of(&E::Api(text.into())),
