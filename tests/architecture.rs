@@ -515,5 +515,8 @@ fn no_source_file_is_over_800_lines() {
             (n > 800).then(|| format!("{} ({n} lines)", f.display()))
         })
         .collect();
-    assert!(long.is_empty(), "split these along their concerns: {long:?}");
+    assert!(
+        long.is_empty(),
+        "split these along their concerns: {long:?}"
+    );
 }

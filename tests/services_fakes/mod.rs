@@ -501,11 +501,9 @@ pub const ROWS: &[Row] = &[
 ];
 
 /// Services with no fake here, and why (docs/providers.md says the same).
-pub const UNTESTED: &[(&str, &str)] = &[
-    (
-        "ultradns",
-        "the crate creates a new RRset with PUT, which UltraDNS takes for an existing one only \
+pub const UNTESTED: &[(&str, &str)] = &[(
+    "ultradns",
+    "the crate creates a new RRset with PUT, which UltraDNS takes for an existing one only \
          (POST creates): the first TLSA record at an owner fails; adding beside and removing \
          work (group_b::ultradns_cannot_create_an_rrset)",
-    ),
-];
+)];
