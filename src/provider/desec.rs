@@ -273,7 +273,7 @@ impl Provider for Desec {
             }
             let records = |r: Option<RRset>| r.map(|r| r.records).unwrap_or_default();
             let before = records(existing);
-            let failed = verify::read_back(&before, change, read_at, || async {
+            let failed = verify::read_back(&before, change, read_at, &self.api.policy, || async {
                 Ok::<_, ProviderError>(records(self.fetch(&domain, &sub, &change.owner).await?))
             })
             .await?;

@@ -343,7 +343,9 @@ impl Provider for DnsUpdate {
             let read_at = std::time::Instant::now();
             let before = self.list(change).await?;
             self.write(change).await?;
-            let failed = verify::read_back(&before, change, read_at, || self.list(change)).await?;
+            let failed =
+                verify::read_back(&before, change, read_at, &self.policy, || self.list(change))
+                    .await?;
             let Some(failed) = failed else {
                 return Ok(());
             };

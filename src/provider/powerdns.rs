@@ -471,7 +471,7 @@ impl Provider for PowerDns {
                 }
             }
             let before = contents(existing.as_ref());
-            let failed = verify::read_back(&before, change, read_at, || async {
+            let failed = verify::read_back(&before, change, read_at, &self.api.policy, || async {
                 Ok::<_, ProviderError>(contents(
                     self.fetch(&change.zone, &change.owner).await?.as_ref(),
                 ))

@@ -123,11 +123,12 @@ pub fn write_again(
 /// write and writes after it replaces our change with its stale merge, and our first
 /// read-back may come before that: so the RRset is read again once such a write has had
 /// time to land. `span` is how long our own read-to-write took (another writer's is
-/// about as long): four times that, between 100 ms and 2 s, plus up to half again.
-pub fn settle(span: Duration, seed: u64) -> Duration {
-    let base = span
-        .saturating_mul(4)
-        .clamp(Duration::from_millis(100), Duration::from_secs(2));
+/// about as long): four times that, between 100 ms and 2 s (or the policy's longest
+/// backoff, if shorter: a writer told to be quick), plus up to half again.
+pub fn settle(span: Duration, seed: u64, policy: &RetryPolicy) -> Duration {
+    let floor = Duration::from_millis(100);
+    let cap = policy.max_backoff.clamp(floor, Duration::from_secs(2));
+    let base = span.saturating_mul(4).clamp(floor, cap);
     base + base.mul_f64((seed % 1000) as f64 / 2000.0)
 }
 
@@ -166,6 +167,7 @@ pub async fn read_back<E, Fut>(
     before: &[String],
     change: &Change,
     read_at: std::time::Instant,
+    policy: &RetryPolicy,
     read: impl Fn() -> Fut,
 ) -> Result<Option<Check>, E>
 where
@@ -175,7 +177,7 @@ where
     if !first.holds() {
         return Ok(Some(first));
     }
-    tokio::time::sleep(settle(read_at.elapsed(), seed())).await;
+    tokio::time::sleep(settle(read_at.elapsed(), seed(), policy)).await;
     let second = check(before, change, &read().await?);
     Ok((!second.holds()).then_some(second))
 }
@@ -275,15 +277,28 @@ mod tests {
 
     #[test]
     fn settling_grows_with_the_span_within_bounds() {
-        assert_eq!(settle(Duration::ZERO, 0), Duration::from_millis(100));
+        let p = RetryPolicy::default();
+        assert_eq!(settle(Duration::ZERO, 0, &p), Duration::from_millis(100));
         assert_eq!(
-            settle(Duration::from_millis(50), 0),
+            settle(Duration::from_millis(50), 0, &p),
             Duration::from_millis(200)
         );
-        assert_eq!(settle(Duration::from_secs(10), 0), Duration::from_secs(2));
         assert_eq!(
-            settle(Duration::from_secs(10), 999),
+            settle(Duration::from_secs(10), 0, &p),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            settle(Duration::from_secs(10), 999, &p),
             Duration::from_millis(2999)
+        );
+        // A quick policy (the longest backoff 50 ms) settles for the floor only.
+        let quick = RetryPolicy {
+            max_backoff: Duration::from_millis(50),
+            ..RetryPolicy::default()
+        };
+        assert_eq!(
+            settle(Duration::from_secs(10), 0, &quick),
+            Duration::from_millis(100)
         );
     }
 
