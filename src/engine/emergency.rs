@@ -163,12 +163,33 @@ impl Engine<'_> {
                 "finish the interrupted emergency rollover: {error}"
             )));
         }
+        match self.after_switch(lock, state, name, lc, until).await?.1 {
+            Some(failure) => Ok(Err(format!(
+                "finish the interrupted emergency rollover: {failure}"
+            ))),
+            None => Ok(Ok(())),
+        }
+    }
+
+    /// After an emergency's switch went through: record the live key and how long
+    /// resolvers may hold older RRsets (`until`), then reload, so that the servers present
+    /// the new key before its predecessor loses its record. The time then, and the reload's
+    /// failure if it failed.
+    async fn after_switch(
+        &self,
+        lock: &Locked,
+        state: &mut State,
+        name: &str,
+        lc: &LineageConfig,
+        until: Timestamp,
+    ) -> R<(Timestamp, Option<String>)> {
         let facts = self.io.files.facts(name)?;
         let t = self.steady_now(state);
         let ls = lineage(state, name);
         reconcile_live(ls, &KeyInfo::from_spki(&facts.live_spki), t);
         ls.emergency_until = Some(ls.emergency_until.map_or(until, |u| u.max(until)));
         self.save(lock, state, Step::SwitchSaved)?;
+        let mut failure = None;
         match self.io.reloader.reload(name, &lc.reload).await {
             Ok(()) => {
                 self.step(Step::Reloaded)?;
@@ -176,16 +197,17 @@ impl Engine<'_> {
                 self.save(lock, state, Step::ReloadSaved)?;
             }
             Err(e) => {
-                return Ok(Err(format!(
-                    "finish the interrupted emergency rollover: run the reload commands: {}",
+                failure = Some(format!(
+                    "run the reload commands: {}",
                     crate::error::render(&e)
-                )));
+                ))
             }
         }
         if lc.probe && lc.reload.is_empty() {
+            // Nothing reloads: give servers that watch their files a moment.
             self.io.clock.sleep(REPROBE_DELAY).await;
         }
-        Ok(Ok(()))
+        Ok((t, failure))
     }
 
     /// Switch `lineage_name` to its next key at once (key compromise); see the module
@@ -272,30 +294,9 @@ impl Engine<'_> {
                 Some(after),
             ));
         }
-        let facts = self.io.files.facts(name)?;
-        let t = self.steady_now(state);
-        let ls = lineage(state, name);
-        reconcile_live(ls, &KeyInfo::from_spki(&facts.live_spki), t);
-        ls.emergency_until = Some(ls.emergency_until.map_or(until, |u| u.max(until)));
-        self.save(lock, state, Step::SwitchSaved)?;
-
         // The servers must present the new key before its predecessor loses its record.
-        let mut failures = Vec::new();
-        match self.io.reloader.reload(name, &lc.reload).await {
-            Ok(()) => {
-                self.step(Step::Reloaded)?;
-                lineage(state, name).reload_pending = false;
-                self.save(lock, state, Step::ReloadSaved)?;
-            }
-            Err(e) => failures.push(format!(
-                "run the reload commands: {}",
-                crate::error::render(&e)
-            )),
-        }
-        if lc.probe && lc.reload.is_empty() {
-            // Nothing reloads: give servers that watch their files a moment.
-            self.io.clock.sleep(REPROBE_DELAY).await;
-        }
+        let (t, reload_failure) = self.after_switch(lock, state, name, lc, until).await?;
+        let mut failures: Vec<String> = reload_failure.into_iter().collect();
 
         // Withdraw the compromised key's records at once, wherever they are.
         let mut withdrawn = Vec::new();
